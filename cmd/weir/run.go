@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weirflow/weir/engine"
+)
+
+func newRun() *cobra.Command {
+	var (
+		pairs      []string
+		inputsFile string
+		output     string
+	)
+	cmd := &cobra.Command{
+		Use:   "run [flags] FLOW",
+		Short: "Run a flow once",
+		Long: `Run a flow once and print its outputs and what each node did.
+
+Inputs come from --inputs (a JSON object in a file, or - for stdin), then
+from each --input name=value. A value is taken as text when the input is a
+string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
+		Example: `  weir run examples/hello/flow.cue --input name=Ada
+  weir run examples/hello/flow.cue --input name=Ada --input times=2 -o json`,
+		Args: args(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
+			}
+			f, closeAll, err := loadFlow(cmd.Context(), a[0])
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			inputs, err := readInputs(f, inputsFile, pairs, cmd.InOrStdin())
+			if err != nil {
+				return err
+			}
+			res, runErr := f.Run(cmd.Context(), inputs)
+			var inErr *engine.InputError
+			if errors.As(runErr, &inErr) {
+				return runErr // nothing ran: no table to show
+			}
+			if output == "json" {
+				if runErr == nil {
+					return printJSON(cmd.OutOrStdout(), res.Outputs)
+				}
+				return runErr
+			}
+			printTable(cmd.OutOrStdout(), res)
+			return runErr
+		},
+	}
+	cmd.Flags().StringArrayVar(&pairs, "input", nil, "an input as name=value (repeatable)")
+	cmd.Flags().StringVar(&inputsFile, "inputs", "", "a JSON file holding the inputs object (- for stdin)")
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// readInputs merges the inputs file and the name=value pairs into one JSON
+// object, typing each value by the input it is for.
+func readInputs(f *engine.Flow, file string, pairs []string, stdin io.Reader) (map[string]any, error) {
+	inputs := map[string]any{}
+	if file != "" {
+		var data []byte
+		var err error
+		if file == "-" {
+			data, err = io.ReadAll(stdin)
+		} else {
+			data, err = os.ReadFile(file)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read inputs: %w", err)
+		}
+		if err := json.Unmarshal(data, &inputs); err != nil {
+			return nil, fmt.Errorf("read inputs %s: not a JSON object: %w", file, err)
+		}
+	}
+	types := map[string][]string{}
+	for _, in := range f.Inputs() {
+		types[in.Name] = in.Types
+	}
+	for _, p := range pairs {
+		name, value, ok := strings.Cut(p, "=")
+		if !ok || name == "" {
+			return nil, usageError{fmt.Errorf("--input %q: write name=value", p)}
+		}
+		t, declared := types[name]
+		if !declared {
+			names := make([]string, 0, len(types))
+			for n := range types {
+				names = append(names, n)
+			}
+			slices.Sort(names)
+			return nil, usageError{fmt.Errorf("--input %s: the flow has no input %q (inputs: %s)", p, name, strings.Join(names, ", "))}
+		}
+		inputs[name] = typedValue(value, t)
+	}
+	return inputs, nil
+}
+
+// typedValue reads value as text for a string input, else as JSON when it
+// parses, so that a mistyped value reaches the flow's type check intact.
+func typedValue(value string, types []string) any {
+	if slices.Contains(types, "string") && len(types) == 1 {
+		return value
+	}
+	var v any
+	if err := json.Unmarshal([]byte(value), &v); err == nil {
+		return v
+	}
+	return value
+}
+
+func printJSON(w io.Writer, raw json.RawMessage) error {
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func printTable(w io.Writer, res *engine.Result) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(res.Outputs) > 0 {
+		var outs map[string]json.RawMessage
+		_ = json.Unmarshal(res.Outputs, &outs)
+		names := make([]string, 0, len(outs))
+		for n := range outs {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		fmt.Fprintln(tw, "OUTPUT\tVALUE")
+		for _, n := range names {
+			fmt.Fprintf(tw, "%s\t%s\n", n, display(outs[n]))
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintln(tw, "NODE\tTOOL\tSTATUS\tATTEMPTS\tDURATION\tERROR")
+	for _, n := range res.Nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.Node, n.Tool, n.Status, n.Attempts, n.Duration.Round(time.Microsecond), n.Error)
+	}
+	_ = tw.Flush()
+}
+
+// display shows a string output as its text and anything else as JSON.
+func display(raw json.RawMessage) string {
+	var s string
+	if string(raw) != "null" && json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}

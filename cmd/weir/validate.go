@@ -1,0 +1,28 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newValidate() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate FLOW",
+		Short: "Check a flow without running it",
+		Long: `Check a flow without running it: its syntax and schema, names, tools,
+references, types against the tools' contracts, and cycles. Every problem is
+printed with its file:line:col.`,
+		Example: `  weir validate examples/hello/flow.cue`,
+		Args:    args(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			f, closeAll, err := loadFlow(cmd.Context(), a[0])
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: flow %q, %d nodes\n", a[0], f.Name(), len(f.Nodes()))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,24 @@
+// Package engine loads flows and runs them: it is weir's embedding API.
+//
+// A flow is a DAG of tool nodes written in CUE (or YAML, or JSON). Load
+// checks everything that can be known before a run, with file:line:col for
+// each problem; Run executes the DAG, starting each node as soon as the nodes
+// it references have finished, in parallel up to the flow's concurrency, with
+// per-node timeouts and retries and a deadline for the run.
+//
+//	e, err := engine.New(engine.Options{})
+//	if err != nil { ... }
+//	defer e.Close()
+//	f, err := e.Load(ctx, "flows/hello.cue")
+//	if err != nil { ... } // a schemas.Errors: one line per problem
+//	res, err := f.Run(ctx, map[string]any{"name": "Ada"})
+//
+// Tools come from providers (builtin, and the Wasm and go-plugin kinds) and
+// from Go functions registered with Register. An Engine and its Flows are
+// safe for concurrent use; Close releases the plugins.
+//
+// Values between nodes stay encoded as JSON: a reference such as
+// ${node.output.a.b[0]} selects from the bytes without decoding the whole
+// document, and inputs the flow's CUE types describe are checked per run by a
+// JSON Schema derived from them once, never by the CUE evaluator.
+package engine

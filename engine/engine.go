@@ -1,0 +1,235 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/builtin"
+)
+
+// Options configure an Engine. The zero value is a useful default: builtin
+// tools, no tracing, and the default limits below.
+type Options struct {
+	// TracerProvider receives a span per run and per node attempt. When nil
+	// the engine does not trace at all, at no cost.
+	TracerProvider trace.TracerProvider
+	// Providers open the plugin entries of flows, one per kind. Nil means
+	// DefaultProviders().
+	Providers []plugins.Provider
+	// Defaults apply where a flow does not say otherwise.
+	Defaults Defaults
+}
+
+// Defaults are the limits a flow gets when it does not set its own. Zero
+// fields take the value in their comment.
+type Defaults struct {
+	// Concurrency bounds the nodes of one run that execute at once (16).
+	Concurrency int
+	// NodeTimeout bounds one attempt of a node (2m).
+	NodeTimeout time.Duration
+	// RunTimeout bounds a whole run (10m).
+	RunTimeout time.Duration
+	// MaxBackoff caps the wait between retries (10s).
+	MaxBackoff time.Duration
+}
+
+func (d Defaults) withZeros() Defaults {
+	if d.Concurrency <= 0 {
+		d.Concurrency = 16
+	}
+	if d.NodeTimeout <= 0 {
+		d.NodeTimeout = 2 * time.Minute
+	}
+	if d.RunTimeout <= 0 {
+		d.RunTimeout = 10 * time.Minute
+	}
+	if d.MaxBackoff <= 0 {
+		d.MaxBackoff = 10 * time.Second
+	}
+	return d
+}
+
+// DefaultProviders returns the providers an engine uses when Options leaves
+// Providers nil.
+func DefaultProviders() []plugins.Provider {
+	return []plugins.Provider{builtin.NewProvider()}
+}
+
+// ErrClosed is returned by the methods of an Engine after Close.
+var ErrClosed = errors.New("engine is closed")
+
+// Engine loads flows and runs them. It is safe for concurrent use: load any
+// number of flows and run each of them from many goroutines at once. Plugins
+// are opened once per engine and shared by every flow that declares the same
+// entry. Close releases them.
+type Engine struct {
+	defaults  Defaults
+	tracer    trace.Tracer
+	providers map[string]plugins.Provider
+
+	mu     sync.Mutex
+	native map[string][]plugins.Tool
+	opened map[string]*openPlugin
+	closed bool
+}
+
+// openPlugin is one plugin entry, opened once and shared. ready closes when
+// Open has returned, so concurrent loads of one entry wait for one Open.
+type openPlugin struct {
+	ready  chan struct{}
+	plugin plugins.Plugin
+	tools  map[string]plugins.Tool
+	err    error
+}
+
+// New returns an Engine configured by opts.
+func New(opts Options) (*Engine, error) {
+	e := &Engine{
+		defaults:  opts.Defaults.withZeros(),
+		providers: map[string]plugins.Provider{},
+		native:    map[string][]plugins.Tool{},
+		opened:    map[string]*openPlugin{},
+	}
+	if opts.TracerProvider != nil {
+		e.tracer = opts.TracerProvider.Tracer("github.com/weirflow/weir/engine")
+	}
+	providers := opts.Providers
+	if providers == nil {
+		providers = DefaultProviders()
+	}
+	for _, p := range providers {
+		if _, dup := e.providers[p.Kind()]; dup {
+			return nil, fmt.Errorf("new engine: two providers of plugin kind %q", p.Kind())
+		}
+		e.providers[p.Kind()] = p
+	}
+	return e, nil
+}
+
+// Register makes tools available to every flow loaded afterwards as
+// "<plugin>.<tool>", without a plugins entry in the flow. Use plugins.Func to
+// make a Tool from a Go function. Registering a plugin name twice, or the
+// name "builtin", is an error.
+func (e *Engine) Register(plugin string, tools ...plugins.Tool) error {
+	if !validName(plugin) {
+		return fmt.Errorf("register %q: invalid plugin name: use letters, digits, _ and -, starting with a letter or _", plugin)
+	}
+	names := map[string]bool{}
+	for _, t := range tools {
+		name := t.Contract().Name
+		if !validName(name) {
+			return fmt.Errorf("register %s.%s: invalid tool name", plugin, name)
+		}
+		if names[name] {
+			return fmt.Errorf("register %s: tool %q given twice", plugin, name)
+		}
+		names[name] = true
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch {
+	case e.closed:
+		return ErrClosed
+	case plugin == builtinName:
+		return fmt.Errorf("register %q: the name is taken by weir's builtin tools", plugin)
+	case e.native[plugin] != nil:
+		return fmt.Errorf("register %q: plugin already registered", plugin)
+	}
+	e.native[plugin] = tools
+	return nil
+}
+
+// Close releases every plugin the engine opened. Runs still in progress
+// may fail. Close is safe to call more than once.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	opened := e.opened
+	e.opened = nil
+	e.mu.Unlock()
+
+	var errs []error
+	keys := make([]string, 0, len(opened))
+	for k := range opened {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		op := opened[k]
+		<-op.ready
+		if op.plugin != nil {
+			if err := op.plugin.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// open returns the opened plugin for spec, opening it on first use. Entries
+// with the same kind, source and options share one plugin.
+func (e *Engine) open(ctx context.Context, spec plugins.Spec) (*openPlugin, error) {
+	p, ok := e.providers[spec.Kind]
+	if !ok {
+		kinds := make([]string, 0, len(e.providers))
+		for k := range e.providers {
+			kinds = append(kinds, k)
+		}
+		sort.Strings(kinds)
+		return nil, fmt.Errorf("no provider for plugin kind %q in this engine (it has: %s)", spec.Kind, strings.Join(kinds, ", "))
+	}
+	key := spec.Kind + "\x00" + spec.Source + "\x00" + spec.SHA256 + "\x00" + string(spec.Options)
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil, ErrClosed
+	}
+	op, found := e.opened[key]
+	if !found {
+		op = &openPlugin{ready: make(chan struct{})}
+		e.opened[key] = op
+	}
+	e.mu.Unlock()
+	if found {
+		select {
+		case <-op.ready:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return op, op.err
+	}
+
+	op.plugin, op.err = p.Open(ctx, spec)
+	if op.err == nil {
+		op.tools = toolMap(op.plugin.Tools())
+	} else {
+		// A failed open is not cached: the file may be fixed before the next load.
+		e.mu.Lock()
+		if e.opened != nil {
+			delete(e.opened, key)
+		}
+		e.mu.Unlock()
+	}
+	close(op.ready)
+	return op, op.err
+}
+
+func toolMap(tools []plugins.Tool) map[string]plugins.Tool {
+	m := make(map[string]plugins.Tool, len(tools))
+	for _, t := range tools {
+		m[t.Contract().Name] = t
+	}
+	return m
+}

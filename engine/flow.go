@@ -1,0 +1,151 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/schemas"
+	"github.com/weirflow/weir/schemas/jsonschema"
+)
+
+// Flow is a loaded and checked flow. It is immutable and safe for concurrent
+// runs.
+type Flow struct {
+	e           *Engine
+	name        string
+	file        string
+	spec        *schemas.Flow
+	inputs      *jsonschema.Schema
+	nodes       []*node
+	outputs     *tmpl
+	concurrency int
+	timeout     time.Duration
+}
+
+// node is one compiled node: its tool, its inputs as a tmpl, its
+// dependencies, and its limits.
+type node struct {
+	name       string
+	index      int
+	tool       plugins.Tool
+	toolName   string // the address used in the flow: "text.upper"
+	plugin     string // the plugin's name in the flow
+	kind       string // the plugin's kind
+	inputs     *tmpl
+	when       *condition
+	deps       []int // nodes this node references, sorted
+	dependents []int // nodes that reference this node
+	timeout    time.Duration
+	retry      schemas.Retry
+	aggregate  bool
+}
+
+// condition is a node's when: it runs only if the selected value equals is.
+type condition struct {
+	sel *selector
+	is  any
+}
+
+// Name returns the flow's name.
+func (f *Flow) Name() string { return f.name }
+
+// File returns the path the flow was loaded from.
+func (f *Flow) File() string { return f.file }
+
+// Description returns the flow's description, if it has one.
+func (f *Flow) Description() string { return f.spec.Description }
+
+// InputSchema returns the JSON Schema of the flow's inputs object, derived
+// from their CUE types.
+func (f *Flow) InputSchema() json.RawMessage { return json.RawMessage(f.spec.InputSchema) }
+
+// OutputSchema returns the JSON Schema of the flow's outputs object.
+func (f *Flow) OutputSchema() json.RawMessage {
+	names := make([]string, len(f.spec.Outputs))
+	props := map[string]any{}
+	for i, o := range f.spec.Outputs {
+		names[i] = o.Name
+		props[o.Name] = map[string]any{}
+	}
+	slices.Sort(names)
+	b, _ := json.Marshal(map[string]any{"type": "object", "properties": props, "required": names, "additionalProperties": false})
+	return b
+}
+
+func (f *Flow) outputSchema() *jsonschema.Schema {
+	s, err := jsonschema.Compile(f.OutputSchema())
+	if err != nil {
+		panic("engine: outputs schema does not compile: " + err.Error())
+	}
+	return s
+}
+
+// Input describes one input of a flow.
+type Input struct {
+	Name string
+	// Types are the JSON types the input accepts ("string", "integer", ...);
+	// empty when any value is accepted.
+	Types    []string
+	Required bool
+}
+
+// Inputs lists the flow's inputs in file order.
+func (f *Flow) Inputs() []Input {
+	required := f.inputs.Required()
+	ins := make([]Input, len(f.spec.Inputs))
+	for i, in := range f.spec.Inputs {
+		ins[i] = Input{Name: in.Name, Required: slices.Contains(required, in.Name)}
+		if sub, res := f.inputs.Lookup([]any{in.Name}); res == jsonschema.Exists {
+			ins[i].Types = sub.Type()
+		}
+	}
+	return ins
+}
+
+// Node describes one node of a flow, for drawing and listing.
+type Node struct {
+	Name string
+	// Tool is the tool's address ("text.upper"), or the sub-flow's file name.
+	Tool string
+	Kind string
+	// Deps are the nodes this node references.
+	Deps        []string
+	Conditional bool
+	Aggregate   bool
+}
+
+// Nodes lists the flow's nodes in file order.
+func (f *Flow) Nodes() []Node {
+	out := make([]Node, len(f.nodes))
+	for i, n := range f.nodes {
+		out[i] = Node{Name: n.name, Tool: n.toolName, Kind: n.kind, Conditional: n.when != nil, Aggregate: n.aggregate}
+		for _, d := range n.deps {
+			out[i].Deps = append(out[i].Deps, f.nodes[d].name)
+		}
+	}
+	return out
+}
+
+// subflowTool runs a flow as a node of another flow.
+type subflowTool struct{ flow *Flow }
+
+func (t *subflowTool) Contract() plugins.Contract {
+	return plugins.Contract{
+		Name:        t.flow.name,
+		Description: t.flow.spec.Description,
+		Inputs:      t.flow.InputSchema(),
+		Outputs:     t.flow.OutputSchema(),
+	}
+}
+
+func (t *subflowTool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
+	res, err := t.flow.RunWith(ctx, json.RawMessage(in), RunOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("sub-flow %q: %w", t.flow.name, err)
+	}
+	return res.Outputs, nil
+}

@@ -1,0 +1,14 @@
+// Package jsonsel selects values from encoded JSON documents by path without
+// decoding them, so that values can travel between flow nodes as bytes.
+//
+// Select scans only as much of a document as the path needs: it skips the
+// values it passes over without allocating, and returns a sub-slice of its
+// input. It does not validate what it skips; documents are expected to be
+// checked once where they enter the engine (a tool's output), not on every
+// selection. On bytes that are not JSON, Select reports ErrMalformed where the
+// damage lies on its way and may return a value otherwise; it never panics.
+// AppendText and AppendString build node inputs and interpolated
+// strings directly as JSON bytes.
+//
+// All functions are safe for concurrent use; they keep no state.
+package jsonsel

@@ -1,0 +1,86 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/weirflow/weir/plugins"
+)
+
+// Status is the state a node or a run ended in.
+type Status string
+
+const (
+	Succeeded Status = "succeeded"
+	Failed    Status = "failed"
+	// Bypassed nodes did not run: their when condition was false, or every
+	// node they depend on was bypassed. References to them yield null.
+	Bypassed Status = "bypassed"
+	// Canceled nodes were stopped, or never started, because the run was
+	// canceled, timed out or another node failed.
+	Canceled Status = "canceled"
+)
+
+// Result is what a run produced.
+type Result struct {
+	RunID    string          `json:"run_id"`
+	Flow     string          `json:"flow"`
+	Status   Status          `json:"status"`
+	Outputs  json.RawMessage `json:"outputs,omitempty"`
+	Nodes    []NodeResult    `json:"nodes"`
+	Start    time.Time       `json:"start"`
+	Duration time.Duration   `json:"duration"`
+}
+
+// NodeResult is what happened to one node of a run.
+type NodeResult struct {
+	Node     string        `json:"node"`
+	Tool     string        `json:"tool"`
+	Plugin   string        `json:"plugin"`
+	Kind     string        `json:"kind"`
+	Status   Status        `json:"status"`
+	Attempts int           `json:"attempts"`
+	Start    time.Time     `json:"start,omitzero"`
+	Duration time.Duration `json:"duration"`
+	Error    string        `json:"error,omitempty"`
+}
+
+// NodeError is the error of a run that failed because one of its nodes did.
+// It names the node, its tool and the tool's plugin.
+type NodeError struct {
+	Node     string
+	Tool     string
+	Plugin   string
+	Kind     string // the plugin kind: builtin, wasm, goplugin, native, flow
+	Attempts int
+	Err      error
+}
+
+func (e *NodeError) Error() string {
+	attempts := ""
+	if e.Attempts > 1 {
+		attempts = fmt.Sprintf(" after %d attempts", e.Attempts)
+	}
+	return fmt.Sprintf("node %q (tool %s, plugin %s): %v%s", e.Node, e.Tool, e.Plugin, e.Err, attempts)
+}
+
+func (e *NodeError) Unwrap() error { return e.Err }
+
+// InputError is returned by Run when the inputs break the flow's input types.
+type InputError struct {
+	Flow string
+	Err  error
+}
+
+func (e *InputError) Error() string { return fmt.Sprintf("flow %q: invalid inputs: %v", e.Flow, e.Err) }
+func (e *InputError) Unwrap() error { return e.Err }
+
+// ErrRunTimeout is wrapped by the error of a run that hit its deadline.
+var ErrRunTimeout = errors.New("run timed out")
+
+// timeoutError is the error of an attempt that ran out of time.
+func timeoutError(d time.Duration) error {
+	return plugins.Errorf(plugins.Timeout, "timed out after %s", d)
+}

@@ -1,0 +1,480 @@
+package engine
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/schemas"
+	"github.com/weirflow/weir/schemas/jsonschema"
+)
+
+// RunOptions adjust one run. The zero value is a plain run.
+type RunOptions struct {
+	// RunID names the run in results and traces; a random one when empty.
+	RunID string
+	// Timeout overrides the flow's run deadline when positive.
+	Timeout time.Duration
+	// OnNode, when set, is called as each node ends (succeeded, failed,
+	// bypassed or canceled), one call at a time, in the order they end.
+	OnNode func(NodeResult)
+}
+
+// Run runs the flow once on inputs: a map or struct that encodes to a JSON
+// object, or the JSON object itself as []byte or json.RawMessage.
+//
+// The Result is always returned, with every node's status, even when the
+// error is not nil. The error is an *InputError for inputs that break the
+// flow's types, a *NodeError naming the node that failed, or wraps
+// ErrRunTimeout or the context's error.
+func (f *Flow) Run(ctx context.Context, inputs any) (*Result, error) {
+	return f.RunWith(ctx, inputs, RunOptions{})
+}
+
+// RunWith is Run with options.
+func (f *Flow) RunWith(ctx context.Context, inputs any, opts RunOptions) (*Result, error) {
+	r := &run{
+		f:      f,
+		opts:   opts,
+		nodes:  make([]NodeResult, len(f.nodes)),
+		values: runValues{outputs: make([][]byte, len(f.nodes))},
+		res:    &Result{RunID: opts.RunID, Flow: f.name, Start: time.Now()},
+	}
+	if r.res.RunID == "" {
+		r.res.RunID = newRunID()
+	}
+	for i, n := range f.nodes {
+		r.nodes[i] = NodeResult{Node: n.name, Tool: n.toolName, Plugin: n.plugin, Kind: n.kind, Status: Canceled}
+	}
+	timeout := f.timeout
+	if opts.Timeout > 0 {
+		timeout = opts.Timeout
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %s", ErrRunTimeout, timeout))
+	defer cancel()
+
+	var span trace.Span
+	if t := f.e.tracer; t != nil {
+		ctx, span = t.Start(ctx, "weir.run", trace.WithAttributes(
+			attribute.String("weir.flow", f.name),
+			attribute.String("weir.run.id", r.res.RunID),
+		))
+	}
+	err := r.start(ctx, inputs)
+	r.res.Nodes = r.nodes
+	r.res.Duration = time.Since(r.res.Start)
+	r.res.Status = Succeeded
+	if err != nil {
+		r.res.Status = Failed
+		if errors.Is(err, context.Canceled) {
+			r.res.Status = Canceled
+		}
+	}
+	if span != nil {
+		span.SetAttributes(attribute.String("weir.run.status", string(r.res.Status)))
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
+	return r.res, err
+}
+
+func newRunID() string {
+	var b [8]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// run is the state of one run of a flow.
+type run struct {
+	f      *Flow
+	opts   RunOptions
+	nodes  []NodeResult
+	values runValues
+	res    *Result
+}
+
+// finished is what a node's goroutine hands back to the scheduler.
+type finished struct {
+	index int
+	out   []byte
+	err   error
+}
+
+func (r *run) start(ctx context.Context, inputs any) error {
+	in, err := r.f.checkInputs(inputs)
+	if err != nil {
+		return err
+	}
+	r.values.inputs = in
+	if err := r.schedule(ctx); err != nil {
+		return err
+	}
+	out, err := r.f.outputs.append(nil, &r.values)
+	if err != nil {
+		return fmt.Errorf("flow %q: outputs: %w", r.f.name, err)
+	}
+	r.res.Outputs = out
+	return nil
+}
+
+// checkInputs validates the inputs against the flow's types, applies the
+// defaults, and returns them encoded.
+func (f *Flow) checkInputs(inputs any) ([]byte, error) {
+	var raw []byte
+	switch v := inputs.(type) {
+	case nil:
+		raw = []byte("{}")
+	case []byte:
+		raw = v
+	case json.RawMessage:
+		raw = v
+	default:
+		var err error
+		if raw, err = json.Marshal(v); err != nil {
+			return nil, &InputError{Flow: f.name, Err: err}
+		}
+	}
+	doc, err := jsonschema.Decode(raw)
+	if err != nil {
+		return nil, &InputError{Flow: f.name, Err: err}
+	}
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return nil, &InputError{Flow: f.name, Err: errors.New("inputs must be a JSON object")}
+	}
+	f.inputs.ApplyDefaults(obj)
+	if err := f.inputs.Validate(obj); err != nil {
+		return nil, &InputError{Flow: f.name, Err: err}
+	}
+	return json.Marshal(obj)
+}
+
+// schedule runs the nodes: each starts as soon as every node it references
+// has finished, at most concurrency at a time. The first node to fail
+// cancels the others.
+func (r *run) schedule(ctx context.Context) error {
+	f := r.f
+	pending := make([]int, len(f.nodes))
+	ready := make([]int, 0, len(f.nodes))
+	for i, n := range f.nodes {
+		pending[i] = len(n.deps)
+		if pending[i] == 0 {
+			ready = append(ready, i)
+		}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	done := make(chan finished, len(f.nodes))
+	var (
+		inflight int
+		left     = len(f.nodes)
+		failure  error
+	)
+	// release marks node i as ended and queues the nodes it unblocked.
+	release := func(i int) {
+		left--
+		if r.opts.OnNode != nil {
+			r.opts.OnNode(r.nodes[i])
+		}
+		for _, d := range f.nodes[i].dependents {
+			if pending[d]--; pending[d] == 0 {
+				ready = append(ready, d)
+			}
+		}
+	}
+	for left > 0 {
+		for failure == nil && len(ready) > 0 && inflight < f.concurrency {
+			i := ready[len(ready)-1]
+			ready = ready[:len(ready)-1]
+			if r.bypass(ctx, i) {
+				release(i)
+				continue
+			}
+			if inflight == 0 && len(ready) == 0 {
+				// The only runnable node: run it here and save a goroutine.
+				out, err := r.exec(ctx, i)
+				failure = r.end(finished{i, out, err}, failure, cancel)
+				release(i)
+				continue
+			}
+			inflight++
+			go func(i int) {
+				out, err := r.exec(ctx, i)
+				done <- finished{i, out, err}
+			}(i)
+		}
+		if inflight == 0 {
+			break
+		}
+		fin := <-done
+		inflight--
+		failure = r.end(fin, failure, cancel)
+		release(fin.index)
+	}
+	if failure != nil {
+		return failure
+	}
+	if err := context.Cause(ctx); err != nil && left > 0 {
+		return err
+	}
+	return nil
+}
+
+// end records a node's outcome and returns the run's failure: the first
+// node error, or the cause of the run's cancellation.
+func (r *run) end(fin finished, failure error, cancel context.CancelCauseFunc) error {
+	nr := &r.nodes[fin.index]
+	switch {
+	case fin.err == nil:
+		nr.Status = Succeeded
+		r.values.outputs[fin.index] = fin.out
+		return failure
+	case failure != nil:
+		// Stopped because another node failed first.
+		nr.Status = Canceled
+		return failure
+	}
+	nr.Status, nr.Error = Failed, fin.err.Error()
+	var ne *NodeError
+	if errors.As(fin.err, &ne) && ne.Node == nr.Node {
+		// The row names the node already.
+		nr.Error = ne.Err.Error()
+		if isCancel(ne.Err) {
+			nr.Status = Canceled
+		}
+	}
+	cancel(fin.err)
+	return fin.err
+}
+
+func isCancel(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, ErrRunTimeout)
+}
+
+// bypass decides whether node i is bypassed, and records it if so: its when
+// condition is false, or every node it depends on was bypassed.
+func (r *run) bypass(ctx context.Context, i int) bool {
+	n := r.f.nodes[i]
+	bypassed := n.aggregate
+	if !bypassed && len(n.deps) > 0 {
+		bypassed = true
+		for _, d := range n.deps {
+			if r.nodes[d].Status != Bypassed {
+				bypassed = false
+				break
+			}
+		}
+	}
+	if !bypassed && n.when != nil {
+		v, err := n.when.sel.value(&r.values)
+		// A condition that cannot be read is false.
+		bypassed = true
+		if err == nil {
+			got, derr := jsonschema.Decode(v)
+			bypassed = derr != nil || !reflect.DeepEqual(normalize(got), n.when.is)
+		}
+	}
+	if bypassed {
+		r.nodes[i].Status = Bypassed
+		r.nodes[i].Attempts = 0
+		if t := r.f.e.tracer; t != nil {
+			_, span := t.Start(ctx, "weir.node", trace.WithAttributes(r.nodeAttrs(n, 0)...))
+			span.SetAttributes(attribute.String("weir.node.status", string(Bypassed)), attribute.Bool("weir.node.bypassed", true))
+			span.End()
+		}
+	}
+	return bypassed
+}
+
+// normalize makes JSON numbers comparable whatever their spelling (1, 1.0).
+func normalize(v any) any {
+	switch x := v.(type) {
+	case json.Number:
+		if f, err := x.Float64(); err == nil {
+			return f
+		}
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = normalize(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = normalize(e)
+		}
+		return out
+	}
+	return v
+}
+
+// exec runs node i with its retry policy and returns its outputs.
+func (r *run) exec(ctx context.Context, i int) ([]byte, error) {
+	n := r.f.nodes[i]
+	nr := &r.nodes[i]
+	nr.Start = time.Now()
+	defer func() { nr.Duration = time.Since(nr.Start) }()
+	in, err := n.inputs.append(nil, &r.values)
+	if err != nil {
+		nr.Attempts = 0
+		return nil, r.nodeError(n, 0, fmt.Errorf("input: %w", err))
+	}
+	for attempt := 1; ; attempt++ {
+		nr.Attempts = attempt
+		out, err := r.attempt(ctx, n, attempt, in)
+		if err == nil {
+			return out, nil
+		}
+		if ctx.Err() != nil {
+			return nil, r.nodeError(n, attempt, context.Cause(ctx))
+		}
+		if attempt >= n.retry.Attempts || !plugins.CanRetry(err) {
+			return nil, r.nodeError(n, attempt, err)
+		}
+		wait := time.NewTimer(backoff(n.retry, attempt, rand.Float64()))
+		select {
+		case <-wait.C:
+		case <-ctx.Done():
+			wait.Stop()
+			return nil, r.nodeError(n, attempt, context.Cause(ctx))
+		}
+	}
+}
+
+func (r *run) nodeError(n *node, attempts int, err error) error {
+	return &NodeError{Node: n.name, Tool: n.toolName, Plugin: n.plugin, Kind: n.kind, Attempts: attempts, Err: err}
+}
+
+// backoff is the wait after failed attempt number attempt (1 is the first):
+// Backoff doubled per attempt, capped at MaxBackoff, with "equal jitter" so
+// that retries of many runs spread out yet never wait less than half.
+func backoff(p schemas.Retry, attempt int, jitter float64) time.Duration {
+	d := p.Backoff
+	for k := 1; k < attempt && d < p.MaxBackoff; k++ {
+		d *= 2
+	}
+	d = min(d, p.MaxBackoff)
+	return d/2 + time.Duration(jitter*float64(d/2))
+}
+
+// attempt makes one call of the node's tool under the node's timeout.
+func (r *run) attempt(ctx context.Context, n *node, attempt int, in []byte) (out []byte, err error) {
+	ctx, cancel := context.WithTimeout(ctx, n.timeout)
+	defer cancel()
+	var span trace.Span
+	if t := r.f.e.tracer; t != nil {
+		ctx, span = t.Start(ctx, "weir.node", trace.WithAttributes(r.nodeAttrs(n, attempt)...))
+		defer func() {
+			status := Succeeded
+			if err != nil {
+				status = Failed
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+			span.SetAttributes(
+				attribute.String("weir.node.status", string(status)),
+				attribute.Bool("weir.node.bypassed", false),
+				attribute.Int("weir.node.bytes_in", len(in)),
+				attribute.Int("weir.node.bytes_out", len(out)),
+			)
+			span.End()
+		}()
+	}
+	out, err = invoke(ctx, n.tool, in)
+	if err != nil {
+		if ctx.Err() == context.DeadlineExceeded && context.Cause(ctx) == context.DeadlineExceeded {
+			// This attempt's own timeout, not the run's.
+			return nil, timeoutError(n.timeout)
+		}
+		return nil, err
+	}
+	if !isObject(out) {
+		return nil, fmt.Errorf("tool returned %s, not a JSON object", preview(out))
+	}
+	return out, nil
+}
+
+func (r *run) nodeAttrs(n *node, attempt int) []attribute.KeyValue {
+	return []attribute.KeyValue{
+		attribute.String("weir.run.id", r.res.RunID),
+		attribute.String("weir.node", n.name),
+		attribute.String("weir.tool", n.toolName),
+		attribute.String("weir.plugin", n.plugin),
+		attribute.String("weir.plugin.kind", n.kind),
+		attribute.Int("weir.node.attempt", attempt),
+	}
+}
+
+// invoke calls the tool in a goroutine of its own, so that a tool which
+// ignores its context cannot hold the run past its deadline, and turns a
+// panic into an error. A tool that ignores ctx keeps its goroutine until it
+// returns; its result is dropped.
+func invoke(ctx context.Context, t plugins.Tool, in []byte) ([]byte, error) {
+	type result struct {
+		out []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				ch <- result{err: fmt.Errorf("tool panicked: %v (at %s)", p, firstFrames(debug.Stack()))}
+			}
+		}()
+		out, err := t.Invoke(ctx, in)
+		ch <- result{out, err}
+	}()
+	select {
+	case res := <-ch:
+		return res.out, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func isObject(b []byte) bool {
+	for _, c := range b {
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			continue
+		}
+		return c == '{'
+	}
+	return false
+}
+
+func preview(b []byte) string {
+	if len(b) > 40 {
+		return fmt.Sprintf("%q...", b[:40])
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// firstFrames keeps the panic's own frame from a goroutine stack: the
+// function and file:line just below runtime's panic, enough to find the bug.
+func firstFrames(stack []byte) string {
+	lines := strings.Split(string(stack), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "panic(") && i+3 < len(lines) {
+			return strings.TrimSpace(lines[i+2]) + " " + strings.TrimSpace(lines[i+3])
+		}
+	}
+	return ""
+}

@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/weirflow/weir/engine/internal/jsonsel"
+	"github.com/weirflow/weir/engine/internal/ref"
+)
+
+// tmpl builds one JSON value of a run (a node's inputs, the flow's outputs)
+// from the flow's literals and the encoded values of the run, without
+// decoding them. Literal parts are encoded once, when the flow is loaded.
+type tmpl struct {
+	lit    []byte      // the whole value, when it holds no reference
+	sel    *selector   // a typed reference: "${node.output.a}"
+	parts  []part      // a string interpolating references
+	fields []tmplField // an object with references inside
+	items  []*tmpl     // a list with references inside
+	kind   tmplKind
+}
+
+type tmplKind uint8
+
+const (
+	tmplLit tmplKind = iota
+	tmplSel
+	tmplInterp
+	tmplObject
+	tmplList
+)
+
+type tmplField struct {
+	key []byte // `"name":`, encoded once
+	val *tmpl
+}
+
+type part struct {
+	text string
+	sel  *selector
+}
+
+// selector picks a value of the run: the flow's inputs (node < 0) or a
+// node's outputs, then a path inside it.
+type selector struct {
+	node  int
+	steps []jsonsel.Step
+	text  string // "${greet.output.text}", for messages
+}
+
+const inputsNode = -1
+
+// runValues is what a tmpl reads from: the run's inputs and the outputs of
+// the nodes that finished. A nil output is a bypassed node.
+type runValues struct {
+	inputs  []byte
+	outputs [][]byte
+}
+
+func (t *tmpl) append(dst []byte, rv *runValues) ([]byte, error) {
+	switch t.kind {
+	case tmplLit:
+		return append(dst, t.lit...), nil
+	case tmplSel:
+		v, err := t.sel.value(rv)
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, v...), nil
+	case tmplInterp:
+		var text []byte
+		for _, p := range t.parts {
+			if p.sel == nil {
+				text = append(text, p.text...)
+				continue
+			}
+			v, err := p.sel.value(rv)
+			if err != nil {
+				return dst, err
+			}
+			text = jsonsel.AppendText(text, v)
+		}
+		return jsonsel.AppendString(dst, string(text)), nil
+	case tmplObject:
+		dst = append(dst, '{')
+		for i, f := range t.fields {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, f.key...)
+			var err error
+			if dst, err = f.val.append(dst, rv); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	default: // tmplList
+		dst = append(dst, '[')
+		for i, item := range t.items {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = item.append(dst, rv); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	}
+}
+
+var null = []byte("null")
+
+// value returns the selected value. A bypassed node yields null, and so does
+// an input the caller left out; a path missing from a node's output is an
+// error, since the node's contract promised it.
+func (s *selector) value(rv *runValues) ([]byte, error) {
+	doc := rv.inputs
+	if s.node != inputsNode {
+		doc = rv.outputs[s.node]
+		if doc == nil {
+			return null, nil
+		}
+	}
+	v, err := jsonsel.Select(doc, s.steps)
+	if err != nil {
+		if s.node == inputsNode {
+			if _, missing := err.(*jsonsel.MissingError); missing {
+				return null, nil
+			}
+		}
+		return nil, fmt.Errorf("%s: %w", s.text, err)
+	}
+	return v, nil
+}
+
+// literal reports whether t holds no reference.
+func (t *tmpl) literal() bool { return t.kind == tmplLit }
+
+func litTmpl(b []byte) *tmpl { return &tmpl{kind: tmplLit, lit: b} }
+
+func stringLit(s string) *tmpl { return litTmpl(jsonsel.AppendString(nil, s)) }
+
+func objectTmpl(fields []tmplField) *tmpl {
+	for _, f := range fields {
+		if !f.val.literal() {
+			return &tmpl{kind: tmplObject, fields: fields}
+		}
+	}
+	b := []byte{'{'}
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, f.key...)
+		b = append(b, f.val.lit...)
+	}
+	return litTmpl(append(b, '}'))
+}
+
+func listTmpl(items []*tmpl) *tmpl {
+	for _, it := range items {
+		if !it.literal() {
+			return &tmpl{kind: tmplList, items: items}
+		}
+	}
+	b := []byte{'['}
+	for i, it := range items {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, it.lit...)
+	}
+	return litTmpl(append(b, ']'))
+}
+
+func fieldKey(name string) []byte {
+	return append(jsonsel.AppendString(nil, name), ':')
+}
+
+// refText prints a reference the way the user wrote it.
+func refText(r ref.Ref) string { return "${" + r.String() + "}" }
+
+func quote(s string) string { return strconv.Quote(s) }

@@ -1,0 +1,110 @@
+package builtin
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/weirflow/weir/plugins"
+)
+
+// defaultName is the plugin name the tools report when they are not opened
+// from a flow's plugin entry, as with Tools.
+const defaultName = "builtin"
+
+// NewProvider returns the Provider of kind "builtin". Each Open makes a fresh
+// set of tools bound to the entry's name and grants; nothing is shared
+// between entries. The Provider is safe for concurrent use.
+func NewProvider() plugins.Provider { return provider{} }
+
+type provider struct{}
+
+func (provider) Kind() string { return "builtin" }
+
+// Open checks the entry's host grants and returns its tools. A grant that is
+// not "host" or "host:port" is an error, since it could never match.
+func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, error) {
+	name := spec.Name
+	if name == "" {
+		name = defaultName
+	}
+	for i, h := range spec.Grants.Hosts {
+		if _, _, ok := parseGrant(h); !ok {
+			return nil, fmt.Errorf("open plugin %q: grants.hosts[%d] %q is not \"host\" or \"host:port\"", name, i, h)
+		}
+	}
+	return newPlugin(name, spec.Grants), nil
+}
+
+// Tools returns the builtin tools http, json, sleep and template, in that
+// order, with grants g, naming the plugin "builtin" in their errors. Host
+// grants that are not "host" or "host:port" match nothing. The tools are
+// safe for concurrent use; the http tool's idle connections close by
+// themselves after 90 seconds.
+func Tools(g plugins.Grants) []plugins.Tool {
+	return newPlugin(defaultName, g).Tools()
+}
+
+type plugin struct {
+	tools  []plugins.Tool
+	client *http.Client
+}
+
+func newPlugin(name string, g plugins.Grants) *plugin {
+	h := newHTTPTool(name, g)
+	return &plugin{
+		tools: []plugins.Tool{
+			h.tool(),
+			jsonTool(),
+			sleepTool(),
+			(&templateTool{}).tool(),
+		},
+		client: h.client,
+	}
+}
+
+func (p *plugin) Tools() []plugins.Tool { return append([]plugins.Tool(nil), p.tools...) }
+
+// Close drops the http tool's idle connections; the tools hold nothing else.
+func (p *plugin) Close() error {
+	p.client.CloseIdleConnections()
+	return nil
+}
+
+// parseGrant splits a host grant into a lower-case host and a port, which is
+// empty when any port is allowed.
+func parseGrant(g string) (host, port string, ok bool) {
+	g = strings.ToLower(strings.TrimSpace(g))
+	switch {
+	case g == "" || strings.ContainsAny(g, "/@?# "):
+		return "", "", false
+	case strings.HasPrefix(g, "[") && strings.HasSuffix(g, "]"):
+		host = g[1 : len(g)-1]
+	case strings.Count(g, ":") > 1 && !strings.HasPrefix(g, "["):
+		host = g // a bare IPv6 address
+	case strings.Contains(g, ":"):
+		var err error
+		host, port, err = net.SplitHostPort(g)
+		if err != nil {
+			return "", "", false
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+			return "", "", false
+		}
+	default:
+		host = g
+	}
+	host = strings.TrimSuffix(host, ".")
+	if host == "" || strings.ContainsAny(host, "[]") {
+		return "", "", false
+	}
+	return host, port, true
+}
+
+var (
+	_ plugins.Provider = provider{}
+	_ plugins.Plugin   = (*plugin)(nil)
+)

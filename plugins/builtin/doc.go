@@ -1,0 +1,8 @@
+// Package builtin holds the native tools that ship with weir: template, json,
+// sleep and http, opened under the plugin kind "builtin" and addressed in a
+// flow as "<entry name>.<tool>", usually "builtin.template".
+//
+// They are plain plugins.Tool values with published contracts, so a flow
+// cannot tell them from Wasm or go-plugin tools. The http tool reaches only
+// the hosts that the flow grants to the plugin entry.
+package builtin

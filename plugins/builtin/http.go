@@ -1,0 +1,282 @@
+package builtin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/weirflow/weir/plugins"
+)
+
+const (
+	// maxResponseBody caps what one call may read, so a large download
+	// cannot take the engine's memory with it.
+	maxResponseBody = 10 << 20
+	// maxErrorBody is how much of a failed response goes into the error.
+	maxErrorBody = 200
+	maxRedirects = 10
+)
+
+type httpIn struct {
+	URL     string            `json:"url" desc:"The http or https URL to request. Its host must be granted to the plugin entry."`
+	Method  string            `json:"method,omitempty" desc:"The request method: GET by default, POST when a body is given."`
+	Headers map[string]string `json:"headers,omitempty" desc:"Request headers by name."`
+	Body    json.RawMessage   `json:"body,omitempty" desc:"The request body. A string is sent as it is; any other value is sent as JSON with Content-Type application/json."`
+	Timeout string            `json:"timeout,omitempty" desc:"How long the whole exchange may take, as a Go duration such as \"5s\"."`
+}
+
+type httpOut struct {
+	Status  int               `json:"status" desc:"The response status code, below 400."`
+	Headers map[string]string `json:"headers" desc:"The first value of each response header, by canonical name."`
+	Body    string            `json:"body" desc:"The response body as text."`
+	JSON    json.RawMessage   `json:"json,omitempty" desc:"The response body as a value, when its Content-Type is JSON."`
+}
+
+// httpTool sends requests to granted hosts only. A grant "host" allows any
+// port and "host:port" one port; both are kept lower case.
+type httpTool struct {
+	plugin   string
+	anyPort  map[string]bool
+	hostPort map[string]bool
+	client   *http.Client
+}
+
+func newHTTPTool(plugin string, g plugins.Grants) *httpTool {
+	t := &httpTool{plugin: plugin, anyPort: map[string]bool{}, hostPort: map[string]bool{}}
+	for _, e := range g.Hosts {
+		host, port, ok := parseGrant(e)
+		switch {
+		case !ok:
+		case port == "":
+			t.anyPort[host] = true
+		default:
+			t.hostPort[net.JoinHostPort(host, port)] = true
+		}
+	}
+	t.client = &http.Client{
+		// A transport of its own: flows often call one API many times at
+		// once, and the default two idle connections per host would make
+		// them reconnect all the time.
+		Transport: &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+			ForceAttemptHTTP2:     true,
+			MaxIdleConns:          256,
+			MaxIdleConnsPerHost:   64,
+			IdleConnTimeout:       90 * time.Second,
+			TLSHandshakeTimeout:   10 * time.Second,
+			ExpectContinueTimeout: time.Second,
+		},
+		CheckRedirect: t.checkRedirect,
+	}
+	return t
+}
+
+func (t *httpTool) tool() plugins.Tool {
+	return plugins.Func("http",
+		"Sends an HTTP request to a granted host and returns the response. "+
+			"A status of 400 or more is an error; 429 and 5xx can be retried.",
+		t.invoke)
+}
+
+// checkRedirect holds redirects to the grants too, or a granted host could
+// send the tool anywhere.
+func (t *httpTool) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return plugins.Errorf(plugins.Internal, "http: stopped after %d redirects", maxRedirects)
+	}
+	return t.check(req.URL)
+}
+
+func (t *httpTool) check(u *url.URL) error {
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	hp := net.JoinHostPort(host, port)
+	if t.anyPort[host] || t.hostPort[hp] {
+		return nil
+	}
+	return plugins.Errorf(plugins.Internal,
+		"http: host %q is not granted; add it to the flow's plugins.%s.grants.hosts", hp, t.plugin)
+}
+
+func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
+	u, err := url.Parse(in.URL)
+	if err != nil {
+		return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"url\": %w", err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"url\": %q is not an http or https URL", u.Redacted())
+	}
+	if u.Host == "" {
+		return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"url\": %q has no host", u.Redacted())
+	}
+	if err := t.check(u); err != nil {
+		return httpOut{}, err
+	}
+
+	var timeout time.Duration
+	if in.Timeout != "" {
+		timeout, err = time.ParseDuration(in.Timeout)
+		if err != nil {
+			return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"timeout\": %w", err)
+		}
+		if timeout <= 0 {
+			return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"timeout\": %q is not positive", in.Timeout)
+		}
+	}
+
+	var body io.Reader
+	contentType := ""
+	if len(in.Body) > 0 && string(in.Body) != "null" {
+		if in.Body[0] == '"' {
+			var s string
+			if err := json.Unmarshal(in.Body, &s); err != nil {
+				return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"body\": %w", err)
+			}
+			body = strings.NewReader(s)
+		} else {
+			body = bytes.NewReader(in.Body)
+			contentType = "application/json"
+		}
+	}
+	method := strings.ToUpper(in.Method)
+	if method == "" {
+		method = http.MethodGet
+		if body != nil {
+			method = http.MethodPost
+		}
+	}
+
+	reqCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		reqCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(reqCtx, method, u.String(), body)
+	if err != nil {
+		return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"method\": %w", err)
+	}
+	for k, v := range in.Headers {
+		if !validHeaderName(k) {
+			return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"headers\": %q is not a valid header name", k)
+		}
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"headers\": the value of %q holds a line break or NUL", k)
+		}
+		if strings.EqualFold(k, "Host") {
+			req.Host = v
+			continue
+		}
+		req.Header.Set(k, v)
+	}
+	if contentType != "" && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+
+	call := fmt.Sprintf("http: %s %q", method, u.Redacted())
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return httpOut{}, failed(ctx, reqCtx, call, timeout, err)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode >= 400 {
+		return httpOut{}, statusError(call, resp)
+	}
+	if resp.ContentLength > maxResponseBody {
+		return httpOut{}, plugins.Errorf(plugins.Limit, "%s: response body is over the 10 MiB limit", call)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	if err != nil {
+		return httpOut{}, failed(ctx, reqCtx, call, timeout, err)
+	}
+	if len(b) > maxResponseBody {
+		return httpOut{}, plugins.Errorf(plugins.Limit, "%s: response body is over the 10 MiB limit", call)
+	}
+
+	out := httpOut{Status: resp.StatusCode, Headers: make(map[string]string, len(resp.Header)), Body: string(b)}
+	for k, vs := range resp.Header {
+		if len(vs) > 0 {
+			out.Headers[http.CanonicalHeaderKey(k)] = vs[0]
+		}
+	}
+	if isJSON(resp.Header.Get("Content-Type")) && json.Valid(b) {
+		out.JSON = b
+	}
+	return out, nil
+}
+
+// failed classifies an error of a request that got no usable response.
+func failed(ctx, reqCtx context.Context, call string, timeout time.Duration, err error) error {
+	var pe *plugins.Error
+	if errors.As(err, &pe) {
+		// A redirect that the grants refused: say so plainly, not as a
+		// transport failure that looks worth retrying.
+		return pe
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w", call, ctx.Err())
+	}
+	if reqCtx.Err() != nil {
+		return plugins.Errorf(plugins.Timeout, "%s: no response within the %s timeout: %w", call, timeout, context.DeadlineExceeded)
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return plugins.Errorf(plugins.Retryable, "%s: %w", call, err)
+}
+
+// statusError reports a response of status 400 or more with the start of its
+// body, which is where servers put the reason.
+func statusError(call string, resp *http.Response) error {
+	head, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	msg := fmt.Sprintf("%s: status %s", call, resp.Status)
+	if s := strings.TrimSpace(strings.ToValidUTF8(string(head), "")); s != "" {
+		msg += ": " + s
+	}
+	kind := plugins.Internal
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+		kind = plugins.Retryable
+	}
+	return &plugins.Error{Kind: kind, Err: errors.New(msg)}
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// validHeaderName reports whether s is an RFC 9110 token, which is what a
+// header name must be; net/http would only notice once the request is sent.
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,377 @@
+package schemas
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/format"
+	"cuelang.org/go/cue/token"
+
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/schemas/jsonschema"
+)
+
+// validName is the form of node, input, output and plugin names: the
+// identifiers a reference can spell.
+var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+// reserved are the roots of references that are not node names.
+var reserved = map[string]string{
+	"inputs": "${inputs.x} refers to the flow's inputs",
+	"data":   "${data.col} refers to a batch line's columns",
+}
+
+var topFields = []string{"concurrency", "defaults", "description", "inputs", "name", "nodes", "outputs", "plugins", "timeout", "version"}
+
+// flow decodes the user's own value (not the one unified with #Flow, whose
+// positions point into the schema). Type errors were reported by #Flow
+// already, so a field of the wrong kind is skipped here without a word.
+func (d *decoder) flow(v cue.Value) *Flow {
+	f := &Flow{File: d.file}
+	seen := map[string]bool{}
+	d.fields(v, func(name string, label Pos, fv cue.Value) {
+		seen[name] = true
+		switch name {
+		case "name":
+			f.Name, _ = d.str(fv)
+		case "description":
+			f.Description, _ = d.str(fv)
+		case "version":
+			f.Version, _ = d.str(fv)
+		case "plugins":
+			d.fields(fv, func(name string, label Pos, pv cue.Value) {
+				if d.name("plugin", name, label) {
+					if p, ok := d.plugin(name, label, pv); ok {
+						f.Plugins = append(f.Plugins, p)
+					}
+				}
+			})
+		case "inputs":
+			f.Inputs, f.InputSchema = d.inputs(fv)
+		case "nodes":
+			d.fields(fv, func(name string, label Pos, nv cue.Value) {
+				if d.name("node", name, label) {
+					f.Nodes = append(f.Nodes, d.node(name, label, nv))
+				}
+			})
+		case "outputs":
+			d.fields(fv, func(name string, label Pos, ov cue.Value) {
+				if d.name("output", name, label) {
+					f.Outputs = append(f.Outputs, Field{Name: name, Pos: label, Value: d.value(ov)})
+				}
+			})
+		case "concurrency":
+			if n, err := fv.Int64(); err == nil {
+				f.Concurrency = int(n)
+			}
+		case "timeout":
+			f.Timeout = d.duration(fv)
+		case "defaults":
+			f.Defaults.Timeout = d.duration(fv.LookupPath(cue.ParsePath("timeout")))
+			f.Defaults.Retry = d.retry(fv.LookupPath(cue.ParsePath("retry")))
+		default:
+			d.errs.Add(label, "unknown field %q; allowed: %s", name, strings.Join(topFields, ", "))
+		}
+	})
+	if !seen["name"] {
+		d.errs.Add(Pos{File: d.file, Line: 1, Col: 1}, `missing field "name": add name: "my-flow"`)
+	}
+	if len(f.Nodes) == 0 && !seen["nodes"] {
+		d.errs.Add(Pos{File: d.file, Line: 1, Col: 1}, `missing field "nodes": a flow needs at least one node`)
+	}
+	if f.InputSchema == nil {
+		f.InputSchema = []byte(`{"additionalProperties":false,"type":"object"}`)
+	}
+	return f
+}
+
+// fields calls fn for each regular field of the struct v, in file order.
+func (d *decoder) fields(v cue.Value, fn func(name string, label Pos, fv cue.Value)) {
+	if v.IncompleteKind() != cue.StructKind {
+		return
+	}
+	it, err := v.Fields()
+	if err != nil {
+		return
+	}
+	for it.Next() {
+		fv := it.Value()
+		fn(it.Selector().Unquoted(), d.labelPos(fv), fv)
+	}
+}
+
+func (d *decoder) name(what, name string, pos Pos) bool {
+	if !validName.MatchString(name) {
+		d.errs.Add(pos, "invalid %s name %q: use letters, digits, _ and -, starting with a letter or _", what, name)
+		return false
+	}
+	if why, ok := reserved[name]; ok && what == "node" {
+		d.errs.Add(pos, "node name %q is reserved (%s): rename the node", name, why)
+		return false
+	}
+	return true
+}
+
+func (d *decoder) inputs(v cue.Value) ([]Input, []byte) {
+	var ins []Input
+	d.fields(v, func(name string, label Pos, _ cue.Value) {
+		if d.name("input", name, label) {
+			ins = append(ins, Input{Name: name, Pos: label})
+		}
+	})
+	schema, err := jsonschema.FromCUE(v)
+	if err != nil {
+		pos := d.valuePos(v)
+		var ue *jsonschema.UnsupportedError
+		if errors.As(err, &ue) && ue.Pos.IsValid() {
+			pos, ue.Pos = d.pos(ue.Pos), token.NoPos
+		}
+		d.errs.Add(pos, "%v", err)
+		// Let the other checks go on as if any inputs were allowed.
+		return ins, []byte(`{"type":"object"}`)
+	}
+	return ins, schema
+}
+
+var nodeFields = []string{"aggregate", "description", "flow", "inputs", "retry", "timeout", "tool", "when"}
+
+func (d *decoder) node(name string, pos Pos, v cue.Value) Node {
+	n := Node{Name: name, Pos: pos}
+	d.fields(v, func(field string, label Pos, fv cue.Value) {
+		switch field {
+		case "tool":
+			n.Tool, _ = d.str(fv)
+			n.ToolPos = d.valuePos(fv)
+		case "flow":
+			if s, ok := d.str(fv); ok {
+				n.Flow = d.path(s)
+				n.FlowPos = d.valuePos(fv)
+			}
+		case "inputs":
+			d.fields(fv, func(in string, label Pos, iv cue.Value) {
+				n.Inputs = append(n.Inputs, Field{Name: in, Pos: label, Value: d.value(iv)})
+			})
+		case "when":
+			w := &When{Pos: label}
+			ref, is := fv.LookupPath(cue.ParsePath("ref")), fv.LookupPath(cue.ParsePath("is"))
+			if !ref.Exists() || !is.Exists() {
+				d.errs.Add(label, `node %q: when needs both ref and is, as in when: {ref: "${inputs.mode}", is: "fast"}`, name)
+				return
+			}
+			w.Ref, w.Is = d.value(ref), d.value(is)
+			n.When = w
+		case "timeout":
+			n.Timeout = d.duration(fv)
+		case "retry":
+			n.Retry = d.retry(fv)
+		case "aggregate":
+			n.Aggregate, _ = fv.Bool()
+		case "description":
+		default:
+			// #Flow reports unknown node fields with the allowed list.
+		}
+	})
+	switch {
+	case n.Tool == "" && n.Flow == "":
+		d.errs.Add(pos, `node %q: set tool: "<plugin>.<tool>" or flow: "path/to/flow.cue"`, name)
+	case n.Tool != "" && n.Flow != "":
+		d.errs.Add(pos, "node %q: set only one of tool and flow", name)
+	}
+	return n
+}
+
+var pluginKinds = []string{"builtin", "goplugin", "wasm"}
+
+func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
+	p := Plugin{Pos: pos, Spec: plugins.Spec{Name: name}}
+	var kinds []string
+	for _, kind := range pluginKinds {
+		kv := v.LookupPath(cue.MakePath(cue.Str(kind)))
+		if !kv.Exists() {
+			continue
+		}
+		kinds = append(kinds, kind)
+		p.Spec.Kind = kind
+		if s, ok := d.str(kv); ok {
+			p.Spec.Source = d.path(s)
+		}
+	}
+	if len(kinds) != 1 {
+		d.errs.Add(pos, "plugin %q: give exactly one of %s (found %d)", name, strings.Join(pluginKinds, ", "), len(kinds))
+		return p, false
+	}
+	if sum := v.LookupPath(cue.ParsePath("sha256")); sum.Exists() {
+		p.Spec.SHA256, _ = d.str(sum)
+	}
+	opts, err := v.MarshalJSON()
+	if err != nil {
+		// Not concrete: #Flow's check names the field.
+		return p, false
+	}
+	p.Spec.Options = opts
+	if g := v.LookupPath(cue.ParsePath("grants")); g.Exists() {
+		raw, _ := g.MarshalJSON()
+		if err := json.Unmarshal(raw, &p.Spec.Grants); err != nil {
+			d.errs.Add(d.valuePos(g), "plugin %q: grants: %v", name, err)
+		}
+		for guest, dir := range p.Spec.Grants.Dirs {
+			dir.Path = d.path(dir.Path)
+			p.Spec.Grants.Dirs[guest] = dir
+		}
+	}
+	return p, true
+}
+
+func (d *decoder) retry(v cue.Value) *Retry {
+	if !v.Exists() || v.IncompleteKind() != cue.StructKind {
+		return nil
+	}
+	r := &Retry{Attempts: 1}
+	if n, err := v.LookupPath(cue.ParsePath("attempts")).Int64(); err == nil {
+		r.Attempts = int(n)
+	}
+	r.Backoff = d.duration(v.LookupPath(cue.ParsePath("backoff")))
+	r.MaxBackoff = d.duration(v.LookupPath(cue.ParsePath("max_backoff")))
+	return r
+}
+
+func (d *decoder) duration(v cue.Value) time.Duration {
+	s, ok := d.str(v)
+	if !ok {
+		return 0
+	}
+	dur, err := time.ParseDuration(s)
+	if err != nil || dur <= 0 {
+		d.errs.Add(d.valuePos(v), "invalid duration %q: use a positive Go duration such as \"250ms\", \"2s\" or \"1m30s\"", s)
+		return 0
+	}
+	return dur
+}
+
+func (d *decoder) str(v cue.Value) (string, bool) {
+	if !v.Exists() {
+		return "", false
+	}
+	s, err := v.String()
+	return s, err == nil
+}
+
+func (d *decoder) path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(d.dir, p)
+}
+
+// value converts a literal of the flow into a Value, keeping positions.
+func (d *decoder) value(v cue.Value) Value {
+	out := Value{Pos: d.valuePos(v), quote: -1}
+	switch v.IncompleteKind() {
+	case cue.StructKind:
+		out.Kind = Object
+		d.fields(v, func(name string, label Pos, fv cue.Value) {
+			out.Fields = append(out.Fields, Field{Name: name, Pos: label, Value: d.value(fv)})
+		})
+		return out
+	case cue.ListKind:
+		out.Kind = List
+		it, err := v.List()
+		if err != nil {
+			return out
+		}
+		for it.Next() {
+			out.Items = append(out.Items, d.value(it.Value()))
+		}
+		return out
+	case cue.StringKind:
+		if s, err := v.String(); err == nil {
+			out.Kind, out.Text = String, s
+			out.quote = d.quote(out.Pos, s)
+			return out
+		}
+	}
+	raw, err := v.MarshalJSON()
+	if err != nil {
+		d.errs.Add(out.Pos, "%s is not a concrete value: give a literal or a reference such as \"${inputs.x}\"", describe(v))
+		return Value{Kind: Scalar, Pos: out.Pos, Text: "null", quote: -1}
+	}
+	out.Kind, out.Text = Scalar, string(raw)
+	return out
+}
+
+// quote finds how many bytes of quoting stand before a string's text at pos,
+// or -1 when the text is not found there byte for byte (escapes, blocks).
+func (d *decoder) quote(pos Pos, text string) int {
+	off := offset(d.src, pos)
+	if off < 0 {
+		return -1
+	}
+	rest := d.src[off:]
+	for _, q := range []string{`"`, `'`, `#"`, ""} {
+		if bytes.HasPrefix(rest, []byte(q+text)) {
+			return len(q)
+		}
+	}
+	return -1
+}
+
+// offset converts a line and column to a byte offset in src, or -1.
+func offset(src []byte, pos Pos) int {
+	if !pos.IsValid() {
+		return -1
+	}
+	off := 0
+	for line := 1; line < pos.Line; line++ {
+		i := bytes.IndexByte(src[off:], '\n')
+		if i < 0 {
+			return -1
+		}
+		off += i + 1
+	}
+	off += pos.Col - 1
+	if off > len(src) {
+		return -1
+	}
+	return off
+}
+
+// valuePos is where v's value starts in the file: the user's literal, not
+// its label.
+func (d *decoder) valuePos(v cue.Value) Pos {
+	switch s := v.Source().(type) {
+	case *ast.Field:
+		return d.pos(s.Value.Pos())
+	case nil:
+		return d.pos(v.Pos())
+	default:
+		return d.pos(s.Pos())
+	}
+}
+
+// labelPos is where the field holding v is declared.
+func (d *decoder) labelPos(v cue.Value) Pos {
+	if s := v.Source(); s != nil {
+		return d.pos(s.Pos())
+	}
+	return d.pos(v.Pos())
+}
+
+func describe(v cue.Value) string {
+	if s := v.Source(); s != nil {
+		if f, ok := s.(*ast.Field); ok {
+			s = f.Value
+		}
+		if b, err := format.Node(s); err == nil {
+			return fmt.Sprintf("%q", b)
+		}
+	}
+	return "the value"
+}

@@ -1,0 +1,123 @@
+package schemas
+
+import (
+	"time"
+
+	"github.com/weirflow/weir/plugins"
+)
+
+// Flow is a parsed and schema-checked flow file. Its references, tools and
+// types are not checked yet: that is the engine's job, since it needs the
+// plugins' contracts.
+type Flow struct {
+	// File is the path the flow was loaded from, as given.
+	File        string
+	Name        string
+	Description string
+	Version     string
+	Plugins     []Plugin
+	Inputs      []Input
+	// InputSchema is the JSON Schema of the inputs object, derived from the
+	// CUE types of the inputs.
+	InputSchema []byte
+	Nodes       []Node
+	Outputs     []Field
+	// Concurrency and Timeout are zero when the flow leaves them to the engine.
+	Concurrency int
+	Timeout     time.Duration
+	Defaults    Defaults
+}
+
+// Input is one declared input of a flow.
+type Input struct {
+	Name string
+	Pos  Pos
+}
+
+// Plugin is one entry of the flow's plugins block.
+type Plugin struct {
+	Pos  Pos
+	Spec plugins.Spec
+}
+
+// Node is one step of a flow.
+type Node struct {
+	Name    string
+	Pos     Pos
+	Tool    string // "<plugin>.<tool>", or empty for a sub-flow node
+	ToolPos Pos
+	Flow    string // the sub-flow's path, resolved against the flow's folder
+	FlowPos Pos
+	Inputs  []Field
+	When    *When
+	Timeout time.Duration
+	Retry   *Retry
+	// Aggregate nodes run once per batch over lists of their inputs.
+	Aggregate bool
+}
+
+// When is a node's condition: the node runs only if Ref's value equals Is.
+type When struct {
+	Pos Pos
+	Ref Value // a string holding one reference
+	Is  Value
+}
+
+// Retry is a node's retry policy.
+type Retry struct {
+	Attempts   int
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+}
+
+// Defaults apply to the nodes that do not set their own.
+type Defaults struct {
+	Timeout time.Duration
+	Retry   *Retry
+}
+
+// Field is a named value of a flow: a node input or a flow output.
+type Field struct {
+	Name  string
+	Pos   Pos
+	Value Value
+}
+
+// ValueKind tells which of Value's fields hold the value.
+type ValueKind uint8
+
+const (
+	// Scalar is null, a boolean or a number; Value.Text is its JSON encoding.
+	Scalar ValueKind = iota
+	// String is a string; Value.Text is its text, which may hold references.
+	String
+	// List is a list; Value.Items are its elements.
+	List
+	// Object is a struct; Value.Fields are its fields in file order.
+	Object
+)
+
+// Value is a literal from a flow file, as a tree that keeps the position of
+// every string so that a bad reference inside it can be pointed at.
+type Value struct {
+	Kind   ValueKind
+	Pos    Pos
+	Text   string
+	Items  []Value
+	Fields []Field
+	// quote is the number of bytes between Pos and the string's first
+	// character when the string is on one line without escapes, else -1.
+	quote int
+}
+
+// PosAt returns the position of byte offset off of a String value's text,
+// or the value's own position when the text's layout in the file is not
+// known (escapes, multi-line strings).
+func (v Value) PosAt(off int) Pos {
+	if v.Kind != String || v.quote < 0 {
+		return v.Pos
+	}
+	p := v.Pos
+	p.Col += v.quote + off
+	return p
+}

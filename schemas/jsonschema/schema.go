@@ -1,0 +1,239 @@
+package jsonschema
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	jsv "github.com/santhosh-tekuri/jsonschema/v6"
+)
+
+// location is where Compile files the schema; nothing is ever loaded from it.
+const location = "mem:///schema.json"
+
+// Schema is a compiled JSON Schema, or one of its subschemas as returned by
+// Lookup. A Schema is immutable and safe for concurrent use.
+type Schema struct {
+	s    *jsv.Schema
+	root *root
+}
+
+// root is what a compiled schema and all its subschemas share.
+type root struct {
+	top       *jsv.Schema
+	indexOnce sync.Once
+	index     map[string]*jsv.Schema // by Location, for error messages
+	plans     sync.Map               // *jsv.Schema -> *plan
+}
+
+// Compile compiles raw, a JSON Schema. Schemas without $schema are read as
+// draft 2020-12; draft 4, 6, 7 and 2019-09 schemas that say so are accepted
+// too. References ($ref) must stay inside raw: nothing is loaded from files
+// or the network. Formats are annotations only, as 2020-12 says.
+func Compile(raw []byte) (*Schema, error) {
+	doc, err := Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("compile json schema: %w", err)
+	}
+	c := jsv.NewCompiler()
+	c.DefaultDraft(jsv.Draft2020)
+	c.UseLoader(noLoader{})
+	if err := c.AddResource(location, doc); err != nil {
+		return nil, fmt.Errorf("compile json schema: %w", err)
+	}
+	s, err := c.Compile(location)
+	if err != nil {
+		return nil, fmt.Errorf("compile json schema: %w", err)
+	}
+	return &Schema{s: s, root: &root{top: s}}, nil
+}
+
+// noLoader refuses every external reference.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("load %s: external references are not allowed", url)
+}
+
+// Decode decodes one JSON value the way Validate and ApplyDefaults expect:
+// objects as map[string]any, arrays as []any, numbers as json.Number (so
+// that large integers and decimals keep their exact value), strings, bools
+// and nil. Anything after the value other than white space is an error.
+func Decode(data []byte) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("decode json: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("decode json: unexpected data after the value")
+	}
+	return v, nil
+}
+
+// Validate checks v against the schema. v must be a value as Decode returns
+// it; values decoded by encoding/json without UseNumber (float64) and Go ints
+// also work, but float64 loses precision past 2^53.
+//
+// The error is a *ValidationError listing every violation, sorted by path.
+// Validate does not modify v and is safe for concurrent use.
+func (s *Schema) Validate(v any) error {
+	err := s.s.Validate(v)
+	if err == nil {
+		return nil
+	}
+	var ve *jsv.ValidationError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("validate: %w", err)
+	}
+	return s.root.validationError(ve, v)
+}
+
+// ApplyDefaults sets each property of obj that is missing and whose schema
+// has a "default" to a copy of that default. It descends into properties
+// that are objects (present, or just set from a default) and into the
+// objects in arrays, and follows $ref and allOf; it ignores defaults inside
+// anyOf, oneOf and if/then/else, where it cannot know which one applies.
+//
+// Defaults are not checked; Validate after ApplyDefaults if they may be
+// invalid. ApplyDefaults modifies obj and so must not run concurrently with
+// other uses of obj; it is safe to call on one Schema from many goroutines.
+func (s *Schema) ApplyDefaults(obj map[string]any) {
+	s.root.apply(s.s, obj, 0)
+}
+
+// plan is what ApplyDefaults does for the objects of one schema.
+type plan struct {
+	props []propPlan // sorted by name
+	items *jsv.Schema
+}
+
+type propPlan struct {
+	name string
+	def  *any // nil when there is no default
+	sch  *jsv.Schema
+}
+
+func (r *root) apply(sch *jsv.Schema, obj map[string]any, depth int) {
+	if depth > maxDepth {
+		return
+	}
+	p := r.plan(sch)
+	for i := range p.props {
+		pp := &p.props[i]
+		val, ok := obj[pp.name]
+		if !ok {
+			if pp.def == nil {
+				continue
+			}
+			val = deepCopy(*pp.def)
+			obj[pp.name] = val
+		}
+		switch x := val.(type) {
+		case map[string]any:
+			r.apply(pp.sch, x, depth+1)
+		case []any:
+			r.applyItems(pp.sch, x, depth+1)
+		}
+	}
+}
+
+func (r *root) applyItems(sch *jsv.Schema, list []any, depth int) {
+	items := r.plan(sch).items
+	if items == nil {
+		return
+	}
+	for _, el := range list {
+		if m, ok := el.(map[string]any); ok {
+			r.apply(items, m, depth+1)
+		}
+	}
+}
+
+func (r *root) plan(sch *jsv.Schema) *plan {
+	if p, ok := r.plans.Load(sch); ok {
+		return p.(*plan)
+	}
+	p := &plan{}
+	seen := map[string]bool{}
+	for _, part := range conjuncts(sch) {
+		for name, ps := range part.Properties {
+			if seen[name] {
+				continue
+			}
+			seen[name] = true
+			p.props = append(p.props, propPlan{name: name, def: defaultOf(ps), sch: ps})
+		}
+		if p.items == nil {
+			switch it := part.Items.(type) {
+			case *jsv.Schema:
+				p.items = it
+			}
+			if part.Items2020 != nil {
+				p.items = part.Items2020
+			}
+		}
+	}
+	slices.SortFunc(p.props, func(a, b propPlan) int {
+		switch {
+		case a.name < b.name:
+			return -1
+		case a.name > b.name:
+			return 1
+		}
+		return 0
+	})
+	actual, _ := r.plans.LoadOrStore(sch, p)
+	return actual.(*plan)
+}
+
+// conjuncts returns sch and the schemas every valid value must also match:
+// its $ref and allOf, recursively.
+func conjuncts(sch *jsv.Schema) []*jsv.Schema {
+	var out []*jsv.Schema
+	var walk func(s *jsv.Schema, depth int)
+	walk = func(s *jsv.Schema, depth int) {
+		if s == nil || depth > maxDepth || slices.Contains(out, s) {
+			return
+		}
+		out = append(out, s)
+		walk(s.Ref, depth+1)
+		for _, a := range s.AllOf {
+			walk(a, depth+1)
+		}
+	}
+	walk(sch, 0)
+	return out
+}
+
+func defaultOf(sch *jsv.Schema) *any {
+	for _, s := range conjuncts(sch) {
+		if s.Default != nil {
+			return s.Default
+		}
+	}
+	return nil
+}
+
+func deepCopy(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(v))
+		for k, x := range v {
+			m[k] = deepCopy(x)
+		}
+		return m
+	case []any:
+		l := make([]any, len(v))
+		for i, x := range v {
+			l[i] = deepCopy(x)
+		}
+		return l
+	}
+	return v
+}

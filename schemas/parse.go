@@ -1,0 +1,298 @@
+package schemas
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"cuelang.org/go/cue"
+	"cuelang.org/go/cue/ast"
+	"cuelang.org/go/cue/ast/astutil"
+	"cuelang.org/go/cue/cuecontext"
+	cueerrors "cuelang.org/go/cue/errors"
+	"cuelang.org/go/cue/parser"
+	"cuelang.org/go/cue/token"
+	cuejson "cuelang.org/go/encoding/json"
+	cueyaml "cuelang.org/go/encoding/yaml"
+)
+
+// FlowCUE is the CUE source of #Flow, the definition every flow file is
+// unified with. `weir schema` prints it.
+//
+//go:embed flow.cue
+var FlowCUE string
+
+// yamlLine finds the line in the YAML reader's errors.
+var yamlLine = regexp.MustCompile(`:(\d+): (.*)$`)
+
+// schemaFile names positions inside FlowCUE in CUE's own errors.
+const schemaFile = "weir/flow.cue"
+
+// Load reads and parses the flow file at path. See Parse.
+func Load(path string) (*Flow, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read flow: %w", err)
+	}
+	return Parse(path, src)
+}
+
+// Parse parses a flow from src. The extension of filename picks the syntax
+// (.cue, .yaml, .yml or .json) and filename names the positions in errors.
+// Relative plugin and sub-flow paths are resolved against filename's folder.
+//
+// The error, when not nil, is an Errors listing every problem found. The Flow
+// is still returned when the file could be read as a flow at all, so that a
+// caller can look for more problems in one pass; it must not be run.
+func Parse(filename string, src []byte) (*Flow, error) {
+	d := &decoder{file: filename, src: src, dir: filepath.Dir(filename)}
+	f := d.syntax()
+	if f == nil {
+		return nil, d.errs.Err()
+	}
+	ctx := cuecontext.New()
+	v := ctx.BuildFile(f)
+	if err := v.Err(); err != nil {
+		d.cueErrors(err, cue.Value{})
+		return nil, d.errs.Err()
+	}
+	def := ctx.CompileString(FlowCUE, cue.Filename(schemaFile)).LookupPath(cue.MakePath(cue.Def("Flow")))
+	if err := def.Err(); err != nil {
+		panic("schemas: #Flow does not compile: " + err.Error())
+	}
+	d.cueErrors(def.Unify(v).Validate(), def)
+	flow := d.flow(v)
+	return flow, d.errs.Err()
+}
+
+type decoder struct {
+	file string
+	src  []byte
+	dir  string
+	errs Errors
+}
+
+// syntax parses src into a CUE file, turning YAML and JSON into the same
+// form so that one schema and one decoder serve every syntax.
+func (d *decoder) syntax() *ast.File {
+	var (
+		f   *ast.File
+		err error
+	)
+	switch ext := strings.ToLower(filepath.Ext(d.file)); ext {
+	case ".cue":
+		f, err = parser.ParseFile(d.file, d.src, parser.ParseComments)
+	case ".yaml", ".yml":
+		f, err = cueyaml.Extract(d.file, d.src)
+	case ".json":
+		if err := jsonSyntax(d.src); err != nil {
+			d.errs.Add(d.posOf(err.Offset), "%v", err)
+			return nil
+		}
+		var expr ast.Expr
+		expr, err = cuejson.Extract(d.file, d.src)
+		if err == nil {
+			f, err = astutil.ToFile(expr)
+		}
+	default:
+		d.errs.Add(Pos{File: d.file}, "unknown flow format %q: name the file .cue, .yaml or .json", ext)
+		return nil
+	}
+	if err != nil {
+		d.cueErrors(err, cue.Value{})
+		return nil
+	}
+	if ext := strings.ToLower(filepath.Ext(d.file)); ext != ".cue" {
+		d.duplicateKeys(f.Decls)
+		d.inputTypes(f)
+	}
+	return f
+}
+
+// duplicateKeys reports a key given twice in one YAML or JSON object. CUE
+// would unify the two silently; in these formats it is always a mistake.
+func (d *decoder) duplicateKeys(decls []ast.Decl) {
+	seen := map[string]token.Pos{}
+	for _, decl := range decls {
+		field, ok := decl.(*ast.Field)
+		if !ok {
+			continue
+		}
+		name, _, _ := ast.LabelName(field.Label)
+		if first, dup := seen[name]; dup {
+			d.errs.Add(d.pos(field.Pos()), "duplicate key %q (first at %s): remove one of them", name, d.pos(first))
+		} else {
+			seen[name] = field.Pos()
+		}
+		if s, ok := field.Value.(*ast.StructLit); ok {
+			d.duplicateKeys(s.Elts)
+		}
+	}
+}
+
+// inputTypes turns the input types of a YAML or JSON flow, written as strings
+// ('int & >=1'), into the CUE expressions they spell.
+func (d *decoder) inputTypes(f *ast.File) {
+	for _, decl := range f.Decls {
+		field, ok := decl.(*ast.Field)
+		if name, _, _ := ast.LabelName(field.Label); !ok || name != "inputs" {
+			continue
+		}
+		if s, ok := field.Value.(*ast.StructLit); ok {
+			d.typeExprs(s)
+		}
+	}
+}
+
+func (d *decoder) typeExprs(s *ast.StructLit) {
+	for _, elt := range s.Elts {
+		field, ok := elt.(*ast.Field)
+		if !ok {
+			continue
+		}
+		switch x := field.Value.(type) {
+		case *ast.StructLit:
+			d.typeExprs(x)
+		case *ast.BasicLit:
+			if x.Kind != token.STRING {
+				continue
+			}
+			text, err := literalString(x)
+			if err != nil {
+				continue
+			}
+			expr, err := parser.ParseExpr(d.file, text)
+			if err != nil {
+				name, _, _ := ast.LabelName(field.Label)
+				d.errs.Add(d.pos(x.Pos()), "input %q: type %q is not a CUE expression: %v", name, text, firstLine(err))
+				continue
+			}
+			// Keep the string's place for errors about the type.
+			ast.Walk(expr, func(n ast.Node) bool { ast.SetPos(n, x.Pos()); return true }, nil)
+			field.Value = expr
+		}
+	}
+}
+
+// cueErrors records CUE's errors at the first position in the flow file.
+// def, when it exists, is #Flow, used to list the fields that are allowed.
+func (d *decoder) cueErrors(err error, def cue.Value) {
+	for _, e := range cueerrors.Errors(err) {
+		pos := Pos{File: d.file}
+		for _, p := range append([]token.Pos{e.Position()}, e.InputPositions()...) {
+			if p.Filename() == d.file {
+				pos = d.pos(p)
+				break
+			}
+		}
+		path := e.Path()
+		if len(path) > 0 && path[0] == "#Flow" {
+			path = path[1:]
+		}
+		format, args := e.Msg()
+		msg := fmt.Sprintf(format, args...)
+		if msg == "" {
+			// The YAML reader puts "file:line: " in the text instead.
+			msg = e.Error()
+			if m := yamlLine.FindStringSubmatch(msg); m != nil {
+				line, _ := strconv.Atoi(m[1])
+				pos, msg = Pos{File: d.file, Line: line, Col: 1}, m[2]
+			}
+		}
+		if msg == "field not allowed" && len(path) > 0 && def.Exists() {
+			msg = fmt.Sprintf("unknown field %q", path[len(path)-1])
+			if allowed := allowedFields(def, path[:len(path)-1]); len(allowed) > 0 {
+				msg += "; allowed: " + strings.Join(allowed, ", ")
+			}
+			path = path[:len(path)-1]
+		}
+		if len(path) > 0 {
+			msg = strings.Join(path, ".") + ": " + msg
+		}
+		d.errs.Add(pos, "%s", msg)
+	}
+}
+
+// allowedFields lists the fields #Flow allows at path, following pattern
+// constraints ([string]: #Node) where the path names a user's key.
+func allowedFields(def cue.Value, path []string) []string {
+	cur := def
+	for _, sel := range path {
+		next := cur.LookupPath(cue.MakePath(cue.Str(sel)))
+		if !next.Exists() {
+			next = cur.LookupPath(cue.MakePath(cue.AnyString))
+		}
+		if !next.Exists() {
+			return nil
+		}
+		cur = next
+	}
+	var names []string
+	it, err := cur.Fields(cue.Optional(true))
+	if err != nil {
+		return nil
+	}
+	for it.Next() {
+		names = append(names, it.Selector().Unquoted())
+	}
+	slices.Sort(names)
+	return names
+}
+
+func (d *decoder) pos(p token.Pos) Pos {
+	if !p.IsValid() {
+		return Pos{File: d.file}
+	}
+	return Pos{File: d.file, Line: p.Line(), Col: p.Column()}
+}
+
+func literalString(x *ast.BasicLit) (string, error) {
+	v := cuecontext.New().BuildExpr(x)
+	return v.String()
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+// jsonSyntax checks src with encoding/json, whose messages say what is wrong
+// and where, which CUE's JSON reader does not.
+func jsonSyntax(src []byte) *json.SyntaxError {
+	dec := json.NewDecoder(bytes.NewReader(src))
+	for {
+		_, err := dec.Token()
+		if err == io.EOF {
+			return nil
+		}
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return se
+		}
+		if err != nil {
+			return &json.SyntaxError{Offset: dec.InputOffset()}
+		}
+	}
+}
+
+// posOf turns a byte offset of src into a position.
+func (d *decoder) posOf(off int64) Pos {
+	line, col := 1, 1
+	for _, c := range d.src[:min(int(off), len(d.src))] {
+		if c == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return Pos{File: d.file, Line: line, Col: col}
+}

@@ -33,7 +33,8 @@ type Options struct {
 type Defaults struct {
 	// Concurrency bounds the nodes of one run that execute at once (16).
 	Concurrency int
-	// NodeTimeout bounds one attempt of a node (2m).
+	// NodeTimeout bounds one attempt of a node. Zero leaves nodes bounded by
+	// the run's deadline only, unless the flow sets a timeout.
 	NodeTimeout time.Duration
 	// RunTimeout bounds a whole run (10m).
 	RunTimeout time.Duration
@@ -44,9 +45,6 @@ type Defaults struct {
 func (d Defaults) withZeros() Defaults {
 	if d.Concurrency <= 0 {
 		d.Concurrency = 16
-	}
-	if d.NodeTimeout <= 0 {
-		d.NodeTimeout = 2 * time.Minute
 	}
 	if d.RunTimeout <= 0 {
 		d.RunTimeout = 10 * time.Minute

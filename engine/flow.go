@@ -24,6 +24,8 @@ type Flow struct {
 	outputs     *tmpl
 	concurrency int
 	timeout     time.Duration
+	// timeoutCause is the error of a run that hits timeout, made once.
+	timeoutCause error
 }
 
 // node is one compiled node: its tool, its inputs as a tmpl, its

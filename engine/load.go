@@ -108,6 +108,7 @@ func (c *compiler) compile() *Flow {
 		concurrency: cmpOr(s.Concurrency, c.e.defaults.Concurrency),
 		timeout:     cmpOr(s.Timeout, c.e.defaults.RunTimeout),
 	}
+	c.f.timeoutCause = runTimeout(c.f.timeout)
 	in, err := jsonschema.Compile(s.InputSchema)
 	if err != nil {
 		c.errs.Add(schemas.Pos{File: s.File}, "inputs: %v", err)

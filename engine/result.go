@@ -80,6 +80,8 @@ func (e *InputError) Unwrap() error { return e.Err }
 // ErrRunTimeout is wrapped by the error of a run that hit its deadline.
 var ErrRunTimeout = errors.New("run timed out")
 
+func runTimeout(d time.Duration) error { return fmt.Errorf("%w after %s", ErrRunTimeout, d) }
+
 // timeoutError is the error of an attempt that ran out of time.
 func timeoutError(d time.Duration) error {
 	return plugins.Errorf(plugins.Timeout, "timed out after %s", d)

@@ -63,7 +63,11 @@ func (f *Flow) RunWith(ctx context.Context, inputs any, opts RunOptions) (*Resul
 	if opts.Timeout > 0 {
 		timeout = opts.Timeout
 	}
-	ctx, cancel := context.WithTimeoutCause(ctx, timeout, fmt.Errorf("%w after %s", ErrRunTimeout, timeout))
+	cause := f.timeoutCause
+	if timeout != f.timeout {
+		cause = runTimeout(timeout)
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, cause)
 	defer cancel()
 
 	var span trace.Span
@@ -125,7 +129,7 @@ func (r *run) start(ctx context.Context, inputs any) error {
 	if err := r.schedule(ctx); err != nil {
 		return err
 	}
-	out, err := r.f.outputs.append(nil, &r.values)
+	out, err := r.f.outputs.append(make([]byte, 0, r.f.outputs.size(&r.values)), &r.values)
 	if err != nil {
 		return fmt.Errorf("flow %q: outputs: %w", r.f.name, err)
 	}
@@ -331,7 +335,7 @@ func (r *run) exec(ctx context.Context, i int) ([]byte, error) {
 	nr := &r.nodes[i]
 	nr.Start = time.Now()
 	defer func() { nr.Duration = time.Since(nr.Start) }()
-	in, err := n.inputs.append(nil, &r.values)
+	in, err := n.inputs.append(make([]byte, 0, n.inputs.size(&r.values)), &r.values)
 	if err != nil {
 		nr.Attempts = 0
 		return nil, r.nodeError(n, 0, fmt.Errorf("input: %w", err))
@@ -376,8 +380,11 @@ func backoff(p schemas.Retry, attempt int, jitter float64) time.Duration {
 
 // attempt makes one call of the node's tool under the node's timeout.
 func (r *run) attempt(ctx context.Context, n *node, attempt int, in []byte) (out []byte, err error) {
-	ctx, cancel := context.WithTimeout(ctx, n.timeout)
-	defer cancel()
+	if n.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, n.timeout)
+		defer cancel()
+	}
 	var span trace.Span
 	if t := r.f.e.tracer; t != nil {
 		ctx, span = t.Start(ctx, "weir.node", trace.WithAttributes(r.nodeAttrs(n, attempt)...))
@@ -397,7 +404,11 @@ func (r *run) attempt(ctx context.Context, n *node, attempt int, in []byte) (out
 			span.End()
 		}()
 	}
-	out, err = invoke(ctx, n.tool, in)
+	if n.kind == kindNative {
+		out, err = guarded(ctx, n.tool, in)
+	} else {
+		out, err = invoke(ctx, n.tool, in)
+	}
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded && context.Cause(ctx) == context.DeadlineExceeded {
 			// This attempt's own timeout, not the run's.
@@ -422,23 +433,29 @@ func (r *run) nodeAttrs(n *node, attempt int) []attribute.KeyValue {
 	}
 }
 
-// invoke calls the tool in a goroutine of its own, so that a tool which
-// ignores its context cannot hold the run past its deadline, and turns a
-// panic into an error. A tool that ignores ctx keeps its goroutine until it
-// returns; its result is dropped.
-func invoke(ctx context.Context, t plugins.Tool, in []byte) ([]byte, error) {
+// invoke calls a tool that honours its context (builtin, Wasm, go-plugin,
+// sub-flow), turning a panic into an error.
+func invoke(ctx context.Context, t plugins.Tool, in []byte) (out []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = panicError(p)
+		}
+	}()
+	return t.Invoke(ctx, in)
+}
+
+// guarded calls a Go function a program registered in a goroutine of its
+// own, so that one which ignores its context cannot hold the run past its
+// deadline. Such a function keeps its goroutine until it returns; its result
+// is dropped.
+func guarded(ctx context.Context, t plugins.Tool, in []byte) ([]byte, error) {
 	type result struct {
 		out []byte
 		err error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				ch <- result{err: fmt.Errorf("tool panicked: %v (at %s)", p, firstFrames(debug.Stack()))}
-			}
-		}()
-		out, err := t.Invoke(ctx, in)
+		out, err := invoke(ctx, t, in)
 		ch <- result{out, err}
 	}()
 	select {
@@ -447,6 +464,10 @@ func invoke(ctx context.Context, t plugins.Tool, in []byte) ([]byte, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+func panicError(p any) error {
+	return fmt.Errorf("tool panicked: %v (at %s)", p, firstFrames(debug.Stack()))
 }
 
 func isObject(b []byte) bool {

@@ -109,6 +109,48 @@ func (t *tmpl) append(dst []byte, rv *runValues) ([]byte, error) {
 	}
 }
 
+// size is an upper bound of the bytes append writes, so that a node's
+// inputs are built in one allocation: a reference counts the whole document
+// it selects from.
+func (t *tmpl) size(rv *runValues) int {
+	switch t.kind {
+	case tmplLit:
+		return len(t.lit)
+	case tmplSel:
+		return t.sel.size(rv)
+	case tmplInterp:
+		n := 2
+		for _, p := range t.parts {
+			if p.sel == nil {
+				n += len(p.text)
+			} else {
+				n += p.sel.size(rv)
+			}
+		}
+		// Escaping may grow text; leave room rather than grow the buffer.
+		return n + n/8
+	case tmplObject:
+		n := 2
+		for _, f := range t.fields {
+			n += len(f.key) + f.val.size(rv) + 1
+		}
+		return n
+	default:
+		n := 2
+		for _, it := range t.items {
+			n += it.size(rv) + 1
+		}
+		return n
+	}
+}
+
+func (s *selector) size(rv *runValues) int {
+	if s.node == inputsNode {
+		return len(rv.inputs)
+	}
+	return max(len(rv.outputs[s.node]), len(null))
+}
+
 var null = []byte("null")
 
 // value returns the selected value. A bypassed node yields null, and so does

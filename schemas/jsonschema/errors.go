@@ -3,6 +3,7 @@ package jsonschema
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"math/big"
 	"slices"
 	"strconv"
@@ -57,6 +58,10 @@ type violation struct {
 func (r *root) validationError(ve *jsv.ValidationError, v any) *ValidationError {
 	var vs []violation
 	r.collect(ve, v, &vs)
+	return toValidationError(vs, v)
+}
+
+func toValidationError(vs []violation, v any) *ValidationError {
 	// The library walks objects in map order; sort for stable messages.
 	slices.SortStableFunc(vs, func(a, b violation) int { return compareLoc(v, a.loc, b.loc) })
 	out := &ValidationError{Violations: make([]Violation, 0, len(vs))}
@@ -357,11 +362,14 @@ func ratString(r *big.Rat) string {
 	if r == nil {
 		return "?"
 	}
-	if r.IsInt() {
+	if r.IsInt() && r.Num().BitLen() <= 64 {
 		return r.Num().String()
 	}
-	f, _ := r.Float64()
-	return strconv.FormatFloat(f, 'g', -1, 64)
+	if f, _ := r.Float64(); !math.IsInf(f, 0) && (f != 0 || r.Sign() == 0) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	// Beyond float64: 1e+999.
+	return new(big.Float).SetRat(r).Text('g', 10)
 }
 
 // at returns the subschema at location loc.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 
 	jsv "github.com/santhosh-tekuri/jsonschema/v6"
@@ -80,9 +82,18 @@ func Decode(data []byte) (any, error) {
 // it; values decoded by encoding/json without UseNumber (float64) and Go ints
 // also work, but float64 loses precision past 2^53.
 //
+// Numbers longer than 1000 characters or with an exponent beyond ±1000 are
+// violations: the library converts every number to a big.Rat, which takes
+// seconds for a million digits and panics past an exponent of a million.
+//
 // The error is a *ValidationError listing every violation, sorted by path.
 // Validate does not modify v and is safe for concurrent use.
 func (s *Schema) Validate(v any) error {
+	if !numbersOK(v, 0) {
+		var vs []violation
+		badNumbers(v, nil, &vs)
+		return toValidationError(vs, v)
+	}
 	err := s.s.Validate(v)
 	if err == nil {
 		return nil
@@ -236,4 +247,120 @@ func deepCopy(v any) any {
 		return l
 	}
 	return v
+}
+
+// Limits on the numbers Validate accepts; see Validate.
+const (
+	maxNumberLen = 1000
+	maxExponent  = 1000
+)
+
+// numbersOK reports whether every json.Number in v is one Validate can check.
+// It does not allocate: it runs on every run's inputs.
+func numbersOK(v any, depth int) bool {
+	switch x := v.(type) {
+	case json.Number:
+		return numberOK(string(x))
+	case map[string]any:
+		if depth > maxValueDepth {
+			return false
+		}
+		for _, e := range x {
+			if !numbersOK(e, depth+1) {
+				return false
+			}
+		}
+	case []any:
+		if depth > maxValueDepth {
+			return false
+		}
+		for _, e := range x {
+			if !numbersOK(e, depth+1) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// maxValueDepth bounds how deep Validate goes into a value, against stack
+// exhaustion; encoding/json stops at 10000 levels.
+const maxValueDepth = 10000
+
+// badNumbers reports the numbers numbersOK rejects, and values nested too deep.
+func badNumbers(v any, loc []string, out *[]violation) {
+	if len(loc) > maxValueDepth {
+		*out = append(*out, violation{loc: slices.Clone(loc), msg: "is nested too deeply"})
+		return
+	}
+	switch x := v.(type) {
+	case json.Number:
+		if !numberOK(string(x)) {
+			msg := "is not a valid number"
+			if validNumberSyntax(string(x)) {
+				msg = fmt.Sprintf("is too large a number to check (at most %d characters, exponent within ±%d)", maxNumberLen, maxExponent)
+			}
+			*out = append(*out, violation{loc: slices.Clone(loc), msg: msg})
+		}
+	case map[string]any:
+		for k, e := range x {
+			badNumbers(e, append(loc, k), out)
+		}
+	case []any:
+		for i, e := range x {
+			badNumbers(e, append(loc, strconv.Itoa(i)), out)
+		}
+	}
+}
+
+// numberOK reports whether s is a JSON number within the limits.
+func numberOK(s string) bool {
+	if len(s) > maxNumberLen || !validNumberSyntax(s) {
+		return false
+	}
+	i := strings.IndexAny(s, "eE")
+	if i < 0 {
+		return true
+	}
+	exp := strings.TrimLeft(strings.TrimLeft(s[i+1:], "+-"), "0")
+	if len(exp) > 4 {
+		return false
+	}
+	n, err := strconv.Atoi(exp + "0")
+	return err == nil && n/10 <= maxExponent
+}
+
+// validNumberSyntax reports whether s is a number in JSON's grammar (leading
+// zeros allowed).
+func validNumberSyntax(s string) bool {
+	i := 0
+	digits := func() bool {
+		start := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		return i > start
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	if !digits() {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if !digits() {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if !digits() {
+			return false
+		}
+	}
+	return i == len(s)
 }

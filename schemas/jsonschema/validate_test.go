@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -144,6 +145,34 @@ func TestValidateContracts(t *testing.T) {
 			assert.Equal(t, tt.want, err.Error())
 		})
 	}
+}
+
+func TestValidateNumbers(t *testing.T) {
+	s, err := Compile([]byte(`{"properties":{"n":{"maximum":3},"l":{"items":{"const":1}}}}`))
+	require.NoError(t, err)
+	tests := []struct {
+		name, in, want string
+	}{
+		{"big exponent", `{"n":1e999}`, "n: must be <= 3, got 1e+999"},
+		{"small exponent", `{"n":-1e-999}`, ""},
+		{"huge integer", `{"n":123456789012345678901234567890}`, "n: must be <= 3, got 1.2345678901234568e+29"},
+		{"exponent too big", `{"n":1e1001}`, "n: is too large a number to check (at most 1000 characters, exponent within ±1000)"},
+		{"exponent far too big", `{"l":[1,1e99999999999999999999]}`, "l[1]: is too large a number to check (at most 1000 characters, exponent within ±1000)"},
+		{"too long", `{"n":1` + strings.Repeat("0", 1000) + `}`, "n: is too large a number to check (at most 1000 characters, exponent within ±1000)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.Validate(mustDecode(t, tt.in))
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+		})
+	}
+	// Numbers made in Go rather than decoded.
+	assert.EqualError(t, s.Validate(map[string]any{"n": json.Number("12abc")}), "n: is not a valid number")
 }
 
 func TestValidateGoValues(t *testing.T) {

@@ -1,0 +1,47 @@
+package bench
+
+import (
+	"context"
+	"testing"
+
+	"github.com/weirflow/weir/engine"
+)
+
+// BenchmarkEngine runs 10-node no-op flows; compare ns/node with
+// BenchmarkDirect for the engine's own cost per node.
+func BenchmarkEngine(b *testing.B) {
+	b.Run(Chain, EngineRun(Chain, 10))
+	b.Run(FanOut, EngineRun(FanOut, 10))
+}
+
+// BenchmarkDirect makes the same 10 tool calls without the engine.
+func BenchmarkDirect(b *testing.B) {
+	b.Run("calls", DirectCalls(10))
+}
+
+// TestNoopFlowsRun keeps the benchmark flows valid.
+func TestNoopFlowsRun(t *testing.T) {
+	e, err := engine.New(engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, shape := range []string{Chain, FanOut} {
+		f, err := e.Parse(context.Background(), shape+".cue", []byte(NoopFlow(shape, 10)))
+		if err != nil {
+			t.Fatalf("%s: %v", shape, err)
+		}
+		res, err := f.Run(context.Background(), []byte(`{"x":"hi"}`))
+		if err != nil {
+			t.Fatalf("%s: %v", shape, err)
+		}
+		if len(res.Nodes) != 10 {
+			t.Fatalf("%s: %d nodes", shape, len(res.Nodes))
+		}
+		for _, n := range res.Nodes {
+			if n.Status != engine.Succeeded {
+				t.Fatalf("%s: node %s %s", shape, n.Node, n.Status)
+			}
+		}
+	}
+}

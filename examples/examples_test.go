@@ -1,0 +1,47 @@
+package examples_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirflow/weir/engine"
+)
+
+func TestExampleFlows(t *testing.T) {
+	e, err := engine.New(engine.Options{})
+	require.NoError(t, err)
+	defer e.Close()
+
+	cases := []struct {
+		flow   string
+		inputs map[string]any
+		want   map[string]any
+	}{
+		{"hello/flow.cue", map[string]any{"name": "Ada"},
+			map[string]any{"message": "Hello, Ada!", "shouted": nil}},
+		{"hello/flow.cue", map[string]any{"name": "Ada", "loud": true},
+			map[string]any{"message": "Hello, Ada!", "shouted": "HELLO, ADA!"}},
+		{"pipeline/flow.cue", map[string]any{"title": "Notes", "text": "  one line  "},
+			map[string]any{"page": "# NOTES\n\none line", "details": nil}},
+		{"pipeline/flow.cue", map[string]any{"title": "Notes", "text": "one line", "mode": "full"},
+			map[string]any{
+				"page":    "# NOTES\n\none line\n\ndetails: {\"mode\":\"full\",\"text\":\"one line\"}",
+				"details": map[string]any{"mode": "full", "text": "one line"},
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.flow, func(t *testing.T) {
+			f, err := e.Load(context.Background(), tc.flow)
+			require.NoError(t, err)
+			res, err := f.Run(context.Background(), tc.inputs)
+			require.NoError(t, err)
+			var got map[string]any
+			require.NoError(t, json.Unmarshal(res.Outputs, &got))
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}

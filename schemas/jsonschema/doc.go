@@ -1,6 +1,6 @@
-// Package jsonschema checks JSON values against JSON Schemas without running
-// CUE: it is how weir validates every run's inputs, and literal node inputs
-// against a tool's contract, at the cost of a compiled JSON Schema check.
+// Package jsonschema checks JSON values against JSON Schemas, so that weir
+// never runs the CUE evaluator per run: it checks every run's inputs against
+// the flow's input types, and literal node inputs against a tool's contract.
 //
 // It has three parts:
 //

@@ -30,6 +30,7 @@ type Violation struct {
 	Message string
 }
 
+// String is "path: message", or the message alone for the value itself.
 func (v Violation) String() string {
 	if v.Path == "" {
 		return v.Message

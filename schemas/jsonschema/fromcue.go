@@ -55,8 +55,8 @@ func (e *UnsupportedError) Error() string {
 // translated; anything else is an [*UnsupportedError].
 //
 // The output is compact JSON with sorted object keys, the same bytes for the
-// same v. FromCUE is safe for concurrent use to the extent that v is: CUE
-// values are not safe to use from several goroutines at once.
+// same v. CUE values are not safe for concurrent use: do not call FromCUE
+// while other goroutines use v's cue.Context.
 func FromCUE(v cue.Value) ([]byte, error) {
 	if !v.Exists() {
 		return nil, fmt.Errorf("translate cue to json schema: value does not exist")

@@ -29,6 +29,9 @@ var reserved = map[string]string{
 	"data":   "${data.col} refers to a batch line's columns",
 }
 
+// durationForm is #Duration of flow.cue.
+var durationForm = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
+
 var topFields = []string{"concurrency", "defaults", "description", "inputs", "name", "nodes", "outputs", "plugins", "timeout", "version"}
 
 // flow decodes the user's own value (not the one unified with #Flow, whose
@@ -248,6 +251,9 @@ func (d *decoder) duration(v cue.Value) time.Duration {
 	if !ok {
 		return 0
 	}
+	if !durationForm.MatchString(s) {
+		return 0 // #Flow's #Duration reports it
+	}
 	dur, err := time.ParseDuration(s)
 	if err != nil || dur <= 0 {
 		d.errs.Add(d.valuePos(v), "invalid duration %q: use a positive Go duration such as \"250ms\", \"2s\" or \"1m30s\"", s)
@@ -274,6 +280,9 @@ func (d *decoder) path(p string) string {
 // value converts a literal of the flow into a Value, keeping positions.
 func (d *decoder) value(v cue.Value) Value {
 	out := Value{Pos: d.valuePos(v), quote: -1}
+	if dv, ok := v.Default(); ok && !v.IsConcrete() {
+		v = dv
+	}
 	switch v.IncompleteKind() {
 	case cue.StructKind:
 		out.Kind = Object

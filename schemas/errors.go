@@ -52,16 +52,16 @@ func (l *Errors) Add(pos Pos, format string, args ...any) {
 	*l = append(*l, &Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
 }
 
-// Err sorts the list by position, drops exact repeats, and returns it as an
-// error, or nil when it is empty.
+// Err returns the list sorted by position, without exact repeats, as an
+// error, or nil when it is empty. It leaves l as it is.
 func (l Errors) Err() error {
 	if len(l) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(l, func(a, b *Error) int {
+	sorted := slices.Clone(l)
+	slices.SortStableFunc(sorted, func(a, b *Error) int {
 		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line),
-			cmp.Compare(a.Pos.Col, b.Pos.Col))
+			cmp.Compare(a.Pos.Col, b.Pos.Col), cmp.Compare(a.Msg, b.Msg))
 	})
-	l = slices.CompactFunc(l, func(a, b *Error) bool { return *a == *b })
-	return l
+	return slices.CompactFunc(sorted, func(a, b *Error) bool { return *a == *b })
 }

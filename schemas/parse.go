@@ -6,11 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -32,7 +31,7 @@ import (
 var FlowCUE string
 
 // yamlLine finds the line in the YAML reader's errors.
-var yamlLine = regexp.MustCompile(`:(\d+): (.*)$`)
+var yamlLine = regexp.MustCompile(`^[^:]*:(\d+): (.*)$`)
 
 // schemaFile names positions inside FlowCUE in CUE's own errors.
 const schemaFile = "weir/flow.cue"
@@ -69,7 +68,9 @@ func Parse(filename string, src []byte) (*Flow, error) {
 	if err := def.Err(); err != nil {
 		panic("schemas: #Flow does not compile: " + err.Error())
 	}
-	d.cueErrors(def.Unify(v).Validate(), def)
+	u := def.Unify(v)
+	d.cueErrors(u.Validate(), def)
+	d.concrete(v, u, def)
 	flow := d.flow(v)
 	return flow, d.errs.Err()
 }
@@ -78,6 +79,7 @@ type decoder struct {
 	file string
 	src  []byte
 	dir  string
+	yaml bool // YAML positions count runes; see pos
 	errs Errors
 }
 
@@ -92,10 +94,11 @@ func (d *decoder) syntax() *ast.File {
 	case ".cue":
 		f, err = parser.ParseFile(d.file, d.src, parser.ParseComments)
 	case ".yaml", ".yml":
-		f, err = cueyaml.Extract(d.file, d.src)
+		d.yaml = true
+		f, err = cueyaml.Extract(d.file, yamlLineBreaks(d.src))
 	case ".json":
 		if err := jsonSyntax(d.src); err != nil {
-			d.errs.Add(d.posOf(err.Offset), "%v", err)
+			d.errs.Add(d.posOf(err.Offset), "%s", err.msg)
 			return nil
 		}
 		var expr ast.Expr
@@ -133,8 +136,17 @@ func (d *decoder) duplicateKeys(decls []ast.Decl) {
 		} else {
 			seen[name] = field.Pos()
 		}
-		if s, ok := field.Value.(*ast.StructLit); ok {
-			d.duplicateKeys(s.Elts)
+		d.duplicateKeysIn(field.Value)
+	}
+}
+
+func (d *decoder) duplicateKeysIn(x ast.Expr) {
+	switch v := x.(type) {
+	case *ast.StructLit:
+		d.duplicateKeys(v.Elts)
+	case *ast.ListLit:
+		for _, e := range v.Elts {
+			d.duplicateKeysIn(e)
 		}
 	}
 }
@@ -144,7 +156,10 @@ func (d *decoder) duplicateKeys(decls []ast.Decl) {
 func (d *decoder) inputTypes(f *ast.File) {
 	for _, decl := range f.Decls {
 		field, ok := decl.(*ast.Field)
-		if name, _, _ := ast.LabelName(field.Label); !ok || name != "inputs" {
+		if !ok {
+			continue
+		}
+		if name, _, _ := ast.LabelName(field.Label); name != "inputs" {
 			continue
 		}
 		if s, ok := field.Value.(*ast.StructLit); ok {
@@ -183,6 +198,29 @@ func (d *decoder) typeExprs(s *ast.StructLit) {
 	}
 }
 
+// concrete reports the fields of the user's flow that hold a type where a
+// value is needed. Input types and node inputs are left alone: the first
+// are types by design, the second are checked as they are decoded.
+func (d *decoder) concrete(v, u cue.Value, def cue.Value) {
+	d.fields(v, func(name string, _ Pos, _ cue.Value) {
+		switch name {
+		case "inputs", "outputs":
+		case "nodes":
+			d.fields(v.LookupPath(cue.MakePath(cue.Str(name))), func(node string, _ Pos, nv cue.Value) {
+				d.fields(nv, func(field string, _ Pos, _ cue.Value) {
+					// when is checked, with a better message, as it is decoded.
+					if field != "inputs" && field != "when" {
+						path := cue.MakePath(cue.Str("nodes"), cue.Str(node), cue.Str(field))
+						d.cueErrors(u.LookupPath(path).Validate(cue.Concrete(true)), def)
+					}
+				})
+			})
+		default:
+			d.cueErrors(u.LookupPath(cue.MakePath(cue.Str(name))).Validate(cue.Concrete(true)), def)
+		}
+	})
+}
+
 // cueErrors records CUE's errors at the first position in the flow file.
 // def, when it exists, is #Flow, used to list the fields that are allowed.
 func (d *decoder) cueErrors(err error, def cue.Value) {
@@ -198,11 +236,17 @@ func (d *decoder) cueErrors(err error, def cue.Value) {
 		if len(path) > 0 && path[0] == "#Flow" {
 			path = path[1:]
 		}
+		path = slices.Clone(path)
+		for i, p := range path {
+			if u, err := strconv.Unquote(p); err == nil {
+				path[i] = u
+			}
+		}
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
 		if msg == "" {
 			// The YAML reader puts "file:line: " in the text instead.
-			msg = e.Error()
+			msg = strings.TrimPrefix(e.Error(), d.file+": ")
 			if m := yamlLine.FindStringSubmatch(msg); m != nil {
 				line, _ := strconv.Atoi(m[1])
 				pos, msg = Pos{File: d.file, Line: line, Col: 1}, m[2]
@@ -229,6 +273,9 @@ func allowedFields(def cue.Value, path []string) []string {
 	for _, sel := range path {
 		next := cur.LookupPath(cue.MakePath(cue.Str(sel)))
 		if !next.Exists() {
+			next = cur.LookupPath(cue.MakePath(cue.Str(sel).Optional()))
+		}
+		if !next.Exists() {
 			next = cur.LookupPath(cue.MakePath(cue.AnyString))
 		}
 		if !next.Exists() {
@@ -252,7 +299,29 @@ func (d *decoder) pos(p token.Pos) Pos {
 	if !p.IsValid() {
 		return Pos{File: d.file}
 	}
-	return Pos{File: d.file, Line: p.Line(), Col: p.Column()}
+	col := p.Column()
+	if d.yaml {
+		col = runeColToByte(d.src, p.Line(), col)
+	}
+	return Pos{File: d.file, Line: p.Line(), Col: col}
+}
+
+// runeColToByte turns the YAML reader's column, which counts runes, into
+// the byte column every other position uses.
+func runeColToByte(src []byte, line, col int) int {
+	off := offset(src, Pos{Line: line, Col: 1})
+	if off < 0 {
+		return col
+	}
+	rest := src[off:]
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+		rest = rest[:i]
+	}
+	runes := []rune(string(rest))
+	if col-1 > len(runes) {
+		return col
+	}
+	return len(string(runes[:col-1])) + 1
 }
 
 func literalString(x *ast.BasicLit) (string, error) {
@@ -265,23 +334,46 @@ func firstLine(err error) string {
 	return s
 }
 
+// jsonError is a JSON syntax error at a byte offset of the file.
+type jsonError struct {
+	Offset int64
+	msg    string
+}
+
 // jsonSyntax checks src with encoding/json, whose messages say what is wrong
 // and where, which CUE's JSON reader does not.
-func jsonSyntax(src []byte) *json.SyntaxError {
-	dec := json.NewDecoder(bytes.NewReader(src))
-	for {
-		_, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return se
-		}
-		if err != nil {
-			return &json.SyntaxError{Offset: dec.InputOffset()}
+func jsonSyntax(src []byte) *jsonError {
+	var se *json.SyntaxError
+	if err := json.Unmarshal(src, new(any)); !errors.As(err, &se) {
+		return nil
+	}
+	// Offset counts the bytes read, the bad one included, except at the end.
+	off := se.Offset - 1
+	if off < 0 || off >= int64(len(src)) || strings.HasPrefix(se.Error(), "unexpected end") {
+		off = int64(len(src))
+	}
+	return &jsonError{Offset: off, msg: se.Error()}
+}
+
+// yamlLineBreaks turns the line breaks the YAML reader knows but CUE's YAML
+// decoder does not (a lone CR, NEL, LS, PS) into newlines padded to the same
+// length, so that offsets stay true.
+func yamlLineBreaks(src []byte) []byte {
+	if !bytes.ContainsAny(src, "\r\u0085\u2028\u2029") {
+		return src
+	}
+	out := bytes.Clone(src)
+	for i := 0; i < len(out); i++ {
+		switch {
+		case out[i] == '\r' && (i+1 == len(out) || out[i+1] != '\n'):
+			out[i] = '\n'
+		case bytes.HasPrefix(out[i:], []byte("\u0085")):
+			copy(out[i:], "\n ")
+		case bytes.HasPrefix(out[i:], []byte("\u2028")), bytes.HasPrefix(out[i:], []byte("\u2029")):
+			copy(out[i:], "\n  ")
 		}
 	}
+	return out
 }
 
 // posOf turns a byte offset of src into a position.

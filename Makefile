@@ -4,7 +4,7 @@ WEIR    := bin/weir
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X github.com/weirflow/weir/engine.version=$(VERSION)
 
-.PHONY: all build demo test lint fuzz bench clean
+.PHONY: all build plugins demo test lint fuzz bench clean
 
 all: build
 
@@ -12,8 +12,20 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(WEIR) ./cmd/weir
 
-## demo: run the hello flow
-demo: build
+## plugins: the example Wasm plugins (the C one and the test guests in WAT
+## when clang and wat2wasm are installed)
+TEXT_WASM := examples/plugins/text/text.wasm
+plugins: $(TEXT_WASM)
+	@if command -v clang >/dev/null; then $(MAKE) -s -C examples/plugins/c-strings; \
+	else echo "skipping examples/plugins/c-strings: no clang (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)"; fi
+	@if command -v wat2wasm >/dev/null; then $(MAKE) -s -C plugins/wasm/testdata/wat; \
+	else echo "skipping plugins/wasm/testdata/wat: no wat2wasm (apt-get install wabt)"; fi
+
+$(TEXT_WASM): $(wildcard examples/plugins/text/*.go plugins/pdk/*.go plugins/*.go)
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/plugins/text
+
+## demo: run the hello flow, whose tools are the Go Wasm plugin
+demo: build $(TEXT_WASM)
 	$(WEIR) run examples/hello/flow.cue --input name=Ada
 
 ## test: every test, with the race detector

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
+	"github.com/weirflow/weir/plugins/wasm"
 )
 
 // Options configure an Engine. The zero value is a useful default: builtin
@@ -22,7 +24,8 @@ type Options struct {
 	// the engine does not trace at all, at no cost.
 	TracerProvider trace.TracerProvider
 	// Providers open the plugin entries of flows, one per kind. Nil means
-	// DefaultProviders().
+	// DefaultProviders(). The engine owns them: Close closes those that
+	// implement io.Closer.
 	Providers []plugins.Provider
 	// Defaults apply where a flow does not say otherwise.
 	Defaults Defaults
@@ -56,9 +59,10 @@ func (d Defaults) withZeros() Defaults {
 }
 
 // DefaultProviders returns the providers an engine uses when Options leaves
-// Providers nil.
+// Providers nil: builtin tools, and Wasm modules compiled into the default
+// cache folder (see wasm.CacheDir).
 func DefaultProviders() []plugins.Provider {
-	return []plugins.Provider{builtin.NewProvider()}
+	return []plugins.Provider{builtin.NewProvider(), wasm.NewProvider(wasm.Options{})}
 }
 
 // ErrClosed is returned by the methods of an Engine after Close.
@@ -171,6 +175,11 @@ func (e *Engine) Close() error {
 			if err := op.plugin.Close(); err != nil {
 				errs = append(errs, err)
 			}
+		}
+	}
+	for _, p := range e.providers {
+		if c, ok := p.(io.Closer); ok {
+			errs = append(errs, c.Close())
 		}
 	}
 	return errors.Join(errs...)

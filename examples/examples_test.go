@@ -3,13 +3,24 @@ package examples_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/testbuild"
 )
+
+func TestMain(m *testing.M) {
+	if _, err := testbuild.TextPlugin(".."); err != nil {
+		fmt.Fprintln(os.Stderr, "build the text plugin, which examples/hello uses:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
 
 func TestExampleFlows(t *testing.T) {
 	e, err := engine.New(engine.Options{})

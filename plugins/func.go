@@ -136,7 +136,7 @@ func DecodeInputs(in []byte, v any) error {
 	err := json.Unmarshal(in, v)
 	if err == nil {
 		if raw, ok := v.(*json.RawMessage); ok {
-			if k := jsonKind(*raw); k != "object" {
+			if k := JSONType(*raw); k != "object" {
 				return Errorf(InvalidInput, "inputs: want object, got %s", k)
 			}
 		}
@@ -193,9 +193,10 @@ func jsonTypeName(t reflect.Type) string {
 	return t.String()
 }
 
-// jsonKind names the JSON type of an encoded value from its first byte, which
-// is enough for valid JSON.
-func jsonKind(b []byte) string {
+// JSONType names the JSON type of an encoded value (object, array, string,
+// boolean, null, number) from its first byte, which is enough for valid
+// JSON; it is "nothing" for empty input. Error messages use it.
+func JSONType(b []byte) string {
 	b = bytes.TrimLeft(b, " \t\r\n")
 	if len(b) == 0 {
 		return "nothing"
@@ -223,7 +224,7 @@ func encodeOutputs(v any) ([]byte, error) {
 		return nil, Errorf(Internal, "encode outputs: %w", err)
 	}
 	b := buf.Bytes()
-	switch k := jsonKind(b); k {
+	switch k := JSONType(b); k {
 	case "object":
 		return b, nil
 	case "null":

@@ -10,7 +10,7 @@ import (
 	"github.com/weirflow/weir/engine"
 )
 
-func newGraph() *cobra.Command {
+func newGraph(app *app) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
 		Use:   "graph [flags] FLOW",
@@ -22,7 +22,7 @@ func newGraph() *cobra.Command {
 			if format != "dot" && format != "mermaid" {
 				return usageError{fmt.Errorf("--format must be dot or mermaid, not %q", format)}
 			}
-			f, closeAll, err := loadFlow(cmd.Context(), a[0])
+			f, closeAll, err := app.loadFlow(cmd.Context(), a[0])
 			if err != nil {
 				return err
 			}

@@ -13,6 +13,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/builtin"
+	"github.com/weirflow/weir/plugins/wasm"
 	"github.com/weirflow/weir/schemas"
 )
 
@@ -52,7 +55,14 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return exitError
 }
 
+// app holds the persistent flags, which every command reads once cobra has
+// parsed them.
+type app struct {
+	cacheDir string
+}
+
 func newRoot() *cobra.Command {
+	a := &app{}
 	root := &cobra.Command{
 		Use:   "weir",
 		Short: "Run flows of sandboxed tools",
@@ -65,28 +75,72 @@ sandboxed WebAssembly modules, go-plugin processes or native Go functions.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newValidate(), newRun(), newGraph(), newSchema(), newVersion())
+	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "",
+		"keep compiled Wasm modules in `DIR`; - keeps them in memory (default $WEIR_CACHE_DIR/wasm, else the user cache folder)")
+	root.SetHelpCommand(newHelp())
+	root.AddCommand(newValidate(a), newRun(a), newGraph(a), newPlugin(a), newSchema(), newVersion())
 	return root
+}
+
+// newHelp replaces cobra's help command, which prints the root help and
+// exits 0 on a topic it does not know, and has no example.
+func newHelp() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  `Print the help of a command: weir help run is weir run --help.`,
+		Example: `  weir help run
+  weir help plugin describe`,
+		RunE: func(cmd *cobra.Command, a []string) error {
+			target, rest, err := cmd.Root().Find(a)
+			if err != nil || len(rest) > 0 {
+				return usageError{fmt.Errorf("unknown help topic %q", strings.Join(a, " "))}
+			}
+			// As cobra's own help command does, for the --help line.
+			target.InitDefaultHelpFlag()
+			return target.Help()
+		},
+	}
 }
 
 // args checks the number of positional arguments as a usage error.
 func args(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, a []string) error {
-		if len(a) != n {
-			return usageError{fmt.Errorf("%s takes %d argument(s), got %d", cmd.CommandPath(), n, len(a))}
+		if len(a) == n {
+			return nil
 		}
-		return nil
+		// The command path without the leading "weir", which the message
+		// prefix already says.
+		name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+		switch n {
+		case 0:
+			return usageError{fmt.Errorf("%s takes no arguments, got %d", name, len(a))}
+		case 1:
+			return usageError{fmt.Errorf("%s takes 1 argument, got %d", name, len(a))}
+		default:
+			return usageError{fmt.Errorf("%s takes %d arguments, got %d", name, n, len(a))}
+		}
 	}
+}
+
+// wasmProvider returns the Wasm provider the commands use, compiling into
+// --cache-dir when it is set (wasm.CacheDir says where otherwise).
+func (a *app) wasmProvider() *wasm.Provider {
+	return wasm.NewProvider(wasm.Options{CacheDir: a.cacheDir})
 }
 
 // newEngine builds the engine the commands use, tracing when the OTEL_*
 // environment asks for it. The returned func closes both.
-func newEngine(ctx context.Context) (*engine.Engine, func(), error) {
+func (a *app) newEngine(ctx context.Context) (*engine.Engine, func(), error) {
 	tp, shutdownTracing, err := tracerFromEnv(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := engine.New(engine.Options{TracerProvider: tp})
+	opts := engine.Options{TracerProvider: tp}
+	if a.cacheDir != "" {
+		opts.Providers = []plugins.Provider{builtin.NewProvider(), a.wasmProvider()}
+	}
+	e, err := engine.New(opts)
 	if err != nil {
 		shutdownTracing()
 		return nil, nil, err
@@ -98,8 +152,8 @@ func newEngine(ctx context.Context) (*engine.Engine, func(), error) {
 }
 
 // loadFlow opens an engine and loads the flow at path.
-func loadFlow(ctx context.Context, path string) (*engine.Flow, func(), error) {
-	e, closeAll, err := newEngine(ctx)
+func (a *app) loadFlow(ctx context.Context, path string) (*engine.Flow, func(), error) {
+	e, closeAll, err := a.newEngine(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -109,4 +163,12 @@ func loadFlow(ctx context.Context, path string) (*engine.Flow, func(), error) {
 		return nil, nil, err
 	}
 	return f, closeAll, nil
+}
+
+// count says n things: "1 node", "2 nodes".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

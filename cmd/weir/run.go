@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,13 +11,14 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/engine"
 )
 
-func newRun() *cobra.Command {
+func newRun(app *app) *cobra.Command {
 	var (
 		pairs      []string
 		inputsFile string
@@ -31,13 +33,13 @@ Inputs come from --inputs (a JSON object in a file, or - for stdin), then
 from each --input name=value. A value is taken as text when the input is a
 string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
 		Example: `  weir run examples/hello/flow.cue --input name=Ada
-  weir run examples/hello/flow.cue --input name=Ada --input times=2 -o json`,
+  weir run examples/hello/flow.cue --input name=Ada --input loud=true -o json`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if output != "table" && output != "json" {
 				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
 			}
-			f, closeAll, err := loadFlow(cmd.Context(), a[0])
+			f, closeAll, err := app.loadFlow(cmd.Context(), a[0])
 			if err != nil {
 				return err
 			}
@@ -82,7 +84,7 @@ func readInputs(f *engine.Flow, file string, pairs []string, stdin io.Reader) (m
 		if err != nil {
 			return nil, fmt.Errorf("read inputs: %w", err)
 		}
-		if err := json.Unmarshal(data, &inputs); err != nil {
+		if err := decodeObject(data, &inputs); err != nil {
 			return nil, fmt.Errorf("read inputs %s: not a JSON object: %w", file, err)
 		}
 	}
@@ -96,17 +98,50 @@ func readInputs(f *engine.Flow, file string, pairs []string, stdin io.Reader) (m
 			return nil, usageError{fmt.Errorf("--input %q: write name=value", p)}
 		}
 		t, declared := types[name]
-		if !declared {
+		switch {
+		case !declared && len(types) == 0:
+			return nil, usageError{fmt.Errorf("--input %q: the flow takes no inputs", p)}
+		case !declared:
 			names := make([]string, 0, len(types))
 			for n := range types {
 				names = append(names, n)
 			}
 			slices.Sort(names)
-			return nil, usageError{fmt.Errorf("--input %s: the flow has no input %q (inputs: %s)", p, name, strings.Join(names, ", "))}
+			return nil, usageError{fmt.Errorf("--input %q: the flow has no input %q (inputs: %s)", p, name, strings.Join(names, ", "))}
 		}
 		inputs[name] = typedValue(value, t)
 	}
 	return inputs, nil
+}
+
+// decodeObject decodes the JSON object in data into obj, saying which JSON
+// type the data holds when it is not an object rather than naming Go types.
+func decodeObject(data []byte, obj *map[string]any) error {
+	if !json.Valid(data) {
+		return json.Unmarshal(data, obj) // the syntax error
+	}
+	if k := jsonKind(data); k != "an object" {
+		return fmt.Errorf("got %s", k)
+	}
+	return json.Unmarshal(data, obj)
+}
+
+// jsonKind names the type of the valid JSON value in data, with its article.
+func jsonKind(data []byte) string {
+	data = bytes.TrimLeft(data, " \t\r\n")
+	switch data[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 // typedValue reads value as text for a string input, else as JSON when it
@@ -150,16 +185,35 @@ func printTable(w io.Writer, res *engine.Result) {
 	}
 	fmt.Fprintln(tw, "NODE\tTOOL\tSTATUS\tATTEMPTS\tDURATION\tERROR")
 	for _, n := range res.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.Node, n.Tool, n.Status, n.Attempts, n.Duration.Round(time.Microsecond), n.Error)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.Node, n.Tool, n.Status, n.Attempts, n.Duration.Round(time.Microsecond), cell(n.Error))
 	}
 	_ = tw.Flush()
 }
 
-// display shows a string output as its text and anything else as JSON.
+// display shows a string output as its text and anything else as compact
+// JSON, on one line: see cell.
 func display(raw json.RawMessage) string {
 	var s string
-	if string(raw) != "null" && json.Unmarshal(raw, &s) == nil {
+	if string(raw) == "null" || json.Unmarshal(raw, &s) != nil {
+		var buf bytes.Buffer
+		if json.Compact(&buf, raw) != nil {
+			return string(raw)
+		}
+		return buf.String()
+	}
+	return cell(s)
+}
+
+// cell returns s for a cell of a table: as it is, or as a JSON string when
+// it holds line breaks, tabs or other control characters, so that it stays
+// on its row.
+func cell(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
 		return s
 	}
-	return string(raw)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return strings.TrimSuffix(buf.String(), "\n")
 }

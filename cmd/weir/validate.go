@@ -6,7 +6,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-func newValidate() *cobra.Command {
+func newValidate(app *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate FLOW",
 		Short: "Check a flow without running it",
@@ -16,12 +16,12 @@ printed with its file:line:col.`,
 		Example: `  weir validate examples/hello/flow.cue`,
 		Args:    args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			f, closeAll, err := loadFlow(cmd.Context(), a[0])
+			f, closeAll, err := app.loadFlow(cmd.Context(), a[0])
 			if err != nil {
 				return err
 			}
 			defer closeAll()
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: flow %q, %d nodes\n", a[0], f.Name(), len(f.Nodes()))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: flow %q, %s\n", a[0], f.Name(), count(len(f.Nodes()), "node"))
 			return nil
 		},
 	}

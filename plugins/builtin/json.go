@@ -266,24 +266,10 @@ func pick(v json.RawMessage, p string) (json.RawMessage, error) {
 	return v, nil
 }
 
-// jsonKind names the JSON type of an encoded value by its first byte; a nil
-// value is null.
+// jsonKind names the JSON type of an encoded value; a nil value is null.
 func jsonKind(b []byte) string {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	if len(b) == 0 {
-		return "null"
+	if k := plugins.JSONType(b); k != "nothing" {
+		return k
 	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
+	return "null"
 }

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestBinary builds the real weir and runs it as a user does, from the root
+// of the repository: exit codes come from os.Exit, not from execute.
+func TestBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the weir binary; skipped under -short")
+	}
+	t.Parallel()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("SKIP LOUDLY: no go tool on PATH to build weir: %v", err)
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	bin := filepath.Join(t.TempDir(), "weir")
+	const version = "v0.0.0-clitest"
+	build := exec.Command(goTool, "build", "-ldflags", "-X github.com/weirflow/weir/engine.version="+version, "-o", bin, "./cmd/weir")
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "go build:\n%s", out)
+
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string
+		code   int
+		stdout string
+		stderr string
+	}{
+		{
+			name:   "validate",
+			args:   []string{"validate", "examples/hello/flow.cue"},
+			stdout: "examples/hello/flow.cue: ok: flow \"hello\", 2 nodes\n",
+		},
+		{
+			name:   "validate a cycle",
+			args:   []string{"validate", "cmd/weir/testdata/cycle.cue"},
+			code:   1,
+			stderr: "cmd/weir/testdata/cycle.cue:4:2: cycle: a -> b -> a: break it by removing one of these references\n",
+		},
+		{
+			name:   "run",
+			args:   []string{"run", "examples/hello/flow.cue", "--input", "name=Ada", "-o", "json"},
+			stdout: "{\n  \"message\": \"Hello, Ada!\",\n  \"shouted\": null\n}\n",
+		},
+		{
+			name:   "run with inputs on stdin",
+			args:   []string{"run", "--inputs", "-", "-o", "json", "examples/hello/flow.cue"},
+			stdin:  `{"name": "Ada", "loud": true}`,
+			stdout: "{\n  \"message\": \"Hello, Ada!\",\n  \"shouted\": \"HELLO, ADA!\"\n}\n",
+		},
+		{
+			name:   "failed run",
+			args:   []string{"run", "-o", "json", "cmd/weir/testdata/slow.cue"},
+			code:   1,
+			stderr: `weir: node "nap" (tool builtin.sleep, plugin builtin): timed out after 20ms` + "\n",
+		},
+		{
+			name:   "unknown input",
+			args:   []string{"run", "examples/hello/flow.cue", "--input", "nam=Ada"},
+			code:   2,
+			stderr: `weir: --input "nam=Ada": the flow has no input "nam" (inputs: loud, name)` + "\n" + hint,
+		},
+		{
+			name:   "unknown command",
+			args:   []string{"bogus"},
+			code:   2,
+			stderr: `weir: unknown command "bogus" for "weir"` + "\n" + hint,
+		},
+		{
+			name:   "describe a plugin",
+			args:   []string{"plugin", "describe", "examples/plugins/text/text.wasm"},
+			stdout: "examples/plugins/text/text.wasm" + textTools,
+		},
+		{
+			name:   "help on an unknown topic",
+			args:   []string{"help", "bogus"},
+			code:   2,
+			stderr: `weir: unknown help topic "bogus"` + "\n" + hint,
+		},
+		{
+			name:   "version set at link time",
+			args:   []string{"version"},
+			stdout: "weir " + version + " " + runtime.GOOS + "/" + runtime.GOARCH + " " + runtime.Version() + "\n",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(bin, tc.args...)
+			cmd.Dir = root
+			// Tracing stays off whatever the environment of the test says.
+			cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+			cmd.Stdin = strings.NewReader(tc.stdin)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			err := cmd.Run()
+			code := 0
+			var exit *exec.ExitError
+			if errors.As(err, &exit) {
+				code = exit.ExitCode()
+			} else {
+				require.NoError(t, err)
+			}
+			assert.Equal(t, tc.stdout, stdout.String(), "stdout")
+			assert.Equal(t, tc.stderr, stderr.String(), "stderr")
+			assert.Equal(t, tc.code, code, "exit code")
+		})
+	}
+}

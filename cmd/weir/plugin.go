@@ -1,0 +1,332 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/wasm"
+)
+
+func newPlugin(app *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plugin",
+		Short: "Inspect and scaffold plugins",
+		Example: `  weir plugin describe examples/plugins/text/text.wasm
+  weir plugin new --dir plugins shout`,
+		Args: subcommand,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newPluginDescribe(app), newPluginNew())
+	return cmd
+}
+
+// subcommand refuses arguments to a command that only groups others, as
+// cobra does for the root, where it would print the group's help instead.
+func subcommand(cmd *cobra.Command, a []string) error {
+	if len(a) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", a[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(a[0]); len(s) > 0 {
+		msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+	}
+	return usageError{errors.New(msg)}
+}
+
+func newPluginDescribe(app *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "describe [flags] FILE",
+		Short: "Print the tools a plugin file provides",
+		Long: `Open a plugin file as a flow would and print its contract: each tool with
+its inputs, outputs and description. An input marked * is required. With
+-o json the contract is printed as the plugin publishes it, JSON Schemas
+included.
+
+FILE is a WebAssembly module (weir-abi-1, see plugins/wasm/ABI.md). Its
+plugin is named after the file, without the extension.`,
+		Example: `  weir plugin describe examples/plugins/text/text.wasm
+  weir plugin describe -o json examples/plugins/text/text.wasm`,
+		Args: args(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
+			}
+			kind, pl, closeAll, err := app.openPluginFile(cmd.Context(), a[0])
+			if err != nil {
+				return err
+			}
+			defer closeAll()
+			contracts := make([]plugins.Contract, 0, len(pl.Tools()))
+			for _, t := range pl.Tools() {
+				contracts = append(contracts, t.Contract())
+			}
+			if output == "json" {
+				return printContract(cmd.OutOrStdout(), kind.abi, contracts)
+			}
+			printTools(cmd.OutOrStdout(), a[0], kind, contracts)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// pluginKind is a kind of plugin file that weir opens outside a flow.
+type pluginKind struct {
+	name string // the kind key of a flow's plugin entry
+	abi  string // the contract the kind's plugins speak
+	// is reports whether a file starting with head is of this kind.
+	is func(head []byte) bool
+	// provider returns a provider of this kind, which the caller closes
+	// when it is an io.Closer.
+	provider func(*app) plugins.Provider
+}
+
+// pluginKinds are the kinds of plugin files, told apart by their first
+// bytes. A file that none of them recognizes goes to the first, whose
+// provider says why it is not a plugin.
+var pluginKinds = []pluginKind{{
+	name:     "wasm",
+	abi:      wasm.ABI,
+	is:       func(head []byte) bool { return bytes.HasPrefix(head, []byte("\x00asm")) },
+	provider: func(a *app) plugins.Provider { return a.wasmProvider() },
+}}
+
+// openPluginFile opens the plugin file at path with the provider of its
+// kind. The returned func closes the plugin and the provider.
+func (a *app) openPluginFile(ctx context.Context, path string) (pluginKind, plugins.Plugin, func(), error) {
+	head, err := readHead(path, 8)
+	if err != nil {
+		return pluginKind{}, nil, nil, fmt.Errorf("read plugin: %w", err)
+	}
+	kind := pluginKinds[0]
+	for _, k := range pluginKinds {
+		if k.is(head) {
+			kind = k
+			break
+		}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return pluginKind{}, nil, nil, err
+	}
+	base := filepath.Base(path)
+	spec := plugins.Spec{
+		Name:   strings.TrimSuffix(base, filepath.Ext(base)),
+		Kind:   kind.name,
+		Source: abs,
+	}
+	p := kind.provider(a)
+	closeProvider := func() {
+		if c, ok := p.(io.Closer); ok {
+			_ = c.Close()
+		}
+	}
+	pl, err := p.Open(ctx, spec)
+	if err != nil {
+		closeProvider()
+		return pluginKind{}, nil, nil, err
+	}
+	return kind, pl, func() {
+		_ = pl.Close()
+		closeProvider()
+	}, nil
+}
+
+// readHead returns the first n bytes of the file at path, fewer when the
+// file is shorter.
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	head := make([]byte, n)
+	got, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	return head[:got], nil
+}
+
+// printContract writes the contract as weir_describe publishes it.
+func printContract(w io.Writer, abi string, contracts []plugins.Contract) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(struct {
+		ABI   string             `json:"abi"`
+		Tools []plugins.Contract `json:"tools"`
+	}{abi, contracts})
+}
+
+// printTools writes a line about the plugin at path, then a table of its
+// tools with their fields as name:type, required inputs marked with *.
+func printTools(w io.Writer, path string, kind pluginKind, contracts []plugins.Contract) {
+	fmt.Fprintf(w, "%s: %s plugin, %s, %s\n\n", path, kind.name, kind.abi, count(len(contracts), "tool"))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TOOL\tINPUTS\tOUTPUTS\tDESCRIPTION")
+	for _, c := range contracts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, fields(c.Inputs, "*"), fields(c.Outputs, ""), oneLine(c.Description))
+	}
+	_ = tw.Flush()
+}
+
+// oneLine keeps a description on its row of the table.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+// jsonSchema holds the keywords of a JSON Schema that fields and typeName
+// read.
+type jsonSchema struct {
+	Ref                  string            `json:"$ref"`
+	Type                 json.RawMessage   `json:"type"`
+	Const                json.RawMessage   `json:"const"`
+	Enum                 []json.RawMessage `json:"enum"`
+	AnyOf                []json.RawMessage `json:"anyOf"`
+	OneOf                []json.RawMessage `json:"oneOf"`
+	Items                json.RawMessage   `json:"items"`
+	Properties           json.RawMessage   `json:"properties"`
+	Required             []string          `json:"required"`
+	AdditionalProperties json.RawMessage   `json:"additionalProperties"`
+}
+
+// fields lists the properties of an object schema in the order the schema
+// has them, as name:type, with mark after the required ones. An object
+// without properties is "(none)" when it allows no other fields and
+// "(any)" otherwise.
+func fields(raw json.RawMessage, mark string) string {
+	var s jsonSchema
+	if json.Unmarshal(raw, &s) != nil {
+		return "(any)"
+	}
+	names, schemas := orderedObject(s.Properties)
+	if len(names) == 0 {
+		if string(bytes.TrimSpace(s.AdditionalProperties)) == "false" {
+			return "(none)"
+		}
+		return "(any)"
+	}
+	list := make([]string, len(names))
+	for i, n := range names {
+		list[i] = n + ":" + typeName(schemas[i])
+		if slices.Contains(s.Required, n) {
+			list[i] += mark
+		}
+	}
+	return strings.Join(list, ", ")
+}
+
+// typeName names the type a schema allows: a JSON type ("string",
+// "integer"), []T for an array, a union as a|b, the values of an enum, or
+// "any".
+func typeName(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	switch string(raw) {
+	case "", "true", "{}":
+		return "any"
+	case "false":
+		return "none"
+	}
+	var s jsonSchema
+	if json.Unmarshal(raw, &s) != nil {
+		return "any"
+	}
+	switch {
+	case s.Const != nil:
+		return compact(s.Const)
+	case len(s.Enum) > 0:
+		values := make([]string, len(s.Enum))
+		for i, v := range s.Enum {
+			values[i] = compact(v)
+		}
+		return strings.Join(values, "|")
+	case len(s.AnyOf) > 0 || len(s.OneOf) > 0:
+		var alts []string
+		for _, a := range append(s.AnyOf, s.OneOf...) {
+			alts = append(alts, typeName(a))
+		}
+		return strings.Join(alts, "|")
+	case s.Ref != "":
+		if i := strings.LastIndex(s.Ref, "/"); i >= 0 && i < len(s.Ref)-1 {
+			return s.Ref[i+1:] // a $defs entry
+		}
+		return "object"
+	}
+	var types []string
+	if json.Unmarshal(s.Type, &types) != nil {
+		var one string
+		if json.Unmarshal(s.Type, &one) == nil {
+			types = []string{one}
+		}
+	}
+	if len(types) == 0 {
+		if s.Properties != nil {
+			return "object"
+		}
+		return "any"
+	}
+	// null last, as in string|null.
+	slices.SortStableFunc(types, func(a, b string) int {
+		switch {
+		case a == b:
+			return 0
+		case a == "null":
+			return 1
+		case b == "null":
+			return -1
+		}
+		return 0
+	})
+	for i, t := range types {
+		if t == "array" {
+			types[i] = "[]" + typeName(s.Items)
+		}
+	}
+	return strings.Join(types, "|")
+}
+
+// orderedObject returns the members of a JSON object in document order.
+func orderedObject(raw json.RawMessage) ([]string, []json.RawMessage) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, nil
+	}
+	var names []string
+	var values []json.RawMessage
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, nil
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil
+		}
+		names = append(names, t.(string))
+		values = append(values, v)
+	}
+	return names, values
+}
+
+func compact(raw json.RawMessage) string {
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return string(raw)
+	}
+	return buf.String()
+}

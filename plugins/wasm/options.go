@@ -1,0 +1,145 @@
+package wasm
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Limits bound one plugin. Zero fields take the defaults in their comments.
+type Limits struct {
+	// MemoryPages caps each instance's linear memory, in 64 KiB pages
+	// (4096: 256 MiB).
+	MemoryPages uint32
+	// Timeout bounds one call (1m). The node's own timeout and the run's
+	// deadline apply as well.
+	Timeout time.Duration
+	// Output caps the bytes of one call's outputs (16 MiB).
+	Output int
+	// Instances bounds the instances of one module, and so the calls that
+	// run at once (twice the CPUs, at least 4).
+	Instances int
+	// Recycle replaces an instance after this many calls, since guests with
+	// a garbage collector tend to grow (10000).
+	Recycle int
+}
+
+const pageSize = 64 << 10
+
+func (l Limits) withDefaults() Limits {
+	if l.MemoryPages == 0 {
+		l.MemoryPages = 4096
+	}
+	if l.Timeout == 0 {
+		l.Timeout = time.Minute
+	}
+	if l.Output == 0 {
+		l.Output = 16 << 20
+	}
+	if l.Instances == 0 {
+		l.Instances = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	if l.Recycle == 0 {
+		l.Recycle = 10000
+	}
+	return l
+}
+
+// entry is the part of a flow's plugin entry this package reads.
+type entry struct {
+	Limits struct {
+		Memory    json.RawMessage `json:"memory"`
+		Timeout   string          `json:"timeout"`
+		Output    json.RawMessage `json:"output"`
+		Instances int             `json:"instances"`
+		Recycle   int             `json:"recycle"`
+	} `json:"limits"`
+	Config map[string]string `json:"config"`
+}
+
+// parseEntry reads limits and config from a plugin entry's options.
+// memory is pages when a number, bytes when a string with a unit
+// ("64MiB"); output is bytes, either way.
+func parseEntry(opts []byte, defaults Limits) (Limits, map[string]string, error) {
+	var e entry
+	if len(opts) > 0 {
+		if err := json.Unmarshal(opts, &e); err != nil {
+			return Limits{}, nil, fmt.Errorf("read plugin options: %w", err)
+		}
+	}
+	l := defaults
+	if len(e.Limits.Memory) > 0 {
+		pages, err := parseSize(e.Limits.Memory, pageSize)
+		if err != nil {
+			return Limits{}, nil, fmt.Errorf("limits.memory: %w", err)
+		}
+		l.MemoryPages = uint32(min(max(pages/pageSize, 1), 65536))
+	}
+	if e.Limits.Timeout != "" {
+		d, err := time.ParseDuration(e.Limits.Timeout)
+		if err != nil || d <= 0 {
+			return Limits{}, nil, fmt.Errorf("limits.timeout: %q is not a positive duration", e.Limits.Timeout)
+		}
+		l.Timeout = d
+	}
+	if len(e.Limits.Output) > 0 {
+		n, err := parseSize(e.Limits.Output, 1)
+		if err != nil {
+			return Limits{}, nil, fmt.Errorf("limits.output: %w", err)
+		}
+		l.Output = int(n)
+	}
+	if e.Limits.Instances > 0 {
+		l.Instances = e.Limits.Instances
+	}
+	if e.Limits.Recycle > 0 {
+		l.Recycle = e.Limits.Recycle
+	}
+	return l.withDefaults(), e.Config, nil
+}
+
+var sizePattern = regexp.MustCompile(`^([0-9]+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$`)
+
+var units = map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+
+// parseSize reads a number (counted in unit bytes) or a string such as
+// "64MiB", and returns bytes.
+func parseSize(raw json.RawMessage, unit int64) (int64, error) {
+	var n int64
+	if err := json.Unmarshal(raw, &n); err == nil {
+		if n <= 0 {
+			return 0, fmt.Errorf("%d is not positive", n)
+		}
+		return n * unit, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return 0, fmt.Errorf("%s is not a number or a size such as \"64MiB\"", raw)
+	}
+	m := sizePattern.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a size such as \"64MiB\"", s)
+	}
+	v, err := strconv.ParseInt(m[1], 10, 64)
+	if err != nil || v <= 0 {
+		return 0, fmt.Errorf("%q is not a positive size", s)
+	}
+	return v * units[m[2]], nil
+}
+
+// formatBytes prints a size for error messages.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<30 && n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

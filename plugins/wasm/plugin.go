@@ -1,0 +1,275 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/builtin"
+)
+
+// ABI is the name of the guest/host contract this package implements.
+const ABI = "weir-abi-1"
+
+// Plugin is an opened Wasm module: its tools, and the pool of instances
+// that serves their calls.
+type Plugin struct {
+	name    string // the module's file name, for messages
+	spec    plugins.Spec
+	limits  Limits
+	config  map[string]string
+	log     *slog.Logger
+	http    plugins.Tool
+	tools   []plugins.Tool
+	command bool // the module runs in command mode
+
+	rt      *wruntime
+	mod     wazero.CompiledModule
+	pool    *pool
+	release func()
+}
+
+// describeDoc is the JSON weir_describe returns.
+type describeDoc struct {
+	ABI   string             `json:"abi"`
+	Tools []plugins.Contract `json:"tools"`
+}
+
+var toolName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
+
+func newPlugin(ctx context.Context, p *Provider, rt *wruntime, mod wazero.CompiledModule, spec plugins.Spec,
+	name string, limits Limits, config map[string]string) (*Plugin, error) {
+	pl := &Plugin{
+		name:   name,
+		spec:   spec,
+		limits: limits,
+		config: config,
+		log:    p.opts.Logger.With("plugin", spec.Name),
+		rt:     rt,
+		mod:    mod,
+	}
+	mode, err := checkExports(name, mod)
+	if err != nil {
+		return nil, err
+	}
+	pl.command = mode == commandMode
+	web, err := builtin.NewProvider().Open(ctx, plugins.Spec{Name: spec.Name, Kind: "builtin", Grants: spec.Grants})
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range web.Tools() {
+		if t.Contract().Name == "http" {
+			pl.http = t
+		}
+	}
+	var doc describeDoc
+	if pl.command {
+		doc, err = commandContract(name, mod)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		pl.pool = newPool(pl, limits.Instances, p.opts.IdleTimeout)
+		if doc, err = pl.describe(ctx); err != nil {
+			pl.pool.close()
+			return nil, err
+		}
+	}
+	if doc.ABI != ABI {
+		pl.closePool()
+		return nil, fmt.Errorf("%s speaks ABI %q; this weir speaks %q", name, doc.ABI, ABI)
+	}
+	for _, c := range doc.Tools {
+		if !toolName.MatchString(c.Name) {
+			pl.closePool()
+			return nil, fmt.Errorf("%s describes a tool named %q: use letters, digits, _ and -", name, c.Name)
+		}
+		pl.tools = append(pl.tools, &tool{plugin: pl, contract: c})
+	}
+	sort.Slice(pl.tools, func(i, j int) bool { return pl.tools[i].Contract().Name < pl.tools[j].Contract().Name })
+	return pl, nil
+}
+
+type mode int
+
+const (
+	reactorMode mode = iota
+	commandMode
+)
+
+// abiExports are the reactor exports and their signatures.
+var abiExports = map[string]struct{ params, results []api.ValueType }{
+	"weir_alloc":    {[]api.ValueType{i32}, []api.ValueType{i32}},
+	"weir_describe": {nil, []api.ValueType{api.ValueTypeI64}},
+	"weir_invoke":   {[]api.ValueType{i32, i32, i32, i32}, []api.ValueType{api.ValueTypeI64}},
+}
+
+// checkExports decides the module's mode and refuses one that cannot be a
+// weir plugin, before any instance runs.
+func checkExports(name string, mod wazero.CompiledModule) (mode, error) {
+	exports := mod.ExportedFunctions()
+	if _, ok := exports["weir_invoke"]; !ok {
+		if _, ok := exports["_start"]; ok {
+			return commandMode, nil
+		}
+		return 0, fmt.Errorf("%s is not a weir plugin: it exports neither weir_invoke (%s) nor _start (command mode)", name, ABI)
+	}
+	_, start := exports["_start"]
+	if _, init := exports["_initialize"]; start && !init {
+		// A Go plugin built without -buildmode=c-shared: its runtime would
+		// only start with _start, which also runs main and exits.
+		return 0, fmt.Errorf("%s exports weir_invoke and _start but no _initialize: build it as a reactor (Go: -buildmode=c-shared)", name)
+	}
+	for _, fn := range []string{"weir_alloc", "weir_describe", "weir_invoke"} {
+		def, ok := exports[fn]
+		want := abiExports[fn]
+		if !ok {
+			return 0, fmt.Errorf("%s does not export %s, which %s needs", name, fn, ABI)
+		}
+		if !sameTypes(def.ParamTypes(), want.params) || !sameTypes(def.ResultTypes(), want.results) {
+			return 0, fmt.Errorf("%s exports %s%s, but %s needs %s%s", name, fn,
+				signature(def.ParamTypes(), def.ResultTypes()), ABI, fn, signature(want.params, want.results))
+		}
+	}
+	return reactorMode, nil
+}
+
+func sameTypes(a, b []api.ValueType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func signature(params, results []api.ValueType) string {
+	s := "("
+	for i, p := range params {
+		if i > 0 {
+			s += ", "
+		}
+		s += api.ValueTypeName(p)
+	}
+	s += ")"
+	if len(results) > 0 {
+		s += " -> " + api.ValueTypeName(results[0])
+	}
+	return s
+}
+
+// describe reads the contract from a first instance, which stays warm in
+// the pool.
+func (pl *Plugin) describe(ctx context.Context) (describeDoc, error) {
+	in, err := pl.pool.get(ctx)
+	if err != nil {
+		return describeDoc{}, err
+	}
+	raw, err := in.describe(ctx)
+	if err != nil {
+		pl.pool.discard(in)
+		return describeDoc{}, fmt.Errorf("%s: weir_describe: %w", pl.name, err)
+	}
+	pl.pool.put(in)
+	var doc describeDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return describeDoc{}, fmt.Errorf("%s: weir_describe returned a contract that is not JSON: %w", pl.name, err)
+	}
+	return doc, nil
+}
+
+// Tools returns the module's tools, sorted by name.
+func (pl *Plugin) Tools() []plugins.Tool { return append([]plugins.Tool(nil), pl.tools...) }
+
+// Stats counts a plugin's instances, for tests and metrics.
+type Stats struct {
+	// Live instances exist now: Idle of them wait in the pool.
+	Live, Idle int
+	// Created and Discarded count since the plugin opened; an instance is
+	// discarded after a trap, a timeout, a limit, or Limits.Recycle calls.
+	Created, Discarded int
+}
+
+// Stats returns the pool's counts. A command-mode plugin has no pool.
+func (pl *Plugin) Stats() Stats {
+	if pl.pool == nil {
+		return Stats{}
+	}
+	return pl.pool.stats()
+}
+
+func (pl *Plugin) closePool() {
+	if pl.pool != nil {
+		pl.pool.close()
+	}
+}
+
+// Close closes every instance and releases the compiled module.
+func (pl *Plugin) Close() error {
+	pl.closePool()
+	if pl.release != nil {
+		pl.release()
+	}
+	return nil
+}
+
+// doHTTP serves a guest's http_request: the request JSON goes to the
+// builtin http tool, which refuses hosts the flow did not grant.
+func (pl *Plugin) doHTTP(ctx context.Context, req []byte) []byte {
+	out, err := pl.http.Invoke(ctx, req)
+	if err != nil {
+		return httpError(err)
+	}
+	return out
+}
+
+// tool is one tool of a Wasm plugin.
+type tool struct {
+	plugin   *Plugin
+	contract plugins.Contract
+}
+
+func (t *tool) Contract() plugins.Contract { return t.contract }
+
+// Invoke runs the tool on an instance of its own, under the plugin's
+// timeout. An instance that fails in any way but a tool's own error is
+// discarded.
+func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
+	pl := t.plugin
+	if pl.command {
+		ctx, cancel := context.WithTimeout(ctx, pl.limits.Timeout)
+		defer cancel()
+		return pl.runCommand(ctx, in)
+	}
+	inst, err := pl.pool.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// The pool's watchdog enforces limits.timeout: no timer per call.
+	inst.deadline.Store(time.Now().Add(pl.limits.Timeout).UnixNano())
+	out, err := inst.invoke(ctx, t.contract.Name, in)
+	inst.deadline.Store(0)
+	var te *toolError
+	switch {
+	case err == nil || errors.As(err, &te):
+		pl.pool.put(inst)
+	default:
+		pl.pool.discard(inst)
+		err = pl.explain(ctx, inst, err)
+	}
+	return out, err
+}
+
+var _ plugins.Plugin = (*Plugin)(nil)

@@ -1094,7 +1094,7 @@ defaults: {retry: {attempts: 2, delay: "1s"}, timeoutt: "1s"}
 	require.NotNil(t, f)
 	assert.Equal(t, []string{
 		`flow.cue:2:25: plugins.p: unknown field "bogus"; allowed: args, builtin, config, env, goplugin, grants, limits, sha256, wasm`,
-		`flow.cue:2:44: plugins.p.limits: unknown field "cpu"; allowed: instances, memory, output, timeout`,
+		`flow.cue:2:44: plugins.p.limits: unknown field "cpu"; allowed: instances, memory, output, recycle, timeout`,
 		`flow.cue:2:62: plugins.p.grants: unknown field "disk"; allowed: clock, dirs, env, hosts, random`,
 		`flow.cue:3:46: nodes.a.retry: unknown field "tries"; allowed: attempts, backoff, max_backoff`,
 		`flow.cue:3:84: nodes.a.when: unknown field "else"; allowed: is, ref`,

@@ -24,7 +24,7 @@ type Limits struct {
 	// run at once (twice the CPUs, at least 4).
 	Instances int
 	// Recycle replaces an instance after this many calls, since guests with
-	// a garbage collector tend to grow (10000).
+	// a garbage collector tend to grow (100000).
 	Recycle int
 }
 
@@ -44,7 +44,7 @@ func (l Limits) withDefaults() Limits {
 		l.Instances = max(4, 2*runtime.GOMAXPROCS(0))
 	}
 	if l.Recycle == 0 {
-		l.Recycle = 10000
+		l.Recycle = 100000
 	}
 	return l
 }

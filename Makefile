@@ -4,7 +4,7 @@ WEIR    := bin/weir
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X github.com/weirflow/weir/engine.version=$(VERSION)
 
-.PHONY: all build plugins demo test lint fuzz bench clean
+.PHONY: all build plugins demo test lint fuzz bench bench-wasm clean
 
 all: build
 
@@ -40,13 +40,20 @@ lint:
 ## fuzz: each fuzz target for a short while (FUZZTIME=1m for longer)
 FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./engine/internal/ref
-	$(GO) test -run=NONE -fuzz=FuzzSelect -fuzztime=$(FUZZTIME) ./engine/internal/jsonsel
-	$(GO) test -run=NONE -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./schemas
+	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./engine/internal/ref
+	$(GO) test -run=NONE -fuzz='^FuzzSelect$$' -fuzztime=$(FUZZTIME) ./engine/internal/jsonsel
+	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./schemas
+	$(GO) test -run=NONE -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME) ./schemas/jsonschema
+	$(GO) test -run=NONE -fuzz='^FuzzExport$$' -fuzztime=$(FUZZTIME) ./plugins/pdk
+	$(GO) test -run=NONE -fuzz='^FuzzFlatDecode$$' -fuzztime=$(FUZZTIME) ./plugins/pdk
 
-## bench: the engine benchmarks (see README, Performance)
+## bench: the engine benchmarks; bench-wasm: Wasm against raw wazero and
+## Extism (see README, Performance)
 bench:
 	$(GO) test -run=NONE -bench=. -benchmem ./bench/...
+
+bench-wasm:
+	cd bench/peers && $(GO) run ./cmd/wasmbench
 
 clean:
 	rm -rf bin

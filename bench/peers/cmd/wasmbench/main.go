@@ -110,16 +110,8 @@ func ns(r testing.BenchmarkResult) float64 { return float64(r.T.Nanoseconds()) /
 func rawCall(path string, in []byte, terminate bool) func(b *testing.B) {
 	return func(b *testing.B) {
 		ctx := context.Background()
-		r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(terminate))
+		r := rawRuntime(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(terminate))
 		defer r.Close(ctx)
-		wasi_snapshot_preview1.MustInstantiate(ctx, r)
-		stub := func(context.Context, api.Module, []uint64) {}
-		hb := r.NewHostModuleBuilder("weir")
-		i32 := api.ValueTypeI32
-		hb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(stub), []api.ValueType{i32, i32, i32}, nil).Export("log")
-		hb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(stub), []api.ValueType{i32, i32}, nil).Export("error")
-		_, err := hb.Instantiate(ctx)
-		check(err)
 		bin, err := os.ReadFile(path)
 		check(err)
 		mod, err := r.InstantiateWithConfig(ctx, bin, wazero.NewModuleConfig().WithStartFunctions("_initialize"))
@@ -143,6 +135,21 @@ func rawCall(path string, in []byte, terminate bool) func(b *testing.B) {
 			_ = bytes.Clone(out)
 		}
 	}
+}
+
+// rawRuntime is a bare wazero runtime with WASI and the two weir imports
+// the echo guest uses, stubbed.
+func rawRuntime(ctx context.Context, cfg wazero.RuntimeConfig) wazero.Runtime {
+	r := wazero.NewRuntimeWithConfig(ctx, cfg)
+	wasi_snapshot_preview1.MustInstantiate(ctx, r)
+	stub := func(context.Context, api.Module, []uint64) {}
+	hb := r.NewHostModuleBuilder("weir")
+	i32 := api.ValueTypeI32
+	hb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(stub), []api.ValueType{i32, i32, i32}, nil).Export("log")
+	hb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(stub), []api.ValueType{i32, i32}, nil).Export("error")
+	_, err := hb.Instantiate(ctx)
+	check(err)
+	return r
 }
 
 // weirTool calls the tool through weir's Wasm provider: pool, sandbox,
@@ -266,16 +273,8 @@ func timeOpen(cache, guest string) time.Duration {
 
 func timeInstantiate(guest string) time.Duration {
 	ctx := context.Background()
-	r := wazero.NewRuntime(ctx)
+	r := rawRuntime(ctx, wazero.NewRuntimeConfig())
 	defer r.Close(ctx)
-	wasi_snapshot_preview1.MustInstantiate(ctx, r)
-	stub := func(context.Context, api.Module, []uint64) {}
-	hb := r.NewHostModuleBuilder("weir")
-	i32 := api.ValueTypeI32
-	hb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(stub), []api.ValueType{i32, i32, i32}, nil).Export("log")
-	hb.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(stub), []api.ValueType{i32, i32}, nil).Export("error")
-	_, err := hb.Instantiate(ctx)
-	check(err)
 	bin, err := os.ReadFile(guest)
 	check(err)
 	mod, err := r.CompileModule(ctx, bin)

@@ -34,7 +34,8 @@ type RunOptions struct {
 }
 
 // Run runs the flow once on inputs: a map or struct that encodes to a JSON
-// object, or the JSON object itself as []byte or json.RawMessage.
+// object, or the JSON object itself as []byte or json.RawMessage, which the
+// run reads as it goes and so must not change until Run returns.
 //
 // The Result is always returned, with every node's status, even when the
 // error is not nil. The error is an *InputError for inputs that break the
@@ -154,19 +155,14 @@ func (f *Flow) checkInputs(inputs any) ([]byte, error) {
 			return nil, &InputError{Flow: f.name, Err: err}
 		}
 	}
-	doc, err := jsonschema.Decode(raw)
+	out, err := f.inputs.Check(raw)
+	if errors.Is(err, jsonschema.ErrNotObject) {
+		err = errors.New("inputs must be a JSON object")
+	}
 	if err != nil {
 		return nil, &InputError{Flow: f.name, Err: err}
 	}
-	obj, ok := doc.(map[string]any)
-	if !ok {
-		return nil, &InputError{Flow: f.name, Err: errors.New("inputs must be a JSON object")}
-	}
-	f.inputs.ApplyDefaults(obj)
-	if err := f.inputs.Validate(obj); err != nil {
-		return nil, &InputError{Flow: f.name, Err: err}
-	}
-	return json.Marshal(obj)
+	return out, nil
 }
 
 // schedule runs the nodes: each starts as soon as every node it references

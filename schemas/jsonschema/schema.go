@@ -22,6 +22,7 @@ const location = "mem:///schema.json"
 type Schema struct {
 	s    *jsv.Schema
 	root *root
+	fast *fastCheck // nil for schemas too rich for it, and for subschemas
 }
 
 // root is what a compiled schema and all its subschemas share.
@@ -51,7 +52,42 @@ func Compile(raw []byte) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile json schema: %w", err)
 	}
-	return &Schema{s: s, root: &root{top: s}}, nil
+	return &Schema{s: s, root: &root{top: s}, fast: compileFast(doc)}, nil
+}
+
+// ErrNotObject is the error of Check for a value that is not a JSON object.
+var ErrNotObject = errors.New("want a JSON object")
+
+// Check validates raw, an encoded JSON object, applies the defaults of the
+// properties it lacks, and returns the object encoded: raw itself, or raw
+// with the defaults added, when the schema is flat (scalar properties with
+// bounds, lengths, patterns, enums and defaults: what a flow's inputs
+// usually are), else a fresh encoding. It returns a *ValidationError, an
+// error from Decode, or ErrNotObject.
+//
+// The flat path reads raw without decoding it and accepts only what it is
+// sure of; a value it doubts, a duplicate key or an invalid one sends raw
+// through Decode, ApplyDefaults and Validate, so the result and the errors
+// are the same either way.
+func (s *Schema) Check(raw []byte) ([]byte, error) {
+	if s.fast != nil {
+		if out, ok := s.fast.check(raw); ok {
+			return out, nil
+		}
+	}
+	doc, err := Decode(raw)
+	if err != nil {
+		return nil, err
+	}
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return nil, ErrNotObject
+	}
+	s.ApplyDefaults(obj)
+	if err := s.Validate(obj); err != nil {
+		return nil, err
+	}
+	return json.Marshal(obj)
 }
 
 // noLoader refuses every external reference.

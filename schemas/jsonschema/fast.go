@@ -1,0 +1,576 @@
+package jsonschema
+
+import (
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"unicode/utf8"
+)
+
+// fastCheck checks an encoded JSON object against a flat object schema (the
+// common shape of a flow's inputs: properties of scalar types with bounds,
+// lengths, patterns, enums and defaults) without decoding it. It only ever
+// says "valid": anything invalid, or unusual, goes to the full check, so the
+// messages a user reads are the same either way.
+type fastCheck struct {
+	props    []fastProp
+	index    map[string]int
+	required []int
+	closed   bool
+}
+
+type fastProp struct {
+	name       string
+	types      uint8 // bits of jsonTypes; 0 allows any type
+	def        []byte
+	strs       map[string]bool // enum or const, all strings
+	notStr     *string
+	min, max   *float64
+	exMin      bool
+	exMax      bool
+	minLen     int
+	maxLen     int
+	pattern    *regexp.Regexp
+	itemTypes  uint8 // for arrays: the type of every item; 0 allows any
+	needText   bool
+	checkItems bool
+}
+
+const (
+	tString uint8 = 1 << iota
+	tInteger
+	tNumber
+	tBoolean
+	tNull
+	tObject
+	tArray
+)
+
+var typeBits = map[string]uint8{"string": tString, "integer": tInteger, "number": tNumber | tInteger,
+	"boolean": tBoolean, "null": tNull, "object": tObject, "array": tArray}
+
+// compileFast returns a fastCheck for the schema doc, or nil when the schema
+// is not flat enough for one.
+func compileFast(doc any) *fastCheck {
+	root, ok := doc.(map[string]any)
+	if !ok || root["type"] != "object" {
+		return nil
+	}
+	f := &fastCheck{index: map[string]int{}}
+	for k, v := range root {
+		switch k {
+		case "type", "description", "$schema":
+		case "additionalProperties":
+			b, ok := v.(bool)
+			if !ok {
+				return nil
+			}
+			f.closed = !b
+		case "properties":
+			props, ok := v.(map[string]any)
+			if !ok || len(props) > 64 {
+				return nil
+			}
+			for name, ps := range props {
+				p, ok := compileProp(name, ps)
+				if !ok {
+					return nil
+				}
+				f.index[name] = len(f.props)
+				f.props = append(f.props, p)
+			}
+		case "required":
+		default:
+			return nil
+		}
+	}
+	if req, ok := root["required"].([]any); ok {
+		for _, r := range req {
+			name, _ := r.(string)
+			i, ok := f.index[name]
+			if !ok {
+				return nil
+			}
+			f.required = append(f.required, i)
+		}
+	} else if root["required"] != nil {
+		return nil
+	}
+	return f
+}
+
+func compileProp(name string, v any) (fastProp, bool) {
+	s, ok := v.(map[string]any)
+	p := fastProp{name: name, minLen: -1, maxLen: -1}
+	if !ok {
+		return p, false
+	}
+	for k, v := range s {
+		switch k {
+		case "description":
+		case "type":
+			bits, ok := types(v)
+			if !ok {
+				return p, false
+			}
+			p.types = bits
+		case "default":
+			b, err := json.Marshal(v)
+			if err != nil {
+				return p, false
+			}
+			p.def = b
+		case "enum", "const":
+			list, isList := v.([]any)
+			if !isList {
+				list = []any{v}
+			}
+			p.strs = map[string]bool{}
+			for _, e := range list {
+				str, ok := e.(string)
+				if !ok {
+					return p, false
+				}
+				p.strs[str] = true
+			}
+			p.needText = true
+		case "not":
+			n, ok := v.(map[string]any)
+			str, isStr := n["const"].(string)
+			if !ok || len(n) != 1 || !isStr {
+				return p, false
+			}
+			p.notStr, p.needText = &str, true
+		case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum":
+			n, ok := v.(json.Number)
+			if !ok {
+				return p, false
+			}
+			f, err := n.Float64()
+			if err != nil {
+				return p, false
+			}
+			switch k {
+			case "minimum":
+				p.min = &f
+			case "maximum":
+				p.max = &f
+			case "exclusiveMinimum":
+				p.min, p.exMin = &f, true
+			case "exclusiveMaximum":
+				p.max, p.exMax = &f, true
+			}
+		case "minLength", "maxLength":
+			n, ok := v.(json.Number)
+			i, err := n.Int64()
+			if !ok || err != nil {
+				return p, false
+			}
+			if k == "minLength" {
+				p.minLen = int(i)
+			} else {
+				p.maxLen = int(i)
+			}
+			p.needText = true
+		case "pattern":
+			str, ok := v.(string)
+			re, err := regexp.Compile(str)
+			if !ok || err != nil {
+				return p, false
+			}
+			p.pattern, p.needText = re, true
+		case "items":
+			it, ok := v.(map[string]any)
+			if !ok {
+				return p, false
+			}
+			p.checkItems = true
+			if len(it) == 0 {
+				continue
+			}
+			bits, ok := types(it["type"])
+			if !ok || len(it) != 1 || bits&(tObject|tArray) != 0 {
+				return p, false
+			}
+			p.itemTypes = bits
+		default:
+			return p, false
+		}
+	}
+	// Bounds on both exclusive and inclusive forms at once are rare: leave
+	// them, and anything odd, to the full check.
+	return p, true
+}
+
+func types(v any) (uint8, bool) {
+	var names []any
+	switch t := v.(type) {
+	case string:
+		names = []any{t}
+	case []any:
+		names = t
+	default:
+		return 0, false
+	}
+	var bits uint8
+	for _, n := range names {
+		s, _ := n.(string)
+		b, ok := typeBits[s]
+		if !ok {
+			return 0, false
+		}
+		bits |= b
+	}
+	return bits, true
+}
+
+// check returns raw, with the defaults of missing properties added, when it
+// is sure raw is valid; ok is false otherwise.
+func (f *fastCheck) check(raw []byte) (out []byte, ok bool) {
+	var seen uint64
+	i := space(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil, false
+	}
+	i = space(raw, i+1)
+	closing := -1
+	members := 0
+	for i < len(raw) {
+		if raw[i] == '}' && members == 0 {
+			closing = i
+			break
+		}
+		if raw[i] != '"' {
+			return nil, false
+		}
+		end, plain := stringEnd(raw, i)
+		if end < 0 || !plain {
+			return nil, false
+		}
+		key := raw[i+1 : end-1]
+		idx, known := f.index[string(key)]
+		if !known && f.closed {
+			return nil, false
+		}
+		i = space(raw, end)
+		if i >= len(raw) || raw[i] != ':' {
+			return nil, false
+		}
+		i = space(raw, i+1)
+		vend := valueEnd(raw, i, 0)
+		if vend < 0 {
+			return nil, false
+		}
+		if known {
+			if seen&(1<<idx) != 0 {
+				return nil, false // a duplicate: the full check decides which counts
+			}
+			seen |= 1 << idx
+			if !f.props[idx].ok(raw[i:vend]) {
+				return nil, false
+			}
+		}
+		members++
+		i = space(raw, vend)
+		if i < len(raw) && raw[i] == ',' {
+			i = space(raw, i+1)
+			continue
+		}
+		if i < len(raw) && raw[i] == '}' {
+			closing = i
+		}
+		break
+	}
+	if closing < 0 || space(raw, closing+1) != len(raw) {
+		return nil, false
+	}
+	for _, r := range f.required {
+		if seen&(1<<r) == 0 {
+			return nil, false
+		}
+	}
+	out = raw
+	for idx, p := range f.props {
+		if p.def == nil || seen&(1<<idx) != 0 {
+			continue
+		}
+		if len(out) == len(raw) {
+			out = append([]byte(nil), raw[:closing]...)
+		}
+		if members > 0 {
+			out = append(out, ',')
+		}
+		out = strconv.AppendQuote(out, p.name)
+		out = append(out, ':')
+		out = append(out, p.def...)
+		members++
+	}
+	if len(out) != len(raw) {
+		out = append(out, '}')
+	}
+	return out, true
+}
+
+// ok reports whether the encoded value v surely meets the property's schema.
+func (p *fastProp) ok(v []byte) bool {
+	kind := kindOf(v)
+	if p.types != 0 && p.types&kind == 0 {
+		return false
+	}
+	switch kind {
+	case tString:
+		if !p.needText {
+			return true
+		}
+		text := v[1 : len(v)-1]
+		if end, plain := stringEnd(v, 0); end != len(v) || !plain {
+			var decoded string
+			if json.Unmarshal(v, &decoded) != nil {
+				return false
+			}
+			text = []byte(decoded)
+		}
+		if p.strs != nil && !p.strs[string(text)] || p.notStr != nil && string(text) == *p.notStr {
+			return false
+		}
+		if p.minLen >= 0 || p.maxLen >= 0 {
+			n := utf8.RuneCount(text)
+			if p.minLen >= 0 && n < p.minLen || p.maxLen >= 0 && n > p.maxLen {
+				return false
+			}
+		}
+		return p.pattern == nil || p.pattern.Match(text)
+	case tInteger, tNumber:
+		if p.strs != nil || len(v) > 64 {
+			return false
+		}
+		if p.min != nil || p.max != nil {
+			x, ok := number(v)
+			if !ok || p.min != nil && (x < *p.min || p.exMin && x == *p.min) ||
+				p.max != nil && (x > *p.max || p.exMax && x == *p.max) {
+				return false
+			}
+		}
+		return true
+	case tArray:
+		if !p.checkItems || p.itemTypes == 0 {
+			return p.strs == nil
+		}
+		var items []json.RawMessage
+		if json.Unmarshal(v, &items) != nil {
+			return false
+		}
+		for _, it := range items {
+			if p.itemTypes&kindOf(it) == 0 {
+				return false
+			}
+		}
+		return true
+	default:
+		return p.strs == nil && p.notStr == nil
+	}
+}
+
+// number reads an encoded number; small integers without allocating.
+func number(v []byte) (float64, bool) {
+	if len(v) <= 15 {
+		n, neg, digits := 0.0, false, v
+		if len(digits) > 0 && digits[0] == '-' {
+			neg, digits = true, digits[1:]
+		}
+		plain := len(digits) > 0
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				plain = false
+				break
+			}
+			n = n*10 + float64(c-'0')
+		}
+		if plain {
+			if neg {
+				n = -n
+			}
+			return n, true
+		}
+	}
+	x, err := strconv.ParseFloat(string(v), 64)
+	return x, err == nil
+}
+
+// kindOf is the type bit of a syntactically valid encoded value. A number
+// with a fraction or an exponent is a number, not an integer: the full
+// check decides whether 1.0 is an integer.
+func kindOf(v []byte) uint8 {
+	switch v[0] {
+	case '"':
+		return tString
+	case '{':
+		return tObject
+	case '[':
+		return tArray
+	case 't', 'f':
+		return tBoolean
+	case 'n':
+		return tNull
+	}
+	for _, c := range v {
+		if c == '.' || c == 'e' || c == 'E' {
+			return tNumber
+		}
+	}
+	return tInteger
+}
+
+func space(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// stringEnd returns the index just past the JSON string starting at b[i],
+// or -1 when it is not a valid string; plain says it has no escapes.
+func stringEnd(b []byte, i int) (end int, plain bool) {
+	plain = true
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1, plain
+		case c < 0x20:
+			return -1, false
+		case c == '\\':
+			plain = false
+			if j+1 >= len(b) {
+				return -1, false
+			}
+			switch b[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j++
+			case 'u':
+				if j+5 >= len(b) {
+					return -1, false
+				}
+				for _, h := range b[j+2 : j+6] {
+					if !isHex(h) {
+						return -1, false
+					}
+				}
+				j += 5
+			default:
+				return -1, false
+			}
+		}
+	}
+	return -1, false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+
+// valueEnd returns the index just past the valid JSON value at b[i], or -1.
+func valueEnd(b []byte, i, depth int) int {
+	if i >= len(b) || depth > 64 {
+		return -1
+	}
+	switch c := b[i]; {
+	case c == '"':
+		end, _ := stringEnd(b, i)
+		return end
+	case c == '{' || c == '[':
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		i = space(b, i+1)
+		if i < len(b) && b[i] == closer {
+			return i + 1
+		}
+		for {
+			if c == '{' {
+				if i >= len(b) || b[i] != '"' {
+					return -1
+				}
+				end, _ := stringEnd(b, i)
+				if end < 0 {
+					return -1
+				}
+				i = space(b, end)
+				if i >= len(b) || b[i] != ':' {
+					return -1
+				}
+				i = space(b, i+1)
+			}
+			end := valueEnd(b, i, depth+1)
+			if end < 0 {
+				return -1
+			}
+			i = space(b, end)
+			if i < len(b) && b[i] == ',' {
+				i = space(b, i+1)
+				continue
+			}
+			if i < len(b) && b[i] == closer {
+				return i + 1
+			}
+			return -1
+		}
+	case c == 't':
+		return literalEnd(b, i, "true")
+	case c == 'f':
+		return literalEnd(b, i, "false")
+	case c == 'n':
+		return literalEnd(b, i, "null")
+	default:
+		return numberEnd(b, i)
+	}
+}
+
+func literalEnd(b []byte, i int, lit string) int {
+	if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+		return i + len(lit)
+	}
+	return -1
+}
+
+// numberEnd follows JSON's number grammar.
+func numberEnd(b []byte, i int) int {
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && '1' <= b[i] && b[i] <= '9':
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		start := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return -1
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		start := i
+		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
+			i++
+		}
+		if i == start {
+			return -1
+		}
+	}
+	return i
+}

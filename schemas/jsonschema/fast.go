@@ -468,7 +468,6 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-
 // valueEnd returns the index just past the valid JSON value at b[i], or -1.
 func valueEnd(b []byte, i, depth int) int {
 	if i >= len(b) || depth > 64 {

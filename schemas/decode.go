@@ -144,8 +144,6 @@ func (d *decoder) inputs(v cue.Value) ([]Input, []byte) {
 	return ins, schema
 }
 
-var nodeFields = []string{"aggregate", "description", "flow", "inputs", "retry", "timeout", "tool", "when"}
-
 func (d *decoder) node(name string, pos Pos, v cue.Value) Node {
 	n := Node{Name: name, Pos: pos}
 	d.fields(v, func(field string, label Pos, fv cue.Value) {

@@ -1,7 +1,6 @@
 package schemas_test
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,46 +169,4 @@ func checkLayouts(t *testing.T, src []byte, flow *schemas.Flow) {
 	for _, out := range flow.Outputs {
 		check(out.Value)
 	}
-}
-
-// hasYAMLOnlyLineBreak reports whether src breaks a line where the YAML
-// reader does and CUE does not: a \r not followed by \n, NEL, LS or PS.
-func hasYAMLOnlyLineBreak(src []byte) bool {
-	for i, c := range src {
-		if c == '\r' && (i+1 == len(src) || src[i+1] != '\n') {
-			return true
-		}
-	}
-	return bytes.Contains(src, []byte("\u0085")) || bytes.Contains(src, []byte("\u2028")) || bytes.Contains(src, []byte("\u2029"))
-}
-
-// rootIsNotMapping reports whether src, read as a YAML or JSON flow, has a
-// top level that is not a mapping.
-func rootIsNotMapping(ext string, src []byte) (yes bool) {
-	// A panic here is one in the readers Parse uses: let Parse show it.
-	defer func() {
-		if recover() != nil {
-			yes = false
-		}
-	}()
-	var file *ast.File
-	switch ext {
-	case ".yaml":
-		file, _ = cueyaml.Extract("flow.yaml", src)
-	case ".json":
-		expr, err := cuejson.Extract("flow.json", src)
-		if err != nil {
-			return false
-		}
-		file, _ = astutil.ToFile(expr)
-	}
-	if file == nil {
-		return false
-	}
-	for _, decl := range file.Decls {
-		if _, ok := decl.(*ast.Field); !ok {
-			return true
-		}
-	}
-	return false
 }

@@ -4,7 +4,7 @@ WEIR    := bin/weir
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X github.com/weirflow/weir/engine.version=$(VERSION)
 
-.PHONY: all build plugins demo test lint fuzz bench bench-wasm clean
+.PHONY: all build plugins demo test lint fuzz bench bench-wasm proto clean
 
 all: build
 
@@ -54,6 +54,16 @@ bench:
 
 bench-wasm:
 	cd bench/peers && $(GO) run ./cmd/wasmbench
+
+## proto: the Go code of the go-plugin tool protocol, from proto/ (needs
+## protoc from Debian's protobuf-compiler, and protoc-gen-go v1.36.12 and
+## protoc-gen-go-grpc v1.5.1 from go install)
+GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
+proto:
+	PATH="$(GOBIN_DIR):$$PATH" protoc -I proto \
+		--go_out=. --go_opt=module=github.com/weirflow/weir \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/weirflow/weir \
+		proto/weir/tool/v1/tools.proto
 
 clean:
 	rm -rf bin

@@ -14,6 +14,7 @@ import (
 
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
+	"github.com/weirflow/weir/plugins/goplugin"
 	"github.com/weirflow/weir/plugins/wasm"
 )
 
@@ -59,10 +60,14 @@ func (d Defaults) withZeros() Defaults {
 }
 
 // DefaultProviders returns the providers an engine uses when Options leaves
-// Providers nil: builtin tools, and Wasm modules compiled into the default
-// cache folder (see wasm.CacheDir).
+// Providers nil: builtin tools, Wasm modules compiled into the default
+// cache folder (see wasm.CacheDir), and go-plugin executables.
 func DefaultProviders() []plugins.Provider {
-	return []plugins.Provider{builtin.NewProvider(), wasm.NewProvider(wasm.Options{})}
+	return []plugins.Provider{
+		builtin.NewProvider(),
+		wasm.NewProvider(wasm.Options{}),
+		goplugin.NewProvider(goplugin.Options{}),
+	}
 }
 
 // ErrClosed is returned by the methods of an Engine after Close.

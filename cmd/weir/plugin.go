@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/goplugin"
 	"github.com/weirflow/weir/plugins/wasm"
 )
 
@@ -55,8 +56,10 @@ its inputs, outputs and description. An input marked * is required. With
 -o json the contract is printed as the plugin publishes it, JSON Schemas
 included.
 
-FILE is a WebAssembly module (weir-abi-1, see plugins/wasm/ABI.md). Its
-plugin is named after the file, without the extension.`,
+FILE is a WebAssembly module (weir-abi-1, see plugins/wasm/ABI.md) or a
+go-plugin executable (an ELF, Mach-O or PE file serving weir.tool.v1.Tools,
+see plugins/goplugin), which is started and stopped again. Its plugin is
+named after the file, without the extension.`,
 		Example: `  weir plugin describe examples/plugins/text/text.wasm
   weir plugin describe -o json examples/plugins/text/text.wasm`,
 		Args: args(1),
@@ -103,7 +106,28 @@ var pluginKinds = []pluginKind{{
 	abi:      wasm.ABI,
 	is:       func(head []byte) bool { return bytes.HasPrefix(head, []byte("\x00asm")) },
 	provider: func(a *app) plugins.Provider { return a.wasmProvider() },
+}, {
+	name:     "goplugin",
+	abi:      goplugin.ABI,
+	is:       isExecutable,
+	provider: func(*app) plugins.Provider { return goplugin.NewProvider(goplugin.Options{}) },
 }}
+
+// isExecutable reports whether head starts a native executable: ELF,
+// Mach-O (either byte order, 32 or 64 bits, or universal) or PE.
+func isExecutable(head []byte) bool {
+	for _, magic := range []string{
+		"\x7fELF",
+		"\xfe\xed\xfa\xce", "\xfe\xed\xfa\xcf", "\xce\xfa\xed\xfe", "\xcf\xfa\xed\xfe",
+		"\xca\xfe\xba\xbe",
+		"MZ",
+	} {
+		if bytes.HasPrefix(head, []byte(magic)) {
+			return true
+		}
+	}
+	return false
+}
 
 // openPluginFile opens the plugin file at path with the provider of its
 // kind. The returned func closes the plugin and the provider.

@@ -648,3 +648,25 @@ TOOL   INPUTS        OUTPUTS         DESCRIPTION
 greet  name:string*  message:string  Greets someone by name.
 `, ""}, got)
 }
+
+func TestPluginDescribeGoPlugin(t *testing.T) {
+	t.Parallel()
+	exe := filepath.Join(t.TempDir(), "native")
+	out, err := exec.Command("go", "build", "-o", exe, "../../examples/plugins/native").CombinedOutput()
+	require.NoError(t, err, "build examples/plugins/native: %s", out)
+	runCases(t, []commandCase{
+		{
+			name: "table",
+			args: []string{"plugin", "describe", exe},
+			stdout: exe + `: goplugin plugin, weir-tool-v1, 1 tool
+
+TOOL  INPUTS                          OUTPUTS                       DESCRIPTION
+hash  text:string*, algorithm:string  algorithm:string, hex:string  Digests text with SHA-256 or SHA-512.
+`,
+		},
+	})
+	assert.True(t, isExecutable([]byte("\x7fELF\x02\x01")))
+	assert.True(t, isExecutable([]byte("\xcf\xfa\xed\xfe")))
+	assert.True(t, isExecutable([]byte("MZ\x90\x00")))
+	assert.False(t, isExecutable([]byte("#!/bin/sh")))
+}

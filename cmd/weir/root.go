@@ -15,6 +15,7 @@ import (
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
+	"github.com/weirflow/weir/plugins/goplugin"
 	"github.com/weirflow/weir/plugins/wasm"
 	"github.com/weirflow/weir/schemas"
 )
@@ -138,7 +139,7 @@ func (a *app) newEngine(ctx context.Context) (*engine.Engine, func(), error) {
 	}
 	opts := engine.Options{TracerProvider: tp}
 	if a.cacheDir != "" {
-		opts.Providers = []plugins.Provider{builtin.NewProvider(), a.wasmProvider()}
+		opts.Providers = []plugins.Provider{builtin.NewProvider(), a.wasmProvider(), goplugin.NewProvider(goplugin.Options{})}
 	}
 	e, err := engine.New(opts)
 	if err != nil {

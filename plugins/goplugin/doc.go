@@ -1,0 +1,52 @@
+// Package goplugin runs tools that live in a hashicorp/go-plugin executable:
+// the provider for flow entries `plugins: NAME: {goplugin: "path/to/exe"}`,
+// and Serve, the one function such an executable calls.
+//
+// Some tools cannot be Wasm: they need cgo, a native library, a device or a
+// long-lived connection. weir starts their executable as a subprocess and
+// speaks the gRPC service weir.tool.v1.Tools to it (proto/weir/tool/v1 at
+// the root of the repository): Describe returns the same contracts a Wasm
+// plugin publishes, and Invoke takes and returns the same JSON objects.
+//
+// Writing a plugin:
+//
+//	package main
+//
+//	import (
+//		"context"
+//		"strings"
+//
+//		"github.com/weirflow/weir/plugins"
+//		"github.com/weirflow/weir/plugins/goplugin"
+//	)
+//
+//	type Text struct {
+//		Text string `json:"text"`
+//	}
+//
+//	func upper(_ context.Context, in Text) (Text, error) {
+//		return Text{Text: strings.ToUpper(in.Text)}, nil
+//	}
+//
+//	func main() {
+//		goplugin.Serve(plugins.Func("upper", "Upper-cases text.", upper))
+//	}
+//
+// Build it with go build and name it in a flow; its tools are addressed as
+// NAME.upper. The executable must not write to standard output before
+// Serve: go-plugin's handshake is the first line there. Standard error is
+// the plugin's log; weir keeps its last lines for error messages.
+//
+// # Process lifecycle
+//
+// The provider starts one process per flow entry when the engine opens the
+// entry, and shares it between all runs. It refuses an executable whose
+// SHA-256 differs from the one the flow pins, and speaks only gRPC, over
+// mutual TLS with certificates made for each start. When the process dies,
+// the calls in flight fail with an error that says it exited and quotes its
+// last lines of standard error; the next call starts it again, after a
+// backoff that grows while starts keep failing. A call whose context ends
+// fails with the context's error, and the process, which may be stuck, is
+// killed and restarted on the next call. Provider.Close and Plugin.Close
+// stop the processes; a plugin process whose host died exits by itself.
+package goplugin

@@ -1,0 +1,329 @@
+package goplugin_test
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/goplugin"
+)
+
+// bin holds the testdata programs, built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "goplugin-test")
+	if err != nil {
+		panic(err)
+	}
+	bin = dir
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i, name := range []string{"tools", "noise", "garbage", "host"} {
+		wg.Go(func() {
+			out, err := exec.Command(goTool(), "build", "-o", filepath.Join(dir, name), "./testdata/"+name).CombinedOutput()
+			if err != nil {
+				errs[i] = fmt.Errorf("build testdata/%s: %v\n%s", name, err, out)
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func goTool() string {
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	return filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func open(t *testing.T, opts goplugin.Options, spec plugins.Spec) (*goplugin.Plugin, error) {
+	t.Helper()
+	if opts.Logger == nil {
+		opts.Logger = quiet
+	}
+	p := goplugin.NewProvider(opts)
+	t.Cleanup(func() { _ = p.Close() })
+	if spec.Source == "" {
+		spec.Source = filepath.Join(bin, "tools")
+	}
+	spec.Name, spec.Kind = "tools", "goplugin"
+	pl, err := p.Open(context.Background(), spec)
+	if err != nil {
+		return nil, err
+	}
+	return pl.(*goplugin.Plugin), nil
+}
+
+func openTools(t *testing.T, opts goplugin.Options) (*goplugin.Plugin, map[string]plugins.Tool) {
+	t.Helper()
+	pl, err := open(t, opts, plugins.Spec{})
+	require.NoError(t, err)
+	tools := map[string]plugins.Tool{}
+	for _, tl := range pl.Tools() {
+		tools[tl.Contract().Name] = tl
+	}
+	return pl, tools
+}
+
+func TestDescribeAndInvoke(t *testing.T) {
+	_, tools := openTools(t, goplugin.Options{})
+	require.Len(t, tools, 9)
+	c := tools["upper"].Contract()
+	assert.Equal(t, "Upper-cases text.", c.Description)
+	assert.Equal(t, `{"type":"object","properties":{"text":{"type":"string"}},"required":["text"],"additionalProperties":false}`, string(c.Inputs))
+	assert.Equal(t, `{"type":"object"}`, string(tools["echo"].Contract().Inputs))
+
+	out, err := tools["upper"].Invoke(context.Background(), []byte(`{"text":"hi"}`))
+	require.NoError(t, err)
+	assert.Equal(t, `{"text":"HI"}`, string(out))
+
+	_, err = tools["upper"].Invoke(context.Background(), []byte(`{"text":1}`))
+	require.EqualError(t, err, `input "text": want string, got number`)
+	assert.Equal(t, plugins.InvalidInput, plugins.KindOf(err))
+
+	for k := plugins.Internal; k <= plugins.InvalidInput; k++ {
+		_, err = tools["fail"].Invoke(context.Background(), []byte(`{"kind":"`+k.String()+`"}`))
+		require.EqualError(t, err, "failed as asked")
+		assert.Equal(t, k, plugins.KindOf(err), "kind %v crosses the wire", k)
+	}
+
+	_, err = tools["panic"].Invoke(context.Background(), []byte(`{}`))
+	require.EqualError(t, err, "tool panic panicked: oh no")
+	assert.Equal(t, plugins.Internal, plugins.KindOf(err))
+	out, err = tools["upper"].Invoke(context.Background(), []byte(`{"text":"still here"}`))
+	require.NoError(t, err, "a panic does not end the process")
+	assert.Equal(t, `{"text":"STILL HERE"}`, string(out))
+}
+
+func TestArgsAndEnv(t *testing.T) {
+	pl, err := open(t, goplugin.Options{}, plugins.Spec{
+		Options: json.RawMessage(`{"goplugin":"x","args":["-v","--flag"],"env":{"WEIR_TEST_VAR":"set"}}`),
+	})
+	require.NoError(t, err)
+	for _, tl := range pl.Tools() {
+		if tl.Contract().Name == "env" {
+			out, err := tl.Invoke(context.Background(), []byte(`{"text":"WEIR_TEST_VAR"}`))
+			require.NoError(t, err)
+			assert.Equal(t, `{"text":"set -v --flag"}`, string(out))
+		}
+	}
+}
+
+func TestNotAPlugin(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "script.sh")
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho oops >&2\necho 'usage: script'\nexit 2\n"), 0o755))
+	silent := filepath.Join(t.TempDir(), "silent.sh")
+	require.NoError(t, os.WriteFile(silent, []byte("#!/bin/sh\necho 'no such thing' >&2\nexit 4\n"), 0o755))
+	plain := filepath.Join(t.TempDir(), "plain.txt")
+	require.NoError(t, os.WriteFile(plain, []byte("hi"), 0o644))
+
+	for _, tc := range []struct{ name, path, want string }{
+		{"script", script, `start plugin script.sh: not a go-plugin executable, or one that writes to stdout before goplugin.Serve: its first line on stdout is "usage: script", not go-plugin's handshake; its last lines of stderr:` + "\n\toops"},
+		{"silent", silent, "start plugin silent.sh: it exited (exit status 4) before go-plugin's handshake; its last lines of stderr:\n\tno such thing"},
+		{"noise", filepath.Join(bin, "noise"), `start plugin noise: not a go-plugin executable, or one that writes to stdout before goplugin.Serve: its first line on stdout is "hello, I am not a plugin", not go-plugin's handshake; it wrote nothing to stderr`},
+		{"garbage", filepath.Join(bin, "garbage"), `start plugin garbage: not a go-plugin executable, or one that writes to stdout before goplugin.Serve: its first line on stdout is "starting up...", not go-plugin's handshake; it wrote nothing to stderr`},
+		{"not executable", plain, "open plugin: " + plain + " is not an executable file"},
+		{"missing", filepath.Join(bin, "nope"), "open plugin: stat " + filepath.Join(bin, "nope") + ": no such file or directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := open(t, goplugin.Options{}, plugins.Spec{Source: tc.path})
+			require.EqualError(t, err, tc.want)
+			assert.Less(t, time.Since(start), 5*time.Second, "no silent wait for a handshake")
+		})
+	}
+}
+
+func TestChecksum(t *testing.T) {
+	exe := filepath.Join(bin, "tools")
+	b, err := os.ReadFile(exe)
+	require.NoError(t, err)
+	sum := sha256.Sum256(b)
+	digest := hex.EncodeToString(sum[:])
+
+	_, err = open(t, goplugin.Options{}, plugins.Spec{SHA256: digest})
+	require.NoError(t, err)
+
+	wrong := strings.Repeat("ab", 32)
+	_, err = open(t, goplugin.Options{}, plugins.Spec{SHA256: wrong})
+	require.EqualError(t, err, "refuse tools: its sha256 is "+digest+", but the flow pins "+wrong)
+}
+
+func TestCrashMidCall(t *testing.T) {
+	pl, tools := openTools(t, goplugin.Options{MinBackoff: 10 * time.Millisecond})
+	pid := pl.Stats().PID
+	require.NotZero(t, pid)
+
+	_, err := tools["crash"].Invoke(context.Background(), []byte(`{}`))
+	require.EqualError(t, err, "call tools.crash: the plugin exited (exit status 3) during the call; its last lines of stderr:\n\ttools: about to crash")
+	assert.Equal(t, plugins.Retryable, plugins.KindOf(err))
+
+	out, err := tools["upper"].Invoke(context.Background(), []byte(`{"text":"again"}`))
+	require.NoError(t, err, "the next call restarts the plugin")
+	assert.Equal(t, `{"text":"AGAIN"}`, string(out))
+	s := pl.Stats()
+	assert.Equal(t, 2, s.Starts)
+	assert.Equal(t, 1, s.Crashes)
+	assert.NotEqual(t, pid, s.PID)
+}
+
+func TestHang(t *testing.T) {
+	pl, tools := openTools(t, goplugin.Options{MinBackoff: 10 * time.Millisecond})
+	pid := pl.Stats().PID
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := tools["hang"].Invoke(ctx, []byte(`{}`))
+	require.EqualError(t, err, "call tools.hang: context deadline exceeded; the plugin was stopped and starts again on the next call")
+	assert.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Equal(t, plugins.Timeout, plugins.KindOf(err))
+
+	out, err := tools["upper"].Invoke(context.Background(), []byte(`{"text":"back"}`))
+	require.NoError(t, err)
+	assert.Equal(t, `{"text":"BACK"}`, string(out))
+	s := pl.Stats()
+	assert.Equal(t, 1, s.Kills)
+	assert.Equal(t, 2, s.Starts)
+	assert.NotEqual(t, pid, s.PID)
+	assert.False(t, alive(pid), "the hung process is gone")
+}
+
+func TestConcurrentCalls(t *testing.T) {
+	pl, tools := openTools(t, goplugin.Options{})
+	n := 200
+	if testing.Short() {
+		n = 20
+	}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range n {
+				text := fmt.Sprintf("g%d-%d", g, i)
+				out, err := tools["upper"].Invoke(context.Background(), []byte(`{"text":"`+text+`"}`))
+				if !assert.NoError(t, err) {
+					return
+				}
+				assert.Equal(t, `{"text":"`+strings.ToUpper(text)+`"}`, string(out))
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, pl.Stats().Starts)
+}
+
+func TestMessageLimit(t *testing.T) {
+	_, tools := openTools(t, goplugin.Options{MaxMessageSize: 1 << 20})
+
+	huge := []byte(`{"text":"` + strings.Repeat("a", 1<<20) + `"}`)
+	_, err := tools["echo"].Invoke(context.Background(), huge)
+	require.EqualError(t, err, fmt.Sprintf("call tools.echo: inputs of %d bytes are over the message limit of 1 MiB", len(huge)))
+	assert.Equal(t, plugins.Limit, plugins.KindOf(err))
+
+	_, err = tools["big"].Invoke(context.Background(), []byte(`{"bytes":2000000}`))
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "call tools.big: a message is over the limit of 1 MiB: "), err.Error())
+	assert.Equal(t, plugins.Limit, plugins.KindOf(err))
+
+	out, err := tools["big"].Invoke(context.Background(), []byte(`{"bytes":500000}`))
+	require.NoError(t, err, "the plugin carries on")
+	assert.Len(t, out, 500000+len(`{"text":""}`))
+}
+
+func TestTraceContext(t *testing.T) {
+	_, tools := openTools(t, goplugin.Options{})
+	tp := sdktrace.NewTracerProvider()
+	defer tp.Shutdown(context.Background())
+	ctx, span := tp.Tracer("test").Start(context.Background(), "node")
+	defer span.End()
+	out, err := tools["trace"].Invoke(ctx, []byte(`{}`))
+	require.NoError(t, err)
+	var got struct {
+		TraceID string `json:"trace_id"`
+		SpanID  string `json:"span_id"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got))
+	assert.Equal(t, span.SpanContext().TraceID().String(), got.TraceID, "the plugin runs in the node's trace")
+}
+
+func TestClose(t *testing.T) {
+	p := goplugin.NewProvider(goplugin.Options{Logger: quiet})
+	pl, err := p.Open(context.Background(), plugins.Spec{Name: "tools", Kind: "goplugin", Source: filepath.Join(bin, "tools")})
+	require.NoError(t, err)
+	pid := pl.(*goplugin.Plugin).Stats().PID
+	require.True(t, alive(pid))
+	require.NoError(t, p.Close())
+	assert.False(t, alive(pid), "Close stops the process")
+	require.NoError(t, pl.Close(), "idempotent")
+
+	_, err = pl.Tools()[0].Invoke(context.Background(), []byte(`{}`))
+	require.ErrorIs(t, err, goplugin.ErrClosed)
+	_, err = p.Open(context.Background(), plugins.Spec{Name: "tools", Kind: "goplugin", Source: filepath.Join(bin, "tools")})
+	require.ErrorIs(t, err, goplugin.ErrClosed)
+}
+
+// TestNoOrphans kills a host process with SIGKILL, which gives it no chance
+// to stop its plugin, and checks that the plugin exits by itself.
+func TestNoOrphans(t *testing.T) {
+	host := exec.Command(filepath.Join(bin, "host"), filepath.Join(bin, "tools"))
+	stdout, err := host.StdoutPipe()
+	require.NoError(t, err)
+	host.Stderr = os.Stderr
+	require.NoError(t, host.Start())
+	defer host.Process.Kill()
+
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	require.NoError(t, err)
+	require.True(t, alive(pid))
+
+	require.NoError(t, host.Process.Signal(syscall.SIGKILL))
+	_ = host.Wait()
+	assert.Eventually(t, func() bool { return !alive(pid) }, 5*time.Second, 20*time.Millisecond,
+		"plugin %d outlived its host", pid)
+}
+
+// alive reports whether a process runs, zombies excepted: this process may
+// be the parent that has not reaped it yet, or init in a container.
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return !errors.Is(err, os.ErrNotExist)
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}

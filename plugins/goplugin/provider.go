@@ -1,0 +1,196 @@
+package goplugin
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weirflow/weir/plugins"
+)
+
+// Options configure a Provider. The zero value is a useful default.
+type Options struct {
+	// StartTimeout bounds the start of a process: spawn, go-plugin's
+	// handshake and the first Describe (10s).
+	StartTimeout time.Duration
+	// MaxMessageSize bounds each gRPC message, inputs or outputs, on both
+	// sides (MaxMessageSize, 16 MiB). A call over it fails with a Limit error.
+	MaxMessageSize int
+	// StderrLines is how many of a plugin's last lines of standard error
+	// errors quote (20).
+	StderrLines int
+	// MinBackoff and MaxBackoff bound the wait before a process is started
+	// again after it crashed or failed to start; the wait doubles with each
+	// failure in a row (100ms, 10s).
+	MinBackoff, MaxBackoff time.Duration
+	// Logger receives the plugins' standard error lines at level Debug and
+	// their starts and exits. Nil means slog.Default().
+	Logger *slog.Logger
+	// TracerProvider makes the client spans of calls. Nil means the global
+	// one. Trace context crosses to the plugin either way.
+	TracerProvider trace.TracerProvider
+}
+
+func (o Options) withDefaults() Options {
+	if o.StartTimeout <= 0 {
+		o.StartTimeout = 10 * time.Second
+	}
+	if o.MaxMessageSize <= 0 {
+		o.MaxMessageSize = MaxMessageSize
+	}
+	if o.StderrLines <= 0 {
+		o.StderrLines = 20
+	}
+	if o.MinBackoff <= 0 {
+		o.MinBackoff = 100 * time.Millisecond
+	}
+	if o.MaxBackoff < o.MinBackoff {
+		o.MaxBackoff = max(10*time.Second, o.MinBackoff)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// ErrClosed is returned by Open after Provider.Close, and by calls on a
+// closed Plugin.
+var ErrClosed = errors.New("goplugin: closed")
+
+// Provider opens go-plugin executables. It is safe for concurrent use.
+// Close stops every process of every plugin it opened.
+type Provider struct {
+	opts Options
+
+	mu     sync.Mutex
+	open   map[*Plugin]struct{}
+	closed bool
+}
+
+// NewProvider returns a Provider of the "goplugin" plugin kind.
+func NewProvider(opts Options) *Provider {
+	return &Provider{opts: opts.withDefaults(), open: map[*Plugin]struct{}{}}
+}
+
+// Kind returns "goplugin".
+func (p *Provider) Kind() string { return "goplugin" }
+
+// entry is what a goplugin entry of a flow holds besides its path.
+type entry struct {
+	Args []string          `json:"args"`
+	Env  map[string]string `json:"env"`
+}
+
+// Open checks the executable of a flow's entry against the digest the flow
+// pins, starts it, reads its contract and returns the plugin, whose process
+// keeps running until Close. The returned plugin is a *Plugin.
+func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin, error) {
+	var e entry
+	if len(spec.Options) > 0 {
+		if err := json.Unmarshal(spec.Options, &e); err != nil {
+			return nil, fmt.Errorf("read goplugin entry: %w", err)
+		}
+	}
+	name := filepath.Base(spec.Source)
+	info, err := os.Stat(spec.Source)
+	if err != nil {
+		return nil, fmt.Errorf("open plugin: %w", err)
+	}
+	if info.IsDir() || info.Mode()&0o111 == 0 {
+		return nil, fmt.Errorf("open plugin: %s is not an executable file", spec.Source)
+	}
+	var sum []byte
+	if spec.SHA256 != "" {
+		got, err := fileSHA256(spec.Source)
+		if err != nil {
+			return nil, fmt.Errorf("open plugin: %w", err)
+		}
+		if hex.EncodeToString(got) != spec.SHA256 {
+			return nil, fmt.Errorf("refuse %s: its sha256 is %x, but the flow pins %s", name, got, spec.SHA256)
+		}
+		sum = got
+	}
+	env := os.Environ()
+	for k, v := range e.Env {
+		env = append(env, k+"="+v)
+	}
+	env = append(env, fmt.Sprintf("%s=%d", envMaxMessage, p.opts.MaxMessageSize))
+	pl := &Plugin{
+		provider: p,
+		name:     name,
+		exe:      spec.Source,
+		args:     e.Args,
+		env:      env,
+		sha256:   sum,
+		closing:  make(chan struct{}),
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	p.open[pl] = struct{}{}
+	p.mu.Unlock()
+
+	pr, err := pl.current(ctx)
+	if err != nil {
+		_ = pl.Close()
+		return nil, err
+	}
+	for _, c := range pr.contracts {
+		pl.tools = append(pl.tools, &tool{pl: pl, contract: c})
+	}
+	return pl, nil
+}
+
+func fileSHA256(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, err
+	}
+	return h.Sum(nil), nil
+}
+
+// Close stops the processes of every plugin the provider opened and makes
+// later Opens fail. It is idempotent.
+func (p *Provider) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	open := make([]*Plugin, 0, len(p.open))
+	for pl := range p.open {
+		open = append(open, pl)
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, pl := range open {
+		errs = append(errs, pl.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Provider) forget(pl *Plugin) {
+	p.mu.Lock()
+	delete(p.open, pl)
+	p.mu.Unlock()
+}
+
+var (
+	_ plugins.Provider = (*Provider)(nil)
+	_ io.Closer        = (*Provider)(nil)
+)

@@ -1,0 +1,77 @@
+// Command tools is a go-plugin executable for the tests of package
+// goplugin: well-behaved tools, and tools that crash, hang, panic or send
+// too much.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/goplugin"
+)
+
+type text struct {
+	Text string `json:"text"`
+}
+
+type sized struct {
+	Bytes int `json:"bytes"`
+}
+
+type kinded struct {
+	Kind string `json:"kind"`
+}
+
+type traced struct {
+	TraceID string `json:"trace_id"`
+	SpanID  string `json:"span_id"`
+}
+
+func main() {
+	goplugin.Serve(
+		plugins.Func("upper", "Upper-cases text.", func(_ context.Context, in text) (text, error) {
+			return text{Text: strings.ToUpper(in.Text)}, nil
+		}),
+		plugins.RawFunc(plugins.Contract{Name: "echo", Description: "Returns its inputs."}, func(_ context.Context, in []byte) ([]byte, error) {
+			return append([]byte(nil), in...), nil
+		}),
+		plugins.Func("crash", "Exits the process.", func(context.Context, struct{}) (struct{}, error) {
+			// go-plugin forwards os.Stderr over gRPC, which os.Exit cuts
+			// short; a crash's last words (a native library's, the Go
+			// runtime's) reach file descriptor 2 directly.
+			fmt.Fprintln(os.NewFile(2, "stderr"), "tools: about to crash")
+			os.Exit(3)
+			return struct{}{}, nil
+		}),
+		plugins.Func("hang", "Never returns, whatever its context says.", func(context.Context, struct{}) (struct{}, error) {
+			select {}
+		}),
+		plugins.Func("panic", "Panics.", func(context.Context, struct{}) (struct{}, error) {
+			panic("oh no")
+		}),
+		plugins.Func("big", "Returns a text of the given size.", func(_ context.Context, in sized) (text, error) {
+			return text{Text: strings.Repeat("x", in.Bytes)}, nil
+		}),
+		plugins.Func("fail", "Fails with the given kind.", func(_ context.Context, in kinded) (struct{}, error) {
+			for k := plugins.Internal; k <= plugins.InvalidInput; k++ {
+				if k.String() == in.Kind {
+					return struct{}{}, plugins.Errorf(k, "failed as asked")
+				}
+			}
+			return struct{}{}, errors.New("no such kind")
+		}),
+		plugins.Func("trace", "Returns the trace context it was called with.", func(ctx context.Context, _ struct{}) (traced, error) {
+			sc := trace.SpanContextFromContext(ctx)
+			return traced{TraceID: sc.TraceID().String(), SpanID: sc.SpanID().String()}, nil
+		}),
+		plugins.Func("env", "Returns the value of an environment variable.", func(_ context.Context, in text) (text, error) {
+			return text{Text: os.Getenv(in.Text) + " " + strings.Join(os.Args[1:], " ")}, nil
+		}),
+	)
+}

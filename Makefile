@@ -12,10 +12,11 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(WEIR) ./cmd/weir
 
-## plugins: the example Wasm plugins (the C one and the test guests in WAT
-## when clang and wat2wasm are installed)
+## plugins: the example plugins: Go Wasm, go-plugin, and the C one and the
+## test guests in WAT when clang and wat2wasm are installed
 TEXT_WASM := examples/plugins/text/text.wasm
-plugins: $(TEXT_WASM)
+NATIVE    := examples/plugins/native/native
+plugins: $(TEXT_WASM) $(NATIVE)
 	@if command -v clang >/dev/null; then $(MAKE) -s -C examples/plugins/c-strings; \
 	else echo "skipping examples/plugins/c-strings: no clang (apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32)"; fi
 	@if command -v wat2wasm >/dev/null; then $(MAKE) -s -C plugins/wasm/testdata/wat; \
@@ -23,6 +24,9 @@ plugins: $(TEXT_WASM)
 
 $(TEXT_WASM): $(wildcard examples/plugins/text/*.go plugins/pdk/*.go plugins/*.go)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/plugins/text
+
+$(NATIVE): $(wildcard examples/plugins/native/*.go plugins/goplugin/*.go plugins/*.go)
+	$(GO) build -o $@ ./examples/plugins/native
 
 ## demo: run the hello flow, whose tools are the Go Wasm plugin
 demo: build $(TEXT_WASM)

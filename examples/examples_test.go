@@ -19,8 +19,15 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "build the text plugin, which examples/hello uses:", err)
 		os.Exit(1)
 	}
+	if _, err := testbuild.NativePlugin(".."); err != nil {
+		fmt.Fprintln(os.Stderr, "build the native plugin, which examples/mixed uses:", err)
+		os.Exit(1)
+	}
 	os.Exit(m.Run())
 }
+
+// mixedSum is the SHA-256 of "WEIR".
+const mixedSum = "b660b8269494059dd32d1422704d47e8f414e87890a9443f3d2fa0a79d251231"
 
 func TestExampleFlows(t *testing.T) {
 	e, err := engine.New(engine.Options{})
@@ -42,6 +49,11 @@ func TestExampleFlows(t *testing.T) {
 			map[string]any{
 				"page":    "# NOTES\n\none line\n\ndetails: {\"mode\":\"full\",\"text\":\"one line\"}",
 				"details": map[string]any{"mode": "full", "text": "one line"},
+			}},
+		{"mixed/flow.cue", map[string]any{"text": "weir"},
+			map[string]any{
+				"report": "WEIR has sha256 " + mixedSum,
+				"sha256": mixedSum,
 			}},
 	}
 	for _, tc := range cases {

@@ -14,6 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// mixedSum is the SHA-256 of "WEIR".
+const mixedSum = "b660b8269494059dd32d1422704d47e8f414e87890a9443f3d2fa0a79d251231"
+
 // TestBinary builds the real weir and runs it as a user does, from the root
 // of the repository: exit codes come from os.Exit, not from execute.
 func TestBinary(t *testing.T) {
@@ -57,6 +60,12 @@ func TestBinary(t *testing.T) {
 			name:   "run",
 			args:   []string{"run", "examples/hello/flow.cue", "--input", "name=Ada", "-o", "json"},
 			stdout: "{\n  \"message\": \"Hello, Ada!\",\n  \"shouted\": null\n}\n",
+		},
+		{
+			// One tool of each kind: Wasm, go-plugin and builtin.
+			name:   "run a flow of mixed plugin kinds",
+			args:   []string{"run", "examples/mixed/flow.cue", "--input", "text=weir", "-o", "json"},
+			stdout: "{\n  \"report\": \"WEIR has sha256 " + mixedSum + "\",\n  \"sha256\": \"" + mixedSum + "\"\n}\n",
 		},
 		{
 			name:   "run with inputs on stdin",

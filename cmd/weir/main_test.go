@@ -34,6 +34,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	os.Setenv("WEIR_CACHE_DIR", cache)
+	if _, err := testbuild.NativePlugin("../.."); err != nil {
+		fmt.Fprintln(os.Stderr, "build the native plugin, which examples/mixed uses:", err)
+		os.Exit(1)
+	}
 	if _, err := testbuild.TextPlugin("../.."); err != nil {
 		fmt.Fprintln(os.Stderr, "build the text plugin, which examples/hello uses:", err)
 		os.Exit(1)

@@ -1,5 +1,6 @@
-// Package testbuild builds the Go Wasm plugins that tests run, the way the
-// Makefile does, so that `go test ./...` works on a fresh clone.
+// Package testbuild builds the example plugins that tests run (Go Wasm
+// modules and go-plugin executables) the way the Makefile does, so that
+// `go test ./...` works on a fresh clone.
 package testbuild
 
 import (
@@ -39,6 +40,30 @@ func TextPlugin(root string) (string, error) {
 		return out, nil
 	}
 	return out, GoWasm(dir, out)
+}
+
+// NativePlugin makes sure the go-plugin example
+// examples/plugins/native/native under the repository root is built and
+// newer than its sources, and returns its path.
+func NativePlugin(root string) (string, error) {
+	dir := filepath.Join(root, "examples", "plugins", "native")
+	out := filepath.Join(dir, "native")
+	if built, err := os.Stat(out); err == nil && !newer(built.ModTime().UnixNano(),
+		filepath.Join(dir, "*.go"), filepath.Join(root, "plugins", "goplugin", "*.go"), filepath.Join(root, "plugins", "*.go")) {
+		return out, nil
+	}
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return out, err
+	}
+	tmp := fmt.Sprintf("%s.%d.tmp", abs, os.Getpid())
+	defer os.Remove(tmp)
+	cmd := exec.Command("go", "build", "-o", tmp, ".")
+	cmd.Dir = dir
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return out, fmt.Errorf("build %s: %w\n%s", dir, err, b)
+	}
+	return out, os.Rename(tmp, abs)
 }
 
 // newer reports whether a file matching one of the patterns changed after t.

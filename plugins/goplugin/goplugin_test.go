@@ -219,6 +219,24 @@ func TestHang(t *testing.T) {
 	assert.False(t, alive(pid), "the hung process is gone")
 }
 
+// A process that stops answering (here: stopped with SIGSTOP) fails its
+// health check and is replaced before a call has to find out.
+func TestHealthCheck(t *testing.T) {
+	pl, tools := openTools(t, goplugin.Options{HealthInterval: 20 * time.Millisecond, HealthTimeout: 100 * time.Millisecond,
+		MinBackoff: 10 * time.Millisecond})
+	pid := pl.Stats().PID
+	require.NoError(t, syscall.Kill(pid, syscall.SIGSTOP))
+	deadline := time.Now().Add(10 * time.Second)
+	for pl.Stats().Kills == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.Equal(t, 1, pl.Stats().Kills, "the frozen process was stopped by the health check")
+	out, err := tools["upper"].Invoke(context.Background(), []byte(`{"text":"fresh"}`))
+	require.NoError(t, err)
+	assert.Equal(t, `{"text":"FRESH"}`, string(out))
+	assert.NotEqual(t, pid, pl.Stats().PID)
+}
+
 func TestConcurrentCalls(t *testing.T) {
 	pl, tools := openTools(t, goplugin.Options{})
 	n := 200

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -381,6 +382,44 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 		return nil, &plugins.Error{Kind: kindFromWire(e.Kind), Err: errors.New(e.Message)}
 	}
 	return resp.Outputs, nil
+}
+
+// watch health-checks the running process every interval, until Close: a
+// process that does not answer Describe within timeout is stopped, and the
+// next call starts a new one. No process is started to be checked.
+func (pl *Plugin) watch(interval, timeout time.Duration) {
+	defer pl.wg.Done()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-pl.closing:
+			return
+		case <-t.C:
+		}
+		pl.mu.Lock()
+		pr := pl.proc
+		pl.mu.Unlock()
+		if pr == nil || pr.dead() {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), timeout)
+		_, err := pr.rpc.Describe(ctx, &toolpb.DescribeRequest{})
+		cancel()
+		if err == nil || pr.dead() {
+			continue
+		}
+		pl.provider.opts.Logger.Warn("plugin failed its health check; it starts again on the next call",
+			"plugin", pl.name, "pid", pr.pid, "err", err)
+		pr.killed.Store(true)
+		// A frozen process would not take go-plugin's graceful shutdown.
+		if p, err := os.FindProcess(pr.pid); err == nil {
+			_ = p.Kill()
+		}
+		pl.mu.Lock()
+		pl.dropLocked(pr, false)
+		pl.mu.Unlock()
+	}
 }
 
 // callFailed turns a failed gRPC call into the error a node reports, and

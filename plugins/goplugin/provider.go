@@ -40,6 +40,10 @@ type Options struct {
 	// TracerProvider makes the client spans of calls. Nil means the global
 	// one. Trace context crosses to the plugin either way.
 	TracerProvider trace.TracerProvider
+	// HealthInterval is how often a running process is asked for its
+	// contract as a health check; one that does not answer within
+	// HealthTimeout is stopped, and the next call starts it again (10s, 2s).
+	HealthInterval, HealthTimeout time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -60,6 +64,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.HealthInterval <= 0 {
+		o.HealthInterval = 10 * time.Second
+	}
+	if o.HealthTimeout <= 0 {
+		o.HealthTimeout = 2 * time.Second
 	}
 	return o
 }
@@ -151,6 +161,8 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 	for _, c := range pr.contracts {
 		pl.tools = append(pl.tools, &tool{pl: pl, contract: c})
 	}
+	pl.wg.Add(1)
+	go pl.watch(p.opts.HealthInterval, p.opts.HealthTimeout)
 	return pl, nil
 }
 

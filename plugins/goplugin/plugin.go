@@ -371,7 +371,14 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	if d, ok := ctx.Deadline(); ok {
 		req.DeadlineUnixNano = d.UnixNano()
 	}
-	resp, err := pr.rpc.Invoke(ctx, req)
+	// The deadline travels in the request. The call itself is canceled when
+	// ctx ends, without gRPC's own deadline, which costs a timer on each
+	// side of every call.
+	callCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	stop := context.AfterFunc(ctx, cancel)
+	defer stop()
+	resp, err := pr.rpc.Invoke(callCtx, req)
 	if err != nil {
 		return nil, pl.callFailed(ctx, pr, t.contract.Name, err)
 	}

@@ -59,32 +59,22 @@ func (p *toolsPlugin) GRPCClient(_ context.Context, _ *plugin.GRPCBroker, c *grp
 
 var _ plugin.GRPCPlugin = (*toolsPlugin)(nil)
 
-// Kinds between plugins.Kind and the wire; an unknown wire kind is internal.
-
-func kindToWire(k plugins.Kind) toolpb.Kind {
-	switch k {
-	case plugins.Retryable:
-		return toolpb.Kind_KIND_RETRYABLE
-	case plugins.Timeout:
-		return toolpb.Kind_KIND_TIMEOUT
-	case plugins.Limit:
-		return toolpb.Kind_KIND_LIMIT
-	case plugins.InvalidInput:
-		return toolpb.Kind_KIND_INVALID_INPUT
-	}
-	return toolpb.Kind_KIND_INTERNAL
+// wireKinds maps plugins.Kind to the wire; Internal is the wire's zero, and
+// an unknown wire kind reads as Internal.
+var wireKinds = map[plugins.Kind]toolpb.Kind{
+	plugins.Retryable:    toolpb.Kind_KIND_RETRYABLE,
+	plugins.Timeout:      toolpb.Kind_KIND_TIMEOUT,
+	plugins.Limit:        toolpb.Kind_KIND_LIMIT,
+	plugins.InvalidInput: toolpb.Kind_KIND_INVALID_INPUT,
 }
 
-func kindFromWire(k toolpb.Kind) plugins.Kind {
-	switch k {
-	case toolpb.Kind_KIND_RETRYABLE:
-		return plugins.Retryable
-	case toolpb.Kind_KIND_TIMEOUT:
-		return plugins.Timeout
-	case toolpb.Kind_KIND_LIMIT:
-		return plugins.Limit
-	case toolpb.Kind_KIND_INVALID_INPUT:
-		return plugins.InvalidInput
+func kindToWire(k plugins.Kind) toolpb.Kind { return wireKinds[k] }
+
+func kindFromWire(w toolpb.Kind) plugins.Kind {
+	for k, v := range wireKinds {
+		if v == w {
+			return k
+		}
 	}
 	return plugins.Internal
 }

@@ -44,6 +44,15 @@ type node struct {
 	timeout    time.Duration
 	retry      schemas.Retry
 	aggregate  bool
+	aggFields  []aggField // the inputs of an aggregate node
+}
+
+// aggField is one input of an aggregate node.
+type aggField struct {
+	name    string
+	key     []byte // `"name":`
+	val     *tmpl
+	perLine bool // a list of the value over the batch's lines
 }
 
 // condition is a node's when: it runs only if the selected value equals is.
@@ -57,6 +66,25 @@ func (f *Flow) Name() string { return f.name }
 
 // File returns the path the flow was loaded from.
 func (f *Flow) File() string { return f.file }
+
+// Files returns the flow's file followed by the files of its sub-flows,
+// each once, as they were loaded: what a snapshot or a bundle of the flow
+// must hold besides its plugins.
+func (f *Flow) Files() []string {
+	files := []string{f.file}
+	for _, n := range f.nodes {
+		sub, ok := n.tool.(*subflowTool)
+		if !ok {
+			continue
+		}
+		for _, file := range sub.flow.Files() {
+			if !slices.Contains(files, file) {
+				files = append(files, file)
+			}
+		}
+	}
+	return files
+}
 
 // Description returns the flow's description, if it has one.
 func (f *Flow) Description() string { return f.spec.Description }

@@ -252,8 +252,15 @@ func (c *compiler) node(i int) *node {
 				want = sub
 			}
 		}
-		t := c.value(sn.Name, in.Name, in.Value, deps)
-		if t != nil && want != nil {
+		fdeps := map[int]bool{}
+		t := c.value(sn.Name, in.Name, in.Value, fdeps)
+		for d := range fdeps {
+			deps[d] = true
+		}
+		if t != nil && sn.Aggregate {
+			n.aggFields = append(n.aggFields, c.aggField(sn, in, t))
+		}
+		if t != nil && want != nil && !sn.Aggregate {
 			c.checkType(sn, c.label(i), in, t, want)
 		}
 		if t != nil {
@@ -268,7 +275,9 @@ func (c *compiler) node(i int) *node {
 		}
 	}
 	n.inputs = objectTmpl(fields)
-	if sn.When != nil {
+	if sn.When != nil && sn.Aggregate {
+		c.errs.Add(sn.When.Ref.Pos, "node %q: an aggregate node runs once per batch and cannot have when", sn.Name)
+	} else if sn.When != nil {
 		n.when = c.when(sn, deps)
 	}
 	for d := range deps {
@@ -283,6 +292,26 @@ func (c *compiler) node(i int) *node {
 	}
 	slices.Sort(n.deps)
 	return n
+}
+
+// aggField compiles an input of an aggregate node. An input that refers to
+// the flow's inputs or to per-line nodes receives the list of its values
+// over the lines; one that refers to other aggregate nodes, or to nothing,
+// receives one value.
+func (c *compiler) aggField(sn *schemas.Node, in schemas.Field, t *tmpl) aggField {
+	var line, agg []string
+	t.walk(func(s *selector) {
+		switch {
+		case s.node == inputsNode || !c.spec.Nodes[s.node].Aggregate:
+			line = append(line, s.text)
+		default:
+			agg = append(agg, s.text)
+		}
+	})
+	if len(line) > 0 && len(agg) > 0 {
+		c.errs.Add(in.Value.Pos, "node %q: input %q mixes per-line values (%s) with aggregate nodes (%s): give each its own input", sn.Name, in.Name, line[0], agg[0])
+	}
+	return aggField{name: in.Name, key: fieldKey(in.Name), val: t, perLine: len(line) > 0}
 }
 
 func (c *compiler) resolveTool(sn *schemas.Node) *toolEntry {

@@ -21,6 +21,13 @@ const (
 	// Canceled nodes were stopped, or never started, because the run was
 	// canceled, timed out or another node failed.
 	Canceled Status = "canceled"
+	// Completed batches read every line of their dataset and ran it; some
+	// lines may have failed, which the batch's counts say.
+	Completed Status = "completed"
+	// Queued and Running are the states of a batch in a run record before
+	// it ends.
+	Queued  Status = "queued"
+	Running Status = "running"
 )
 
 // Result is what a run produced.

@@ -47,6 +47,13 @@ func (f *Flow) Run(ctx context.Context, inputs any) (*Result, error) {
 
 // RunWith is Run with options.
 func (f *Flow) RunWith(ctx context.Context, inputs any, opts RunOptions) (*Result, error) {
+	r, err := f.run(ctx, inputs, opts, nil)
+	return r.res, err
+}
+
+// run runs the flow and returns its state, values included; attrs are added
+// to the run's span.
+func (f *Flow) run(ctx context.Context, inputs any, opts RunOptions, attrs []attribute.KeyValue) (*run, error) {
 	r := &run{
 		f:      f,
 		opts:   opts,
@@ -76,7 +83,7 @@ func (f *Flow) RunWith(ctx context.Context, inputs any, opts RunOptions) (*Resul
 		ctx, span = t.Start(ctx, "weir.run", trace.WithAttributes(
 			attribute.String("weir.flow", f.name),
 			attribute.String("weir.run.id", r.res.RunID),
-		))
+		), trace.WithAttributes(attrs...))
 	}
 	err := r.start(ctx, inputs)
 	r.res.Nodes = r.nodes
@@ -96,7 +103,7 @@ func (f *Flow) RunWith(ctx context.Context, inputs any, opts RunOptions) (*Resul
 		}
 		span.End()
 	}
-	return r.res, err
+	return r, err
 }
 
 func newRunID() string {
@@ -336,6 +343,13 @@ func (r *run) exec(ctx context.Context, i int) ([]byte, error) {
 		nr.Attempts = 0
 		return nil, r.nodeError(n, 0, fmt.Errorf("input: %w", err))
 	}
+	return r.retry(ctx, n, in)
+}
+
+// retry calls node n's tool on in until an attempt succeeds, the error is
+// not one to retry, or the attempts run out.
+func (r *run) retry(ctx context.Context, n *node, in []byte) ([]byte, error) {
+	nr := &r.nodes[n.index]
 	for attempt := 1; ; attempt++ {
 		nr.Attempts = attempt
 		out, err := r.attempt(ctx, n, attempt, in)

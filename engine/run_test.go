@@ -378,6 +378,7 @@ outputs: v: "${x.output}"
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"v": "Hello, Ada"}, outputs(t, res))
 	assert.Equal(t, "flow", node(res, "child").Kind)
+	assert.Equal(t, []string{filepath.Join(dir, "parent.cue"), filepath.Join(dir, "sub", "child.cue")}, f.Files())
 	assert.Equal(t, "child.cue", node(res, "child").Tool)
 
 	_, err = e.Load(context.Background(), filepath.Join(dir, "bad.cue"))

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -48,13 +49,19 @@ type selector struct {
 	text  string // "${greet.output.text}", for messages
 }
 
-const inputsNode = -1
+const (
+	inputsNode = -1
+	// dataNode selects from a batch line's columns, for the --map of a batch.
+	dataNode = -2
+)
 
 // runValues is what a tmpl reads from: the run's inputs and the outputs of
-// the nodes that finished. A nil output is a bypassed node.
+// the nodes that finished (a nil output is a bypassed node), or the
+// columns of a batch line.
 type runValues struct {
 	inputs  []byte
 	outputs [][]byte
+	data    []byte
 }
 
 func (t *tmpl) append(dst []byte, rv *runValues) ([]byte, error) {
@@ -145,8 +152,11 @@ func (t *tmpl) size(rv *runValues) int {
 }
 
 func (s *selector) size(rv *runValues) int {
-	if s.node == inputsNode {
+	switch s.node {
+	case inputsNode:
 		return len(rv.inputs)
+	case dataNode:
+		return len(rv.data)
 	}
 	return max(len(rv.outputs[s.node]), len(null))
 }
@@ -157,6 +167,17 @@ var null = []byte("null")
 // an input the caller left out; a path missing from a node's output is an
 // error, since the node's contract promised it.
 func (s *selector) value(rv *runValues) ([]byte, error) {
+	if s.node == dataNode {
+		v, err := jsonsel.Select(rv.data, s.steps)
+		var me *jsonsel.MissingError
+		if errors.As(err, &me) && me.At == 0 {
+			return nil, fmt.Errorf("%s: the line has no column %q", s.text, s.steps[0].Key)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.text, err)
+		}
+		return v, nil
+	}
 	doc := rv.inputs
 	if s.node != inputsNode {
 		doc = rv.outputs[s.node]
@@ -174,6 +195,28 @@ func (s *selector) value(rv *runValues) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", s.text, err)
 	}
 	return v, nil
+}
+
+// walk calls fn on each reference in t.
+func (t *tmpl) walk(fn func(*selector)) {
+	switch t.kind {
+	case tmplSel:
+		fn(t.sel)
+	case tmplInterp:
+		for _, p := range t.parts {
+			if p.sel != nil {
+				fn(p.sel)
+			}
+		}
+	case tmplObject:
+		for _, f := range t.fields {
+			f.val.walk(fn)
+		}
+	case tmplList:
+		for _, it := range t.items {
+			it.walk(fn)
+		}
+	}
 }
 
 // literal reports whether t holds no reference.

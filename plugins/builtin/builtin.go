@@ -39,7 +39,7 @@ func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, erro
 	return newPlugin(name, spec.Grants), nil
 }
 
-// Tools returns the builtin tools http, json, sleep and template, in that
+// Tools returns the builtin tools http, json, sleep, stats and template, in that
 // order, with grants g, naming the plugin "builtin" in their errors. Host
 // grants that are not "host" or "host:port" match nothing. The tools are
 // safe for concurrent use; the http tool's idle connections close by
@@ -60,6 +60,7 @@ func newPlugin(name string, g plugins.Grants) *plugin {
 			h.tool(),
 			jsonTool(),
 			sleepTool(),
+			statsTool(),
 			(&templateTool{}).tool(),
 		},
 		client: h.client,

@@ -149,7 +149,7 @@ type Batch struct {
 
 type nodeHist struct {
 	runs, failed, bypassed, canceled int
-	lat                    hist.Hist
+	lat                              hist.Hist
 }
 
 type lineValue struct {

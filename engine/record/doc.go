@@ -1,0 +1,44 @@
+// Package record keeps the run record of weir batches: an index of runs in
+// SQLite and a folder of plain files per run, readable without weir.
+//
+// A record lives in one folder (DefaultDir, or any other):
+//
+//	weir.db                  the index: one row per run (id, flow, dataset,
+//	                         status, counts, times); SQLite in WAL mode
+//	weir.lock                locked (flock) while a process opens the record
+//	runs/<id>/               one folder per run:
+//	  flow/<file>            snapshot of the flow file as it was run, its
+//	  flow/<sub>/<file>        sub-flows at their path relative to it, and
+//	  flow/_outside/<file>     those outside its folder by base name
+//	  flow/manifest.json     each snapshot's original path and SHA-256
+//	  inputs.jsonl           {"line":N,"inputs":{...}} per line that has inputs
+//	  nodes.jsonl            {"line":N,"nodes":[{"node":"greet","tool":"text.greet",
+//	                         "status":"succeeded","attempts":1,"duration_ms":0.123}]}
+//	  outputs.jsonl          one line per dataset line run:
+//	                         {"line":N,"status":"succeeded","duration_ms":1.5,"outputs":{...}}
+//	                         {"line":N,"status":"failed","duration_ms":2,"error":"..."}
+//	                         with "aggregate":{...} for the flow's aggregate nodes
+//	  metrics.json           written when the run finishes: counts, latencies,
+//	                         per-node statistics, aggregate outputs
+//	  log.txt                timestamped lines: start, what the caller logged, end
+//	  lock                   locked (flock) by the process running the batch
+//
+// # Crash safety
+//
+// outputs.jsonl is the commit record: a dataset line is done if and only if
+// its line is there. A Run buffers the three JSONL files in memory and writes
+// them out in the order inputs, nodes, outputs, so that a process killed at
+// any moment never leaves an outputs line whose details are missing; Flush
+// also syncs the details to disk before the outputs. A last outputs line
+// without its newline was torn by the kill and counts as not done.
+//
+// The process running a batch holds the run's lock until Finish. A run the
+// index says is running but whose lock is free was interrupted (the process
+// was killed, the machine lost power): reading it marks it failed, and a new
+// batch can resume it (Store.Completed). Reading never changes a run's files
+// other than adding that line to its log.
+//
+// Several processes may use one record at once: SQLite serializes the
+// writes (with a busy timeout, not "database is locked" errors) and each run
+// folder has a single writer.
+package record

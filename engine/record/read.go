@@ -1,0 +1,374 @@
+package record
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/engine/internal/jsonsel"
+)
+
+// Output is one line of a run's outputs.jsonl.
+type Output struct {
+	Line      int
+	Status    engine.Status // Succeeded or Failed
+	Outputs   json.RawMessage
+	Error     string
+	Duration  time.Duration
+	Aggregate json.RawMessage
+}
+
+// Outputs yields the lines of the run's outputs.jsonl in file order. A
+// line being written (the run is running, or was killed while writing it)
+// is left out. It yields one error and stops if the run is unknown
+// (ErrNotFound), or if the file is missing or a line malformed
+// (ErrDamaged). The yielded Outputs are the caller's.
+func (s *Store) Outputs(id string) iter.Seq2[Output, error] {
+	return func(yield func(Output, error) bool) {
+		in, err := s.Get(id)
+		if err != nil {
+			yield(Output{}, err)
+			return
+		}
+		path := filepath.Join(in.Dir, "outputs.jsonl")
+		f, err := s.openOutputs(id, path)
+		if err != nil {
+			yield(Output{}, err)
+			return
+		}
+		defer f.Close()
+		n := 0
+		for b, err := range lines(f) {
+			n++
+			if err != nil {
+				yield(Output{}, fmt.Errorf("read run %q: %w", id, err))
+				return
+			}
+			o, err := parseOutput(b, true)
+			if err != nil {
+				yield(Output{}, damaged(id, "outputs.jsonl:%d: %v", n, err))
+				return
+			}
+			if !yield(o, nil) {
+				return
+			}
+		}
+	}
+}
+
+// openOutputs opens a run's outputs.jsonl, naming what is missing.
+func (s *Store) openOutputs(id, path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		missing := path
+		if _, err := os.Stat(filepath.Dir(path)); errors.Is(err, fs.ErrNotExist) {
+			missing = filepath.Dir(path)
+		}
+		return nil, damaged(id, "%s is missing", s.rel(missing))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read run %q: %w", id, err)
+	}
+	return f, nil
+}
+
+// lines yields the lines of r that end with a newline, without it; a last
+// line without one was torn by a kill and is left out. The slice is valid
+// until the next iteration.
+func lines(r io.Reader) iter.Seq2[[]byte, error] {
+	return func(yield func([]byte, error) bool) {
+		br := bufio.NewReaderSize(r, 64<<10)
+		var long []byte
+		for {
+			b, err := br.ReadSlice('\n')
+			if errors.Is(err, bufio.ErrBufferFull) {
+				long = append(long[:0], b...)
+				for errors.Is(err, bufio.ErrBufferFull) {
+					b, err = br.ReadSlice('\n')
+					long = append(long, b...)
+				}
+				b = long
+			}
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(b[:len(b)-1], nil) {
+				return
+			}
+		}
+	}
+}
+
+var (
+	lineField      = []jsonsel.Step{{Key: "line"}}
+	statusField    = []jsonsel.Step{{Key: "status"}}
+	durationField  = []jsonsel.Step{{Key: "duration_ms"}}
+	outputsField   = []jsonsel.Step{{Key: "outputs"}}
+	errorField     = []jsonsel.Step{{Key: "error"}}
+	aggregateField = []jsonsel.Step{{Key: "aggregate"}}
+)
+
+// parseOutput reads one line of outputs.jsonl: its line and status, and
+// with full the rest. Its errors say what is wrong with the line. The
+// result's raw values are copies.
+func parseOutput(b []byte, full bool) (Output, error) {
+	if !json.Valid(b) {
+		return Output{}, errors.New("not valid JSON")
+	}
+	if b = bytes.TrimLeft(b, " \t\r"); b[0] != '{' {
+		return Output{}, errors.New("not a JSON object")
+	}
+	var o Output
+	v, err := jsonsel.Select(b, lineField)
+	if err != nil {
+		return o, errors.New(`no "line" field`)
+	}
+	if o.Line, err = strconv.Atoi(string(v)); err != nil || o.Line < 1 {
+		return o, fmt.Errorf(`"line" is %s, not a whole number from 1`, v)
+	}
+	if v, err = jsonsel.Select(b, statusField); err != nil {
+		return o, errors.New(`no "status" field`)
+	}
+	switch string(v) {
+	case `"succeeded"`:
+		o.Status = engine.Succeeded
+	case `"failed"`:
+		o.Status = engine.Failed
+	default:
+		return o, fmt.Errorf(`"status" is %s, not "succeeded" or "failed"`, v)
+	}
+	if !full {
+		return o, nil
+	}
+	if v, err = jsonsel.Select(b, aggregateField); err == nil {
+		o.Aggregate = json.RawMessage(bytes.Clone(v))
+	}
+	if v, err = jsonsel.Select(b, durationField); err == nil {
+		f, err := strconv.ParseFloat(string(v), 64)
+		if err != nil {
+			return o, fmt.Errorf(`"duration_ms" is %s, not a number`, v)
+		}
+		o.Duration = fromMS(f)
+	}
+	if v, err = jsonsel.Select(b, outputsField); err == nil {
+		o.Outputs = json.RawMessage(bytes.Clone(v))
+	}
+	if v, err = jsonsel.Select(b, errorField); err == nil {
+		if err := json.Unmarshal(v, &o.Error); err != nil {
+			return o, fmt.Errorf(`"error" is %s, not a string`, v)
+		}
+	}
+	return o, nil
+}
+
+// Completed returns the lines that run id and the runs it resumes, back
+// along ResumedFrom, completed: a LineResult with Line, Status Succeeded
+// and Aggregate for each, as BatchOptions.Resume takes them. Lines that
+// failed are left out, to be run again.
+//
+// It reads every outputs.jsonl of the chain once to check it before it
+// returns: a run still running (ErrRunning), a missing file, a malformed or
+// repeated line, or a finished run whose file disagrees with its counts
+// (ErrDamaged) is an error. The sequence reads the files again, holding one
+// line at a time; create the resuming run (Meta.ResumedFrom), which keeps
+// the chain from being deleted, before ranging over it. It may be ranged
+// over more than once.
+func (s *Store) Completed(id string) (iter.Seq[engine.LineResult], error) {
+	chain, err := s.chain(id)
+	if err != nil {
+		return nil, err
+	}
+	// Oldest first: a line that succeeded in a run must not appear in the
+	// runs that resume it.
+	slices.Reverse(chain)
+	parts := make([]part, len(chain))
+	succeeded := make([]lineSet, len(chain))
+	for i, in := range chain {
+		if parts[i], succeeded[i], err = s.check(in, chain[:i], succeeded[:i]); err != nil {
+			return nil, err
+		}
+	}
+	return func(yield func(engine.LineResult) bool) {
+		for _, p := range parts {
+			if !p.yield(yield) {
+				return
+			}
+		}
+	}, nil
+}
+
+// chain returns run id and the runs it resumes, newest first.
+func (s *Store) chain(id string) ([]Info, error) {
+	in, err := s.Get(id)
+	if err != nil {
+		return nil, err
+	}
+	chain := []Info{in}
+	for {
+		if unfinished(in.Status) {
+			return nil, errorf(ErrRunning, "resume run %q: it is still running", in.ID)
+		}
+		if in.ResumedFrom == "" {
+			return chain, nil
+		}
+		child := in
+		if slices.ContainsFunc(chain, func(c Info) bool { return c.ID == child.ResumedFrom }) {
+			return nil, damaged(child.ID, "it resumes run %q, which resumes it", child.ResumedFrom)
+		}
+		in, err = s.Get(child.ResumedFrom)
+		if errors.Is(err, ErrNotFound) {
+			return nil, damaged(child.ID, "it resumes run %q, which is not in the record", child.ResumedFrom)
+		}
+		if err != nil {
+			return nil, err
+		}
+		chain = append(chain, in)
+	}
+}
+
+// part is the validated prefix of one run's outputs.jsonl.
+type part struct {
+	id, path string
+	size     int64 // bytes of complete lines
+	lines    int
+}
+
+// check reads the outputs.jsonl of run in, whose ancestors (oldest first)
+// succeeded the lines of done, and returns the lines it succeeded.
+func (s *Store) check(in Info, ancestors []Info, done []lineSet) (part, lineSet, error) {
+	p := part{id: in.ID, path: filepath.Join(in.Dir, "outputs.jsonl")}
+	f, err := s.openOutputs(in.ID, p.path)
+	if err != nil {
+		return p, lineSet{}, err
+	}
+	defer f.Close()
+	var seen, succeeded lineSet
+	for b, err := range lines(f) {
+		if err != nil {
+			return p, lineSet{}, fmt.Errorf("read run %q: %w", in.ID, err)
+		}
+		p.lines++
+		o, err := parseOutput(b, false)
+		if err != nil {
+			return p, lineSet{}, damaged(in.ID, "outputs.jsonl:%d: %v", p.lines, err)
+		}
+		if seen.has(o.Line) {
+			return p, lineSet{}, damaged(in.ID, "outputs.jsonl:%d: dataset line %d is recorded twice", p.lines, o.Line)
+		}
+		for i := len(done) - 1; i >= 0; i-- {
+			if done[i].has(o.Line) {
+				return p, lineSet{}, damaged(in.ID, "outputs.jsonl:%d: dataset line %d already succeeded in run %q", p.lines, o.Line, ancestors[i].ID)
+			}
+		}
+		seen.add(o.Line)
+		if o.Status == engine.Succeeded {
+			succeeded.add(o.Line)
+		}
+		p.size += int64(len(b)) + 1
+	}
+	if recorded := in.Succeeded + in.Failed; recorded != p.lines && s.hasMetrics(in) {
+		return p, lineSet{}, damaged(in.ID, "outputs.jsonl has %d lines but the run recorded %d", p.lines, recorded)
+	}
+	return p, succeeded, nil
+}
+
+// hasMetrics reports whether run in finished with metrics: its counts are
+// final and must match its outputs.jsonl.
+func (s *Store) hasMetrics(in Info) bool {
+	if unfinished(in.Status) {
+		return false
+	}
+	_, err := os.Stat(filepath.Join(in.Dir, "metrics.json"))
+	return err == nil
+}
+
+// yield reads the part again and yields its succeeded lines. It stops
+// early if the file changed since it was checked.
+func (p part) yield(yield func(engine.LineResult) bool) bool {
+	f, err := os.Open(p.path)
+	if err != nil {
+		return true
+	}
+	defer f.Close()
+	for b, err := range lines(io.LimitReader(f, p.size)) {
+		if err != nil {
+			return true
+		}
+		o, err := parseOutput(b, false)
+		if err != nil {
+			return true
+		}
+		if o.Status != engine.Succeeded {
+			continue
+		}
+		lr := engine.LineResult{Line: o.Line, Status: engine.Succeeded}
+		if v, err := jsonsel.Select(b, aggregateField); err == nil {
+			lr.Aggregate = json.RawMessage(bytes.Clone(v))
+		}
+		if !yield(lr) {
+			return false
+		}
+	}
+	return true
+}
+
+// lineSet is a set of line numbers: a bit per line, in pages of 64Ki
+// lines made as needed, so that a million lines take 128 KiB and a stray
+// huge number one page.
+type lineSet struct {
+	pages map[int]*linePage
+	last  int // the page of the last lookup, cached in page
+	page  *linePage
+}
+
+type linePage [1024]uint64
+
+const linesPerPage = len(linePage{}) * 64
+
+func (s *lineSet) lookup(line int, create bool) (*linePage, int) {
+	n, i := line/linesPerPage, line%linesPerPage
+	if s.page == nil || s.last != n {
+		p := s.pages[n]
+		if p == nil {
+			if !create {
+				return nil, 0
+			}
+			if s.pages == nil {
+				s.pages = map[int]*linePage{}
+			}
+			p = new(linePage)
+			s.pages[n] = p
+		}
+		s.last, s.page = n, p
+	}
+	return s.page, i
+}
+
+// add adds line, which must not be negative.
+func (s *lineSet) add(line int) {
+	p, i := s.lookup(line, true)
+	p[i/64] |= 1 << (i % 64)
+}
+
+func (s *lineSet) has(line int) bool {
+	if line < 0 {
+		return false
+	}
+	p, i := s.lookup(line, false)
+	return p != nil && p[i/64]&(1<<(i%64)) != 0
+}

@@ -401,7 +401,10 @@ func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 	lr.Duration = r.res.Duration
 	lr.Inputs = r.values.inputs
 	lr.Nodes = r.res.Nodes
-	if len(b.lineNodes) < len(b.f.nodes) {
+	var inErr *InputError
+	if errors.As(err, &inErr) {
+		lr.Nodes = nil // none started
+	} else if len(b.lineNodes) < len(b.f.nodes) {
 		lr.Nodes = make([]NodeResult, len(b.lineNodes))
 		for k, i := range b.lineNodes {
 			lr.Nodes[k] = r.res.Nodes[i]
@@ -842,21 +845,26 @@ func (b *Batch) aggregateInputs(i int, rv *runValues) ([]byte, error) {
 	return append(dst, '}'), nil
 }
 
-// lineSet is a set of line numbers, a bit per line up to the largest.
-type lineSet struct{ bits []uint64 }
+// lineSet is a set of line numbers: a bit per line, in pages of 64Ki
+// lines made as lines are added, so that a far line number costs one page.
+type lineSet struct{ pages map[int]*[1024]uint64 }
 
 func (s *lineSet) add(line int) {
 	if line < 0 {
 		return
 	}
-	w := line / 64
-	if w >= len(s.bits) {
-		s.bits = slices.Grow(s.bits, w+1-len(s.bits))[:w+1]
+	if s.pages == nil {
+		s.pages = map[int]*[1024]uint64{}
 	}
-	s.bits[w] |= 1 << (line % 64)
+	p := s.pages[line>>16]
+	if p == nil {
+		p = new([1024]uint64)
+		s.pages[line>>16] = p
+	}
+	p[line>>6&1023] |= 1 << (line & 63)
 }
 
 func (s *lineSet) has(line int) bool {
-	w := line / 64
-	return line >= 0 && w < len(s.bits) && s.bits[w]&(1<<(line%64)) != 0
+	p := s.pages[line>>16]
+	return line >= 0 && p != nil && p[line>>6&1023]&(1<<(line&63)) != 0
 }

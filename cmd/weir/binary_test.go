@@ -3,16 +3,53 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// binVersion is the version linked into the weir the tests build.
+const binVersion = "v0.0.0-clitest"
+
+var built struct {
+	once sync.Once
+	dir  string
+	bin  string
+	err  error
+}
+
+// weirBinary builds the real weir once per test run and returns it with the
+// root of the repository, where it is meant to run.
+func weirBinary(t *testing.T) (bin, root string) {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("SKIP LOUDLY: no go tool on PATH to build weir: %v", err)
+	}
+	root, err = filepath.Abs("../..")
+	require.NoError(t, err)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "weir-bin-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "weir")
+		build := exec.Command(goTool, "build", "-ldflags", "-X github.com/weirflow/weir/engine.version="+binVersion, "-o", built.bin, "./cmd/weir")
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, built.err)
+	return built.bin, root
+}
 
 // mixedSum is the SHA-256 of "WEIR".
 const mixedSum = "b660b8269494059dd32d1422704d47e8f414e87890a9443f3d2fa0a79d251231"
@@ -24,18 +61,7 @@ func TestBinary(t *testing.T) {
 		t.Skip("builds the weir binary; skipped under -short")
 	}
 	t.Parallel()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("SKIP LOUDLY: no go tool on PATH to build weir: %v", err)
-	}
-	root, err := filepath.Abs("../..")
-	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "weir")
-	const version = "v0.0.0-clitest"
-	build := exec.Command(goTool, "build", "-ldflags", "-X github.com/weirflow/weir/engine.version="+version, "-o", bin, "./cmd/weir")
-	build.Dir = root
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "go build:\n%s", out)
+	bin, root := weirBinary(t)
 
 	tests := []struct {
 		name   string
@@ -105,7 +131,7 @@ func TestBinary(t *testing.T) {
 		{
 			name:   "version set at link time",
 			args:   []string{"version"},
-			stdout: "weir " + version + " " + runtime.GOOS + "/" + runtime.GOARCH + " " + runtime.Version() + "\n",
+			stdout: "weir " + binVersion + " " + runtime.GOOS + "/" + runtime.GOARCH + " " + runtime.Version() + "\n",
 		},
 	}
 	for _, tc := range tests {

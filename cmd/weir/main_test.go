@@ -50,6 +50,9 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(cache)
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
 	os.Exit(code)
 }
 
@@ -130,7 +133,7 @@ func TestValidate(t *testing.T) {
 			stderr: `testdata/problems.cue:5:65: node "a": input "x": ${inputs.txt}: the flow has no input "txt" (inputs: text); did you mean "text"?
 testdata/problems.cue:6:65: node "b": input "x": ${aa.output.text}: unknown node "aa"; did you mean "a"?
 testdata/problems.cue:7:2: cycle: c -> c: a node cannot use its own output
-testdata/problems.cue:8:12: node "d": unknown tool "builtin.nope" (plugin builtin has: builtin.http, builtin.json, builtin.sleep, builtin.template)
+testdata/problems.cue:8:12: node "d": unknown tool "builtin.nope" (plugin builtin has: builtin.http, builtin.json, builtin.sleep, builtin.stats, builtin.template)
 testdata/problems.cue:10:14: output "v": ${a.output.txt}: no field "txt" in the outputs of tool builtin.template (fields: text); did you mean "text"?
 `,
 		},
@@ -597,7 +600,7 @@ func TestUsageErrors(t *testing.T) {
 			name:   "unknown command close to one",
 			args:   []string{"rn", hello},
 			code:   2,
-			stderr: "weir: unknown command \"rn\" for \"weir\"\n\nDid you mean this?\n\trun\n\n" + hint,
+			stderr: "weir: unknown command \"rn\" for \"weir\"\n\nDid you mean this?\n\trun\n\truns\n\n" + hint,
 		},
 		{
 			name:   "unknown flag",

@@ -33,6 +33,11 @@ type usageError struct{ error }
 func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// The first Ctrl-C cancels cleanly; a second one kills as usual.
+		<-ctx.Done()
+		stop()
+	}()
 	root := newRoot()
 	root.SetArgs(args)
 	root.SetIn(stdin)
@@ -60,6 +65,7 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // parsed them.
 type app struct {
 	cacheDir string
+	home     string
 }
 
 func newRoot() *cobra.Command {
@@ -78,8 +84,10 @@ sandboxed WebAssembly modules, go-plugin processes or native Go functions.`,
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.PersistentFlags().StringVar(&a.cacheDir, "cache-dir", "",
 		"keep compiled Wasm modules in `DIR`; - keeps them in memory (default $WEIR_CACHE_DIR/wasm, else the user cache folder)")
+	root.PersistentFlags().StringVar(&a.home, "home", "",
+		"keep run records in `DIR` (default $WEIR_HOME, else the user data folder: $XDG_DATA_HOME/weir or ~/.local/share/weir)")
 	root.SetHelpCommand(newHelp())
-	root.AddCommand(newValidate(a), newRun(a), newGraph(a), newPlugin(a), newSchema(), newVersion())
+	root.AddCommand(newValidate(a), newRun(a), newBatch(a), newRuns(a), newGraph(a), newPlugin(a), newSchema(), newVersion())
 	return root
 }
 

@@ -1,0 +1,451 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/engine/record"
+)
+
+type batchFlags struct {
+	data        string
+	format      string
+	maps        []string
+	concurrency int
+	lineTimeout time.Duration
+	resume      string
+	name        string
+	maxFailures int
+	output      string
+}
+
+func newBatch(app *app) *cobra.Command {
+	var fl batchFlags
+	cmd := &cobra.Command{
+		Use:   "batch [flags] FLOW --data FILE",
+		Short: "Run a flow over every line of a dataset",
+		Long: `Run a flow once per line of a dataset (JSONL: one JSON object per line, or
+CSV with a header row), streaming it, and keep a run record: the flow, each
+line's inputs, outputs and node details, and metrics.
+
+A line's inputs come from --map name='${data.col}' first, then from the
+column of the same name, then from the input's default. CSV cells are text,
+converted to the number or boolean an input wants. Aggregate nodes
+(aggregate: true) run once at the end over the lines that succeeded; their
+outputs are the batch's metrics.
+
+Progress goes to stderr: a bar on a terminal, a line every 10s otherwise.
+Ctrl-C stops the batch and leaves a record that --resume finishes, rerunning
+only the lines that did not succeed. The exit code is 0 when every line
+succeeded, 1 when some failed or the batch stopped.
+
+Records live under $WEIR_HOME (see --home); list them with weir runs list.`,
+		Example: `  weir batch examples/hello/flow.cue --data examples/hello/data.jsonl
+  weir batch examples/hello/flow.cue --data people.csv --map name='${data.first_name}' --concurrency 16
+  weir batch examples/hello/flow.cue --resume hello-20261122-101500-3f9a`,
+		Args: args(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return app.batch(cmd, a[0], fl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.data, "data", "", "the dataset: a .jsonl or .csv `FILE` (with --resume, the resumed run's by default)")
+	f.StringVar(&fl.format, "format", "", "the dataset's format, jsonl or csv (default from the file's extension)")
+	f.StringArrayVar(&fl.maps, "map", nil, "an input from the line's columns, as name='${data.col}' (repeatable)")
+	f.IntVar(&fl.concurrency, "concurrency", 8, "lines run at once")
+	f.DurationVar(&fl.lineTimeout, "line-timeout", 0, "bound each line's run (default: the flow's run timeout)")
+	f.StringVar(&fl.resume, "resume", "", "rerun the lines of `RUN` that did not succeed, into a new run")
+	f.StringVar(&fl.name, "name", "", "a name for the run, shown by weir runs list")
+	f.IntVar(&fl.maxFailures, "max-failures", 0, "stop after this many failed lines (0: never)")
+	f.StringVarP(&fl.output, "output", "o", "text", "summary format: text or json (the metrics)")
+	return cmd
+}
+
+func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error {
+	ctx := cmd.Context()
+	if fl.output != "text" && fl.output != "json" {
+		return usageError{fmt.Errorf("-o must be text or json, not %q", fl.output)}
+	}
+	if fl.concurrency < 1 {
+		return usageError{fmt.Errorf("--concurrency must be at least 1, got %d", fl.concurrency)}
+	}
+	mapping, err := parseMaps(fl.maps)
+	if err != nil {
+		return err
+	}
+	if fl.data == "" && fl.resume == "" {
+		return usageError{errors.New("batch needs --data FILE (or --resume RUN)")}
+	}
+	store, err := app.openStore()
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	var resume *record.Info
+	var completed func(func(engine.LineResult) bool)
+	if fl.resume != "" {
+		info, err := store.Get(fl.resume)
+		if err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		if info.Status == engine.Running || info.Status == engine.Queued {
+			return fmt.Errorf("resume: run %q is still running", info.ID)
+		}
+		if completed, err = store.Completed(info.ID); err != nil {
+			return fmt.Errorf("resume: %w", err)
+		}
+		resume = &info
+		fl.data = cmp.Or(fl.data, info.Data)
+		if len(fl.maps) == 0 {
+			mapping = info.Map
+		}
+	}
+	format, err := dataFormat(fl.data, fl.format)
+	if err != nil {
+		return err
+	}
+	digest, lines, err := scanDataset(fl.data, format)
+	if err != nil {
+		return err
+	}
+	if resume != nil && resume.DataSHA256 != "" && resume.DataSHA256 != digest {
+		return fmt.Errorf("resume: %s is not the dataset run %q read (its SHA-256 is %.12s…, the run's %.12s…): resume needs the same data", fl.data, resume.ID, digest, resume.DataSHA256)
+	}
+
+	f, closeAll, err := app.loadFlow(ctx, flowPath)
+	if err != nil {
+		return err
+	}
+	defer closeAll()
+	file, err := os.Open(fl.data)
+	if err != nil {
+		return fmt.Errorf("read dataset: %w", err)
+	}
+	defer file.Close()
+	src := engine.JSONL(file)
+	if format == "csv" {
+		src = engine.CSV(file)
+	}
+	opts := engine.BatchOptions{
+		RunID:       record.NewID(f.Name(), time.Now()),
+		Concurrency: fl.concurrency,
+		LineTimeout: fl.lineTimeout,
+		Map:         mapping,
+		MaxFailures: fl.maxFailures,
+	}
+	meta := record.Meta{
+		ID:          opts.RunID,
+		Name:        fl.name,
+		Flow:        f.Name(),
+		FlowFiles:   f.Files(),
+		Data:        fl.data,
+		DataSHA256:  digest,
+		Map:         mapping,
+		Concurrency: fl.concurrency,
+		LineTimeout: fl.lineTimeout,
+	}
+	carried := 0
+	if resume != nil {
+		meta.ResumedFrom = resume.ID
+		opts.Resume = func(yield func(engine.LineResult) bool) {
+			for lr := range completed {
+				carried++
+				if !yield(lr) {
+					return
+				}
+			}
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	b, err := f.Batch(ctx, src, opts)
+	if err != nil {
+		return fmt.Errorf("batch %s: %w", fl.data, err)
+	}
+	run, err := store.Create(meta)
+	if err != nil {
+		cancel()
+		_, _ = b.Wait()
+		return err
+	}
+	if resume != nil {
+		run.Logf("resumes run %s: %d lines carried over", resume.ID, carried)
+	}
+
+	p := newProgress(cmd.ErrOrStderr(), b.ID(), lines-carried)
+	p.start()
+	var writeErr error
+	lastFlush := time.Now()
+	for lr := range b.Lines() {
+		p.add(lr.Status == engine.Succeeded)
+		if writeErr != nil {
+			continue
+		}
+		if writeErr = run.Write(lr); writeErr != nil {
+			// The record cannot take more: stop, and keep what it has.
+			run.Logf("write the record: %v", writeErr)
+			cancel()
+			continue
+		}
+		if time.Since(lastFlush) >= time.Second {
+			lastFlush = time.Now()
+			if writeErr = run.Flush(); writeErr != nil {
+				cancel()
+			}
+		}
+	}
+	sum, batchErr := b.Wait()
+	p.stop()
+	if writeErr != nil {
+		batchErr = fmt.Errorf("write the run record: %w", writeErr)
+		sum.Status, sum.Error = engine.Failed, batchErr.Error()
+	}
+	if err := run.Finish(sum, batchErr); err != nil {
+		return fmt.Errorf("finish the run record: %w", err)
+	}
+	if err := printSummary(cmd.OutOrStdout(), fl.output, store, run, sum); err != nil {
+		return err
+	}
+	switch {
+	case sum.Status == engine.Canceled:
+		return fmt.Errorf("batch canceled after %s; finish it with weir batch %s --resume %s", count(sum.Lines(), "line"), flowPath, run.ID())
+	case batchErr != nil:
+		return fmt.Errorf("batch stopped: %v; rerun what is left with weir batch %s --resume %s", batchErr, flowPath, run.ID())
+	case sum.Failed > 0:
+		return fmt.Errorf("%d of %s failed; rerun them with weir batch %s --resume %s", sum.Failed, count(sum.Lines(), "line"), flowPath, run.ID())
+	}
+	return nil
+}
+
+// parseMaps reads --map name=template flags.
+func parseMaps(pairs []string) (map[string]string, error) {
+	if len(pairs) == 0 {
+		return nil, nil
+	}
+	m := map[string]string{}
+	for _, p := range pairs {
+		name, tmpl, ok := strings.Cut(p, "=")
+		if !ok || name == "" {
+			return nil, usageError{fmt.Errorf("--map %q: write name='${data.col}'", p)}
+		}
+		if _, dup := m[name]; dup {
+			return nil, usageError{fmt.Errorf("--map %q: input %q is mapped twice", p, name)}
+		}
+		m[name] = tmpl
+	}
+	return m, nil
+}
+
+// dataFormat picks the dataset's format from --format or the extension.
+func dataFormat(path, format string) (string, error) {
+	switch format {
+	case "jsonl", "csv":
+		return format, nil
+	case "":
+	default:
+		return "", usageError{fmt.Errorf("--format must be jsonl or csv, not %q", format)}
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".jsonl", ".ndjson", ".json":
+		return "jsonl", nil
+	case ".csv":
+		return "csv", nil
+	}
+	return "", usageError{fmt.Errorf("--data %s: cannot tell the format from the extension; name it .jsonl or .csv, or pass --format", path)}
+}
+
+// scanDataset reads the dataset once, before the batch: its SHA-256, which
+// a resume compares, and its number of lines, for the progress's ETA.
+func scanDataset(path, format string) (digest string, lines int, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, fmt.Errorf("read dataset: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	r := bufio.NewReaderSize(io.TeeReader(f, h), 256<<10)
+	for {
+		line, err := r.ReadSlice('\n')
+		if len(bytes.TrimSpace(line)) > 0 {
+			lines++
+		}
+		if err == bufio.ErrBufferFull {
+			// A long line: count it once, at its end.
+			for err == bufio.ErrBufferFull {
+				line, err = r.ReadSlice('\n')
+			}
+			_ = line
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", 0, fmt.Errorf("read dataset: %w", err)
+		}
+	}
+	if format == "csv" && lines > 0 {
+		lines-- // the header
+	}
+	return hex.EncodeToString(h.Sum(nil)), lines, nil
+}
+
+// progress shows how a batch goes on stderr: a bar redrawn in place on a
+// terminal, a plain line every interval otherwise.
+type progress struct {
+	w        io.Writer
+	id       string
+	total    int // lines to run; 0 when unknown
+	terminal bool
+	interval time.Duration
+	began    time.Time
+	done     atomic.Int64
+	failed   atomic.Int64
+	quit     chan struct{}
+	stopped  chan struct{}
+}
+
+// progressInterval is how often the plain progress line is printed.
+var progressInterval = 10 * time.Second
+
+func newProgress(w io.Writer, id string, total int) *progress {
+	p := &progress{w: w, id: id, total: max(total, 0), interval: progressInterval, quit: make(chan struct{}), stopped: make(chan struct{})}
+	if isTerminal(w) {
+		p.terminal, p.interval = true, 200*time.Millisecond
+	}
+	return p
+}
+
+func (p *progress) add(ok bool) {
+	p.done.Add(1)
+	if !ok {
+		p.failed.Add(1)
+	}
+}
+
+func (p *progress) start() {
+	p.began = time.Now()
+	fmt.Fprintf(p.w, "batch %s: %s to run\n", p.id, count(p.total, "line"))
+	go func() {
+		defer close(p.stopped)
+		t := time.NewTicker(p.interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				p.print(false)
+			case <-p.quit:
+				p.print(true)
+				return
+			}
+		}
+	}()
+}
+
+func (p *progress) stop() {
+	close(p.quit)
+	<-p.stopped
+}
+
+func (p *progress) print(final bool) {
+	if !p.terminal && final {
+		return // the summary follows
+	}
+	line := progressLine(int(p.done.Load()), int(p.failed.Load()), p.total, time.Since(p.began), p.terminal)
+	if p.terminal {
+		end := ""
+		if final {
+			end = "\n"
+		}
+		fmt.Fprintf(p.w, "\r\x1b[K%s%s", line, end)
+		return
+	}
+	fmt.Fprintf(p.w, "batch %s: %s\n", p.id, line)
+}
+
+// progressLine says how far a batch is: lines done of the total, failures,
+// rate and time left; with a bar when drawn on a terminal.
+func progressLine(done, failed, total int, elapsed time.Duration, bar bool) string {
+	var b strings.Builder
+	if bar && total > 0 {
+		const width = 24
+		filled := min(width, done*width/total)
+		b.WriteString("[" + strings.Repeat("=", filled) + strings.Repeat(" ", width-filled) + "] ")
+	}
+	if total > 0 {
+		fmt.Fprintf(&b, "%d/%d lines (%d%%)", done, total, min(100, done*100/total))
+	} else {
+		fmt.Fprintf(&b, "%d lines", done)
+	}
+	fmt.Fprintf(&b, ", %d failed", failed)
+	if secs := elapsed.Seconds(); secs > 0 {
+		rate := float64(done) / secs
+		fmt.Fprintf(&b, ", %.0f lines/s", rate)
+		if total > done && rate > 0 {
+			eta := time.Duration(float64(total-done) / rate * float64(time.Second))
+			fmt.Fprintf(&b, ", ETA %s", eta.Round(time.Second))
+		}
+	}
+	return b.String()
+}
+
+// printSummary prints what a batch did and where its record is.
+func printSummary(w io.Writer, output string, store *record.Store, run *record.Run, sum *engine.BatchSummary) error {
+	if output == "json" {
+		m, err := store.Metrics(run.ID())
+		if err != nil {
+			return err
+		}
+		b, err := json.MarshalIndent(m, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(w, "%s\n", b)
+		return err
+	}
+	tw := newTable(w)
+	fmt.Fprintf(tw, "run\t%s (%s)\n", run.ID(), sum.Status)
+	fmt.Fprintf(tw, "flow\t%s\n", sum.Flow)
+	lines := fmt.Sprintf("%d: %d succeeded, %d failed", sum.Lines(), sum.Succeeded, sum.Failed)
+	if sum.Carried > 0 {
+		lines += fmt.Sprintf(", %d carried over from earlier runs", sum.Carried)
+	}
+	fmt.Fprintf(tw, "lines\t%s\n", lines)
+	if sum.Lines() > 0 {
+		fmt.Fprintf(tw, "latency\tp50 %s, p95 %s, p99 %s\n", ms(sum.Latency.P50), ms(sum.Latency.P95), ms(sum.Latency.P99))
+		fmt.Fprintf(tw, "rate\t%.0f lines/s over %s\n", float64(sum.Lines())/sum.Duration.Seconds(), sum.Duration.Round(time.Millisecond))
+	}
+	if len(sum.AggregateNodes) > 0 {
+		fmt.Fprintf(tw, "metrics\t%s\n", display(sum.Aggregates))
+	}
+	fmt.Fprintf(tw, "outputs\t%s\n", filepath.Join(run.Dir(), "outputs.jsonl"))
+	return tw.Flush()
+}
+
+// ms prints a duration in milliseconds with three significant digits.
+func ms(d time.Duration) string {
+	v := float64(d) / float64(time.Millisecond)
+	switch {
+	case v >= 100:
+		return fmt.Sprintf("%.0fms", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1fms", v)
+	}
+	return fmt.Sprintf("%.2fms", v)
+}

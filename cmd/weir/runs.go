@@ -1,0 +1,361 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/engine/record"
+)
+
+// openStore opens the run record under --home, $WEIR_HOME or the user
+// data folder.
+func (a *app) openStore() (*record.Store, error) {
+	dir := a.home
+	if dir == "" {
+		var err error
+		if dir, err = record.DefaultDir(); err != nil {
+			return nil, fmt.Errorf("find the run record: %w; set --home or WEIR_HOME", err)
+		}
+	}
+	return record.Open(dir)
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// isTerminal reports whether w is a terminal, where progress is redrawn in
+// place.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+func newRuns(app *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List, show and delete the records of batch runs",
+		Long: `Every weir batch keeps a record: an index of runs in a SQLite database and a
+folder per run holding the flow, each line's inputs, outputs and node
+details, metrics.json and a log. These commands read and delete them.`,
+		Example: `  weir runs list
+  weir runs show hello-20261122-101500-3f9a
+  weir runs outputs hello-20261122-101500-3f9a -o jsonl`,
+		Args: args(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(newRunsList(app), newRunsShow(app), newRunsOutputs(app), newRunsDelete(app))
+	return cmd
+}
+
+func newRunsList(app *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:     "list [flags]",
+		Short:   "List batch runs, newest first",
+		Example: `  weir runs list
+  weir runs list -o json`,
+		Args: args(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
+			}
+			store, err := app.openStore()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			runs, err := store.List()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if output == "json" {
+				list := make([]runJSON, len(runs))
+				for i, r := range runs {
+					list[i] = toRunJSON(r)
+				}
+				return writeIndented(w, list)
+			}
+			if len(runs) == 0 {
+				fmt.Fprintln(w, "no runs yet: start one with weir batch FLOW --data FILE")
+				return nil
+			}
+			tw := newTable(w)
+			fmt.Fprintln(tw, "RUN\tNAME\tFLOW\tSTATUS\tSUCCEEDED\tFAILED\tCARRIED\tCREATED\tDURATION")
+			for _, r := range runs {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.ID, cmpDash(r.Name), r.Flow, r.Status,
+					r.Succeeded, r.Failed, r.Carried, r.Created.Format("2006-01-02 15:04:05"), runDuration(r))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// runJSON is a run as weir runs list -o json prints it.
+type runJSON struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name,omitempty"`
+	Flow        string            `json:"flow"`
+	Status      engine.Status     `json:"status"`
+	Error       string            `json:"error,omitempty"`
+	Succeeded   int               `json:"succeeded"`
+	Failed      int               `json:"failed"`
+	Carried     int               `json:"carried"`
+	Data        string            `json:"data"`
+	DataSHA256  string            `json:"data_sha256,omitempty"`
+	Map         map[string]string `json:"map,omitempty"`
+	ResumedFrom string            `json:"resumed_from,omitempty"`
+	Created     time.Time         `json:"created"`
+	Ended       *time.Time        `json:"ended,omitempty"`
+	Dir         string            `json:"dir"`
+}
+
+func toRunJSON(r record.Info) runJSON {
+	j := runJSON{ID: r.ID, Name: r.Name, Flow: r.Flow, Status: r.Status, Error: r.Error, Succeeded: r.Succeeded,
+		Failed: r.Failed, Carried: r.Carried, Data: r.Data, DataSHA256: r.DataSHA256, Map: r.Map,
+		ResumedFrom: r.ResumedFrom, Created: r.Created, Dir: r.Dir}
+	if !r.Ended.IsZero() {
+		j.Ended = &r.Ended
+	}
+	return j
+}
+
+func writeIndented(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func cmpDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func runDuration(r record.Info) string {
+	if r.Ended.IsZero() {
+		return "-"
+	}
+	return r.Ended.Sub(r.Created).Round(time.Millisecond).String()
+}
+
+func newRunsShow(app *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "show [flags] RUN",
+		Short: "Show a batch run: status, counts, latency and each node",
+		Example: `  weir runs show hello-20261122-101500-3f9a
+  weir runs show -o json hello-20261122-101500-3f9a`,
+		Args: args(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if output != "table" && output != "json" {
+				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
+			}
+			store, err := app.openStore()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			info, err := store.Get(a[0])
+			if err != nil {
+				return err
+			}
+			m, err := store.Metrics(info.ID)
+			if err != nil && info.Status != engine.Running && info.Status != engine.Queued && info.Error == "" {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if output == "json" {
+				return writeIndented(w, struct {
+					Run     runJSON         `json:"run"`
+					Metrics *record.Metrics `json:"metrics,omitempty"`
+				}{toRunJSON(info), m})
+			}
+			return showRun(w, info, m)
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+// showRun prints a run; m is nil when the run did not finish.
+func showRun(w io.Writer, info record.Info, m *record.Metrics) error {
+	tw := newTable(w)
+	fmt.Fprintf(tw, "run\t%s\n", info.ID)
+	if info.Name != "" {
+		fmt.Fprintf(tw, "name\t%s\n", info.Name)
+	}
+	fmt.Fprintf(tw, "flow\t%s\n", info.Flow)
+	fmt.Fprintf(tw, "status\t%s\n", info.Status)
+	if info.Error != "" {
+		fmt.Fprintf(tw, "error\t%s\n", cell(info.Error))
+	}
+	fmt.Fprintf(tw, "data\t%s\n", info.Data)
+	if len(info.Map) > 0 {
+		pairs := make([]string, 0, len(info.Map))
+		for k, v := range info.Map {
+			pairs = append(pairs, k+"="+v)
+		}
+		slices.Sort(pairs)
+		fmt.Fprintf(tw, "map\t%s\n", strings.Join(pairs, " "))
+	}
+	if info.ResumedFrom != "" {
+		fmt.Fprintf(tw, "resumes\t%s\n", info.ResumedFrom)
+	}
+	lines := fmt.Sprintf("%d succeeded, %d failed", info.Succeeded, info.Failed)
+	if info.Carried > 0 {
+		lines += fmt.Sprintf(", %d carried over", info.Carried)
+	}
+	fmt.Fprintf(tw, "lines\t%s\n", lines)
+	fmt.Fprintf(tw, "created\t%s\n", info.Created.Format(time.RFC3339))
+	if !info.Ended.IsZero() {
+		fmt.Fprintf(tw, "duration\t%s\n", runDuration(info))
+	}
+	if m != nil && m.Lines.Ran > 0 {
+		fmt.Fprintf(tw, "latency\tp50 %s, p95 %s, p99 %s, max %s\n", ms(m.Latency.P50), ms(m.Latency.P95), ms(m.Latency.P99), ms(m.Latency.Max))
+		fmt.Fprintf(tw, "rate\t%.0f lines/s\n", m.LinesPerSecond)
+	}
+	if m != nil && len(m.AggregateNodes) > 0 {
+		fmt.Fprintf(tw, "metrics\t%s\n", display(m.Aggregates))
+	}
+	fmt.Fprintf(tw, "folder\t%s\n", info.Dir)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if m == nil {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw = newTable(w)
+	fmt.Fprintln(tw, "NODE\tRUNS\tFAILED\tBYPASSED\tCANCELED\tP50\tP95\tP99")
+	for _, n := range m.Nodes {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", n.Node, n.Runs, n.Failed, n.Bypassed, n.Canceled,
+			ms(n.Latency.P50), ms(n.Latency.P95), ms(n.Latency.P99))
+	}
+	for _, n := range m.AggregateNodes {
+		fmt.Fprintf(tw, "%s (aggregate)\t1\t%s\t-\t-\t%s\t-\t-\n", n.Node, yesNo(n.Status == engine.Failed), ms(n.Duration))
+	}
+	return tw.Flush()
+}
+
+func yesNo(failed bool) string {
+	if failed {
+		return "1"
+	}
+	return "0"
+}
+
+func newRunsOutputs(app *app) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "outputs [flags] RUN",
+		Short: "Print the outputs of each line of a batch run",
+		Long: `Print each line's status and outputs, or its error, in the order the lines
+ended. -o jsonl prints one JSON object per line, as outputs.jsonl holds them.`,
+		Example: `  weir runs outputs hello-20261122-101500-3f9a
+  weir runs outputs -o jsonl hello-20261122-101500-3f9a > outputs.jsonl`,
+		Args: args(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if output != "table" && output != "jsonl" {
+				return usageError{fmt.Errorf("-o must be table or jsonl, not %q", output)}
+			}
+			store, err := app.openStore()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if _, err := store.Get(a[0]); err != nil {
+				return err
+			}
+			bw := bufio.NewWriter(cmd.OutOrStdout())
+			defer bw.Flush()
+			var tw *tabwriter.Writer
+			if output == "table" {
+				tw = newTable(bw)
+				fmt.Fprintln(tw, "LINE\tSTATUS\tOUTPUTS OR ERROR")
+			}
+			for o, err := range store.Outputs(a[0]) {
+				if err != nil {
+					return err
+				}
+				if tw == nil {
+					if err := writeOutputLine(bw, o); err != nil {
+						return err
+					}
+					continue
+				}
+				what := display(o.Outputs)
+				if o.Status != engine.Succeeded {
+					what = cell(o.Error)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\n", o.Line, o.Status, what)
+			}
+			if tw != nil {
+				return tw.Flush()
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or jsonl")
+	return cmd
+}
+
+func writeOutputLine(w io.Writer, o record.Output) error {
+	b := []byte(`{"line":`)
+	b = strconv.AppendInt(b, int64(o.Line), 10)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendQuote(b, string(o.Status))
+	if o.Status == engine.Succeeded {
+		b = append(b, `,"outputs":`...)
+		b = append(b, o.Outputs...)
+	} else {
+		msg, _ := json.Marshal(o.Error)
+		b = append(b, `,"error":`...)
+		b = append(b, msg...)
+	}
+	b = append(b, "}\n"...)
+	_, err := w.Write(b)
+	return err
+}
+
+func newRunsDelete(app *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "delete RUN...",
+		Short:   "Delete batch runs and their folders",
+		Example: `  weir runs delete hello-20261122-101500-3f9a`,
+		Args: func(cmd *cobra.Command, a []string) error {
+			if len(a) == 0 {
+				return usageError{fmt.Errorf("runs delete takes at least 1 argument, got 0")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, a []string) error {
+			store, err := app.openStore()
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			for _, id := range a {
+				if err := store.Delete(id); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", id)
+			}
+			return nil
+		},
+	}
+}

@@ -61,8 +61,8 @@ details, metrics.json and a log. These commands read and delete them.`,
 func newRunsList(app *app) *cobra.Command {
 	var output string
 	cmd := &cobra.Command{
-		Use:     "list [flags]",
-		Short:   "List batch runs, newest first",
+		Use:   "list [flags]",
+		Short: "List batch runs, newest first",
 		Example: `  weir runs list
   weir runs list -o json`,
 		Args: args(0),

@@ -100,3 +100,52 @@ outputs: {message: "${greet.output.text}", shouted: "${shout.output.text}"}
 	// greet succeeded 1
 	// shout bypassed 0
 }
+
+// A batch runs a flow over every line of a dataset, here JSONL read from a
+// string, maps a column to an input, and averages a value over the lines
+// with an aggregate node. Lines end in any order: sort them to print.
+func ExampleFlow_Batch() {
+	e, _ := engine.New(engine.Options{})
+	defer e.Close()
+	f, err := e.Parse(context.Background(), "flow.cue", []byte(`
+name: "lengths"
+inputs: word: string
+nodes: {
+	say: {tool: "builtin.template", inputs: {template: "{{len .w}}", w: "${inputs.word}"}}
+	avg: {tool: "builtin.stats", aggregate: true, inputs: values: "${say.output.text}"}
+}
+outputs: length: "${say.output.text}"
+`))
+	if err != nil {
+		panic(err)
+	}
+	data := `{"w": "flow"}
+{"w": "weir"}
+{"w": "dam", "extra": "columns are ignored"}
+`
+	b, err := f.Batch(context.Background(), engine.JSONL(strings.NewReader(data)), engine.BatchOptions{
+		Map: map[string]string{"word": "${data.w}"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	outputs := map[int]string{}
+	for line := range b.Lines() {
+		outputs[line.Line] = string(line.Outputs)
+	}
+	sum, err := b.Wait()
+	if err != nil {
+		panic(err)
+	}
+	for i := 1; i <= 3; i++ {
+		fmt.Println(i, outputs[i])
+	}
+	fmt.Println(sum.Status, sum.Succeeded, "succeeded")
+	fmt.Println(string(sum.Aggregates))
+	// Output:
+	// 1 {"length":"4"}
+	// 2 {"length":"4"}
+	// 3 {"length":"3"}
+	// completed 3 succeeded
+	// {"avg":{"count":3,"sum":11,"mean":3.6666666666666665,"min":3,"max":4}}
+}

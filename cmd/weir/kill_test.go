@@ -144,3 +144,50 @@ func recordedLines(t *testing.T, home string) int {
 	require.NoError(t, err)
 	return bytes.Count(b, []byte("\n"))
 }
+
+// TestBatchInterrupt stops a batch with Ctrl-C (SIGINT): it ends cleanly,
+// says how to finish, and its record resumes.
+func TestBatchInterrupt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the weir binary; skipped under -short")
+	}
+	t.Parallel()
+	bin, root := weirBinary(t)
+	home := t.TempDir()
+	const lines = 400
+	data := filepath.Join(t.TempDir(), "data.jsonl")
+	var b strings.Builder
+	for i := 1; i <= lines; i++ {
+		fmt.Fprintf(&b, `{"name":"p%d","score":1,"wait":"20ms"}`+"\n", i)
+	}
+	require.NoError(t, os.WriteFile(data, []byte(b.String()), 0o644))
+
+	cmd := exec.Command(bin, "batch", "--home", home, "--concurrency", "2", "cmd/weir/testdata/scores.cue", "--data", data)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	deadline := time.Now().Add(time.Minute)
+	for recordedLines(t, home) == 0 {
+		require.True(t, time.Now().Before(deadline), "no line reached the record in a minute")
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, "stdout:\n%s\nstderr:\n%s", &stdout, &stderr)
+	assert.Equal(t, 1, exit.ExitCode())
+	id := runIDPattern.FindString(stdout.String())
+	assert.Contains(t, normalize(stdout.String(), home), "run  RUN (canceled)\n")
+	assert.Regexp(t, `weir: batch canceled after \d+ lines; finish it with weir batch cmd/weir/testdata/scores.cue --resume `+id+"\n$", stderr.String())
+
+	r := runBinary(t, bin, root, "runs", "show", "--home", home, id)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, normalize(r.stdout, home), "status  canceled\n")
+	assert.Contains(t, normalize(r.stdout, home), "error  interrupt signal received\n")
+
+	r = runBinary(t, bin, root, "batch", "--home", home, "--concurrency", "8", "cmd/weir/testdata/scores.cue", "--resume", id)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, fmt.Sprintf(`metrics  {"mean":{"count":%d,`, lines))
+}

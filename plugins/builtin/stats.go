@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"strconv"
+	"strings"
 
 	"github.com/weirflow/weir/plugins"
 )
 
 type statsIn struct {
-	Values []json.RawMessage `json:"values" desc:"Numbers or booleans (true counts as 1); nulls are skipped. An aggregate node gets one per line."`
+	Values []json.RawMessage `json:"values" desc:"Numbers, numbers written as text, or booleans (true counts as 1); nulls are skipped. An aggregate node gets one per line."`
 }
 
 type statsOut struct {
@@ -42,6 +44,13 @@ func stats(_ context.Context, in statsIn) (statsOut, error) {
 			}
 		case float64:
 			x = t
+		case string:
+			// Scores often arrive as text: from a template, a model, a CSV.
+			f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+			if err != nil {
+				return statsOut{}, plugins.Errorf(plugins.InvalidInput, "values[%d]: want a number, a boolean or null, got %s", i, raw)
+			}
+			x = f
 		default:
 			return statsOut{}, plugins.Errorf(plugins.InvalidInput, "values[%d]: want a number, a boolean or null, got %s", i, raw)
 		}

@@ -17,6 +17,7 @@ func TestStats(t *testing.T) {
 		{`{"values":[true,false,true,true]}`, `{"count":4,"sum":3,"mean":0.75,"min":0,"max":1}`},
 		{`{"values":[]}`, `{"count":0,"sum":0,"mean":0,"min":0,"max":0}`},
 		{`{"values":[null]}`, `{"count":0,"sum":0,"mean":0,"min":0,"max":0}`},
+		{`{"values":["4", " 2.5 "]}`, `{"count":2,"sum":6.5,"mean":3.25,"min":2.5,"max":4}`},
 	}
 	for _, c := range cases {
 		out, err := tool.Invoke(context.Background(), []byte(c.in))

@@ -13,6 +13,11 @@
 //	if err != nil { ... } // a schemas.Errors: one line per problem
 //	res, err := f.Run(ctx, map[string]any{"name": "Ada"})
 //
+// Batch runs a flow over a dataset (JSONL, CSV or any Go sequence of
+// records), streaming it with memory bounded by its concurrency, mapping
+// columns to inputs, and running aggregate nodes once at the end; package
+// engine/record keeps the run record that makes a batch resumable.
+//
 // Tools come from providers (builtin, and the Wasm and go-plugin kinds) and
 // from Go functions registered with Register. An Engine and its Flows are
 // safe for concurrent use; Close releases the plugins.

@@ -4,7 +4,7 @@ WEIR    := bin/weir
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X github.com/weirflow/weir/engine.version=$(VERSION)
 
-.PHONY: all build plugins demo test lint fuzz bench bench-wasm proto clean
+.PHONY: all build plugins demo test lint fuzz bench bench-wasm bench-batch proto clean
 
 all: build
 
@@ -58,6 +58,11 @@ bench:
 
 bench-wasm:
 	cd bench/peers && $(GO) run ./cmd/wasmbench
+
+## bench-batch: batch throughput against direct tool calls, and the peak
+## memory of weir batch over 100k and 1M lines
+bench-batch:
+	$(GO) run ./bench/cmd/batchbench
 
 ## proto: the Go code of the go-plugin tool protocol, from proto/ (needs
 ## protoc from Debian's protobuf-compiler, and protoc-gen-go v1.36.12 and

@@ -2,7 +2,13 @@
 // ratios taken side by side in one run: on a shared, noisy machine absolute
 // times drift but ratios hold.
 //
-// The Go benchmarks (go test -bench . ./bench) and the weirbench command
-// (go run ./bench/cmd/weirbench) run the same scenarios; weirbench prints
-// them as one table with the ratios.
+// The commands under bench/cmd print their scenarios as tables with the
+// ratios, and the Go benchmarks (go test -bench . ./bench) run the
+// engine's and the batches' with the same code:
+//
+//   - weirbench: runs of no-op flows against the tool calls they make;
+//   - pluginbench: go-plugin tools against raw go-plugin calls;
+//   - batchbench: a batch's lines per second, run record included, against
+//     the same tool calls made directly, and the peak memory of weir batch
+//     over 100k and 1M lines.
 package bench

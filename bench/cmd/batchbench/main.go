@@ -1,0 +1,222 @@
+// Command batchbench measures weir's batches, each side by side with its
+// limit in the same run, and prints the ratios:
+//
+//   - throughput: lines per second of a 3-node flow of builtin tools and
+//     of a 3-node flow of Wasm tools (bench/testdata/batch-*.cue) over
+//     100k lines at concurrency 1, 2 and 8, along the whole path of weir
+//     batch but for process start: the dataset hashed and streamed, the
+//     run record written line by line, flushed every second and finished.
+//     Beside each, the limit: the same three tool calls per line made
+//     directly on the tools, by as many goroutines, over the same lines
+//     parsed in memory, with no engine and no record; and, to show which
+//     part costs what, the batch without its run record.
+//   - peak memory: the weir binary (built first, CGO_ENABLED=0) running
+//     weir batch --concurrency 8 on the builtin flow, as a child process,
+//     over 100k lines and over 1M: its peak RSS (ru_maxrss, from a small
+//     launcher process: see spawn), which should stay under 256 MiB and
+//     flat as lines grow, its wall time and lines per second.
+//
+// Everything it writes (datasets, records of a few hundred MB, the binary)
+// goes into a temporary folder, removed at the end. Run it from anywhere in
+// the repository; -quick is a smoke run of a few thousand lines:
+//
+//	go run ./bench/cmd/batchbench
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/weirflow/weir/bench"
+	"github.com/weirflow/weir/engine"
+)
+
+// The bounds on a batch's memory: peak RSS under maxRSS, and the
+// peak over 10 times the lines at most flat times the peak over the
+// smaller dataset.
+const (
+	maxRSS = 256 << 20
+	flat   = 1.25
+)
+
+var concurrencies = []int{1, 2, 8}
+
+func main() {
+	if report := os.Getenv(spawnEnv); report != "" {
+		os.Exit(spawn(report, os.Args[1:]))
+	}
+	lines := flag.Int("lines", 100_000, "lines of the throughput runs and of the smaller memory run; the larger has 10 times as many")
+	quick := flag.Bool("quick", false, "a smoke run: 2000 lines unless -lines is given")
+	rounds := flag.Int("rounds", 1, "rounds of each throughput row, whose medians are printed")
+	throughput := flag.Bool("throughput", true, "measure the throughput in this process")
+	memory := flag.Bool("memory", true, "measure the peak memory of the weir binary")
+	flag.Parse()
+	if *quick && !isSet("lines") {
+		*lines = 2000
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, max(*lines, 1), max(*rounds, 1), *throughput, *memory); err != nil {
+		fmt.Fprintln(os.Stderr, "batchbench:", err)
+		os.Exit(1)
+	}
+}
+
+func isSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func run(ctx context.Context, lines, rounds int, throughput, memory bool) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "batchbench")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Printf("weir batch benchmarks (%s/%s, %d CPUs, %s)\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
+	if throughput {
+		if err := lineRates(ctx, root, dir, lines, rounds); err != nil {
+			return err
+		}
+	}
+	if memory {
+		return peakMemory(ctx, root, dir, []int{lines, 10 * lines})
+	}
+	return nil
+}
+
+// moduleRoot is the folder of weir's go.mod, wherever in it we were run.
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	mod := strings.TrimSpace(string(out))
+	if mod == "" || mod == os.DevNull {
+		return "", errors.New("run batchbench inside the weir repository")
+	}
+	return filepath.Dir(mod), nil
+}
+
+// lineRates prints the table of lines per second, weir's and direct.
+func lineRates(ctx context.Context, root, dir string, n, rounds int) error {
+	data := filepath.Join(dir, "data.jsonl")
+	warm := filepath.Join(dir, "warm.jsonl")
+	if err := bench.WriteDataset(data, n); err != nil {
+		return err
+	}
+	if err := bench.WriteDataset(warm, min(n, 1000)); err != nil {
+		return err
+	}
+	lines, err := bench.ReadDataset(data)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("throughput: %d lines through 3-node flows, medians of %d round(s); weir is weir batch in this process,\n", n, rounds)
+	fmt.Printf("run record included; direct is the same tool calls alone, from the lines parsed in memory\n\n")
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "flow\tconcurrency\tweir lines/s\tdirect lines/s\tweir/direct\tno record lines/s\t")
+	for _, name := range []string{bench.BuiltinFlow, bench.WasmFlow} {
+		f, err := bench.OpenBatchFlow(ctx, root, name, filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		err = flowRows(ctx, tw, f, name, data, warm, lines, rounds)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Println("\nweir/direct is weir's lines/s over direct's: the share of the limit that a batch reaches.")
+	fmt.Println("no record is weir without its run record: engine.Batch alone, each line's result dropped.")
+	fmt.Println()
+	return nil
+}
+
+// flowRows measures one flow at each concurrency, after a warm-up of both
+// sides (Wasm instance pools, template caches).
+func flowRows(ctx context.Context, tw *tabwriter.Writer, f *bench.BatchFlow, name, data, warm string, lines []bench.Line, rounds int) error {
+	if err := f.Direct(ctx, lines[:min(len(lines), 1000)], 8); err != nil {
+		return err
+	}
+	if _, err := batchRate(ctx, f, warm, 8, true); err != nil {
+		return err
+	}
+	for _, c := range concurrencies {
+		var weirs, engines, directs []float64
+		for range rounds {
+			d, err := rate(func() (int, error) { return len(lines), f.Direct(ctx, lines, c) })
+			if err != nil {
+				return err
+			}
+			e, err := batchRate(ctx, f, data, c, false)
+			if err != nil {
+				return err
+			}
+			w, err := batchRate(ctx, f, data, c, true)
+			if err != nil {
+				return err
+			}
+			directs, engines, weirs = append(directs, d), append(engines, e), append(weirs, w)
+		}
+		w, d := median(weirs), median(directs)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.2f\t%.0f\t\n", name, c, w, d, w/d, median(engines))
+	}
+	return nil
+}
+
+// rate times run, after a garbage collection, and returns the lines per
+// second of the lines it says it did.
+func rate(run func() (int, error)) (float64, error) {
+	runtime.GC()
+	start := time.Now()
+	n, err := run()
+	return float64(n) / time.Since(start).Seconds(), err
+}
+
+// batchRate runs the batch over data, with its run record (f.Run) or
+// without (f.Engine), and returns its lines per second. The record is
+// deleted afterwards, untimed: 100k lines leave some 50 MB.
+func batchRate(ctx context.Context, f *bench.BatchFlow, data string, c int, record bool) (float64, error) {
+	run := f.Engine
+	if record {
+		run = f.Run
+	}
+	var sum *engine.BatchSummary
+	r, err := rate(func() (n int, err error) {
+		if sum, err = run(ctx, data, c); sum != nil {
+			n = sum.Lines()
+		}
+		return n, err
+	})
+	if record && sum != nil {
+		err = errors.Join(err, f.Store().Delete(sum.RunID))
+	}
+	return r, err
+}
+
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	return xs[len(xs)/2]
+}

@@ -9,10 +9,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// commands are every command line that has a --help, the root first.
+// commands are the command lines whose help examples run as they are
+// written, the root first.
 var commands = [][]string{
 	{}, {"validate"}, {"run"}, {"graph"}, {"plugin"}, {"plugin", "describe"}, {"plugin", "new"},
 	{"schema"}, {"version"}, {"help"},
+}
+
+// setupCommands have examples that need something first (a run id, a
+// dataset, a server, a bundle): their own tests run those.
+var setupCommands = [][]string{
+	{"batch"}, {"runs"}, {"runs", "list"}, {"runs", "show"}, {"runs", "outputs"}, {"runs", "delete"},
+	{"bundle"}, {"bundle", "inspect"}, {"serve"}, {"deploy"},
+	{"deployments"}, {"deployments", "list"}, {"deployments", "status"}, {"deployments", "logs"}, {"deployments", "delete"},
 }
 
 // examples returns the lines of the Examples section of a help text.
@@ -33,7 +42,7 @@ func examples(help string) []string {
 
 func TestHelp(t *testing.T) {
 	t.Parallel()
-	for _, cmd := range commands {
+	for _, cmd := range append(append([][]string{}, commands...), setupCommands...) {
 		for _, flag := range []string{"--help", "-h"} {
 			args := append(append([]string{}, cmd...), flag)
 			t.Run(strings.Join(args, " "), func(t *testing.T) {

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weirflow/weir/engine/record"
+	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/bundle"
+)
+
+// hostNames are the hosts weir deploy knows, for --help and messages.
+var hostNames = []string{"local", "endpoint"}
+
+type deployFlags struct {
+	host  string
+	name  string
+	addr  string
+	url   string
+	token string
+}
+
+func newDeploy(app *app) *cobra.Command {
+	var fl deployFlags
+	cmd := &cobra.Command{
+		Use:   "deploy [flags] FLOW|BUNDLE.weir --host HOST",
+		Short: "Deploy a flow to a host, where weir serve runs it",
+		Long: `Deploy a flow, or a bundle made by weir bundle, to a host and print the URL
+it answers on. Every host runs the same thing: weir serve on the bundle.
+
+Hosts:
+  local      a weir serve process on this machine, on a loopback port (--addr)
+  endpoint   a running weir serve, through its admin API (--url, --token or
+             WEIR_ADMIN_TOKEN): the flow becomes a new version there
+
+weir deployments lists, checks, shows the logs of and deletes deployments.`,
+		Example: `  weir deploy examples/hello/flow.cue --host local
+  weir deploy examples/hello/flow.cue --host local --name hello-test --addr 127.0.0.1:8081
+  weir deploy hello.weir --host endpoint --url http://10.0.0.5:8080 --token "$TOKEN"`,
+		Args: args(1),
+		RunE: func(cmd *cobra.Command, a []string) error {
+			return app.deploy(cmd, a[0], fl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.host, "host", "", "where to deploy: "+strings.Join(hostNames, ", "))
+	f.StringVar(&fl.name, "name", "", "the deployment's name (default: the flow's name)")
+	f.StringVar(&fl.addr, "addr", "", "local: the address to listen on (default: a free loopback port)")
+	f.StringVar(&fl.url, "url", "", "endpoint: the URL of the weir serve to deploy to")
+	f.StringVar(&fl.token, "token", "", "endpoint: its admin token (default $WEIR_ADMIN_TOKEN)")
+	return cmd
+}
+
+func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
+	ctx := cmd.Context()
+	if fl.host == "" {
+		return usageError{fmt.Errorf("deploy needs --host (one of: %s)", strings.Join(hostNames, ", "))}
+	}
+	if !slices.Contains(hostNames, fl.host) {
+		return usageError{fmt.Errorf("--host %q: unknown host; use one of: %s", fl.host, strings.Join(hostNames, ", "))}
+	}
+	store, err := app.deployments()
+	if err != nil {
+		return err
+	}
+	file, manifest, cleanup, err := app.bundleOf(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	name := fl.name
+	if name == "" {
+		name = dnsName(manifest.Flow)
+	}
+	if err := hosts.CheckName(name); err != nil {
+		return usageError{err}
+	}
+	if _, err := store.Get(name); err == nil {
+		return fmt.Errorf("deploy: a deployment %q exists; delete it with weir deployments delete %s, or pass --name", name, name)
+	}
+	host, err := app.host(store, fl)
+	if err != nil {
+		return err
+	}
+	req := hosts.DeployRequest{Name: name, Bundle: file, Flow: manifest.Flow, Version: manifest.Version, Digest: manifest.Digest}
+	d, err := host.Deploy(ctx, req)
+	if err != nil {
+		return err
+	}
+	if err := store.Put(d); err != nil {
+		_ = host.Delete(context.WithoutCancel(ctx), d)
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "deployed flow %q (%s) on %s as %q\n", d.Flow, shortDigest(d.Digest), d.Host, d.Name)
+	fmt.Fprintln(cmd.OutOrStdout(), d.URL)
+	return nil
+}
+
+// bundleOf returns the bundle to deploy: path itself when it is a .weir
+// file (checked), else a bundle of the flow at path, built into a
+// temporary file once the flow loads without problems.
+func (app *app) bundleOf(ctx context.Context, path string) (file string, m bundle.Manifest, cleanup func(), err error) {
+	cleanup = func() {}
+	if strings.HasSuffix(path, ".weir") {
+		b, err := bundle.Open(path)
+		if err != nil {
+			return "", m, cleanup, err
+		}
+		return path, b.Manifest(), cleanup, nil
+	}
+	_, closeAll, err := app.loadFlow(ctx, path)
+	if err != nil {
+		return "", m, cleanup, err
+	}
+	closeAll()
+	tmp, err := os.CreateTemp("", "weir-deploy-*.weir")
+	if err != nil {
+		return "", m, cleanup, err
+	}
+	cleanup = func() { os.Remove(tmp.Name()) }
+	built, err := bundle.Build(path, tmp)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		cleanup()
+		return "", m, func() {}, err
+	}
+	return tmp.Name(), *built, cleanup, nil
+}
+
+// deployments opens the state of deployments under the record folder.
+func (app *app) deployments() (*hosts.Store, error) {
+	dir := app.home
+	if dir == "" {
+		var err error
+		if dir, err = record.DefaultDir(); err != nil {
+			return nil, fmt.Errorf("find the deployments: %w; set --home or WEIR_HOME", err)
+		}
+	}
+	return hosts.NewStore(filepath.Join(dir, "deployments"))
+}
+
+var notDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// dnsName makes a deployment name of a flow name: "My_Flow" -> "my-flow".
+func dnsName(s string) string {
+	s = strings.Trim(notDNS.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	if len(s) > 63 {
+		s = strings.TrimRight(s[:63], "-")
+	}
+	return s
+}
+
+func shortDigest(d string) string {
+	if len(d) > len("sha256:")+12 {
+		return d[:len("sha256:")+12]
+	}
+	return d
+}
+
+func newDeployments(app *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "deployments",
+		Short: "List, check, read the logs of and delete deployments",
+		Long:  `Deployments are what weir deploy made; their state lives under --home.`,
+		Example: `  weir deployments list
+  weir deployments status hello
+  weir deployments logs hello
+  weir deployments delete hello`,
+		Args: args(0),
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	one := func(use, short, example string, run func(cmd *cobra.Command, host hosts.Host, store *hosts.Store, d hosts.Deployment) error) *cobra.Command {
+		return &cobra.Command{
+			Use:     use + " NAME",
+			Short:   short,
+			Example: example,
+			Args:    args(1),
+			RunE: func(cmd *cobra.Command, a []string) error {
+				store, err := app.deployments()
+				if err != nil {
+					return err
+				}
+				d, err := store.Get(a[0])
+				if err != nil {
+					return err
+				}
+				host, err := app.host(store, deployFlags{host: d.Host, url: d.State["url"], token: d.State["token"]})
+				if err != nil {
+					return err
+				}
+				return run(cmd, host, store, d)
+			},
+		}
+	}
+	list := &cobra.Command{
+		Use:     "list",
+		Short:   "List deployments",
+		Example: `  weir deployments list`,
+		Args:    args(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := app.deployments()
+			if err != nil {
+				return err
+			}
+			ds, err := store.List()
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			if len(ds) == 0 {
+				fmt.Fprintln(w, "no deployments: make one with weir deploy FLOW --host local")
+				return nil
+			}
+			tw := newTable(w)
+			fmt.Fprintln(tw, "NAME\tHOST\tFLOW\tVERSION\tDIGEST\tURL\tCREATED")
+			for _, d := range ds {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Host, d.Flow, cmpDash(d.Version), shortDigest(d.Digest), d.URL, d.Created.Local().Format(time.DateTime))
+			}
+			return tw.Flush()
+		},
+	}
+	status := one("status", "Say whether a deployment is up", `  weir deployments status hello`,
+		func(cmd *cobra.Command, host hosts.Host, _ *hosts.Store, d hosts.Deployment) error {
+			st, err := host.Status(cmd.Context(), d)
+			if err != nil {
+				return err
+			}
+			state := "ready"
+			if !st.Ready {
+				state = "not ready"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s on %s at %s (%s)\n", d.Name, state, d.Host, d.URL, st.Detail)
+			if !st.Ready {
+				return fmt.Errorf("deployment %q is not ready", d.Name)
+			}
+			return nil
+		})
+	logs := one("logs", "Print a deployment's logs", `  weir deployments logs hello`,
+		func(cmd *cobra.Command, host hosts.Host, _ *hosts.Store, d hosts.Deployment) error {
+			return host.Logs(cmd.Context(), d, cmd.OutOrStdout())
+		})
+	del := one("delete", "Stop a deployment and remove it", `  weir deployments delete hello`,
+		func(cmd *cobra.Command, host hosts.Host, store *hosts.Store, d hosts.Deployment) error {
+			if err := host.Delete(cmd.Context(), d); err != nil {
+				return err
+			}
+			if err := store.Remove(d.Name); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "deleted %s\n", d.Name)
+			return nil
+		})
+	cmd.AddCommand(list, status, logs, del)
+	return cmd
+}

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/hosts/endpoint"
+	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/builtin"
+	"github.com/weirflow/weir/plugins/goplugin"
+)
+
+type serveFlags struct {
+	addr           string
+	admin          bool
+	adminToken     string
+	maxBody        string
+	requestTimeout time.Duration
+	maxConcurrent  int
+	grace          time.Duration
+	workDir        string
+}
+
+func newServe(app *app) *cobra.Command {
+	var fl serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve [flags] [FLOW|BUNDLE.weir]...",
+		Short: "Serve flows over HTTP",
+		Long: `Serve flows over HTTP: the runtime server. Each FLOW file or BUNDLE.weir is
+loaded (Wasm modules compiled, one instance of each warm) and deployed as
+version v1, or as the version the flow declares; the first is the default
+flow, which POST /score runs on a flat JSON object of inputs:
+
+  curl -s localhost:8080/score -d '{"name":"Ada"}'
+
+Routes: POST /v1/flows/{flow}/runs with {"inputs": {...}} (Accept:
+text/event-stream streams node events), POST /score, GET /healthz, /readyz,
+/metrics (Prometheus) and /openapi.json.
+
+--admin turns on the admin API under /v1/admin: upload bundles, list
+deployments, split traffic between versions, delete. It needs a bearer token
+(--admin-token, or $WEIR_ADMIN_TOKEN), unless the server listens on a
+loopback address only; --admin-token implies --admin. With --admin, serve
+may start with no flow and take them by upload.
+
+SIGTERM or Ctrl-C drains: /readyz answers 503, no new connection is
+accepted, and requests in flight get up to --grace to finish; then weir
+exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
+		Example: `  weir serve examples/hello/flow.cue
+  weir serve --addr :8080 --admin-token "$TOKEN" hello.weir
+  weir serve --admin --request-timeout 10s --max-concurrent 500`,
+		RunE: func(cmd *cobra.Command, a []string) error {
+			if cmd.Flags().Changed("admin-token") {
+				fl.admin = true
+			} else if fl.admin {
+				fl.adminToken = os.Getenv("WEIR_ADMIN_TOKEN")
+			}
+			return app.serve(cmd.Context(), cmd.ErrOrStderr(), a, fl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`; :8080 listens on every interface")
+	f.BoolVar(&fl.admin, "admin", false, "turn on the admin API (uploads, traffic split, delete)")
+	f.StringVar(&fl.adminToken, "admin-token", "", "the admin API's bearer `TOKEN` (default $WEIR_ADMIN_TOKEN)")
+	f.StringVar(&fl.maxBody, "max-body", "1MiB", "the largest run request body, in bytes or with KiB, MiB, GiB")
+	f.DurationVar(&fl.requestTimeout, "request-timeout", time.Minute, "bound each run; 504 past it")
+	f.IntVar(&fl.maxConcurrent, "max-concurrent", 4096, "runs at once; 429 past it")
+	f.DurationVar(&fl.grace, "grace", 30*time.Second, "on SIGTERM, how long requests in flight get to finish")
+	f.StringVar(&fl.workDir, "work-dir", "", "extract uploaded bundles into `DIR` (default: a temporary folder)")
+	return cmd
+}
+
+func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl serveFlags) error {
+	maxBody, err := parseSize(fl.maxBody)
+	if err != nil {
+		return usageError{fmt.Errorf("--max-body: %w", err)}
+	}
+	switch {
+	case len(paths) == 0 && !fl.admin:
+		return usageError{errors.New("serve needs a FLOW or BUNDLE.weir to serve, or --admin to take uploads")}
+	case fl.requestTimeout <= 0:
+		return usageError{fmt.Errorf("--request-timeout must be positive, got %s", fl.requestTimeout)}
+	case fl.maxConcurrent < 1:
+		return usageError{fmt.Errorf("--max-concurrent must be at least 1, got %d", fl.maxConcurrent)}
+	case fl.grace < 0:
+		return usageError{fmt.Errorf("--grace must not be negative, got %s", fl.grace)}
+	}
+	ln, err := net.Listen("tcp", fl.addr)
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	defer ln.Close()
+	loopback := ln.Addr().(*net.TCPAddr).IP.IsLoopback()
+	if fl.admin && fl.adminToken == "" && !loopback {
+		return usageError{fmt.Errorf("--admin on %s needs a token (--admin-token or $WEIR_ADMIN_TOKEN): only a loopback address may go without", fl.addr)}
+	}
+
+	// As app.newEngine, but the server traces with the engine's provider.
+	tp, shutdownTracing, err := tracerFromEnv(ctx)
+	if err != nil {
+		return err
+	}
+	defer shutdownTracing()
+	eopts := engine.Options{TracerProvider: tp}
+	if app.cacheDir != "" {
+		eopts.Providers = []plugins.Provider{builtin.NewProvider(), app.wasmProvider(), goplugin.NewProvider(goplugin.Options{})}
+	}
+	e, err := engine.New(eopts)
+	if err != nil {
+		return err
+	}
+	defer e.Close()
+	s, err := endpoint.New(endpoint.Options{
+		Engine:         e,
+		AdminToken:     fl.adminToken,
+		InsecureAdmin:  fl.admin && fl.adminToken == "",
+		MaxBodyBytes:   maxBody,
+		RequestTimeout: fl.requestTimeout,
+		MaxConcurrent:  fl.maxConcurrent,
+		WorkDir:        fl.workDir,
+		TracerProvider: tp,
+		Logger:         slog.New(slog.NewTextHandler(stderr, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+
+	var flows []string
+	for _, p := range paths {
+		name, err := deployPath(ctx, e, s, p)
+		if err != nil {
+			return err
+		}
+		flows = append(flows, name)
+	}
+	base := "http://" + displayAddr(ln.Addr().(*net.TCPAddr))
+	for i, name := range flows {
+		routes := "/v1/flows/" + name + "/runs"
+		if i == 0 {
+			routes = "/score, " + routes
+		}
+		fmt.Fprintf(stderr, "serving flow %q at %s (POST %s)\n", name, base, routes)
+	}
+	if len(flows) == 0 {
+		fmt.Fprintf(stderr, "serving no flow yet at %s: upload a bundle to POST /v1/admin/deployments\n", base)
+	}
+	if fl.admin {
+		auth := "bearer token required"
+		if fl.adminToken == "" {
+			auth = "no token: loopback only"
+		}
+		fmt.Fprintf(stderr, "admin API at %s/v1/admin, %s\n", base, auth)
+	}
+
+	hs := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintf(stderr, "draining: no new requests; those in flight have %s to finish\n", fl.grace)
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }() // /readyz answers 503 from now on
+	drainCtx, cancel := context.WithTimeout(context.Background(), fl.grace)
+	defer cancel()
+	cut := hs.Shutdown(drainCtx) != nil
+	if cut {
+		_ = hs.Close() // ends the requests left, and so their runs
+	}
+	<-served
+	if err := <-closed; err != nil {
+		return err
+	}
+	if cut {
+		return fmt.Errorf("drain: requests still running after %s were cut off", fl.grace)
+	}
+	return nil
+}
+
+// deployPath loads the flow or bundle at path and deploys it, as the
+// version it declares or v1, and returns the flow's name.
+func deployPath(ctx context.Context, e *engine.Engine, s *endpoint.Server, path string) (string, error) {
+	if filepath.Ext(path) == ".weir" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return "", fmt.Errorf("read bundle: %w", err)
+		}
+		d, err := s.DeployBundle(ctx, data, "")
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", path, err)
+		}
+		return d.Flow, nil
+	}
+	f, err := e.Load(ctx, path)
+	if err != nil {
+		return "", err
+	}
+	if err := s.Deploy(ctx, "v1", f); err != nil {
+		return "", err
+	}
+	return f.Name(), nil
+}
+
+// displayAddr is the address to print: an unspecified IP (every
+// interface) shows as 0.0.0.0.
+func displayAddr(a *net.TCPAddr) string {
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "0.0.0.0"
+	}
+	return net.JoinHostPort(host, strconv.Itoa(a.Port))
+}
+
+// parseSize reads a size in bytes: a whole number, or one with a suffix
+// KiB, MiB or GiB (powers of 1024) or KB, MB or GB (powers of 1000).
+func parseSize(s string) (int64, error) {
+	units := []struct {
+		suffix string
+		n      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	num, mult := s, int64(1)
+	for _, u := range units {
+		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
+			num, mult = strings.TrimSpace(rest), u.n
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 1048576, 512KiB or 1MiB", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,362 @@
+package bundle
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/schemas"
+)
+
+// level is the gzip level of every bundle: fixed, so that the same files
+// make the same bytes. Level 9 makes Wasm modules and executables less than
+// 1% smaller than the default 6, in three times as long.
+const level = gzip.DefaultCompression
+
+// Build writes the bundle of the flow at flowPath to w: the flow, the
+// sub-flows its nodes run, recursively, and the files of their wasm and
+// goplugin plugins, each file once. It returns the bundle's manifest.
+//
+// Build finds the files by parsing the flows (package schemas), not by
+// loading them with an engine: a flow that does not parse fails with its
+// schemas.Errors, but references, tools and types are not checked. Load the
+// flow with an engine first to refuse a flow with problems. Every plugin and
+// sub-flow path must be relative to the flow file that names it, so that it
+// points into the bundle once extracted.
+//
+// On an error w may hold part of a bundle, which the caller discards. Build
+// is safe to call from several goroutines.
+func Build(flowPath string, w io.Writer) (*Manifest, error) {
+	c := &collector{byAbs: map[string]*member{}, byPath: map[string]*member{}}
+	top, _, err := c.add(flowPath, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.walk(top); err != nil {
+		return nil, err
+	}
+	if err := c.place(); err != nil {
+		return nil, err
+	}
+	m := &Manifest{Format: Format, Flow: top.flow.Name, Version: top.flow.Version, Weir: engine.Version(), Entry: top.rel}
+	var total int64
+	for _, mb := range c.members {
+		if err := mb.hash(); err != nil {
+			return nil, fmt.Errorf("bundle %s: %s: %w", mb.from, mb.what, err)
+		}
+		if err := mb.checkPins(); err != nil {
+			return nil, err
+		}
+		total += mb.file.Size
+		m.Files = append(m.Files, mb.file)
+	}
+	if len(m.Files) > MaxFiles {
+		return nil, fmt.Errorf("bundle %s: %d files, over the limit of %d", flowPath, len(m.Files), MaxFiles)
+	}
+	if total > MaxSize {
+		return nil, fmt.Errorf("bundle %s: the files add up to %d MiB, over the %d MiB limit", flowPath, total>>20, MaxSize>>20)
+	}
+	m.Digest = digest(m.Entry, m.Files)
+	if err := write(w, m, c.members); err != nil {
+		return nil, fmt.Errorf("bundle %s: %w", flowPath, err)
+	}
+	return m, nil
+}
+
+// member is one file of a bundle being built.
+type member struct {
+	path string // as the flow resolved it: to open, and in errors
+	abs  string
+	from string // the flow file that names it first, for errors
+	what string // what it is to that flow: `plugin "text"`
+	flow *schemas.Flow
+	src  []byte // a flow's source, as parsed; plugin files are read twice
+	rel  string // the path inside the bundle, once placed
+	pins []pin  // the SHA-256 the flows pin a plugin file to
+	file File
+}
+
+// pin is a plugin's sha256 field.
+type pin struct{ flow, plugin, sha256 string }
+
+// collector finds the files of a bundle.
+type collector struct {
+	members []*member          // sorted by rel once placed
+	byAbs   map[string]*member // by absolute path
+	byPath  map[string]*member // by the paths the flows resolved
+}
+
+// add records the file at path and parses it when it is a flow. It
+// returns the file's member and whether it was new.
+func (c *collector) add(path string, isFlow bool) (*member, bool, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, false, err
+	}
+	if mb := c.byAbs[abs]; mb != nil {
+		c.byPath[path] = mb
+		return mb, false, nil
+	}
+	mb := &member{path: path, abs: abs, from: path, what: "flow"}
+	if isFlow {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, false, fmt.Errorf("read flow: %w", err)
+		}
+		f, err := schemas.Parse(path, src)
+		if err != nil {
+			return nil, false, err
+		}
+		mb.flow, mb.src = f, src
+	}
+	c.byAbs[abs] = mb
+	c.byPath[path] = mb
+	c.members = append(c.members, mb)
+	return mb, true, nil
+}
+
+// walk adds the plugin files and sub-flows of the flow fm, recursively.
+func (c *collector) walk(fm *member) error {
+	for _, p := range fm.flow.Plugins {
+		if p.Spec.Kind == "builtin" {
+			continue
+		}
+		mb, isNew, err := c.add(p.Spec.Source, false)
+		if err != nil {
+			return fmt.Errorf("bundle %s: plugin %q: %w", fm.path, p.Spec.Name, err)
+		}
+		if isNew {
+			mb.from, mb.what = fm.path, fmt.Sprintf("plugin %q", p.Spec.Name)
+		}
+		// A go-plugin executable keeps its exec bit, whatever the file's
+		// mode: the kind decides, so that the bytes do not depend on it.
+		mb.file.Exec = mb.file.Exec || p.Spec.Kind == "goplugin"
+		if p.Spec.SHA256 != "" {
+			mb.pins = append(mb.pins, pin{flow: fm.path, plugin: p.Spec.Name, sha256: p.Spec.SHA256})
+		}
+	}
+	for _, n := range fm.flow.Nodes {
+		if n.Flow == "" {
+			continue
+		}
+		mb, isNew, err := c.add(n.Flow, true)
+		var list schemas.Errors
+		switch {
+		case errors.As(err, &list):
+			return err
+		case err != nil:
+			return fmt.Errorf("bundle %s: node %q: %w", fm.path, n.Name, err)
+		case !isNew:
+			continue
+		}
+		mb.from, mb.what = fm.path, fmt.Sprintf("node %q", n.Name)
+		if err := c.walk(mb); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// place gives every member its path inside the bundle, relative to the
+// deepest folder that holds them all, and checks that each flow's relative
+// paths lead to the same files from there.
+func (c *collector) place() error {
+	entry := c.members[0]
+	root := filepath.Dir(entry.abs)
+	for _, mb := range c.members[1:] {
+		for !within(mb.abs, root) {
+			parent := filepath.Dir(root)
+			if parent == root {
+				// Another volume, on Windows.
+				return fmt.Errorf("bundle %s: file %s: no folder holds it and the flow", entry.path, mb.path)
+			}
+			root = parent
+		}
+	}
+	for _, mb := range c.members {
+		rel, err := filepath.Rel(root, mb.abs)
+		if err != nil {
+			return fmt.Errorf("bundle %s: %w", entry.path, err)
+		}
+		mb.rel = filepath.ToSlash(rel)
+		mb.file.Path = mb.rel
+		if why := checkPath(mb.rel); why != "" {
+			return fmt.Errorf("bundle %s: file %s: %s: rename it", entry.path, mb.path, why)
+		}
+		if mb.rel == ManifestName {
+			return fmt.Errorf("bundle %s: file %s: the manifest has that path in a bundle: rename it", entry.path, mb.path)
+		}
+	}
+	for _, mb := range c.members {
+		if mb.flow != nil {
+			if err := c.relocatable(mb); err != nil {
+				return err
+			}
+		}
+	}
+	slices.SortFunc(c.members, func(a, b *member) int { return strings.Compare(a.rel, b.rel) })
+	return nil
+}
+
+// relocatable checks that the flow fm finds its plugins and sub-flows in
+// the bundle once extracted, by parsing it again as if it were there: a
+// path that is not relative to the flow file still points outside.
+func (c *collector) relocatable(fm *member) error {
+	at := string(filepath.Separator) + "weir-bundle"
+	moved, err := schemas.Parse(filepath.Join(at, filepath.FromSlash(fm.rel)), fm.src)
+	if err != nil {
+		return err // as the first parse, which passed
+	}
+	inBundle := func(path string) string {
+		return filepath.Join(at, filepath.FromSlash(c.byPath[path].rel))
+	}
+	for i, p := range fm.flow.Plugins {
+		if p.Spec.Kind != "builtin" && moved.Plugins[i].Spec.Source != inBundle(p.Spec.Source) {
+			return fmt.Errorf("bundle %s: plugin %q: the path %s is absolute: make it relative to the flow file, so that it points into the bundle",
+				fm.path, p.Spec.Name, moved.Plugins[i].Spec.Source)
+		}
+	}
+	for i, n := range fm.flow.Nodes {
+		if n.Flow != "" && moved.Nodes[i].Flow != inBundle(n.Flow) {
+			return fmt.Errorf("bundle %s: node %q: the path %s is absolute: make it relative to the flow file, so that it points into the bundle",
+				fm.path, n.Name, moved.Nodes[i].Flow)
+		}
+	}
+	return nil
+}
+
+// within reports whether path is dir or under it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// hash fills in the member's size and SHA-256.
+func (mb *member) hash() error {
+	h := sha256.New()
+	if mb.flow != nil {
+		h.Write(mb.src)
+		mb.file.Size = int64(len(mb.src))
+	} else {
+		f, err := openRegular(mb.path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if mb.file.Size, err = io.Copy(h, f); err != nil {
+			return err
+		}
+	}
+	mb.file.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return nil
+}
+
+// checkPins checks the hashed file against the sha256 fields of the
+// plugins that use it.
+func (mb *member) checkPins() error {
+	for _, p := range mb.pins {
+		if p.sha256 != mb.file.SHA256 {
+			return fmt.Errorf("bundle %s: plugin %q: the sha256 of %s is %s, but the flow pins %s", p.flow, p.plugin, mb.path, mb.file.SHA256, p.sha256)
+		}
+	}
+	return nil
+}
+
+// openRegular opens the regular file at path: a folder or a device in a
+// bundle would be refused by Read.
+func openRegular(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err == nil && !fi.Mode().IsRegular() {
+		err = fmt.Errorf("%s is not a regular file", path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// write writes the archive of the manifest m and the members, whose files
+// must match m.
+func write(w io.Writer, m *Manifest, members []*member) error {
+	zw, err := gzip.NewWriterLevel(w, level)
+	if err != nil {
+		panic(err) // a valid level
+	}
+	tw := tar.NewWriter(zw)
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	mj = append(mj, '\n')
+	if err := writeEntry(tw, File{Path: ManifestName, Size: int64(len(mj))}, bytes.NewReader(mj)); err != nil {
+		return err
+	}
+	for _, mb := range members {
+		if err := mb.write(tw); err != nil {
+			return err
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// write copies the member into the archive, checking that the file did not
+// change since it was hashed.
+func (mb *member) write(tw *tar.Writer) error {
+	if mb.flow != nil {
+		return writeEntry(tw, mb.file, bytes.NewReader(mb.src))
+	}
+	f, err := openRegular(mb.path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	err = writeEntry(tw, mb.file, io.TeeReader(f, h))
+	if err == io.EOF {
+		return fmt.Errorf("file %s changed while it was bundled: try again", mb.path)
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := f.Read(make([]byte, 1)); n > 0 || hex.EncodeToString(h.Sum(nil)) != mb.file.SHA256 {
+		return fmt.Errorf("file %s changed while it was bundled: try again", mb.path)
+	}
+	return nil
+}
+
+// writeEntry writes the header of f and then f.Size bytes from r; it
+// returns io.EOF when r holds fewer.
+func writeEntry(tw *tar.Writer, f File, r io.Reader) error {
+	hdr := &tar.Header{
+		Typeflag: tar.TypeReg,
+		Name:     f.Path,
+		Mode:     int64(f.mode()),
+		Size:     f.Size,
+		ModTime:  time.Unix(0, 0),
+	}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := io.CopyN(tw, r, f.Size)
+	return err
+}

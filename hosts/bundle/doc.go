@@ -1,0 +1,50 @@
+// Package bundle packs a flow, its sub-flows and its plugin files into one
+// content-addressed archive, the unit every host deploys, and reads such an
+// archive back safely.
+//
+// # Format
+//
+// A bundle (NAME.weir) is a tar archive compressed with gzip. Its first entry
+// is weir-bundle.json, the Manifest; the files follow in path order. Every
+// entry is a regular file: no folders, links or devices.
+//
+// The paths of the files are relative to the deepest folder that holds them
+// all, with forward slashes, so that a flow's relative plugin and sub-flow
+// paths still point at the right files once the bundle is extracted: with
+// examples/hello/flow.cue and examples/plugins/text/text.wasm the bundle holds
+// hello/flow.cue and plugins/text/text.wasm, and Manifest.Entry is
+// hello/flow.cue. A go-plugin executable is marked Exec and extracted with
+// mode 0755; every other file gets 0644.
+//
+// The manifest lists each file's path, size and SHA-256, and Digest, the
+// bundle's content address: "sha256:" and the hex SHA-256 of the text
+//
+//	weir-bundle 1
+//	entry <Entry>
+//	<sha256>  <mode>  <path>     one line per file, in path order
+//
+// where every line ends in "\n" and mode is 0755 for an Exec file, else
+// 0644. The digest depends on the files' contents, paths and modes and on
+// the entry only: not on the weir version that built the bundle, nor on how
+// the archive is compressed.
+//
+// # Determinism
+//
+// Build makes the same bytes from the same files, whatever their
+// modification times, owners or permissions and the umask: entries are
+// sorted, tar headers carry a zero time, uid and gid 0, no user or group
+// names and mode 0644 or 0755, and the gzip header has no name and a zero
+// time, with a fixed compression level. The weir version is written into the
+// manifest, so two weir builds, or a Go release that compresses differently,
+// may make different bytes for the same files: the content address is
+// Digest, not a hash of the archive.
+//
+// # Reading
+//
+// Read and Open treat a bundle as hostile input (it may be an HTTP upload):
+// they check every path (relative, clean, no "..", no duplicates), every
+// entry's type, every size and SHA-256 against the manifest and the digest
+// against the file list, and stop reading past MaxSize and MaxFiles. Their
+// errors are *InvalidError values naming the file at fault. Extract writes
+// through an os.Root, so that nothing lands outside its folder.
+package bundle

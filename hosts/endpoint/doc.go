@@ -1,0 +1,44 @@
+// Package endpoint is weir's runtime server: the engine behind an HTTP API,
+// as weir serve runs it, and the client of its admin API that the endpoint
+// host deploys bundles with.
+//
+// Routes (every body is JSON; every error is {"error": {"code", "message"}}):
+//
+//	POST   /v1/flows/{flow}/runs        {"inputs": {...}} -> run_id, flow, version, status, outputs, nodes
+//	                                    (Accept: text/event-stream streams "node" events, then "result")
+//	POST   /score                       the default flow on a flat inputs object -> the outputs object
+//	GET    /healthz                     200 while the process serves
+//	GET    /readyz                      200 when a flow is deployed and the server is not draining
+//	GET    /metrics                     Prometheus text
+//	GET    /openapi.json                OpenAPI 3.0, from the deployed flows' input and output types
+//	POST   /v1/admin/deployments?version=V   a bundle (application/octet-stream) -> 201 Deployment
+//	GET    /v1/admin/deployments        every version of every flow, with its weight
+//	PUT    /v1/admin/flows/{flow}/split {"blue": 90, "green": 10}
+//	DELETE /v1/admin/flows/{flow}/versions/{version}
+//
+// Status codes of a run: 400 invalid_json or invalid_input (the message has
+// the input's path, as the engine words it), 404 not_found, 413 too_large,
+// 429 too_many_requests (with Retry-After: 1), 502 node_failed (a tool
+// failed, a node's own timeout included: the server works, what it fronts
+// did not, as for a gateway; the message names the node, its tool and
+// plugin), 504 timeout (the request's or the flow's run deadline passed: the
+// message names the nodes that were running), 500 run_failed for anything
+// else. A client that goes away cancels its run; the metrics count it as
+// 499. Run answers carry the headers Weir-Version and, but for streams,
+// Weir-Run-Id.
+//
+// Versions of a flow are immutable. Each request picks one at random by the
+// flow's traffic split: the routing table is copied on every change and
+// swapped atomically, so a change never blocks or fails a request, and runs
+// finish on the version they started on. With no split set, the newest
+// version takes all the traffic, and deleting it hands the traffic back to
+// the one before. Once a split is set, a new version takes none until a
+// split names it, and a version with a weight cannot be deleted unless it
+// is the flow's last: set a split without it first (409 otherwise).
+//
+// The admin API needs Authorization: Bearer with Options.AdminToken
+// (compared in constant time). Without a token (Options.InsecureAdmin, for
+// loopback servers) it answers only requests whose Host is localhost or a
+// loopback IP, and every upload must say application/octet-stream, so that
+// a web page in a local browser cannot reach it.
+package endpoint

@@ -1,0 +1,168 @@
+package endpoint
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// handlerFunc is a route's handler; the recorder keeps its status code.
+type handlerFunc func(w *recorder, r *http.Request)
+
+// routes builds the server's handler.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	allowed := map[string][]string{} // path pattern -> methods
+	add := func(pattern string, traced bool, h handlerFunc) {
+		method, path, _ := strings.Cut(pattern, " ")
+		allowed[path] = append(allowed[path], method)
+		mux.Handle(pattern, s.instrument(pattern, traced, h))
+	}
+	add("POST /v1/flows/{flow}/runs", true, s.serveRuns)
+	add("POST /score", true, s.serveScore)
+	add("GET /healthz", false, s.serveHealthz)
+	add("GET /readyz", false, s.serveReadyz)
+	add("GET /metrics", false, func(w *recorder, r *http.Request) { s.metrics.handler.ServeHTTP(w, r) })
+	add("GET /openapi.json", false, s.serveOpenAPI)
+	add("POST /v1/admin/deployments", true, s.admin(s.serveUpload))
+	add("GET /v1/admin/deployments", true, s.admin(s.serveList))
+	add("PUT /v1/admin/flows/{flow}/split", true, s.admin(s.serveSplit))
+	add("DELETE /v1/admin/flows/{flow}/versions/{version}", true, s.admin(s.serveDelete))
+
+	// The same paths without a method answer 405; anything else 404, in
+	// JSON like every other error. Unknown admin paths need the token too.
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		h := func(w *recorder, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			writeError(w, http.StatusMethodNotAllowed, codeNotAllowed, r.Method+" "+r.URL.Path+": allowed: "+allow)
+		}
+		if strings.HasPrefix(path, "/v1/admin/") {
+			h = s.admin(h)
+		}
+		mux.Handle(path, s.instrument("other", false, h))
+	}
+	notFound := func(w *recorder, r *http.Request) {
+		writeError(w, http.StatusNotFound, codeNotFound, "no route "+r.Method+" "+r.URL.Path)
+	}
+	mux.Handle("/", s.instrument("other", false, notFound))
+	mux.Handle("/v1/admin/", s.instrument("other", false, s.admin(notFound)))
+	return mux
+}
+
+var traceContext = propagation.TraceContext{}
+
+// instrument wraps h with a server span, when traced, and the request
+// latency histogram, under the label route.
+func (s *Server) instrument(route string, traced bool, h handlerFunc) http.Handler {
+	byCode := s.metrics.requests.MustCurryWith(map[string]string{"route": route})
+	method, path, _ := strings.Cut(route, " ")
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		w := &recorder{ResponseWriter: rw}
+		var span trace.Span
+		if traced {
+			ctx := r.Context()
+			if _, ok := r.Header["Traceparent"]; ok {
+				ctx = traceContext.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			}
+			if s.tracer != nil {
+				ctx, span = s.tracer.Start(ctx, route, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(
+					attribute.String("http.request.method", method),
+					attribute.String("http.route", path),
+					attribute.String("url.path", r.URL.Path),
+				))
+			}
+			if ctx != r.Context() {
+				r = r.WithContext(ctx)
+			}
+		}
+		h(w, r)
+		code := w.status()
+		byCode.WithLabelValues(strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+		if span != nil {
+			span.SetAttributes(attribute.Int("http.response.status_code", code))
+			if code >= 500 {
+				span.SetStatus(codes.Error, http.StatusText(code))
+			}
+			span.End()
+		}
+	})
+}
+
+// admin wraps h with the admin API's checks: on, and the bearer token.
+func (s *Server) admin(h handlerFunc) handlerFunc {
+	return func(w *recorder, r *http.Request) {
+		switch {
+		case s.opts.AdminToken == "" && !s.opts.InsecureAdmin:
+			writeError(w, http.StatusNotFound, codeNotFound, "the admin API is off")
+			return
+		case s.opts.InsecureAdmin && !loopbackHost(r.Host):
+			// Without a token, a web page could reach the admin API through
+			// a name that resolves to 127.0.0.1 (DNS rebinding).
+			writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf("the admin API has no token, so it answers requests for localhost only, not for Host %q", r.Host))
+			return
+		case s.opts.AdminToken != "":
+			token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="weir"`)
+				writeError(w, http.StatusUnauthorized, codeUnauthorized, "missing bearer token: send Authorization: Bearer TOKEN")
+				return
+			}
+			// Hashing first makes the comparison constant-time whatever the
+			// token's length.
+			sum := sha256.Sum256([]byte(token))
+			if subtle.ConstantTimeCompare(sum[:], s.adminKey[:]) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="weir", error="invalid_token"`)
+				writeError(w, http.StatusUnauthorized, codeUnauthorized, "wrong bearer token")
+				return
+			}
+		}
+		h(w, r)
+	}
+}
+
+// loopbackHost reports whether a Host header names this machine:
+// localhost or a loopback IP, with or without a port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func (s *Server) serveHealthz(w *recorder, _ *http.Request) {
+	writeRaw(w, http.StatusOK, []byte(`{"status":"ok"}`))
+}
+
+func (s *Server) serveReadyz(w *recorder, _ *http.Request) {
+	t := s.table.Load()
+	switch {
+	case s.closed.Load():
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "draining: the server is shutting down")
+	case len(t.order) == 0:
+		writeError(w, http.StatusServiceUnavailable, codeUnavailable, "no flow is deployed")
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "flows": t.order})
+	}
+}
+
+func (s *Server) serveOpenAPI(w *recorder, _ *http.Request) {
+	writeRaw(w, http.StatusOK, s.table.Load().openAPI())
+}

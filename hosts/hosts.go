@@ -1,0 +1,172 @@
+package hosts
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Host deploys bundles somewhere and reaches what it deployed. A Host is
+// safe for concurrent use; its methods honour ctx.
+type Host interface {
+	// Name is the host's name on the command line: "local", "endpoint".
+	Name() string
+	// Deploy runs the bundle and returns once the deployment answers
+	// /readyz, with its endpoint URL.
+	Deploy(ctx context.Context, req DeployRequest) (Deployment, error)
+	// Status reports whether the deployment is up.
+	Status(ctx context.Context, d Deployment) (Status, error)
+	// Logs writes what the deployment logged so far to w.
+	Logs(ctx context.Context, d Deployment, w io.Writer) error
+	// Delete stops the deployment and removes what Deploy made. Deleting
+	// what is already gone is not an error.
+	Delete(ctx context.Context, d Deployment) error
+}
+
+// DeployRequest is what to deploy.
+type DeployRequest struct {
+	// Name names the deployment; unique per host state folder.
+	Name string
+	// Bundle is the path of the .weir bundle to deploy.
+	Bundle string
+	// Flow, Version and Digest come from the bundle's manifest.
+	Flow, Version, Digest string
+}
+
+// Deployment is a deployed bundle, as the state folder keeps it.
+type Deployment struct {
+	Name    string    `json:"name"`
+	Host    string    `json:"host"`
+	URL     string    `json:"url"`
+	Flow    string    `json:"flow"`
+	Version string    `json:"version,omitempty"`
+	Digest  string    `json:"digest"`
+	Created time.Time `json:"created"`
+	// State is what the host needs to find the deployment again: a process
+	// id, a container id.
+	State map[string]string `json:"state,omitempty"`
+}
+
+// Status is how a deployment is doing.
+type Status struct {
+	// Ready is true when the deployment answers /readyz.
+	Ready bool
+	// Detail says more: "running, pid 4242", "exited", the readiness error.
+	Detail string
+}
+
+// ErrNotFound is wrapped by the error of a deployment name that is not in
+// the state folder.
+var ErrNotFound = errors.New("deployment not found")
+
+var namePattern = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+
+// CheckName reports whether name can name a deployment: lower-case letters,
+// digits and dashes, as DNS labels and container names allow everywhere.
+func CheckName(name string) error {
+	if !namePattern.MatchString(name) {
+		return fmt.Errorf("deployment name %q: use lower-case letters, digits and -, at most 63, starting and ending with a letter or digit", name)
+	}
+	return nil
+}
+
+// Store keeps deployments as one JSON file each under a folder. It is safe
+// for use by several processes as long as they do not write the same
+// deployment at once.
+type Store struct{ dir string }
+
+// NewStore returns the store of deployments in dir, creating it.
+func NewStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("open deployments: %w", err)
+	}
+	return &Store{dir: dir}, nil
+}
+
+// Dir returns the store's folder; a deployment may keep files in
+// Dir()/<name>/.
+func (s *Store) Dir() string { return s.dir }
+
+// Put saves d, replacing a deployment of the same name. The file is
+// written whole or not at all.
+func (s *Store) Put(d Deployment) error {
+	b, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(s.dir, "."+d.Name+"-*.json")
+	if err != nil {
+		return fmt.Errorf("save deployment %q: %w", d.Name, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save deployment %q: %w", d.Name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save deployment %q: %w", d.Name, err)
+	}
+	if err := os.Rename(tmp.Name(), s.path(d.Name)); err != nil {
+		return fmt.Errorf("save deployment %q: %w", d.Name, err)
+	}
+	return nil
+}
+
+// Get returns the deployment called name.
+func (s *Store) Get(name string) (Deployment, error) {
+	b, err := os.ReadFile(s.path(name))
+	if errors.Is(err, os.ErrNotExist) {
+		return Deployment{}, fmt.Errorf("%w: no deployment %q; see weir deployments list", ErrNotFound, name)
+	}
+	if err != nil {
+		return Deployment{}, fmt.Errorf("read deployment %q: %w", name, err)
+	}
+	var d Deployment
+	if err := json.Unmarshal(b, &d); err != nil {
+		return Deployment{}, fmt.Errorf("read deployment %q: %s is damaged: %v", name, s.path(name), err)
+	}
+	return d, nil
+}
+
+// List returns every deployment, by name.
+func (s *Store) List() ([]Deployment, error) {
+	entries, err := os.ReadDir(s.dir)
+	if err != nil {
+		return nil, fmt.Errorf("list deployments: %w", err)
+	}
+	var out []Deployment
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok || e.IsDir() || strings.HasPrefix(name, ".") {
+			continue
+		}
+		d, err := s.Get(name)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	slices.SortFunc(out, func(a, b Deployment) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+// Remove forgets the deployment called name and its files.
+func (s *Store) Remove(name string) error {
+	if err := os.RemoveAll(filepath.Join(s.dir, name)); err != nil {
+		return fmt.Errorf("remove deployment %q: %w", name, err)
+	}
+	if err := os.Remove(s.path(name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove deployment %q: %w", name, err)
+	}
+	return nil
+}
+
+func (s *Store) path(name string) string { return filepath.Join(s.dir, name+".json") }

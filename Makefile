@@ -4,7 +4,7 @@ WEIR    := bin/weir
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X github.com/weirflow/weir/engine.version=$(VERSION)
 
-.PHONY: all build plugins demo test lint fuzz bench bench-wasm bench-batch proto clean
+.PHONY: all build plugins demo test lint fuzz bench bench-wasm bench-batch bench-serve proto clean
 
 all: build
 
@@ -63,6 +63,11 @@ bench-wasm:
 ## memory of weir batch over 100k and 1M lines
 bench-batch:
 	$(GO) run ./bench/cmd/batchbench
+
+## bench-serve: prompt flow's serving scenario against weir serve (500
+## clients, three 250 ms nodes then a 1 s API call; limit 400 requests/s)
+bench-serve:
+	$(GO) run ./bench/cmd/servebench
 
 ## proto: the Go code of the go-plugin tool protocol, from proto/ (needs
 ## protoc from Debian's protobuf-compiler, and protoc-gen-go v1.36.12 and

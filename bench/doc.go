@@ -10,5 +10,8 @@
 //   - pluginbench: go-plugin tools against raw go-plugin calls;
 //   - batchbench: a batch's lines per second, run record included, against
 //     the same tool calls made directly, and the peak memory of weir batch
-//     over 100k and 1M lines.
+//     over 100k and 1M lines;
+//   - servebench: prompt flow's serving scenario, 500 closed-loop clients
+//     on the weir serve binary, against the arithmetic limit of 400
+//     requests per second and prompt flow's published figures.
 package bench

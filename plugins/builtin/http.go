@@ -65,13 +65,15 @@ func newHTTPTool(plugin string, g plugins.Grants) *httpTool {
 	t.client = &http.Client{
 		// A transport of its own: flows often call one API many times at
 		// once, and the default two idle connections per host would make
-		// them reconnect all the time.
+		// them reconnect all the time. A server with hundreds of clients
+		// calls it hundreds of times at once: keep that many idle (idle
+		// ones close after 90s).
 		Transport: &http.Transport{
 			Proxy:                 http.ProxyFromEnvironment,
 			DialContext:           (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 			ForceAttemptHTTP2:     true,
-			MaxIdleConns:          256,
-			MaxIdleConnsPerHost:   64,
+			MaxIdleConns:          1024,
+			MaxIdleConnsPerHost:   1024,
 			IdleConnTimeout:       90 * time.Second,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ExpectContinueTimeout: time.Second,

@@ -190,6 +190,52 @@ func (e *Engine) Close() error {
 	return errors.Join(errs...)
 }
 
+// PluginStats is how one plugin the engine opened is doing.
+type PluginStats struct {
+	// Source is the plugin's file, Kind its kind: wasm, goplugin.
+	Source, Kind string
+	// Live counts its instances (Wasm) or processes (go-plugin) now; Idle
+	// those of them waiting for a call (Wasm only).
+	Live, Idle int
+}
+
+// Plugins reports the instance pools of the Wasm and go-plugin plugins the
+// engine opened, ordered by source. It is safe to call at any time, as a
+// metrics scrape does.
+func (e *Engine) Plugins() []PluginStats {
+	e.mu.Lock()
+	ops := make([]*openPlugin, 0, len(e.opened))
+	keys := make([]string, 0, len(e.opened))
+	for k, op := range e.opened {
+		ops = append(ops, op)
+		keys = append(keys, k)
+	}
+	e.mu.Unlock()
+	var out []PluginStats
+	for i, op := range ops {
+		select {
+		case <-op.ready:
+		default:
+			continue // still opening
+		}
+		kind, source, _ := strings.Cut(keys[i], "\x00")
+		source, _, _ = strings.Cut(source, "\x00")
+		switch pl := op.plugin.(type) {
+		case *wasm.Plugin:
+			st := pl.Stats()
+			out = append(out, PluginStats{Source: source, Kind: kind, Live: st.Live, Idle: st.Idle})
+		case *goplugin.Plugin:
+			live := 0
+			if pl.Stats().PID != 0 {
+				live = 1
+			}
+			out = append(out, PluginStats{Source: source, Kind: kind, Live: live})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
+	return out
+}
+
 // open returns the opened plugin for spec, opening it on first use. Entries
 // with the same kind, source and options share one plugin.
 func (e *Engine) open(ctx context.Context, spec plugins.Spec) (*openPlugin, error) {

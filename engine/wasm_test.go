@@ -104,3 +104,24 @@ func TestWasmHelloExample(t *testing.T) {
 	assert.Equal(t, `{"message":"Hello, Ada!","shouted":"HELLO, ADA!"}`, string(res.Outputs))
 	assert.Equal(t, "wasm", node(res, "greet").Kind)
 }
+
+// Plugins reports the pool of each Wasm plugin the engine opened.
+func TestPluginsReportsPools(t *testing.T) {
+	e := wasmEngine(t)
+	assert.Empty(t, e.Plugins())
+	wasmPath := textPlugin(t)
+	f, err := e.Parse(context.Background(), "flow.cue", []byte(fmt.Sprintf(`name: "x"
+plugins: text: wasm: %q
+nodes: a: {tool: "text.upper", inputs: text: "x"}
+outputs: v: "${a.output.text}"
+`, wasmPath)))
+	require.NoError(t, err)
+	_, err = f.Run(context.Background(), nil)
+	require.NoError(t, err)
+	stats := e.Plugins()
+	require.Len(t, stats, 1)
+	assert.Equal(t, wasmPath, stats[0].Source)
+	assert.Equal(t, "wasm", stats[0].Kind)
+	assert.Equal(t, 1, stats[0].Live, "one warm instance")
+	assert.Equal(t, 1, stats[0].Idle)
+}

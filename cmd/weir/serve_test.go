@@ -212,6 +212,16 @@ func TestServeHello(t *testing.T) {
 	code, body := post(t, s.url+"/score", "application/x-www-form-urlencoded", `{"name":"Ada"}`)
 	assert.Equal(t, http.StatusOK, code)
 	assert.Equal(t, `{"message":"Hello, Ada!","shouted":null}`+"\n", body)
+	// The Wasm plugin's pool is in the metrics: one warm instance, idle.
+	resp, err := http.Get(s.url + "/metrics")
+	require.NoError(t, err)
+	metrics, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	// The plugin is named as the flow resolved it, from serve's folder.
+	text := "examples/plugins/text/text.wasm"
+	assert.Contains(t, string(metrics), `weir_plugin_instances{kind="wasm",plugin="`+text+`",state="live"} 1`+"\n")
+	assert.Contains(t, string(metrics), `weir_plugin_instances{kind="wasm",plugin="`+text+`",state="idle"} 1`+"\n")
 	code, body = post(t, s.url+"/v1/flows/hello/runs", "application/json", `{"inputs": {"name": ""}}`)
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Equal(t, `{"error":{"code":"invalid_input","message":"flow \"hello\": invalid inputs: name: must not be \"\""}}`+"\n", body)
@@ -219,7 +229,7 @@ func TestServeHello(t *testing.T) {
 	req, err := http.NewRequest("GET", s.url+"/v1/admin/deployments", nil)
 	require.NoError(t, err)
 	req.Header.Set("Authorization", "Bearer tok")
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, http.StatusNotFound, resp.StatusCode)

@@ -52,6 +52,12 @@ func newMetrics(s *Server) *metrics {
 			}
 			return 0
 		}),
+		pluginCollector{
+			e: s.opts.Engine,
+			instances: prometheus.NewDesc("weir_plugin_instances",
+				"Instances of each Wasm plugin and processes of each go-plugin the engine opened; state is live (all of them) or idle (Wasm instances waiting for a call).",
+				[]string{"kind", "plugin", "state"}, nil),
+		},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -70,5 +76,22 @@ func (v *version) observe(res *engine.Result) {
 			continue // bypassed, or never started
 		}
 		v.nodeObs[i*len(statuses)+statusIndex(n.Status)].Observe(n.Duration.Seconds())
+	}
+}
+
+// pluginCollector reports the engine's plugin pools at each scrape.
+type pluginCollector struct {
+	e         *engine.Engine
+	instances *prometheus.Desc
+}
+
+func (c pluginCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.instances }
+
+func (c pluginCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, p := range c.e.Plugins() {
+		ch <- prometheus.MustNewConstMetric(c.instances, prometheus.GaugeValue, float64(p.Live), p.Kind, p.Source, "live")
+		if p.Kind == "wasm" {
+			ch <- prometheus.MustNewConstMetric(c.instances, prometheus.GaugeValue, float64(p.Idle), p.Kind, p.Source, "idle")
+		}
 	}
 }

@@ -29,12 +29,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -80,7 +78,7 @@ func isSet(name string) bool {
 }
 
 func run(ctx context.Context, lines, rounds int, throughput, memory bool) error {
-	root, err := moduleRoot()
+	root, err := bench.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -99,19 +97,6 @@ func run(ctx context.Context, lines, rounds int, throughput, memory bool) error 
 		return peakMemory(ctx, root, dir, []int{lines, 10 * lines})
 	}
 	return nil
-}
-
-// moduleRoot is the folder of weir's go.mod, wherever in it we were run.
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run batchbench inside the weir repository")
-	}
-	return filepath.Dir(mod), nil
 }
 
 // lineRates prints the table of lines per second, weir's and direct.

@@ -43,6 +43,8 @@ import (
 	"github.com/weirflow/weir/plugins/goplugin"
 	"github.com/weirflow/weir/plugins/goplugin/toolpb"
 	"github.com/weirflow/weir/plugins/wasm"
+
+	"github.com/weirflow/weir/bench"
 )
 
 // target is the bound on a go-plugin node call, as a multiple of
@@ -58,7 +60,8 @@ func main() {
 	check(err)
 	defer os.RemoveAll(dir)
 
-	root := moduleRoot()
+	root, err := bench.ModuleRoot()
+	check(err)
 	goGuest := build(root, filepath.Join(dir, "goecho"), "./bench/guests/goecho")
 	wasmGuest := build(root, filepath.Join(dir, "wasmecho.wasm"), "./bench/guests/wasmecho",
 		"GOOS=wasip1", "GOARCH=wasm")
@@ -74,17 +77,6 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, "pluginbench:", err)
 		os.Exit(1)
 	}
-}
-
-// moduleRoot is the folder of weir's go.mod, wherever in it we were run.
-func moduleRoot() string {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	check(err)
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		check(fmt.Errorf("run pluginbench inside the weir repository"))
-	}
-	return filepath.Dir(mod)
 }
 
 // build compiles pkg to out; env selects a Wasm build, which is a reactor

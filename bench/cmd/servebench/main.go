@@ -32,13 +32,12 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"strings"
 	"time"
+
+	"github.com/weirflow/weir/bench"
 )
 
 // The scenario: what a request costs at the least, and what prompt flow
@@ -100,7 +99,7 @@ func isSet(name string) bool {
 }
 
 func run(ctx context.Context, c config) (err error) {
-	root, err := moduleRoot()
+	root, err := bench.ModuleRoot()
 	if err != nil {
 		return err
 	}
@@ -165,17 +164,4 @@ func run(ctx context.Context, c config) (err error) {
 	}
 	fmt.Println("weir serve exited 0 after SIGTERM")
 	return nil
-}
-
-// moduleRoot is the folder of weir's go.mod, wherever in it we were run.
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run servebench inside the weir repository")
-	}
-	return filepath.Dir(mod), nil
 }

@@ -388,13 +388,17 @@ func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 		b.account(&lr, false)
 		return lr, true
 	}
+	var attrs []attribute.KeyValue
+	if b.span != nil {
+		attrs = []attribute.KeyValue{
+			attribute.String("weir.batch.id", b.id),
+			attribute.Int("weir.batch.line", lr.Line),
+		}
+	}
 	r, err := b.f.run(ctx, json.RawMessage(in), RunOptions{
 		RunID:   b.id + "/" + strconv.Itoa(lr.Line),
 		Timeout: b.opts.LineTimeout,
-	}, []attribute.KeyValue{
-		attribute.String("weir.batch.id", b.id),
-		attribute.Int("weir.batch.line", lr.Line),
-	})
+	}, attrs)
 	if err != nil && ctx.Err() != nil {
 		return lr, false
 	}

@@ -2,7 +2,9 @@ package jsonschema
 
 import (
 	"encoding/json"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 )
@@ -71,8 +73,10 @@ func compileFast(doc any) *fastCheck {
 			if !ok || len(props) > 64 {
 				return nil
 			}
-			for name, ps := range props {
-				p, ok := compileProp(name, ps)
+			// In name order, so that the defaults a check adds come out
+			// in the same order every time.
+			for _, name := range slices.Sorted(maps.Keys(props)) {
+				p, ok := compileProp(name, props[name])
 				if !ok {
 					return nil
 				}

@@ -34,7 +34,7 @@ demo: build $(TEXT_WASM)
 
 ## test: every test, with the race detector
 test:
-	$(GO) test -race -count=1 ./...
+	$(GO) test -race -shuffle=on -count=1 ./...
 
 ## lint: formatting and vet
 lint:

@@ -18,6 +18,7 @@ import (
 
 	"github.com/weirflow/weir/engine/internal/hist"
 	"github.com/weirflow/weir/engine/internal/jsonsel"
+	"github.com/weirflow/weir/engine/internal/lineset"
 	"github.com/weirflow/weir/engine/internal/ref"
 )
 
@@ -128,7 +129,7 @@ type Batch struct {
 	id    string
 	opts  BatchOptions
 	input []mapInput
-	skip  lineSet
+	skip  lineset.Set
 	lines chan LineResult
 	done  chan struct{}
 	span  trace.Span
@@ -204,7 +205,7 @@ func (f *Flow) Batch(ctx context.Context, src Source, opts BatchOptions) (*Batch
 	}
 	if opts.Resume != nil {
 		for lr := range opts.Resume {
-			b.skip.add(lr.Line)
+			b.skip.Add(lr.Line)
 			b.sum.Carried++
 			if err := b.addAggregate(lr.Line, lr.Aggregate); err != nil {
 				return nil, fmt.Errorf("resume: line %d: %w", lr.Line, err)
@@ -341,7 +342,7 @@ func (b *Batch) feed(ctx context.Context, jobs chan<- pulled, head []pulled, nex
 			return fmt.Errorf("read dataset: line %d comes after line %d: a source must number its lines in increasing order", line, last)
 		}
 		last = line
-		if b.skip.has(line) {
+		if b.skip.Has(line) {
 			return nil
 		}
 		select {
@@ -408,7 +409,7 @@ func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 	var inErr *InputError
 	if errors.As(err, &inErr) {
 		lr.Nodes = nil // none started
-	} else if len(b.lineNodes) < len(b.f.nodes) {
+	} else if b.hasAggregate() {
 		lr.Nodes = make([]NodeResult, len(b.lineNodes))
 		for k, i := range b.lineNodes {
 			lr.Nodes[k] = r.res.Nodes[i]
@@ -697,14 +698,14 @@ func fromText(v []byte, types []string) []byte {
 	return v
 }
 
-func (f *Flow) hasAggregate() bool {
-	return slices.ContainsFunc(f.nodes, func(n *node) bool { return n.aggregate })
-}
+// hasAggregate reports whether the flow has aggregate nodes: those that
+// are not line nodes.
+func (b *Batch) hasAggregate() bool { return len(b.lineNodes) < len(b.f.nodes) }
 
 // lineAggregate evaluates, on a succeeded line's values, the inputs of the
 // aggregate nodes that take a list over the lines.
 func (b *Batch) lineAggregate(rv *runValues) (json.RawMessage, error) {
-	if !b.f.hasAggregate() {
+	if !b.hasAggregate() {
 		return nil, nil
 	}
 	dst := []byte{'{'}
@@ -759,7 +760,7 @@ func (b *Batch) addAggregate(line int, agg json.RawMessage) error {
 // that succeeded, in line order. b.mu is held.
 func (b *Batch) aggregate(ctx context.Context) error {
 	f := b.f
-	if !f.hasAggregate() {
+	if !b.hasAggregate() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, f.timeout, f.timeoutCause)
@@ -847,28 +848,4 @@ func (b *Batch) aggregateInputs(i int, rv *runValues) ([]byte, error) {
 		dst = append(dst, ']')
 	}
 	return append(dst, '}'), nil
-}
-
-// lineSet is a set of line numbers: a bit per line, in pages of 64Ki
-// lines made as lines are added, so that a far line number costs one page.
-type lineSet struct{ pages map[int]*[1024]uint64 }
-
-func (s *lineSet) add(line int) {
-	if line < 0 {
-		return
-	}
-	if s.pages == nil {
-		s.pages = map[int]*[1024]uint64{}
-	}
-	p := s.pages[line>>16]
-	if p == nil {
-		p = new([1024]uint64)
-		s.pages[line>>16] = p
-	}
-	p[line>>6&1023] |= 1 << (line & 63)
-}
-
-func (s *lineSet) has(line int) bool {
-	p := s.pages[line>>16]
-	return line >= 0 && p != nil && p[line>>6&1023]&(1<<(line&63)) != 0
 }

@@ -91,6 +91,7 @@ type Engine struct {
 // openPlugin is one plugin entry, opened once and shared. ready closes when
 // Open has returned, so concurrent loads of one entry wait for one Open.
 type openPlugin struct {
+	spec   plugins.Spec
 	ready  chan struct{}
 	plugin plugins.Plugin
 	tools  map[string]plugins.Tool
@@ -205,21 +206,18 @@ type PluginStats struct {
 func (e *Engine) Plugins() []PluginStats {
 	e.mu.Lock()
 	ops := make([]*openPlugin, 0, len(e.opened))
-	keys := make([]string, 0, len(e.opened))
-	for k, op := range e.opened {
+	for _, op := range e.opened {
 		ops = append(ops, op)
-		keys = append(keys, k)
 	}
 	e.mu.Unlock()
 	var out []PluginStats
-	for i, op := range ops {
+	for _, op := range ops {
 		select {
 		case <-op.ready:
 		default:
 			continue // still opening
 		}
-		kind, source, _ := strings.Cut(keys[i], "\x00")
-		source, _, _ = strings.Cut(source, "\x00")
+		kind, source := op.spec.Kind, op.spec.Source
 		switch pl := op.plugin.(type) {
 		case *wasm.Plugin:
 			st := pl.Stats()
@@ -256,7 +254,7 @@ func (e *Engine) open(ctx context.Context, spec plugins.Spec) (*openPlugin, erro
 	}
 	op, found := e.opened[key]
 	if !found {
-		op = &openPlugin{ready: make(chan struct{})}
+		op = &openPlugin{spec: spec, ready: make(chan struct{})}
 		e.opened[key] = op
 	}
 	e.mu.Unlock()

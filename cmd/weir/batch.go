@@ -79,8 +79,8 @@ Records live under $WEIR_HOME (see --home); list them with weir runs list.`,
 
 func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error {
 	ctx := cmd.Context()
-	if fl.output != "text" && fl.output != "json" {
-		return usageError{fmt.Errorf("-o must be text or json, not %q", fl.output)}
+	if err := oneOf("-o", fl.output, "text", "json"); err != nil {
+		return err
 	}
 	if fl.concurrency < 1 {
 		return usageError{fmt.Errorf("--concurrency must be at least 1, got %d", fl.concurrency)}
@@ -286,12 +286,9 @@ func scanDataset(path, format string) (digest string, lines int, err error) {
 		if len(bytes.TrimSpace(line)) > 0 {
 			lines++
 		}
-		if err == bufio.ErrBufferFull {
-			// A long line: count it once, at its end.
-			for err == bufio.ErrBufferFull {
-				line, err = r.ReadSlice('\n')
-			}
-			_ = line
+		for err == bufio.ErrBufferFull {
+			// A long line, counted once: skip to its end.
+			_, err = r.ReadSlice('\n')
 		}
 		if err == io.EOF {
 			break

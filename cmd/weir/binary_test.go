@@ -1,14 +1,11 @@
 package main
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"sync"
 	"testing"
 
@@ -27,9 +24,13 @@ var built struct {
 }
 
 // weirBinary builds the real weir once per test run and returns it with the
-// root of the repository, where it is meant to run.
+// root of the repository, where it is meant to run. Under -short the test
+// is skipped instead.
 func weirBinary(t *testing.T) (bin, root string) {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the weir binary; skipped under -short")
+	}
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		t.Skipf("SKIP LOUDLY: no go tool on PATH to build weir: %v", err)
@@ -57,9 +58,6 @@ const mixedSum = "b660b8269494059dd32d1422704d47e8f414e87890a9443f3d2fa0a79d2512
 // TestBinary builds the real weir and runs it as a user does, from the root
 // of the repository: exit codes come from os.Exit, not from execute.
 func TestBinary(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	bin, root := weirBinary(t)
 
@@ -137,24 +135,10 @@ func TestBinary(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(bin, tc.args...)
-			cmd.Dir = root
-			// Tracing stays off whatever the environment of the test says.
-			cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
-			cmd.Stdin = strings.NewReader(tc.stdin)
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			err := cmd.Run()
-			code := 0
-			var exit *exec.ExitError
-			if errors.As(err, &exit) {
-				code = exit.ExitCode()
-			} else {
-				require.NoError(t, err)
-			}
-			assert.Equal(t, tc.stdout, stdout.String(), "stdout")
-			assert.Equal(t, tc.stderr, stderr.String(), "stderr")
-			assert.Equal(t, tc.code, code, "exit code")
+			got := runBinaryIn(t, bin, root, tc.stdin, tc.args...)
+			assert.Equal(t, tc.stdout, got.stdout, "stdout")
+			assert.Equal(t, tc.stderr, got.stderr, "stderr")
+			assert.Equal(t, tc.code, got.code, "exit code")
 		})
 	}
 }

@@ -79,8 +79,8 @@ manifest. With -o json the manifest is printed as the bundle holds it.`,
   weir bundle inspect -o json hello.weir`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
+			if err := oneOf("-o", output, "table", "json"); err != nil {
+				return err
 			}
 			b, err := bundle.Open(a[0])
 			if err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/weirflow/weir/engine/record"
 	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/bundle"
 )
@@ -137,14 +136,11 @@ func (app *app) bundleOf(ctx context.Context, path string) (file string, m bundl
 	return tmp.Name(), *built, cleanup, nil
 }
 
-// deployments opens the state of deployments under the record folder.
+// deployments opens the state of deployments, beside the run record.
 func (app *app) deployments() (*hosts.Store, error) {
-	dir := app.home
-	if dir == "" {
-		var err error
-		if dir, err = record.DefaultDir(); err != nil {
-			return nil, fmt.Errorf("find the deployments: %w; set --home or WEIR_HOME", err)
-		}
+	dir, err := app.homeDir()
+	if err != nil {
+		return nil, err
 	}
 	return hosts.NewStore(filepath.Join(dir, "deployments"))
 }

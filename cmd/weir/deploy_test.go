@@ -16,9 +16,6 @@ import (
 // on the local host, a weir serve child process, then the same flow as a
 // new version of that server through the endpoint host; then both go.
 func TestDeployLocalThenEndpoint(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	bin, root := weirBinary(t)
 	home := t.TempDir()
@@ -126,9 +123,6 @@ func score(t *testing.T, url, body string) string {
 // server exits at start and the deploy fails with the end of its log,
 // leaving no deployment behind.
 func TestDeployLocalPortTaken(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	bin, root := weirBinary(t)
 	home := t.TempDir()

@@ -19,8 +19,8 @@ func newGraph(app *app) *cobra.Command {
   weir graph --format mermaid examples/hello/flow.cue`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if format != "dot" && format != "mermaid" {
-				return usageError{fmt.Errorf("--format must be dot or mermaid, not %q", format)}
+			if err := oneOf("--format", format, "dot", "mermaid"); err != nil {
+				return err
 			}
 			f, closeAll, err := app.loadFlow(cmd.Context(), a[0])
 			if err != nil {

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,14 +20,23 @@ import (
 // runBinary runs the built weir in dir and returns what it did.
 func runBinary(t *testing.T, bin, dir string, args ...string) result {
 	t.Helper()
+	return runBinaryIn(t, bin, dir, "", args...)
+}
+
+// runBinaryIn is runBinary with stdin as the command's input.
+func runBinaryIn(t *testing.T, bin, dir, stdin string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
+	// Tracing stays off whatever the environment of the test says.
 	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	code := 0
-	if exit, ok := err.(*exec.ExitError); ok {
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
 		code = exit.ExitCode()
 	} else {
 		require.NoError(t, err)
@@ -36,9 +47,6 @@ func runBinary(t *testing.T, bin, dir string, args ...string) result {
 // TestBinaryBatchHello is the batch of the README: the hello example over
 // its dataset, then its record.
 func TestBinaryBatchHello(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	bin, root := weirBinary(t)
 	home := t.TempDir()
@@ -57,45 +65,16 @@ func TestBinaryBatchHello(t *testing.T) {
 // an out-of-memory killer would, then resumes it: every line of the
 // dataset ends up done exactly once across the two runs.
 func TestBatchKillAndResume(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	bin, root := weirBinary(t)
 	home := t.TempDir()
 	const lines = 600
-	data := filepath.Join(t.TempDir(), "data.jsonl")
-	var b strings.Builder
-	for i := 1; i <= lines; i++ {
-		fmt.Fprintf(&b, `{"name":"p%d","score":%d,"wait":"20ms"}`+"\n", i, i)
-	}
-	require.NoError(t, os.WriteFile(data, []byte(b.String()), 0o644))
-
-	cmd := exec.Command(bin, "batch", "--home", home, "--concurrency", "4", "cmd/weir/testdata/scores.cue", "--data", data)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
-	errFile, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
-	require.NoError(t, err)
-	defer errFile.Close()
-	cmd.Stderr = errFile
-	require.NoError(t, cmd.Start())
+	b := startSlowBatch(t, bin, root, home, lines, 4)
 	// Kill it once some lines are on disk: the record is written as the
 	// batch goes, about once a second.
-	deadline := time.Now().Add(time.Minute)
-	for {
-		n := recordedLines(t, home)
-		if n > 0 && n < lines {
-			break
-		}
-		require.Less(t, n, lines, "the batch finished before it could be killed")
-		if time.Now().After(deadline) {
-			msg, _ := os.ReadFile(errFile.Name())
-			t.Fatalf("no line reached the record in a minute; stderr:\n%s", msg)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	require.NoError(t, cmd.Process.Kill())
-	_ = cmd.Wait()
+	b.waitForRecord(t, home, lines)
+	require.NoError(t, b.cmd.Process.Kill())
+	_ = b.cmd.Wait()
 
 	var runs []struct {
 		ID, Status, Error string
@@ -132,6 +111,49 @@ func TestBatchKillAndResume(t *testing.T) {
 	assert.Len(t, seen, lines)
 }
 
+// bgBatch is a weir batch running in the background.
+type bgBatch struct {
+	cmd            *exec.Cmd
+	stdout, stderr bytes.Buffer
+}
+
+// startSlowBatch starts weir batch on a dataset of n lines that each take
+// 20ms, so that it can be stopped midway.
+func startSlowBatch(t *testing.T, bin, root, home string, n, concurrency int) *bgBatch {
+	t.Helper()
+	data := filepath.Join(t.TempDir(), "data.jsonl")
+	var lines strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&lines, `{"name":"p%d","score":1,"wait":"20ms"}`+"\n", i)
+	}
+	require.NoError(t, os.WriteFile(data, []byte(lines.String()), 0o644))
+	b := &bgBatch{cmd: exec.Command(bin, "batch", "--home", home, "--concurrency", strconv.Itoa(concurrency), "cmd/weir/testdata/scores.cue", "--data", data)}
+	b.cmd.Dir = root
+	b.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+	b.cmd.Stdout, b.cmd.Stderr = &b.stdout, &b.stderr
+	require.NoError(t, b.cmd.Start())
+	return b
+}
+
+// waitForRecord waits until some, but not all, of the batch's n lines are
+// in its record.
+func (b *bgBatch) waitForRecord(t *testing.T, home string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		done := recordedLines(t, home)
+		if done > 0 && done < n {
+			return
+		}
+		if done >= n || time.Now().After(deadline) {
+			_ = b.cmd.Process.Kill()
+			_ = b.cmd.Wait()
+			t.Fatalf("%d of %d lines in the record: the batch could not be stopped midway; stderr:\n%s", done, n, &b.stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // recordedLines counts the complete lines of the only run's outputs.jsonl.
 func recordedLines(t *testing.T, home string) int {
 	t.Helper()
@@ -148,39 +170,21 @@ func recordedLines(t *testing.T, home string) int {
 // TestBatchInterrupt stops a batch with Ctrl-C (SIGINT): it ends cleanly,
 // says how to finish, and its record resumes.
 func TestBatchInterrupt(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	bin, root := weirBinary(t)
 	home := t.TempDir()
 	const lines = 400
-	data := filepath.Join(t.TempDir(), "data.jsonl")
-	var b strings.Builder
-	for i := 1; i <= lines; i++ {
-		fmt.Fprintf(&b, `{"name":"p%d","score":1,"wait":"20ms"}`+"\n", i)
-	}
-	require.NoError(t, os.WriteFile(data, []byte(b.String()), 0o644))
-
-	cmd := exec.Command(bin, "batch", "--home", home, "--concurrency", "2", "cmd/weir/testdata/scores.cue", "--data", data)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	deadline := time.Now().Add(time.Minute)
-	for recordedLines(t, home) == 0 {
-		require.True(t, time.Now().Before(deadline), "no line reached the record in a minute")
-		time.Sleep(20 * time.Millisecond)
-	}
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	err := cmd.Wait()
+	b := startSlowBatch(t, bin, root, home, lines, 2)
+	b.waitForRecord(t, home, lines)
+	require.NoError(t, b.cmd.Process.Signal(os.Interrupt))
+	err := b.cmd.Wait()
+	stdout, stderr := b.stdout.String(), b.stderr.String()
 	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "stdout:\n%s\nstderr:\n%s", &stdout, &stderr)
+	require.ErrorAs(t, err, &exit, "stdout:\n%s\nstderr:\n%s", stdout, stderr)
 	assert.Equal(t, 1, exit.ExitCode())
-	id := runIDPattern.FindString(stdout.String())
-	assert.Contains(t, normalize(stdout.String(), home), "run  RUN (canceled)\n")
-	assert.Regexp(t, `weir: batch canceled after \d+ lines; finish it with weir batch cmd/weir/testdata/scores.cue --resume `+id+"\n$", stderr.String())
+	id := runIDPattern.FindString(stdout)
+	assert.Contains(t, normalize(stdout, home), "run  RUN (canceled)\n")
+	assert.Regexp(t, `weir: batch canceled after \d+ lines; finish it with weir batch cmd/weir/testdata/scores.cue --resume `+id+"\n$", stderr)
 
 	r := runBinary(t, bin, root, "runs", "show", "--home", home, id)
 	require.Equal(t, 0, r.code, r.stderr)

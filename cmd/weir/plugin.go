@@ -64,8 +64,8 @@ named after the file, without the extension.`,
   weir plugin describe -o json examples/plugins/text/text.wasm`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
+			if err := oneOf("-o", output, "table", "json"); err != nil {
+				return err
 			}
 			kind, pl, closeAll, err := app.openPluginFile(cmd.Context(), a[0])
 			if err != nil {

@@ -132,6 +132,15 @@ func args(n int) cobra.PositionalArgs {
 	}
 }
 
+// oneOf checks that a flag's value is one of two choices, as a usage error:
+// "-o must be table or json, not "yaml"".
+func oneOf(flag, value, a, b string) error {
+	if value == a || value == b {
+		return nil
+	}
+	return usageError{fmt.Errorf("%s must be %s or %s, not %q", flag, a, b, value)}
+}
+
 // wasmProvider returns the Wasm provider the commands use, compiling into
 // --cache-dir when it is set (wasm.CacheDir says where otherwise).
 func (a *app) wasmProvider() *wasm.Provider {

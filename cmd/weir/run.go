@@ -36,8 +36,8 @@ string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
   weir run examples/hello/flow.cue --input name=Ada --input loud=true -o json`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
+			if err := oneOf("-o", output, "table", "json"); err != nil {
+				return err
 			}
 			f, closeAll, err := app.loadFlow(cmd.Context(), a[0])
 			if err != nil {

@@ -19,15 +19,24 @@ import (
 	"github.com/weirflow/weir/engine/record"
 )
 
-// openStore opens the run record under --home, $WEIR_HOME or the user
-// data folder.
+// homeDir is where run records and deployments live: --home, $WEIR_HOME
+// or the user data folder.
+func (a *app) homeDir() (string, error) {
+	if a.home != "" {
+		return a.home, nil
+	}
+	dir, err := record.DefaultDir()
+	if err != nil {
+		return "", fmt.Errorf("find weir's data folder: %w; set --home or WEIR_HOME", err)
+	}
+	return dir, nil
+}
+
+// openStore opens the run record.
 func (a *app) openStore() (*record.Store, error) {
-	dir := a.home
-	if dir == "" {
-		var err error
-		if dir, err = record.DefaultDir(); err != nil {
-			return nil, fmt.Errorf("find the run record: %w; set --home or WEIR_HOME", err)
-		}
+	dir, err := a.homeDir()
+	if err != nil {
+		return nil, err
 	}
 	return record.Open(dir)
 }
@@ -67,8 +76,8 @@ func newRunsList(app *app) *cobra.Command {
   weir runs list -o json`,
 		Args: args(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
+			if err := oneOf("-o", output, "table", "json"); err != nil {
+				return err
 			}
 			store, err := app.openStore()
 			if err != nil {
@@ -162,8 +171,8 @@ func newRunsShow(app *app) *cobra.Command {
   weir runs show -o json hello-20261122-101500-3f9a`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if output != "table" && output != "json" {
-				return usageError{fmt.Errorf("-o must be table or json, not %q", output)}
+			if err := oneOf("-o", output, "table", "json"); err != nil {
+				return err
 			}
 			store, err := app.openStore()
 			if err != nil {
@@ -270,8 +279,8 @@ ended. -o jsonl prints one JSON object per line, as outputs.jsonl holds them.`,
   weir runs outputs -o jsonl hello-20261122-101500-3f9a > outputs.jsonl`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			if output != "table" && output != "jsonl" {
-				return usageError{fmt.Errorf("-o must be table or jsonl, not %q", output)}
+			if err := oneOf("-o", output, "table", "jsonl"); err != nil {
+				return err
 			}
 			store, err := app.openStore()
 			if err != nil {

@@ -199,9 +199,6 @@ func post(t *testing.T, url, contentType, body string) (int, string) {
 // TestServeHello is the README's curl against weir serve: the flat inputs
 // in, the flat outputs out, then a clean stop on SIGTERM.
 func TestServeHello(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	_, root := weirBinary(t)
 	// A token in the environment does not turn the admin API on: --admin does.
@@ -305,9 +302,6 @@ func inFlight(t *testing.T, grace string) (*served, *gate, <-chan reply) {
 // TestServeDrain sends SIGTERM while a request is in flight: the request
 // finishes, then weir exits 0.
 func TestServeDrain(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	s, g, done := inFlight(t, "1m")
 	require.NoError(t, s.cmd.Process.Signal(syscall.SIGTERM))
@@ -324,9 +318,6 @@ func TestServeDrain(t *testing.T) {
 // TestServeDrainCutOff: a request still running when --grace ends is cut
 // off, and weir says so and exits 1.
 func TestServeDrainCutOff(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	s, _, done := inFlight(t, "1ms")
 	exit, rest := s.stop(t, syscall.SIGTERM)
@@ -342,9 +333,6 @@ func TestServeDrainCutOff(t *testing.T) {
 // API behind the token from the environment, and takes a second version
 // by upload, as the endpoint host does.
 func TestServeAdmin(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	dir := t.TempDir()
 	bundleOf := func(name, greeting string) []byte {
@@ -390,9 +378,6 @@ outputs: message: "${greet.output.text}"
 // TestServeNoFlow starts with the admin API alone, on loopback without a
 // token: not ready until a bundle arrives.
 func TestServeNoFlow(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the weir binary; skipped under -short")
-	}
 	t.Parallel()
 	s := startServe(t, t.TempDir(), []string{"WEIR_ADMIN_TOKEN="}, 2, "--admin")
 	assert.Equal(t, []string{

@@ -17,6 +17,7 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/engine/internal/jsonsel"
+	"github.com/weirflow/weir/engine/internal/lineset"
 )
 
 // Output is one line of a run's outputs.jsonl.
@@ -197,7 +198,7 @@ func (s *Store) Completed(id string) (iter.Seq[engine.LineResult], error) {
 	// runs that resume it.
 	slices.Reverse(chain)
 	parts := make([]part, len(chain))
-	succeeded := make([]lineSet, len(chain))
+	succeeded := make([]lineset.Set, len(chain))
 	for i, in := range chain {
 		if parts[i], succeeded[i], err = s.check(in, chain[:i], succeeded[:i]); err != nil {
 			return nil, err
@@ -250,39 +251,39 @@ type part struct {
 
 // check reads the outputs.jsonl of run in, whose ancestors (oldest first)
 // succeeded the lines of done, and returns the lines it succeeded.
-func (s *Store) check(in Info, ancestors []Info, done []lineSet) (part, lineSet, error) {
+func (s *Store) check(in Info, ancestors []Info, done []lineset.Set) (part, lineset.Set, error) {
 	p := part{id: in.ID, path: filepath.Join(in.Dir, "outputs.jsonl")}
 	f, err := s.openOutputs(in.ID, p.path)
 	if err != nil {
-		return p, lineSet{}, err
+		return p, lineset.Set{}, err
 	}
 	defer f.Close()
-	var seen, succeeded lineSet
+	var seen, succeeded lineset.Set
 	for b, err := range lines(f) {
 		if err != nil {
-			return p, lineSet{}, fmt.Errorf("read run %q: %w", in.ID, err)
+			return p, lineset.Set{}, fmt.Errorf("read run %q: %w", in.ID, err)
 		}
 		p.lines++
 		o, err := parseOutput(b, false)
 		if err != nil {
-			return p, lineSet{}, damaged(in.ID, "outputs.jsonl:%d: %v", p.lines, err)
+			return p, lineset.Set{}, damaged(in.ID, "outputs.jsonl:%d: %v", p.lines, err)
 		}
-		if seen.has(o.Line) {
-			return p, lineSet{}, damaged(in.ID, "outputs.jsonl:%d: dataset line %d is recorded twice", p.lines, o.Line)
+		if seen.Has(o.Line) {
+			return p, lineset.Set{}, damaged(in.ID, "outputs.jsonl:%d: dataset line %d is recorded twice", p.lines, o.Line)
 		}
 		for i := len(done) - 1; i >= 0; i-- {
-			if done[i].has(o.Line) {
-				return p, lineSet{}, damaged(in.ID, "outputs.jsonl:%d: dataset line %d already succeeded in run %q", p.lines, o.Line, ancestors[i].ID)
+			if done[i].Has(o.Line) {
+				return p, lineset.Set{}, damaged(in.ID, "outputs.jsonl:%d: dataset line %d already succeeded in run %q", p.lines, o.Line, ancestors[i].ID)
 			}
 		}
-		seen.add(o.Line)
+		seen.Add(o.Line)
 		if o.Status == engine.Succeeded {
-			succeeded.add(o.Line)
+			succeeded.Add(o.Line)
 		}
 		p.size += int64(len(b)) + 1
 	}
 	if recorded := in.Succeeded + in.Failed; recorded != p.lines && s.hasMetrics(in) {
-		return p, lineSet{}, damaged(in.ID, "outputs.jsonl has %d lines but the run recorded %d", p.lines, recorded)
+		return p, lineset.Set{}, damaged(in.ID, "outputs.jsonl has %d lines but the run recorded %d", p.lines, recorded)
 	}
 	return p, succeeded, nil
 }
@@ -325,50 +326,4 @@ func (p part) yield(yield func(engine.LineResult) bool) bool {
 		}
 	}
 	return true
-}
-
-// lineSet is a set of line numbers: a bit per line, in pages of 64Ki
-// lines made as needed, so that a million lines take 128 KiB and a stray
-// huge number one page.
-type lineSet struct {
-	pages map[int]*linePage
-	last  int // the page of the last lookup, cached in page
-	page  *linePage
-}
-
-type linePage [1024]uint64
-
-const linesPerPage = len(linePage{}) * 64
-
-func (s *lineSet) lookup(line int, create bool) (*linePage, int) {
-	n, i := line/linesPerPage, line%linesPerPage
-	if s.page == nil || s.last != n {
-		p := s.pages[n]
-		if p == nil {
-			if !create {
-				return nil, 0
-			}
-			if s.pages == nil {
-				s.pages = map[int]*linePage{}
-			}
-			p = new(linePage)
-			s.pages[n] = p
-		}
-		s.last, s.page = n, p
-	}
-	return s.page, i
-}
-
-// add adds line, which must not be negative.
-func (s *lineSet) add(line int) {
-	p, i := s.lookup(line, true)
-	p[i/64] |= 1 << (i % 64)
-}
-
-func (s *lineSet) has(line int) bool {
-	if line < 0 {
-		return false
-	}
-	p, i := s.lookup(line, false)
-	return p != nil && p[i/64]&(1<<(i%64)) != 0
 }

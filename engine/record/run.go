@@ -18,6 +18,7 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/engine/internal/jsonsel"
+	"github.com/weirflow/weir/engine/internal/lineset"
 )
 
 // maxFlowInID bounds the flow name's part of a run id.
@@ -96,7 +97,7 @@ type Run struct {
 	// the order they are written out.
 	files [3]*os.File
 	bufs  [3][]byte
-	lines lineSet // the lines written
+	lines lineset.Set // the lines written
 	// pending counts the lines in the outputs buffer; done those written to
 	// outputs.jsonl, which the index shows.
 	pending, done counts
@@ -253,7 +254,7 @@ func (r *Run) Write(lr engine.LineResult) error {
 		return fmt.Errorf("write line %d: line numbers start at 1", lr.Line)
 	case lr.Status != engine.Succeeded && lr.Status != engine.Failed:
 		return fmt.Errorf("write line %d: status %q is neither succeeded nor failed", lr.Line, lr.Status)
-	case r.lines.has(lr.Line):
+	case r.lines.Has(lr.Line):
 		return fmt.Errorf("write line %d: it is written already", lr.Line)
 	}
 	in, nodes, out := r.bufs[inputsFile], r.bufs[nodesFile], r.bufs[outputsFile]
@@ -287,7 +288,7 @@ func (r *Run) Write(lr engine.LineResult) error {
 	out = append(out, "}\n"...)
 	// Only now, with the line whole, do the buffers take it.
 	r.bufs = [3][]byte{in, nodes, out}
-	r.lines.add(lr.Line)
+	r.lines.Add(lr.Line)
 	if lr.Status == engine.Succeeded {
 		r.pending.succeeded++
 	} else {

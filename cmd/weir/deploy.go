@@ -11,20 +11,48 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/bundle"
+	"github.com/weirflow/weir/hosts/container"
 )
 
 // hostNames are the hosts weir deploy knows, for --help and messages.
-var hostNames = []string{"local", "endpoint"}
+var hostNames = []string{"local", "container", "vm", "kubernetes", "endpoint"}
 
 type deployFlags struct {
-	host  string
-	name  string
-	addr  string
+	host   string
+	name   string
+	addr   string
+	binary string
+	env    []string
+	memory string
+	cpus   float64
+	output string
+	// container
+	docker  string
+	restart string
+	arch    string
+	// endpoint
 	url   string
 	token string
+}
+
+// hostFlags are the flags that only some hosts take; any other host
+// refuses them.
+var hostFlags = map[string][]string{
+	"addr":    {"local", "container"},
+	"binary":  {"container"},
+	"env":     {"container"},
+	"memory":  {"container"},
+	"cpus":    {"container"},
+	"output":  {"container"},
+	"docker":  {"container"},
+	"restart": {"container"},
+	"arch":    {"container"},
+	"url":     {"endpoint"},
+	"token":   {"endpoint"},
 }
 
 func newDeploy(app *app) *cobra.Command {
@@ -33,16 +61,29 @@ func newDeploy(app *app) *cobra.Command {
 		Use:   "deploy [flags] FLOW|BUNDLE.weir --host HOST",
 		Short: "Deploy a flow to a host, where weir serve runs it",
 		Long: `Deploy a flow, or a bundle made by weir bundle, to a host and print the URL
-it answers on. Every host runs the same thing: weir serve on the bundle.
+it answers on. Every host runs the same thing: the static weir binary
+running weir serve on the bundle.
 
 Hosts:
-  local      a weir serve process on this machine, on a loopback port (--addr)
-  endpoint   a running weir serve, through its admin API (--url, --token or
-             WEIR_ADMIN_TOKEN): the flow becomes a new version there
+  local       a weir serve process on this machine, on a loopback port (--addr)
+  container   an image built from scratch (the weir binary and the bundle, no
+              base image), run by the Docker engine at $DOCKER_HOST or the
+              default socket (--docker), its port published on --addr (a free
+              loopback port by default); --output FILE writes the image as a
+              tarball for docker load or a registry instead
+  endpoint    a running weir serve, through its admin API (--url, --token or
+              WEIR_ADMIN_TOKEN): the flow becomes a new version there
+
+The container host ships the running weir binary, or --binary: it must be
+static (CGO_ENABLED=0, as make build builds it) and for the target's
+architecture.
 
 weir deployments lists, checks, shows the logs of and deletes deployments.`,
 		Example: `  weir deploy examples/hello/flow.cue --host local
   weir deploy examples/hello/flow.cue --host local --name hello-test --addr 127.0.0.1:8081
+  weir deploy examples/hello/flow.cue --host container
+  weir deploy hello.weir --host container --addr :8080 --memory 256MiB --cpus 1 --env WEIR_LOG=debug
+  weir deploy hello.weir --host container --output hello-image.tar --arch arm64 --binary bin/weir-arm64
   weir deploy hello.weir --host endpoint --url http://10.0.0.5:8080 --token "$TOKEN"`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -52,10 +93,29 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	f := cmd.Flags()
 	f.StringVar(&fl.host, "host", "", "where to deploy: "+strings.Join(hostNames, ", "))
 	f.StringVar(&fl.name, "name", "", "the deployment's name (default: the flow's name)")
-	f.StringVar(&fl.addr, "addr", "", "local: the address to listen on (default: a free loopback port)")
+	f.StringVar(&fl.addr, "addr", "", "local, container: the `HOST:PORT` it answers on (default: a free loopback port)")
+	f.StringVar(&fl.binary, "binary", "", "container: the static weir binary to ship (default: this one)")
+	f.StringArrayVar(&fl.env, "env", nil, "container: set `KEY=VALUE` in weir serve's environment (repeatable)")
+	f.StringVar(&fl.memory, "memory", "", "container: the memory limit, like 512MiB (default: none)")
+	f.Float64Var(&fl.cpus, "cpus", 0, "container: the CPU limit, in CPUs, like 1.5 (default: none)")
+	f.StringVarP(&fl.output, "output", "o", "", "container: write the image to `FILE` (a tarball) instead of running it")
+	f.StringVar(&fl.docker, "docker", "", "container: the Docker engine, unix:///PATH or tcp://HOST:PORT (default $DOCKER_HOST, else "+container.DefaultDocker+")")
+	f.StringVar(&fl.restart, "restart", "", "container: restart policy: always (default), on-failure, unless-stopped or no")
+	f.StringVar(&fl.arch, "arch", "", "container: the image's architecture, as GOARCH (default: the Docker engine's; this machine's with --output)")
 	f.StringVar(&fl.url, "url", "", "endpoint: the URL of the weir serve to deploy to")
 	f.StringVar(&fl.token, "token", "", "endpoint: its admin token (default $WEIR_ADMIN_TOKEN)")
 	return cmd
+}
+
+// checkHostFlags refuses the flags that the chosen host does not take.
+func checkHostFlags(cmd *cobra.Command, host string) error {
+	var err error
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if hs, ok := hostFlags[f.Name]; ok && err == nil && !slices.Contains(hs, host) {
+			err = usageError{fmt.Errorf("--%s is for --host %s, not %s", f.Name, strings.Join(hs, ", "), host)}
+		}
+	})
+	return err
 }
 
 func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
@@ -65,6 +125,9 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 	}
 	if !slices.Contains(hostNames, fl.host) {
 		return usageError{fmt.Errorf("--host %q: unknown host; use one of: %s", fl.host, strings.Join(hostNames, ", "))}
+	}
+	if err := checkHostFlags(cmd, fl.host); err != nil {
+		return err
 	}
 	store, err := app.deployments()
 	if err != nil {
@@ -82,14 +145,17 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 	if err := hosts.CheckName(name); err != nil {
 		return usageError{err}
 	}
-	if _, err := store.Get(name); err == nil {
-		return fmt.Errorf("deploy: a deployment %q exists; delete it with weir deployments delete %s, or pass --name", name, name)
-	}
+	req := hosts.DeployRequest{Name: name, Bundle: file, Flow: manifest.Flow, Version: manifest.Version, Digest: manifest.Digest}
 	host, err := app.host(store, fl)
 	if err != nil {
 		return err
 	}
-	req := hosts.DeployRequest{Name: name, Bundle: file, Flow: manifest.Flow, Version: manifest.Version, Digest: manifest.Digest}
+	if done, err := writeInstead(cmd, host, fl, req); done {
+		return err
+	}
+	if _, err := store.Get(name); err == nil {
+		return fmt.Errorf("deploy: a deployment %q exists; delete it with weir deployments delete %s, or pass --name", name, name)
+	}
 	d, err := host.Deploy(ctx, req)
 	if err != nil {
 		return err

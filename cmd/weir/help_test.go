@@ -20,7 +20,7 @@ var commands = [][]string{
 // dataset, a server, a bundle): their own tests run those.
 var setupCommands = [][]string{
 	{"batch"}, {"runs"}, {"runs", "list"}, {"runs", "show"}, {"runs", "outputs"}, {"runs", "delete"},
-	{"bundle"}, {"bundle", "inspect"}, {"serve"}, {"deploy"},
+	{"bundle"}, {"bundle", "inspect"}, {"serve"}, {"deploy"}, {"probe"},
 	{"deployments"}, {"deployments", "list"}, {"deployments", "status"}, {"deployments", "logs"}, {"deployments", "delete"},
 }
 

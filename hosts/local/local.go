@@ -10,12 +10,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -111,7 +109,7 @@ func (h *Host) Status(ctx context.Context, d hosts.Deployment) (hosts.Status, er
 	if !alive {
 		return hosts.Status{Detail: "not running"}, nil
 	}
-	if err := ready(ctx, d.URL); err != nil {
+	if err := hosts.Ready(ctx, nil, d.URL); err != nil {
 		return hosts.Status{Detail: fmt.Sprintf("running, pid %d, not ready: %v", pid, err)}, nil
 	}
 	return hosts.Status{Ready: true, Detail: fmt.Sprintf("running, pid %d", pid)}, nil
@@ -200,41 +198,17 @@ func waitReady(ctx context.Context, url string, timeout time.Duration, exited <-
 		case <-ctx.Done():
 			return fmt.Errorf("not ready after %s: %v", timeout, last)
 		case <-tick.C:
-			if last = ready(ctx, url); last == nil {
+			if last = hosts.Ready(ctx, nil, url); last == nil {
 				return nil
 			}
 		}
 	}
 }
 
-// ready asks url's /readyz once.
-func ready(ctx context.Context, url string) error {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/readyz", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return fmt.Errorf("/readyz answered %s: %s", resp.Status, strings.TrimSpace(string(b)))
-	}
-	return nil
-}
-
 // tail returns the last n lines of a file, indented.
 func tail(path string, n int) string {
 	b, _ := os.ReadFile(path)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return "  " + strings.Join(lines, "\n  ")
+	return hosts.LogTail(string(b), n)
 }
 
 func copyFile(src, dst string) error {

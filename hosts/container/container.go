@@ -1,0 +1,405 @@
+package container
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/hosts"
+)
+
+// Host runs deployments as containers of the local Docker engine (or the
+// one DOCKER_HOST names), from images it builds. The zero value deploys
+// on a free loopback port with the running weir binary.
+type Host struct {
+	// Docker is the engine's address, unix:///path or tcp://host:port;
+	// default $DOCKER_HOST, else DefaultDocker.
+	Docker string
+	// Binary is the static weir binary the image ships (see
+	// hosts.ShippableBinary); the running one when empty.
+	Binary string
+	// Addr is where the container's port is published on the Docker
+	// host, HOST:PORT; "127.0.0.1:0" (a free loopback port) when empty.
+	// ":8080" publishes on every interface.
+	Addr string
+	// Memory limits the container's memory, in bytes; 0 is no limit.
+	Memory int64
+	// CPUs limits the container's CPU time, in CPUs (1.5); 0 is no limit.
+	CPUs float64
+	// Env is added to weir serve's environment, as KEY=VALUE.
+	Env []string
+	// Restart is Docker's restart policy: "always" (default), "on-failure",
+	// "unless-stopped" or "no".
+	Restart string
+	// Arch is the image's architecture, as GOARCH: by default the Docker
+	// engine's, or this machine's for WriteImage.
+	Arch string
+	// ReadyTimeout bounds the wait for /readyz (60s).
+	ReadyTimeout time.Duration
+}
+
+// Name returns "container".
+func (h *Host) Name() string { return "container" }
+
+// ContainerName is the name of the container of a deployment.
+func ContainerName(deployment string) string { return "weir-" + deployment }
+
+// ImageTag is the tag of a deployment's image in the engine.
+func ImageTag(deployment, digest string) string {
+	return "weir/" + deployment + ":" + shortHex(digest)
+}
+
+func shortHex(digest string) string {
+	hex := strings.TrimPrefix(digest, "sha256:")
+	return hex[:min(12, len(hex))]
+}
+
+func (h *Host) engine() (*docker, error) {
+	return newDocker(cmp.Or(h.Docker, os.Getenv("DOCKER_HOST"), DefaultDocker))
+}
+
+// Image builds the image of req for the architecture arch (this
+// machine's when empty) with the host's binary and environment.
+func (h *Host) Image(req hosts.DeployRequest, arch string) (v1.Image, error) {
+	arch = cmp.Or(arch, hosts.HostArch)
+	bin, err := hosts.ShippableBinary(h.Binary, arch)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(req.Bundle); err != nil {
+		return nil, fmt.Errorf("build image: bundle: %w", err)
+	}
+	return Image(ImageOptions{
+		Binary: bin, Bundle: req.Bundle, Arch: arch,
+		Flow: req.Flow, FlowVersion: req.Version, Digest: req.Digest,
+		WeirVersion: engine.Version(), Env: h.Env,
+	})
+}
+
+// WriteImage writes the image of req to w as a tarball (docker save's
+// format), which docker load and registry tools read.
+func (h *Host) WriteImage(req hosts.DeployRequest, w io.Writer) error {
+	img, err := h.Image(req, h.Arch)
+	if err != nil {
+		return err
+	}
+	tag, err := name.NewTag(ImageTag(req.Name, req.Digest))
+	if err != nil {
+		return err
+	}
+	return tarball.Write(tag, img, w)
+}
+
+// Deploy builds the image for the engine's architecture, loads it, runs a
+// container of it named weir-NAME with the port published, and waits
+// until it answers /readyz. A container of the same name that an earlier,
+// interrupted deploy left is replaced; a container that exits or restarts
+// before it is ready fails the deploy with the end of its log, and is
+// removed.
+func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deployment, error) {
+	fail := func(err error) (hosts.Deployment, error) {
+		return hosts.Deployment{}, fmt.Errorf("deploy %q on container: %w", req.Name, err)
+	}
+	restart := cmp.Or(h.Restart, "always")
+	if !validRestart(restart) {
+		return fail(fmt.Errorf("restart policy %q: use always, on-failure, unless-stopped or no", restart))
+	}
+	bindIP, bindPort, err := splitAddr(cmp.Or(h.Addr, "127.0.0.1:0"))
+	if err != nil {
+		return fail(err)
+	}
+	d, err := h.engine()
+	if err != nil {
+		return fail(err)
+	}
+	v, err := d.version(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	img, err := h.Image(req, cmp.Or(h.Arch, v.Arch))
+	if err != nil {
+		return fail(err)
+	}
+	tag := ImageTag(req.Name, req.Digest)
+	if err := load(ctx, d, tag, img); err != nil {
+		return fail(err)
+	}
+	cname := ContainerName(req.Name)
+	if err := clearLeftover(ctx, d, cname, req.Name); err != nil {
+		return fail(err)
+	}
+	port := strconv.Itoa(DefaultPort) + "/tcp"
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return fail(err)
+	}
+	labels := map[string]string{LabelDeployment: req.Name}
+	for k, v := range cfg.Config.Labels {
+		labels[k] = v
+	}
+	spec := containerSpec{
+		Image:        tag,
+		Labels:       labels,
+		ExposedPorts: map[string]struct{}{port: {}},
+		HostConfig: hostConfig{
+			PortBindings:  map[string][]portBinding{port: {{HostIP: bindIP, HostPort: bindPort}}},
+			Memory:        h.Memory,
+			NanoCPUs:      int64(h.CPUs * 1e9),
+			RestartPolicy: restartPolicy{Name: restart},
+		},
+	}
+	id, err := d.create(ctx, cname, spec)
+	if err != nil {
+		return fail(err)
+	}
+	// From here on a failure removes the container, even when ctx is done.
+	cleanup := func() { _ = d.remove(context.WithoutCancel(ctx), id) }
+	if err := d.start(ctx, id); err != nil {
+		cleanup()
+		return fail(startError(err, h.Addr))
+	}
+	info, err := d.inspect(ctx, id)
+	if err == nil {
+		err = exited(d, info)
+	}
+	if err != nil {
+		cleanup()
+		return fail(err)
+	}
+	u, err := endpointURL(d, info, port)
+	if err != nil {
+		cleanup()
+		return fail(err)
+	}
+	if err := h.waitReady(ctx, d, id, u); err != nil {
+		cleanup()
+		return fail(err)
+	}
+	return hosts.Deployment{
+		Name:    req.Name,
+		Host:    h.Name(),
+		URL:     u,
+		Flow:    req.Flow,
+		Version: req.Version,
+		Digest:  req.Digest,
+		Created: time.Now().UTC(),
+		State:   map[string]string{"container": id, "image": tag, "docker": d.addr},
+	}, nil
+}
+
+// load streams the image into the engine as a tarball.
+func load(ctx context.Context, d *docker, tag string, img v1.Image) error {
+	ref, err := name.NewTag(tag)
+	if err != nil {
+		return err
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(tarball.Write(ref, img, pw)) }()
+	err = d.loadImage(ctx, pr)
+	pr.CloseWithError(errors.New("load ended"))
+	return err
+}
+
+// clearLeftover removes the container cname that an interrupted deploy of
+// the same deployment left, and refuses to touch one weir did not make.
+func clearLeftover(ctx context.Context, d *docker, cname, deployment string) error {
+	info, err := d.inspect(ctx, cname)
+	if isStatus(err, http.StatusNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if info.Config.Labels[LabelDeployment] != deployment {
+		return fmt.Errorf("a container named %s exists and weir did not make it; remove it, or deploy with another --name", cname)
+	}
+	return d.remove(ctx, info.ID)
+}
+
+func validRestart(p string) bool {
+	switch p {
+	case "always", "on-failure", "unless-stopped", "no":
+		return true
+	}
+	return false
+}
+
+// splitAddr splits HOST:PORT into what a port binding takes; port 0 asks
+// the engine for a free one.
+func splitAddr(addr string) (ip, port string, err error) {
+	ip, port, err = net.SplitHostPort(addr)
+	if err != nil {
+		return "", "", fmt.Errorf("address %q: want HOST:PORT, like 127.0.0.1:8080 or :8080", addr)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return "", "", fmt.Errorf("address %q: port must be a number from 0 to 65535", addr)
+	}
+	if port == "0" {
+		port = ""
+	}
+	return ip, port, nil
+}
+
+// startError says plainly when the published port is taken.
+func startError(err error, addr string) error {
+	msg := err.Error()
+	if strings.Contains(msg, "port is already allocated") || strings.Contains(msg, "address already in use") {
+		return fmt.Errorf("port %s is taken on the Docker host; free it, or pick another with --addr (leave it out for a free port): %v", addr, err)
+	}
+	return fmt.Errorf("start container: %w", err)
+}
+
+// endpointURL is the URL the published port answers on. A port published
+// on every interface of an engine on this machine is reached on loopback;
+// of a remote engine, on its host name.
+func endpointURL(d *docker, info containerInfo, port string) (string, error) {
+	bindings := info.NetworkSettings.Ports[port]
+	if len(bindings) == 0 {
+		return "", fmt.Errorf("container %s: port %s is not published", info.Name, port)
+	}
+	host := bindings[0].HostIP
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+		if u, err := url.Parse(d.addr); err == nil && u.Scheme != "unix" && u.Hostname() != "" {
+			host = u.Hostname()
+		}
+	}
+	return "http://" + net.JoinHostPort(host, bindings[0].HostPort), nil
+}
+
+// waitReady polls url/readyz until it answers 200, failing early with the
+// end of the container's log when the container stops or restarts.
+func (h *Host) waitReady(ctx context.Context, d *docker, id, u string) error {
+	timeout := cmp.Or(h.ReadyTimeout, 60*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	last := errors.New("not asked yet")
+	for {
+		info, err := d.inspect(ctx, id)
+		switch {
+		case ctx.Err() != nil:
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return fmt.Errorf("not ready after %s (%v); its log ends with:\n%s", timeout, last, logTail(d, id))
+			}
+			return ctx.Err()
+		case err != nil:
+			return err
+		}
+		if err := exited(d, info); err != nil {
+			return err
+		}
+		if last = hosts.Ready(ctx, nil, u); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+		case <-tick.C:
+		}
+	}
+}
+
+// exited fails a container that stopped, or restarted, with the end of
+// its log.
+func exited(d *docker, info containerInfo) error {
+	if info.State.Running && info.RestartCount == 0 {
+		return nil
+	}
+	return fmt.Errorf("container exited at start (exit code %d); its log ends with:\n%s", info.State.ExitCode, logTail(d, info.ID))
+}
+
+// logTail returns the last lines of the container's log.
+func logTail(d *docker, id string) string {
+	var b bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.logs(ctx, id, 10, &b); err != nil {
+		return fmt.Sprintf("  (no log: %v)", err)
+	}
+	return hosts.LogTail(b.String(), 10)
+}
+
+// engineOf returns the engine that d was deployed on.
+func (h *Host) engineOf(d hosts.Deployment) (*docker, error) {
+	if addr := d.State["docker"]; addr != "" && h.Docker == "" {
+		return newDocker(addr)
+	}
+	return h.engine()
+}
+
+// Status reports the container's state and whether it answers /readyz.
+func (h *Host) Status(ctx context.Context, d hosts.Deployment) (hosts.Status, error) {
+	eng, err := h.engineOf(d)
+	if err != nil {
+		return hosts.Status{}, err
+	}
+	info, err := eng.inspect(ctx, d.State["container"])
+	if isStatus(err, http.StatusNotFound) {
+		return hosts.Status{Detail: "no container " + ContainerName(d.Name)}, nil
+	}
+	if err != nil {
+		return hosts.Status{}, err
+	}
+	detail := fmt.Sprintf("container %s %s", ContainerName(d.Name), info.State.Status)
+	if info.State.Health != nil {
+		detail += ", " + info.State.Health.Status
+	}
+	if info.RestartCount > 0 {
+		detail += fmt.Sprintf(", restarted %d times", info.RestartCount)
+	}
+	if !info.State.Running {
+		return hosts.Status{Detail: fmt.Sprintf("%s (exit code %d)", detail, info.State.ExitCode)}, nil
+	}
+	if err := hosts.Ready(ctx, nil, d.URL); err != nil {
+		return hosts.Status{Detail: detail + ", not ready: " + err.Error()}, nil
+	}
+	return hosts.Status{Ready: true, Detail: detail}, nil
+}
+
+// Logs copies the container's log.
+func (h *Host) Logs(ctx context.Context, d hosts.Deployment, w io.Writer) error {
+	eng, err := h.engineOf(d)
+	if err != nil {
+		return err
+	}
+	if err := eng.logs(ctx, d.State["container"], 0, w); err != nil {
+		if isStatus(err, http.StatusNotFound) {
+			return fmt.Errorf("logs of %q: its container %s is gone", d.Name, ContainerName(d.Name))
+		}
+		return fmt.Errorf("logs of %q: %w", d.Name, err)
+	}
+	return nil
+}
+
+// Delete removes the container and its image.
+func (h *Host) Delete(ctx context.Context, d hosts.Deployment) error {
+	eng, err := h.engineOf(d)
+	if err != nil {
+		return err
+	}
+	if err := eng.remove(ctx, d.State["container"]); err != nil {
+		return fmt.Errorf("delete %q: %w", d.Name, err)
+	}
+	if img := d.State["image"]; img != "" {
+		if err := eng.removeImage(ctx, img); err != nil {
+			return fmt.Errorf("delete %q: %w", d.Name, err)
+		}
+	}
+	return nil
+}

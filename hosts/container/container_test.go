@@ -1,0 +1,354 @@
+package container
+
+import (
+	"archive/tar"
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/internal/hoststest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	hoststest.Cleanup()
+	os.Exit(code)
+}
+
+// helloRequest is a request to deploy the hello bundle as name.
+func helloRequest(t testing.TB, name string) hosts.DeployRequest {
+	path, m := hoststest.HelloBundle(t)
+	return hosts.DeployRequest{Name: name, Bundle: path, Flow: m.Flow, Version: m.Version, Digest: m.Digest}
+}
+
+// engineOrSkip returns a client of the Docker engine the tests use, or
+// skips the test (fails it in CI) when there is none.
+func engineOrSkip(t testing.TB) *docker {
+	t.Helper()
+	d, err := newDocker(cmp.Or(os.Getenv("DOCKER_HOST"), DefaultDocker))
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = d.version(ctx)
+	hoststest.Need(t, "Docker engine", err)
+	return d
+}
+
+func TestImage(t *testing.T) {
+	t.Parallel()
+	h := &Host{Binary: hoststest.Weir(t), Env: []string{"WEIR_LOG=debug"}}
+	req := helloRequest(t, "hello")
+	img, err := h.Image(req, "")
+	require.NoError(t, err)
+
+	cfg, err := img.ConfigFile()
+	require.NoError(t, err)
+	assert.Equal(t, "linux", cfg.OS)
+	assert.Equal(t, hosts.HostArch, cfg.Architecture)
+	c := cfg.Config
+	assert.Equal(t, []string{"/weir", "serve"}, c.Entrypoint)
+	assert.Equal(t, []string{"--addr", ":8080", "/srv/bundle.weir"}, c.Cmd)
+	assert.Equal(t, "65532:65532", c.User)
+	assert.Equal(t, []string{"HOME=/tmp", "WEIR_LOG=debug"}, c.Env)
+	assert.Equal(t, map[string]struct{}{"8080/tcp": {}}, c.ExposedPorts)
+	assert.Equal(t, []string{"CMD", "/weir", "probe", "http://127.0.0.1:8080"}, c.Healthcheck.Test)
+	assert.Equal(t, "hello", c.Labels[LabelFlow])
+	assert.Equal(t, req.Digest, c.Labels[LabelDigest])
+	assert.Equal(t, engine.Version(), c.Labels[LabelVersion])
+	assert.Equal(t, "hello", c.Labels["org.opencontainers.image.title"])
+
+	// Two layers: the binary (and /tmp), then the bundle; nothing else.
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	require.Len(t, layers, 2)
+	bin, err := os.ReadFile(h.Binary)
+	require.NoError(t, err)
+	bundle, err := os.ReadFile(req.Bundle)
+	require.NoError(t, err)
+	assert.Equal(t, []entry{{"tmp/", 0o1777, nil}, {"weir", 0o755, bin}}, entries(t, layers[0].Uncompressed))
+	assert.Equal(t, []entry{{"srv/", 0o755, nil}, {"srv/bundle.weir", 0o444, bundle}}, entries(t, layers[1].Uncompressed))
+
+	// The same inputs make the same image.
+	again, err := h.Image(req, "")
+	require.NoError(t, err)
+	d1, err := img.Digest()
+	require.NoError(t, err)
+	d2, err := again.Digest()
+	require.NoError(t, err)
+	assert.Equal(t, d1, d2)
+
+	// What --output writes, docker load and registry tools read back.
+	var buf bytes.Buffer
+	require.NoError(t, h.WriteImage(req, &buf))
+	tag, err := name.NewTag(ImageTag("hello", req.Digest))
+	require.NoError(t, err)
+	back, err := tarball.Image(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }, &tag)
+	require.NoError(t, err)
+	// The tarball keeps the config and the layers; the manifest is made
+	// again in Docker's media type when read.
+	c1, err := img.ConfigName()
+	require.NoError(t, err)
+	c2, err := back.ConfigName()
+	require.NoError(t, err)
+	assert.Equal(t, c1, c2)
+	t.Logf("hello image: %d bytes as a tarball", buf.Len())
+}
+
+type entry struct {
+	name string
+	mode int64
+	data []byte
+}
+
+// count reads rc to its end and returns how many bytes it had.
+func count(t testing.TB, rc io.ReadCloser) int64 {
+	defer rc.Close()
+	n, err := io.Copy(io.Discard, rc)
+	require.NoError(t, err)
+	return n
+}
+
+// entries lists the files of a layer.
+func entries(t *testing.T, open func() (io.ReadCloser, error)) []entry {
+	rc, err := open()
+	require.NoError(t, err)
+	defer rc.Close()
+	var out []entry
+	tr := tar.NewReader(rc)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		require.NoError(t, err)
+		assert.Equal(t, 0, h.Uid)
+		assert.True(t, h.ModTime.IsZero() || h.ModTime.Unix() == 0, "mod time %v", h.ModTime)
+		data, err := io.ReadAll(tr)
+		require.NoError(t, err)
+		if len(data) == 0 {
+			data = nil
+		}
+		out = append(out, entry{h.Name, h.Mode, data})
+	}
+}
+
+func TestImageBadInput(t *testing.T) {
+	t.Parallel()
+	weir := hoststest.Weir(t)
+	req := helloRequest(t, "hello")
+	missing := req
+	missing.Bundle = filepath.Join(t.TempDir(), "gone.weir")
+	cases := []struct {
+		name string
+		host *Host
+		req  hosts.DeployRequest
+		arch string
+		want string
+	}{
+		{"missing bundle", &Host{Binary: weir}, missing, "", "build image: bundle: stat " + missing.Bundle + ": no such file or directory"},
+		{"dynamic binary", &Host{Binary: "/bin/sh"}, req, "", "weir binary /bin/sh is linked dynamically (built with cgo), and the target has no C library to load; build one with CGO_ENABLED=0 GOOS=linux GOARCH=" + hosts.HostArch + " go build -o weir ./cmd/weir (make build does this for this machine) and pass it with --binary"},
+		{"wrong architecture", &Host{Binary: weir}, req, "s390x", "weir binary " + weir + " is for linux/" + hosts.HostArch + ", the target is linux/s390x; build one with CGO_ENABLED=0 GOOS=linux GOARCH=s390x go build -o weir ./cmd/weir (make build does this for this machine) and pass it with --binary"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := c.host.Image(c.req, c.arch)
+			require.EqualError(t, err, c.want)
+		})
+	}
+}
+
+func TestDockerNotReachable(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "docker.sock")
+	h := &Host{Docker: "unix://" + socket, Binary: "/bin/sh"}
+	_, err := h.Deploy(context.Background(), hosts.DeployRequest{Name: "hello", Bundle: "hello.weir"})
+	require.EqualError(t, err, `deploy "hello" on container: docker engine at unix://`+socket+` is not reachable: dial unix `+socket+`: connect: no such file or directory; start dockerd, or point DOCKER_HOST at a running engine`)
+
+	h = &Host{Docker: "ssh://me@box"}
+	_, err = h.Deploy(context.Background(), hosts.DeployRequest{Name: "hello"})
+	require.EqualError(t, err, `deploy "hello" on container: docker engine address "ssh://me@box": use unix:///path/to/docker.sock or tcp://host:port`)
+}
+
+func TestDeployBadFlags(t *testing.T) {
+	cases := []struct {
+		host *Host
+		want string
+	}{
+		{&Host{Restart: "sometimes"}, `restart policy "sometimes": use always, on-failure, unless-stopped or no`},
+		{&Host{Addr: "8080"}, `address "8080": want HOST:PORT, like 127.0.0.1:8080 or :8080`},
+		{&Host{Addr: ":http"}, `address ":http": port must be a number from 0 to 65535`},
+	}
+	for _, c := range cases {
+		_, err := c.host.Deploy(context.Background(), hosts.DeployRequest{Name: "hello"})
+		require.EqualError(t, err, `deploy "hello" on container: `+c.want)
+	}
+}
+
+// TestDeploy runs the hello bundle in a real container, scores it, and
+// deletes it without a trace.
+func TestDeploy(t *testing.T) {
+	t.Parallel()
+	d := engineOrSkip(t)
+	ctx := context.Background()
+	h := &Host{Binary: hoststest.Weir(t), Memory: 256 << 20, CPUs: 1, Env: []string{"GREETING_TEST=1"}}
+	req := helloRequest(t, "hello-test")
+	dep, err := h.Deploy(ctx, req)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Delete(context.Background(), dep) })
+
+	assert.Equal(t, "container", dep.Host)
+	assert.True(t, strings.HasPrefix(dep.URL, "http://127.0.0.1:"), dep.URL)
+	code, out := hoststest.Score(t, dep.URL, `{"name":"Ada"}`)
+	require.Equal(t, http.StatusOK, code, "%v", out)
+	assert.Equal(t, "Hello, Ada!", out["message"])
+
+	info, err := d.inspect(ctx, ContainerName("hello-test"))
+	require.NoError(t, err)
+	assert.Equal(t, dep.State["container"], info.ID)
+	assert.Equal(t, "hello-test", info.Config.Labels[LabelDeployment])
+	assert.Equal(t, req.Digest, info.Config.Labels[LabelDigest])
+
+	st, err := h.Status(ctx, dep)
+	require.NoError(t, err)
+	assert.True(t, st.Ready, st.Detail)
+	assert.True(t, strings.HasPrefix(st.Detail, "container weir-hello-test running"), st.Detail)
+
+	var logs bytes.Buffer
+	require.NoError(t, h.Logs(ctx, dep, &logs))
+	assert.Contains(t, logs.String(), "hello")
+
+	require.NoError(t, h.Delete(ctx, dep))
+	_, err = d.inspect(ctx, ContainerName("hello-test"))
+	assert.True(t, isStatus(err, http.StatusNotFound), "container left behind: %v", err)
+	err = d.call(ctx, http.MethodGet, "/images/"+dep.State["image"]+"/json", nil, nil, nil)
+	assert.True(t, isStatus(err, http.StatusNotFound), "image left behind: %v", err)
+	require.NoError(t, h.Delete(ctx, dep), "deleting what is gone")
+
+	st, err = h.Status(ctx, dep)
+	require.NoError(t, err)
+	assert.Equal(t, hosts.Status{Detail: "no container weir-hello-test"}, st)
+}
+
+func TestDeployPortTaken(t *testing.T) {
+	t.Parallel()
+	d := engineOrSkip(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	h := &Host{Binary: hoststest.Weir(t), Addr: l.Addr().String()}
+	_, err = h.Deploy(context.Background(), helloRequest(t, "port-taken"))
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), `deploy "port-taken" on container: port `+l.Addr().String()+` is taken on the Docker host; free it, or pick another with --addr (leave it out for a free port): `), err.Error())
+	assertGone(t, d, "port-taken")
+}
+
+func TestDeployExitsAtStart(t *testing.T) {
+	t.Parallel()
+	d := engineOrSkip(t)
+	bin := filepath.Join(t.TempDir(), "exits")
+	build := exec.Command("go", "build", "-o", bin, "./testdata/exits")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	h := &Host{Binary: bin, Restart: "no"}
+	_, err = h.Deploy(context.Background(), helloRequest(t, "exits"))
+	require.EqualError(t, err, `deploy "exits" on container: container exited at start (exit code 3); its log ends with:
+  weir serve: load /srv/bundle.weir: the bundle is damaged`)
+	assertGone(t, d, "exits")
+
+	// With a restart policy the container restarts instead of staying
+	// down; that fails the deploy the same way.
+	h.Restart = "always"
+	_, err = h.Deploy(context.Background(), helloRequest(t, "exits"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "weir serve: load /srv/bundle.weir: the bundle is damaged")
+	assertGone(t, d, "exits")
+}
+
+// TestDeployConverges deploys over what an interrupted deploy left: the
+// leftover container is replaced. A container of that name that weir did
+// not make is refused and left alone.
+func TestDeployConverges(t *testing.T) {
+	t.Parallel()
+	d := engineOrSkip(t)
+	ctx := context.Background()
+	h := &Host{Binary: hoststest.Weir(t)}
+	req := helloRequest(t, "converge")
+	first, err := h.Deploy(ctx, req)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Delete(context.Background(), first) })
+
+	// The record of the first deploy is lost, as when weir deploy is
+	// killed before it saves it: deploying again replaces the container.
+	second, err := h.Deploy(ctx, req)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Delete(context.Background(), second) })
+	assert.NotEqual(t, first.State["container"], second.State["container"])
+	_, err = d.inspect(ctx, first.State["container"])
+	assert.True(t, isStatus(err, http.StatusNotFound), "the leftover container is still there: %v", err)
+	code, _ := hoststest.Score(t, second.URL, `{"name":"Ada"}`)
+	assert.Equal(t, http.StatusOK, code)
+
+	id, err := d.create(ctx, ContainerName("foreign"), containerSpec{Image: second.State["image"]})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = d.remove(context.Background(), id) })
+	_, err = h.Deploy(ctx, helloRequest(t, "foreign"))
+	require.EqualError(t, err, `deploy "foreign" on container: a container named weir-foreign exists and weir did not make it; remove it, or deploy with another --name`)
+	_, err = d.inspect(ctx, id)
+	require.NoError(t, err, "the container weir did not make was removed")
+}
+
+// assertGone checks that the deployment left no container.
+func assertGone(t *testing.T, d *docker, deployment string) {
+	t.Helper()
+	_, err := d.inspect(context.Background(), ContainerName(deployment))
+	assert.True(t, isStatus(err, http.StatusNotFound), "container %s left behind: %v", ContainerName(deployment), err)
+}
+
+// TestLayerSameBytes checks that a layer's bytes depend on its files only.
+func TestLayerSameBytes(t *testing.T) {
+	files := []file{{path: "srv/", mode: 0o755 | int64(os.ModeDir)}, {path: "srv/a", mode: 0o444, data: []byte("a")}}
+	l1, err := layer(files...)
+	require.NoError(t, err)
+	time.Sleep(time.Second) // a clock in the tar or gzip header would show
+	l2, err := layer(files...)
+	require.NoError(t, err)
+	d1, err := l1.Digest()
+	require.NoError(t, err)
+	d2, err := l2.Digest()
+	require.NoError(t, err)
+	assert.Equal(t, d1, d2)
+}
+
+func TestDemux(t *testing.T) {
+	frame := func(stream byte, s string) []byte {
+		return append([]byte{stream, 0, 0, 0, 0, 0, 0, byte(len(s))}, s...)
+	}
+	var in bytes.Buffer
+	in.Write(frame(1, "out\n"))
+	in.Write(frame(2, "err\n"))
+	var out bytes.Buffer
+	require.NoError(t, demux(&in, &out))
+	assert.Equal(t, "out\nerr\n", out.String())
+
+	in.Reset()
+	in.Write(frame(1, "cut")[:9])
+	assert.ErrorIs(t, demux(&in, &out), io.EOF)
+}

@@ -1,0 +1,222 @@
+package container
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/weirflow/weir/hosts"
+)
+
+// Where things are in the image.
+const (
+	// BinaryPath is the weir binary.
+	BinaryPath = "/weir"
+	// BundlePath is the bundle weir serve runs.
+	BundlePath = "/srv/bundle.weir"
+	// DefaultPort is the port weir serve listens on inside the container.
+	DefaultPort = 8080
+	// User is the user and group the container runs as: not root, and
+	// with no /etc/passwd needed.
+	User = "65532:65532"
+)
+
+// Labels of the image and of the containers made from it.
+const (
+	LabelFlow       = "dev.weir.flow"
+	LabelDigest     = "dev.weir.bundle.digest"
+	LabelVersion    = "dev.weir.version"
+	LabelDeployment = "dev.weir.deployment"
+)
+
+// ImageOptions is what goes into an image.
+type ImageOptions struct {
+	// Binary is a static Linux weir binary for Arch (see
+	// hosts.ShippableBinary).
+	Binary string
+	// Bundle is the path of the .weir bundle.
+	Bundle string
+	// Flow, FlowVersion and Digest come from the bundle's manifest; they
+	// become labels.
+	Flow, FlowVersion, Digest string
+	// WeirVersion is the version of the binary, for its label.
+	WeirVersion string
+	// Arch is the GOARCH of the image; the platform's OS is linux.
+	Arch string
+	// Port is the port weir serve listens on in the container (8080).
+	Port int
+	// Env is added to the image's environment, as KEY=VALUE.
+	Env []string
+}
+
+// Image builds the image of a deployment, with no base image: a layer with
+// the weir binary (and a /tmp), a layer with the bundle, weir serve as
+// the entrypoint, a non-root user, OCI labels and a health check that runs
+// weir probe. The same inputs make the same image, digest included: every
+// file time is zero and the layers are compressed the same way.
+func Image(o ImageOptions) (v1.Image, error) {
+	port := o.Port
+	if port == 0 {
+		port = DefaultPort
+	}
+	if o.Arch == "" {
+		o.Arch = hosts.HostArch
+	}
+	bundle, err := os.ReadFile(o.Bundle)
+	if err != nil {
+		return nil, fmt.Errorf("build image: read bundle: %w", err)
+	}
+	binLayer, err := binaryLayer(o.Binary)
+	if err != nil {
+		return nil, err
+	}
+	bundleLayer, err := layer(
+		file{path: "srv/", mode: 0o755 | int64(os.ModeDir)},
+		file{path: BundlePath[1:], mode: 0o444, data: bundle},
+	)
+	if err != nil {
+		return nil, err
+	}
+
+	addr := ":" + strconv.Itoa(port)
+	cfg := &v1.ConfigFile{
+		Architecture: o.Arch,
+		OS:           "linux",
+		Config: v1.Config{
+			Entrypoint: []string{BinaryPath, "serve"},
+			Cmd:        []string{"--addr", addr, BundlePath},
+			User:       User,
+			WorkingDir: "/tmp",
+			// HOME is where weir keeps its cache of compiled plugins.
+			Env:          append([]string{"HOME=/tmp"}, o.Env...),
+			ExposedPorts: map[string]struct{}{strconv.Itoa(port) + "/tcp": {}},
+			Labels: map[string]string{
+				"org.opencontainers.image.title":       o.Flow,
+				"org.opencontainers.image.version":     o.FlowVersion,
+				"org.opencontainers.image.description": "weir serve running the flow " + o.Flow,
+				LabelFlow:                              o.Flow,
+				LabelDigest:                            o.Digest,
+				LabelVersion:                           o.WeirVersion,
+			},
+			Healthcheck: &v1.HealthConfig{
+				Test:        []string{"CMD", BinaryPath, "probe", "http://127.0.0.1" + addr},
+				Interval:    10 * time.Second,
+				Timeout:     3 * time.Second,
+				StartPeriod: 30 * time.Second,
+				Retries:     3,
+			},
+		},
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err = mutate.ConfigFile(img, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("build image: %w", err)
+	}
+	img, err = mutate.Append(img,
+		mutate.Addendum{Layer: binLayer, History: v1.History{CreatedBy: "weir " + o.WeirVersion, Comment: "the weir binary"}},
+		mutate.Addendum{Layer: bundleLayer, History: v1.History{CreatedBy: "weir " + o.WeirVersion, Comment: "the bundle of " + o.Flow}},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build image: %w", err)
+	}
+	return img, nil
+}
+
+// binaryLayers keeps the layer of each weir binary this process put in an
+// image, by path, size and modification time: compressing the binary is
+// most of the time an image takes to build, and a process that builds
+// several images (a deploy, then a push) ships the same binary.
+var binaryLayers sync.Map
+
+type binaryKey struct {
+	path  string
+	size  int64
+	mtime time.Time
+}
+
+// binaryLayer returns the layer of the weir binary at path, and /tmp.
+func binaryLayer(path string) (v1.Layer, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("build image: weir binary: %w", err)
+	}
+	key := binaryKey{path, fi.Size(), fi.ModTime()}
+	if l, ok := binaryLayers.Load(key); ok {
+		return l.(v1.Layer), nil
+	}
+	binary, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("build image: weir binary: %w", err)
+	}
+	l, err := layer(
+		file{path: "tmp/", mode: 0o1777 | int64(os.ModeDir)},
+		file{path: BinaryPath[1:], mode: 0o755, data: binary},
+	)
+	if err != nil {
+		return nil, err
+	}
+	binaryLayers.Store(key, l)
+	return l, nil
+}
+
+// file is one entry of a layer; a path ending in / is a folder.
+type file struct {
+	path string
+	mode int64
+	data []byte
+}
+
+// layer makes a gzipped OCI layer of files, owned by root, dated zero.
+func layer(files ...file) (v1.Layer, error) {
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	for _, f := range files {
+		h := &tar.Header{Name: f.path, Mode: f.mode &^ int64(os.ModeDir), Size: int64(len(f.data)), Typeflag: tar.TypeReg, Format: tar.FormatPAX}
+		if f.mode&int64(os.ModeDir) != 0 {
+			h.Typeflag, h.Size = tar.TypeDir, 0
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, fmt.Errorf("build image layer: %w", err)
+		}
+		if _, err := tw.Write(f.data); err != nil {
+			return nil, fmt.Errorf("build image layer: %w", err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return nil, fmt.Errorf("build image layer: %w", err)
+	}
+	// Compressed once here: the layer's digest and every copy of it are
+	// these bytes.
+	var gzBuf bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&gzBuf, gzip.DefaultCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := zw.Write(tarBuf.Bytes()); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	gz := gzBuf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(gz)), nil
+	}, tarball.WithMediaType(types.OCILayer))
+	if err != nil {
+		return nil, fmt.Errorf("build image layer: %w", err)
+	}
+	return l, nil
+}

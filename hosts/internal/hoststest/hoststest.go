@@ -1,0 +1,118 @@
+// Package hoststest holds what the tests of the hosts share: a static weir
+// binary built once, the hello bundle, and the rule for tests that need a
+// Docker engine or an SSH server.
+package hoststest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirflow/weir/hosts/bundle"
+	"github.com/weirflow/weir/internal/testbuild"
+)
+
+// RequireEnv names the environment variable that turns the skip of a test
+// whose Docker engine or SSH server is missing into a failure. .ci/run sets
+// it after starting both.
+const RequireEnv = "WEIR_REQUIRE_HOSTS"
+
+// Need skips t loudly when err says that what it needs (a Docker engine, an
+// SSH server) is missing, or fails it when RequireEnv is set.
+func Need(t testing.TB, what string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv(RequireEnv) != "" {
+		t.Fatalf("%s is required (%s is set) but not usable: %v", what, RequireEnv, err)
+	}
+	t.Skipf("SKIP LOUDLY: no %s: %v (.ci/run starts one; see README, Testing the hosts)", what, err)
+}
+
+// Root returns the root of the repository.
+func Root(t testing.TB) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	require.NoError(t, err, "go env GOMOD")
+	return filepath.Dir(string(bytes.TrimSpace(out)))
+}
+
+// Version is the version the test binary of weir reports.
+const Version = "v0.0.0-hoststest"
+
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+// Weir returns a static weir binary for this machine, built once per test
+// process (CGO_ENABLED=0, as make build does). Call Cleanup from TestMain.
+func Weir(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the weir binary; skipped under -short")
+	}
+	root := Root(t)
+	built.once.Do(func() {
+		if built.dir, built.err = os.MkdirTemp("", "weir-hoststest-"); built.err != nil {
+			return
+		}
+		built.bin = filepath.Join(built.dir, "weir")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X github.com/weirflow/weir/engine.version="+Version, "-o", built.bin, "./cmd/weir")
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	require.NoError(t, built.err)
+	return built.bin
+}
+
+// Cleanup removes the binary Weir built.
+func Cleanup() {
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+}
+
+// HelloBundle builds the bundle of examples/hello into a folder of t.
+func HelloBundle(t testing.TB) (string, bundle.Manifest) {
+	t.Helper()
+	root := Root(t)
+	_, err := testbuild.TextPlugin(root)
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "hello.weir")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	m, err := bundle.Build(filepath.Join(root, "examples", "hello", "flow.cue"), f)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	return path, *m
+}
+
+// Score posts body to url/score and returns the status code and the
+// decoded JSON reply.
+func Score(t testing.TB, url, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(url+"/score", "application/json", bytes.NewBufferString(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	var out map[string]any
+	require.NoError(t, json.Unmarshal(b, &out), "reply: %s", b)
+	return resp.StatusCode, out
+}

@@ -4,7 +4,7 @@ WEIR    := bin/weir
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X github.com/weirflow/weir/engine.version=$(VERSION)
 
-.PHONY: all build plugins demo test lint fuzz bench bench-wasm bench-batch bench-serve proto clean
+.PHONY: all build plugins demo test lint fuzz bench bench-wasm bench-batch bench-serve bench-deploy proto clean
 
 all: build
 
@@ -68,6 +68,12 @@ bench-batch:
 ## clients, three 250 ms nodes then a 1 s API call; limit 400 requests/s)
 bench-serve:
 	$(GO) run ./bench/cmd/servebench
+
+## bench-deploy: the hello image's size, and the time from deploy to ready
+## on the container host (needs a Docker engine) and the VM host (needs the
+## sshd of .ci/sshd: eval "$$(.ci/sshd)" first)
+bench-deploy:
+	$(GO) test -run=NONE -bench=Deploy -benchtime=5x ./hosts/container ./hosts/vm
 
 ## proto: the Go code of the go-plugin tool protocol, from proto/ (needs
 ## protoc from Debian's protobuf-compiler, and protoc-gen-go v1.36.12 and

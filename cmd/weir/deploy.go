@@ -34,6 +34,12 @@ type deployFlags struct {
 	docker  string
 	restart string
 	arch    string
+	// vm
+	ssh, identity, knownHosts string
+	insecureHostKey           bool
+	dir, supervisor           string
+	cloudInit                 bool
+	binaryURL, bundleURL      string
 	// endpoint
 	url   string
 	token string
@@ -42,17 +48,26 @@ type deployFlags struct {
 // hostFlags are the flags that only some hosts take; any other host
 // refuses them.
 var hostFlags = map[string][]string{
-	"addr":    {"local", "container"},
-	"binary":  {"container"},
-	"env":     {"container"},
-	"memory":  {"container"},
-	"cpus":    {"container"},
-	"output":  {"container"},
-	"docker":  {"container"},
-	"restart": {"container"},
-	"arch":    {"container"},
-	"url":     {"endpoint"},
-	"token":   {"endpoint"},
+	"addr":                     {"local", "container", "vm"},
+	"binary":                   {"container", "vm"},
+	"env":                      {"container", "vm"},
+	"memory":                   {"container", "vm"},
+	"cpus":                     {"container", "vm"},
+	"restart":                  {"container", "vm"},
+	"arch":                     {"container", "vm"},
+	"output":                   {"container"},
+	"docker":                   {"container"},
+	"ssh":                      {"vm"},
+	"identity":                 {"vm"},
+	"known-hosts":              {"vm"},
+	"insecure-ignore-host-key": {"vm"},
+	"dir":                      {"vm"},
+	"supervisor":               {"vm"},
+	"cloud-init":               {"vm"},
+	"binary-url":               {"vm"},
+	"bundle-url":               {"vm"},
+	"url":                      {"endpoint"},
+	"token":                    {"endpoint"},
 }
 
 func newDeploy(app *app) *cobra.Command {
@@ -71,11 +86,18 @@ Hosts:
               default socket (--docker), its port published on --addr (a free
               loopback port by default); --output FILE writes the image as a
               tarball for docker load or a registry instead
+  vm          a Linux machine over SSH (--ssh USER@HOST[:PORT], a key from
+              --identity or ssh-agent, its host key checked in known_hosts):
+              the binary and the bundle are uploaded with SFTP under --dir and
+              weir serve runs as a systemd unit, or as a supervised process
+              where there is no systemd, listening on --addr (:8080);
+              --cloud-init prints user-data that does the same at a new VM's
+              first boot, downloading from --binary-url and --bundle-url
   endpoint    a running weir serve, through its admin API (--url, --token or
               WEIR_ADMIN_TOKEN): the flow becomes a new version there
 
-The container host ships the running weir binary, or --binary: it must be
-static (CGO_ENABLED=0, as make build builds it) and for the target's
+The container and VM hosts ship the running weir binary, or --binary: it
+must be static (CGO_ENABLED=0, as make build builds it) and for the target's
 architecture.
 
 weir deployments lists, checks, shows the logs of and deletes deployments.`,
@@ -84,6 +106,9 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
   weir deploy examples/hello/flow.cue --host container
   weir deploy hello.weir --host container --addr :8080 --memory 256MiB --cpus 1 --env WEIR_LOG=debug
   weir deploy hello.weir --host container --output hello-image.tar --arch arm64 --binary bin/weir-arm64
+  weir deploy examples/hello/flow.cue --host vm --ssh root@10.0.0.7 --identity ~/.ssh/weir_ed25519
+  weir deploy hello.weir --host vm --ssh deploy@vm.example.com:2222 --addr :9000 --restart on-failure
+  weir deploy hello.weir --host vm --cloud-init --binary-url https://example.com/weir --bundle-url https://example.com/hello.weir
   weir deploy hello.weir --host endpoint --url http://10.0.0.5:8080 --token "$TOKEN"`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -93,18 +118,35 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	f := cmd.Flags()
 	f.StringVar(&fl.host, "host", "", "where to deploy: "+strings.Join(hostNames, ", "))
 	f.StringVar(&fl.name, "name", "", "the deployment's name (default: the flow's name)")
-	f.StringVar(&fl.addr, "addr", "", "local, container: the `HOST:PORT` it answers on (default: a free loopback port)")
-	f.StringVar(&fl.binary, "binary", "", "container: the static weir binary to ship (default: this one)")
-	f.StringArrayVar(&fl.env, "env", nil, "container: set `KEY=VALUE` in weir serve's environment (repeatable)")
-	f.StringVar(&fl.memory, "memory", "", "container: the memory limit, like 512MiB (default: none)")
-	f.Float64Var(&fl.cpus, "cpus", 0, "container: the CPU limit, in CPUs, like 1.5 (default: none)")
+	f.StringVar(&fl.addr, "addr", "", "local, container: the `HOST:PORT` it answers on (default: a free loopback port); vm: where weir serve listens on the VM (default :8080)")
+	f.StringVar(&fl.binary, "binary", "", "container, vm: the static weir binary to ship (default: this one)")
+	f.StringArrayVar(&fl.env, "env", nil, "container, vm: set `KEY=VALUE` in weir serve's environment (repeatable)")
+	f.StringVar(&fl.memory, "memory", "", "container, vm: the memory limit, like 512MiB (default: none; on a VM it needs systemd)")
+	f.Float64Var(&fl.cpus, "cpus", 0, "container, vm: the CPU limit, in CPUs, like 1.5 (default: none; on a VM it needs systemd)")
+	f.StringVar(&fl.restart, "restart", "", "container, vm: when to start weir serve again: always (default), on-failure or no; a container also takes unless-stopped")
+	f.StringVar(&fl.arch, "arch", "", "container, vm: the target's architecture, as GOARCH (default: the Docker engine's, or this machine's for --output and --cloud-init; a VM's own)")
 	f.StringVarP(&fl.output, "output", "o", "", "container: write the image to `FILE` (a tarball) instead of running it")
 	f.StringVar(&fl.docker, "docker", "", "container: the Docker engine, unix:///PATH or tcp://HOST:PORT (default $DOCKER_HOST, else "+container.DefaultDocker+")")
-	f.StringVar(&fl.restart, "restart", "", "container: restart policy: always (default), on-failure, unless-stopped or no")
-	f.StringVar(&fl.arch, "arch", "", "container: the image's architecture, as GOARCH (default: the Docker engine's; this machine's with --output)")
+	f.StringVar(&fl.ssh, "ssh", "", "vm: the VM to log in to, `USER@HOST[:PORT]`")
+	f.StringVar(&fl.identity, "identity", "", "vm: the private key `FILE` to log in with (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
+	f.StringVar(&fl.knownHosts, "known-hosts", "", "vm: the known_hosts `FILE` the VM's host key is checked in (default ~/.ssh/known_hosts)")
+	f.BoolVar(&fl.insecureHostKey, "insecure-ignore-host-key", false, "vm: do not check the VM's host key (anyone in the middle can read the connection)")
+	f.StringVar(&fl.dir, "dir", "", "vm: the install folder on the VM (default /opt/weir/NAME for root, ~/.weir/NAME for others)")
+	f.StringVar(&fl.supervisor, "supervisor", "", "vm: what runs weir serve: auto (default: systemd when the VM has it and the user is root), systemd or process")
+	f.BoolVar(&fl.cloudInit, "cloud-init", false, "vm: print cloud-init user-data that deploys at a new VM's first boot, instead of deploying")
+	f.StringVar(&fl.binaryURL, "binary-url", "", "vm, with --cloud-init: where the new VM downloads the weir binary")
+	f.StringVar(&fl.bundleURL, "bundle-url", "", "vm, with --cloud-init: where the new VM downloads the bundle")
 	f.StringVar(&fl.url, "url", "", "endpoint: the URL of the weir serve to deploy to")
 	f.StringVar(&fl.token, "token", "", "endpoint: its admin token (default $WEIR_ADMIN_TOKEN)")
 	return cmd
+}
+
+// orList writes a list as "a", "a or b", "a, b or c".
+func orList(items []string) string {
+	if len(items) < 2 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
 }
 
 // checkHostFlags refuses the flags that the chosen host does not take.
@@ -112,7 +154,7 @@ func checkHostFlags(cmd *cobra.Command, host string) error {
 	var err error
 	cmd.Flags().Visit(func(f *pflag.Flag) {
 		if hs, ok := hostFlags[f.Name]; ok && err == nil && !slices.Contains(hs, host) {
-			err = usageError{fmt.Errorf("--%s is for --host %s, not %s", f.Name, strings.Join(hs, ", "), host)}
+			err = usageError{fmt.Errorf("--%s is for --host %s, not %s", f.Name, orList(hs), host)}
 		}
 	})
 	return err

@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/weirflow/weir/hosts/container"
 	"github.com/weirflow/weir/hosts/endpoint"
 	"github.com/weirflow/weir/hosts/local"
+	"github.com/weirflow/weir/hosts/vm"
 )
 
 // host returns the Host named by fl.host, set up from the flags.
@@ -36,6 +38,12 @@ func (app *app) host(store *hosts.Store, fl deployFlags) (hosts.Host, error) {
 		return &local.Host{Dir: store.Dir(), Addr: fl.addr}, nil
 	case "container":
 		return &container.Host{Docker: fl.docker, Binary: fl.binary, Addr: fl.addr, Memory: memory, CPUs: fl.cpus, Env: fl.env, Restart: fl.restart, Arch: fl.arch}, nil
+	case "vm":
+		return &vm.Host{
+			SSH: fl.ssh, Identity: fl.identity, KnownHosts: fl.knownHosts, InsecureIgnoreHostKey: fl.insecureHostKey,
+			Binary: fl.binary, Dir: fl.dir, Addr: fl.addr, Env: fl.env, Memory: memory, CPUs: fl.cpus,
+			Restart: fl.restart, Supervisor: fl.supervisor,
+		}, nil
 	case "endpoint":
 		if fl.url == "" {
 			return nil, usageError{fmt.Errorf("--host endpoint needs --url, the address of a weir serve with --admin")}
@@ -46,7 +54,8 @@ func (app *app) host(store *hosts.Store, fl deployFlags) (hosts.Host, error) {
 }
 
 // writeInstead writes what the flags ask for in place of a deployment: the
-// container image as a tarball (--output). It reports whether it did.
+// container image as a tarball (--output), a VM's cloud-init user-data
+// (--cloud-init). It reports whether it did.
 func writeInstead(cmd *cobra.Command, host hosts.Host, fl deployFlags, req hosts.DeployRequest) (bool, error) {
 	switch h := host.(type) {
 	case *container.Host:
@@ -54,6 +63,22 @@ func writeInstead(cmd *cobra.Command, host hosts.Host, fl deployFlags, req hosts
 			return false, nil
 		}
 		return true, writeImage(cmd, h, fl, req)
+	case *vm.Host:
+		if !fl.cloudInit {
+			if fl.binaryURL != "" || fl.bundleURL != "" || fl.arch != "" {
+				return true, usageError{errors.New("--binary-url, --bundle-url and --arch go with --cloud-init: a VM reached over SSH says its own architecture")}
+			}
+			return false, nil
+		}
+		b, err := vm.CloudInit(req, vm.CloudInitOptions{
+			BinaryURL: fl.binaryURL, BundleURL: fl.bundleURL, Binary: h.Binary, Arch: fl.arch,
+			Dir: h.Dir, Addr: h.Addr, Env: h.Env, Memory: h.Memory, CPUs: h.CPUs, Restart: h.Restart,
+		})
+		if err != nil {
+			return true, err
+		}
+		_, err = cmd.OutOrStdout().Write(b)
+		return true, err
 	}
 	return false, nil
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/weirflow/weir/hosts/internal/hoststest"
+	"github.com/weirflow/weir/internal/hoststest"
 )
 
 // promptflowImageBytes is the size of prompt flow's serving image, the

@@ -23,7 +23,7 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
-	"github.com/weirflow/weir/hosts/internal/hoststest"
+	"github.com/weirflow/weir/internal/hoststest"
 )
 
 func TestMain(m *testing.M) {

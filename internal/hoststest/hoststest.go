@@ -1,6 +1,6 @@
-// Package hoststest holds what the tests of the hosts share: a static weir
-// binary built once, the hello bundle, and the rule for tests that need a
-// Docker engine or an SSH server.
+// Package hoststest holds what the tests of the hosts and of the command
+// line share: a static weir binary built once, the hello bundle, and the
+// rule for tests that need a Docker engine or an SSH server.
 package hoststest
 
 import (

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirflow/weir/internal/hoststest"
+)
+
+// TestDeployContainer deploys the hello flow as the README does, onto the
+// local Docker engine, scores it, and deletes it without a trace.
+func TestDeployContainer(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	if err := exec.Command("docker", "version").Run(); err != nil {
+		hoststest.Need(t, "Docker engine", err)
+	}
+	home := t.TempDir()
+	r := runBinary(t, bin, root, "deploy", "--home", home, "--name", "hello-cli", "--memory", "256MiB", "examples/hello/flow.cue", "--host", "container")
+	require.Equal(t, 0, r.code, r.stderr)
+	url := strings.TrimSpace(r.stdout)
+	require.Regexp(t, `^http://127\.0\.0\.1:\d+$`, url)
+	assert.Regexp(t, `^deployed flow "hello" \(sha256:[0-9a-f]{12}\) on container as "hello-cli"\n$`, r.stderr)
+	t.Cleanup(func() { runBinary(t, bin, root, "deployments", "delete", "--home", home, "hello-cli") })
+
+	assert.Equal(t, `{"message":"Hello, Ada!","shouted":null}`, score(t, url, `{"name":"Ada"}`))
+
+	r = runBinary(t, bin, root, "deployments", "status", "--home", home, "hello-cli")
+	assert.Regexp(t, `^hello-cli: ready on container at `+url+` \(container weir-hello-cli running, (starting|healthy)\)\n$`, r.stdout)
+	r = runBinary(t, bin, root, "deployments", "logs", "--home", home, "hello-cli")
+	assert.Contains(t, r.stdout, `serving flow "hello" at http://0.0.0.0:8080`)
+
+	r = runBinary(t, bin, root, "deployments", "delete", "--home", home, "hello-cli")
+	assert.Equal(t, result{0, "deleted hello-cli\n", ""}, r)
+	out, err := exec.Command("docker", "ps", "--all", "--quiet", "--filter", "name=^weir-hello-cli$").CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Empty(t, string(out), "a container is left behind")
+}
+
+// TestDeployContainerOutput writes the image instead of running it.
+func TestDeployContainerOutput(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	out := filepath.Join(t.TempDir(), "hello.tar")
+	r := runBinary(t, bin, root, "deploy", "--home", t.TempDir(), "examples/hello/flow.cue", "--host", "container", "--output", out)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Empty(t, r.stdout)
+	assert.Regexp(t, `^wrote the image weir/hello:[0-9a-f]{12} of flow "hello" \(sha256:[0-9a-f]{12}, \d+\.\d MB\) to `+out+`; load it with docker load -i `+out+`\n$`, r.stderr)
+	fi, err := os.Stat(out)
+	require.NoError(t, err)
+	assert.Greater(t, fi.Size(), int64(1<<20))
+}
+
+// TestDeployVM deploys the hello flow over SSH to the loopback sshd that
+// .ci/sshd starts, scores it, and deletes it without a trace.
+func TestDeployVM(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	target, key, knownHosts := os.Getenv("WEIR_TEST_SSH"), os.Getenv("WEIR_TEST_SSH_KEY"), os.Getenv("WEIR_TEST_SSH_KNOWN_HOSTS")
+	if target == "" || key == "" || knownHosts == "" {
+		hoststest.Need(t, "SSH server", errors.New(`WEIR_TEST_SSH, WEIR_TEST_SSH_KEY and WEIR_TEST_SSH_KNOWN_HOSTS are not set: eval "$(.ci/sshd)"`))
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	home, dir := t.TempDir(), filepath.Join(t.TempDir(), "hello-vm")
+	r := runBinary(t, bin, root, "deploy", "--home", home, "--name", "hello-vm", "--ssh", target, "--identity", key, "--known-hosts", knownHosts,
+		"--addr", addr, "--dir", dir, "examples/hello/flow.cue", "--host", "vm")
+	require.Equal(t, 0, r.code, r.stderr)
+	url := strings.TrimSpace(r.stdout)
+	assert.Equal(t, "http://"+addr, url)
+	assert.Regexp(t, `^deployed flow "hello" \(sha256:[0-9a-f]{12}\) on vm as "hello-vm"\n$`, r.stderr)
+	t.Cleanup(func() { runBinary(t, bin, root, "deployments", "delete", "--home", home, "hello-vm") })
+
+	assert.Equal(t, `{"message":"Hello, Ada!","shouted":null}`, score(t, url, `{"name":"Ada"}`))
+
+	r = runBinary(t, bin, root, "deployments", "status", "--home", home, "hello-vm")
+	assert.Regexp(t, `^hello-vm: ready on vm at `+url+` \(.*supervis.*\)\n$`, r.stdout)
+	r = runBinary(t, bin, root, "deployments", "logs", "--home", home, "hello-vm")
+	assert.Contains(t, r.stdout, `serving flow "hello" at http://`+addr)
+
+	r = runBinary(t, bin, root, "deployments", "delete", "--home", home, "hello-vm")
+	assert.Equal(t, result{0, "deleted hello-vm\n", ""}, r)
+	_, err = http.Get(url + "/healthz")
+	assert.Error(t, err, "weir serve is still running")
+	assert.NoDirExists(t, dir)
+}
+
+// TestDeployCloudInit prints the user-data of a new VM instead of
+// deploying.
+func TestDeployCloudInit(t *testing.T) {
+	home := t.TempDir()
+	r := weir(t, "", "deploy", "--home", home, hello, "--host", "vm", "--cloud-init", "--binary", hoststest.Weir(t),
+		"--binary-url", "https://files.example.com/weir", "--bundle-url", "https://files.example.com/hello.weir")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.True(t, strings.HasPrefix(r.stdout, "#cloud-config\n"), r.stdout)
+	assert.Contains(t, r.stdout, "https://files.example.com/hello.weir")
+	assert.Contains(t, r.stdout, "/etc/systemd/system/weir-hello.service")
+
+	runCases(t, []commandCase{
+		{
+			name:   "no URLs",
+			args:   []string{"deploy", "--home", home, hello, "--host", "vm", "--cloud-init"},
+			code:   1,
+			stderr: "weir: cloud-init for \"hello\": no URL for the weir binary (--binary-url) and the bundle (--bundle-url): the new VM downloads them, as user-data cannot hold the binary; put them where it can download them and give their URLs\n",
+		},
+		{
+			name:   "URLs without --cloud-init",
+			args:   []string{"deploy", "--home", home, hello, "--host", "vm", "--ssh", "root@127.0.0.1:1", "--bundle-url", "https://files.example.com/hello.weir"},
+			code:   2,
+			stderr: "weir: --binary-url, --bundle-url and --arch go with --cloud-init: a VM reached over SSH says its own architecture\n" + hint,
+		},
+	})
+}

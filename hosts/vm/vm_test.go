@@ -1,0 +1,182 @@
+package vm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/internal/hoststest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	hoststest.Cleanup()
+	os.Exit(code)
+}
+
+// testSSH is the SSH server the tests deploy to: .ci/sshd starts one on
+// loopback and prints these variables.
+type testSSH struct {
+	target, key, knownHosts string
+	host, port              string
+}
+
+func sshServer(t *testing.T) testSSH {
+	t.Helper()
+	s := testSSH{
+		target:     os.Getenv("WEIR_TEST_SSH"),
+		key:        os.Getenv("WEIR_TEST_SSH_KEY"),
+		knownHosts: os.Getenv("WEIR_TEST_SSH_KNOWN_HOSTS"),
+	}
+	if s.target == "" || s.key == "" || s.knownHosts == "" {
+		hoststest.Need(t, "SSH server", errors.New(`WEIR_TEST_SSH, WEIR_TEST_SSH_KEY and WEIR_TEST_SSH_KNOWN_HOSTS are not set: eval "$(.ci/sshd)"`))
+	}
+	var err error
+	s.host, s.port, err = net.SplitHostPort(s.target[strings.Index(s.target, "@")+1:])
+	require.NoError(t, err)
+	return s
+}
+
+// newHost returns a Host for the test server that installs into a folder
+// of t and listens on a free loopback port.
+func newHost(t *testing.T, s testSSH) *Host {
+	t.Helper()
+	return &Host{
+		SSH:        s.target,
+		Identity:   s.key,
+		KnownHosts: s.knownHosts,
+		Binary:     hoststest.Weir(t),
+		Dir:        filepath.Join(t.TempDir(), "install"),
+		Addr:       freeAddr(t),
+	}
+}
+
+// helloRequest returns the request to deploy the hello bundle as name.
+func helloRequest(t *testing.T, name string) hosts.DeployRequest {
+	t.Helper()
+	bundle, m := hoststest.HelloBundle(t)
+	return hosts.DeployRequest{Name: name, Bundle: bundle, Flow: m.Flow, Version: m.Version, Digest: m.Digest}
+}
+
+// freeAddr returns a loopback address nobody listens on.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// mustDeploy deploys and deletes the deployment when t ends.
+func mustDeploy(t *testing.T, h *Host, req hosts.DeployRequest) hosts.Deployment {
+	t.Helper()
+	d, err := h.Deploy(context.Background(), req)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, (&Host{}).Delete(context.Background(), d)) })
+	return d
+}
+
+// pidOf returns the pid in a pid file of an install folder.
+func pidOf(t *testing.T, dir, file string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, file))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	require.NoError(t, err)
+	return pid
+}
+
+// alive reports whether pid runs: a zombie waiting for its parent does not.
+func alive(pid int) bool {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// pid (comm) STATE ...
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
+}
+
+// waitGone waits until pid no longer runs, for at most 10s.
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return !alive(pid) }, 10*time.Second, 20*time.Millisecond, "pid %d still runs", pid)
+}
+
+func TestDeploy(t *testing.T) {
+	s := sshServer(t)
+	h, req := newHost(t, s), helloRequest(t, "hello")
+	ctx := context.Background()
+
+	d, err := h.Deploy(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, "vm", d.Host)
+	assert.Equal(t, "http://"+net.JoinHostPort(s.host, portOf(h.Addr)), d.URL)
+	assert.Equal(t, map[string]string{
+		"ssh":         s.target,
+		"identity":    s.key,
+		"known_hosts": s.knownHosts,
+		"dir":         h.Dir,
+		"supervisor":  "process",
+		"addr":        h.Addr,
+	}, d.State)
+
+	code, reply := hoststest.Score(t, d.URL, `{"name":"Ada"}`)
+	require.Equal(t, 200, code, "reply: %v", reply)
+	assert.Equal(t, "Hello, Ada!", reply["message"])
+
+	// A zero Host finds everything in the deployment's state.
+	zero := &Host{}
+	serve, supervisor := pidOf(t, h.Dir, "serve.pid"), pidOf(t, h.Dir, "supervisor.pid")
+	st, err := zero.Status(ctx, d)
+	require.NoError(t, err)
+	assert.Equal(t, hosts.Status{Ready: true, Detail: "supervised process, pid " + strconv.Itoa(serve)}, st)
+
+	var logs bytes.Buffer
+	require.NoError(t, zero.Logs(ctx, d, &logs))
+	assert.Contains(t, logs.String(), `serving flow "hello"`)
+
+	require.NoError(t, zero.Delete(ctx, d))
+	waitGone(t, serve)
+	waitGone(t, supervisor)
+	assert.NoDirExists(t, h.Dir)
+
+	// What is gone stays gone, without errors.
+	require.NoError(t, zero.Delete(ctx, d))
+	st, err = zero.Status(ctx, d)
+	require.NoError(t, err)
+	assert.Equal(t, hosts.Status{Detail: "not running"}, st)
+	err = zero.Logs(ctx, d, &logs)
+	assert.EqualError(t, err, `logs of "hello" on vm `+s.target+`: no log at `+h.Dir+`/serve.log on the VM: the deployment is gone`)
+}
+
+// The supervisor starts weir serve again when it dies, and Status says
+// when it answers no more.
+func TestRestart(t *testing.T) {
+	s := sshServer(t)
+	h, req := newHost(t, s), helloRequest(t, "restart")
+	d := mustDeploy(t, h, req)
+
+	first := pidOf(t, h.Dir, "serve.pid")
+	require.NoError(t, syscall.Kill(first, syscall.SIGKILL))
+	waitGone(t, first)
+	require.Eventually(t, func() bool {
+		st, err := (&Host{}).Status(context.Background(), d)
+		require.NoError(t, err)
+		return st.Ready && st.Detail != "supervised process, pid "+strconv.Itoa(first)
+	}, 30*time.Second, 50*time.Millisecond)
+	code, _ := hoststest.Score(t, d.URL, `{"name":"Ada"}`)
+	assert.Equal(t, 200, code)
+}

@@ -2,6 +2,7 @@ package hosts
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -33,8 +34,12 @@ func ShippableBinary(path, goarch string) (string, error) {
 	}
 	build := fmt.Sprintf("build one with CGO_ENABLED=0 GOOS=linux GOARCH=%s go build -o weir ./cmd/weir (make build does this for this machine) and pass it with --binary", goarch)
 	f, err := elf.Open(path)
+	var notELF *elf.FormatError
+	if errors.As(err, &notELF) {
+		return "", fmt.Errorf("weir binary %s: not a Linux executable; %s", path, build)
+	}
 	if err != nil {
-		return "", fmt.Errorf("weir binary %s: not a Linux executable (%v); %s", path, err, build)
+		return "", fmt.Errorf("weir binary: %w", err)
 	}
 	defer f.Close()
 	want, ok := elfMachines[goarch]

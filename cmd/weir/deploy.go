@@ -40,6 +40,11 @@ type deployFlags struct {
 	dir, supervisor           string
 	cloudInit                 bool
 	binaryURL, bundleURL      string
+	// kubernetes
+	image, namespace      string
+	replicas, maxReplicas int32
+	kubeconfig, context   string
+	dryRun                bool
 	// endpoint
 	url   string
 	token string
@@ -49,13 +54,13 @@ type deployFlags struct {
 // refuses them.
 var hostFlags = map[string][]string{
 	"addr":                     {"local", "container", "vm"},
-	"binary":                   {"container", "vm"},
-	"env":                      {"container", "vm"},
-	"memory":                   {"container", "vm"},
-	"cpus":                     {"container", "vm"},
+	"binary":                   {"container", "vm", "kubernetes"},
+	"env":                      {"container", "vm", "kubernetes"},
+	"memory":                   {"container", "vm", "kubernetes"},
+	"cpus":                     {"container", "vm", "kubernetes"},
 	"restart":                  {"container", "vm"},
-	"arch":                     {"container", "vm"},
-	"output":                   {"container"},
+	"arch":                     {"container", "vm", "kubernetes"},
+	"output":                   {"container", "kubernetes"},
 	"docker":                   {"container"},
 	"ssh":                      {"vm"},
 	"identity":                 {"vm"},
@@ -66,6 +71,13 @@ var hostFlags = map[string][]string{
 	"cloud-init":               {"vm"},
 	"binary-url":               {"vm"},
 	"bundle-url":               {"vm"},
+	"image":                    {"kubernetes"},
+	"namespace":                {"kubernetes"},
+	"replicas":                 {"kubernetes"},
+	"max-replicas":             {"kubernetes"},
+	"kubeconfig":               {"kubernetes"},
+	"context":                  {"kubernetes"},
+	"dry-run":                  {"kubernetes"},
 	"url":                      {"endpoint"},
 	"token":                    {"endpoint"},
 }
@@ -93,10 +105,15 @@ Hosts:
               where there is no systemd, listening on --addr (:8080);
               --cloud-init prints user-data that does the same at a new VM's
               first boot, downloading from --binary-url and --bundle-url
+  kubernetes  the container image pushed to --image (a registry the cluster
+              pulls from), then a Deployment, a Service and, with
+              --max-replicas, an autoscaler, applied with your kubeconfig
+              (--kubeconfig, --context, --namespace); --dry-run -o yaml prints
+              them instead
   endpoint    a running weir serve, through its admin API (--url, --token or
               WEIR_ADMIN_TOKEN): the flow becomes a new version there
 
-The container and VM hosts ship the running weir binary, or --binary: it
+The container, VM and Kubernetes hosts ship the running weir binary, or --binary: it
 must be static (CGO_ENABLED=0, as make build builds it) and for the target's
 architecture.
 
@@ -109,6 +126,8 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
   weir deploy examples/hello/flow.cue --host vm --ssh root@10.0.0.7 --identity ~/.ssh/weir_ed25519
   weir deploy hello.weir --host vm --ssh deploy@vm.example.com:2222 --addr :9000 --restart on-failure
   weir deploy hello.weir --host vm --cloud-init --binary-url https://example.com/weir --bundle-url https://example.com/hello.weir
+  weir deploy hello.weir --host kubernetes --image registry.example.com/flows/hello --dry-run -o yaml
+  weir deploy hello.weir --host kubernetes --image registry.example.com/flows/hello --namespace flows --replicas 2 --max-replicas 10 --cpus 1 --memory 256MiB
   weir deploy hello.weir --host endpoint --url http://10.0.0.5:8080 --token "$TOKEN"`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -125,7 +144,7 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	f.Float64Var(&fl.cpus, "cpus", 0, "container, vm: the CPU limit, in CPUs, like 1.5 (default: none; on a VM it needs systemd)")
 	f.StringVar(&fl.restart, "restart", "", "container, vm: when to start weir serve again: always (default), on-failure or no; a container also takes unless-stopped")
 	f.StringVar(&fl.arch, "arch", "", "container, vm: the target's architecture, as GOARCH (default: the Docker engine's, or this machine's for --output and --cloud-init; a VM's own)")
-	f.StringVarP(&fl.output, "output", "o", "", "container: write the image to `FILE` (a tarball) instead of running it")
+	f.StringVarP(&fl.output, "output", "o", "", "container: write the image to `FILE` (a tarball) instead of running it; kubernetes, with --dry-run: yaml (default) or json")
 	f.StringVar(&fl.docker, "docker", "", "container: the Docker engine, unix:///PATH or tcp://HOST:PORT (default $DOCKER_HOST, else "+container.DefaultDocker+")")
 	f.StringVar(&fl.ssh, "ssh", "", "vm: the VM to log in to, `USER@HOST[:PORT]`")
 	f.StringVar(&fl.identity, "identity", "", "vm: the private key `FILE` to log in with (default: ssh-agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa)")
@@ -136,6 +155,13 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	f.BoolVar(&fl.cloudInit, "cloud-init", false, "vm: print cloud-init user-data that deploys at a new VM's first boot, instead of deploying")
 	f.StringVar(&fl.binaryURL, "binary-url", "", "vm, with --cloud-init: where the new VM downloads the weir binary")
 	f.StringVar(&fl.bundleURL, "bundle-url", "", "vm, with --cloud-init: where the new VM downloads the bundle")
+	f.StringVar(&fl.image, "image", "", "kubernetes: where to push the image, `REGISTRY/REPOSITORY[:TAG]`")
+	f.StringVar(&fl.namespace, "namespace", "", "kubernetes: the namespace (default: the kubeconfig context's, else default)")
+	f.Int32Var(&fl.replicas, "replicas", 1, "kubernetes: how many pods, and the autoscaler's minimum")
+	f.Int32Var(&fl.maxReplicas, "max-replicas", 0, "kubernetes: the autoscaler's maximum; no autoscaler unless above --replicas")
+	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubernetes: the kubeconfig `FILE` (default $KUBECONFIG, else ~/.kube/config)")
+	f.StringVar(&fl.context, "context", "", "kubernetes: the kubeconfig context (default: its current one)")
+	f.BoolVar(&fl.dryRun, "dry-run", false, "kubernetes: print the manifests (-o yaml or json) instead of pushing and applying")
 	f.StringVar(&fl.url, "url", "", "endpoint: the URL of the weir serve to deploy to")
 	f.StringVar(&fl.token, "token", "", "endpoint: its admin token (default $WEIR_ADMIN_TOKEN)")
 	return cmd

@@ -122,3 +122,54 @@ func TestDeployCloudInit(t *testing.T) {
 		},
 	})
 }
+
+// TestDeployKubernetesDryRun prints the manifests, with the digest of the
+// image a push would make.
+func TestDeployKubernetesDryRun(t *testing.T) {
+	home, weirBin := t.TempDir(), hoststest.Weir(t)
+	r := weir(t, "", "deploy", "--home", home, hello, "--host", "kubernetes", "--image", "registry.example.com/flows/hello", "--binary", weirBin,
+		"--max-replicas", "5", "--cpus", "1", "--memory", "256MiB", "--dry-run")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `^apiVersion: apps/v1\nkind: Deployment\n`, r.stdout)
+	assert.Regexp(t, `\n      - image: registry\.example\.com/flows/hello@sha256:[0-9a-f]{64}\n`, r.stdout)
+	assert.Contains(t, r.stdout, "\n---\napiVersion: v1\nkind: Service\n")
+	assert.Contains(t, r.stdout, "\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n")
+	assert.Contains(t, r.stdout, "\n            cpu: \"1\"\n            memory: 256Mi\n")
+
+	r = weir(t, "", "deploy", "--home", home, hello, "--host", "kubernetes", "--image", "registry.example.com/flows/hello", "--binary", weirBin, "--dry-run", "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.True(t, strings.HasPrefix(r.stdout, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n"), r.stdout)
+
+	runCases(t, []commandCase{
+		{
+			name:   "no image",
+			args:   []string{"deploy", "--home", home, hello, "--host", "kubernetes", "--dry-run"},
+			code:   1,
+			stderr: "weir: manifests of \"hello\": no image to push to: give REGISTRY/REPOSITORY[:TAG] with --image, a registry the cluster can pull from\n",
+		},
+		{
+			name:   "bad format",
+			args:   []string{"deploy", "--home", home, hello, "--host", "kubernetes", "--image", "r.example.com/x", "--dry-run", "-o", "xml"},
+			code:   2,
+			stderr: "weir: -o must be yaml or json, not \"xml\"\n" + hint,
+		},
+		{
+			name:   "format without --dry-run",
+			args:   []string{"deploy", "--home", home, hello, "--host", "kubernetes", "--image", "r.example.com/x", "-o", "yaml"},
+			code:   2,
+			stderr: "weir: -o goes with --dry-run on --host kubernetes\n" + hint,
+		},
+	})
+}
+
+// TestDeployHelpListsHosts checks that weir deploy --help names every
+// host, with what it does and an example.
+func TestDeployHelpListsHosts(t *testing.T) {
+	r := weir(t, "", "deploy", "--help")
+	require.Equal(t, 0, r.code)
+	assert.Contains(t, r.stdout, "where to deploy: local, container, vm, kubernetes, endpoint")
+	for _, h := range hostNames {
+		assert.Regexp(t, `\n  `+h+` +\S`, r.stdout, "the Hosts list has no %s", h)
+		assert.Contains(t, r.stdout, "--host "+h, "no example for %s", h)
+	}
+}

@@ -83,7 +83,7 @@ func TestDeployErrors(t *testing.T) {
 			name:   "a flag of another host",
 			args:   []string{"deploy", "--home", home, hello, "--host", "local", "--memory", "1GiB"},
 			code:   2,
-			stderr: "weir: --memory is for --host container or vm, not local\n" + hint,
+			stderr: "weir: --memory is for --host container, vm or kubernetes, not local\n" + hint,
 		},
 		{
 			name:   "env without a value",

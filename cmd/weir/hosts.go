@@ -12,6 +12,7 @@ import (
 	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/container"
 	"github.com/weirflow/weir/hosts/endpoint"
+	"github.com/weirflow/weir/hosts/kubernetes"
 	"github.com/weirflow/weir/hosts/local"
 	"github.com/weirflow/weir/hosts/vm"
 )
@@ -44,6 +45,12 @@ func (app *app) host(store *hosts.Store, fl deployFlags) (hosts.Host, error) {
 			Binary: fl.binary, Dir: fl.dir, Addr: fl.addr, Env: fl.env, Memory: memory, CPUs: fl.cpus,
 			Restart: fl.restart, Supervisor: fl.supervisor,
 		}, nil
+	case "kubernetes":
+		return &kubernetes.Host{
+			Image: fl.image, Binary: fl.binary, Arch: fl.arch, Namespace: fl.namespace,
+			Replicas: fl.replicas, MaxReplicas: fl.maxReplicas, CPUs: fl.cpus, Memory: memory, Env: fl.env,
+			Kubeconfig: fl.kubeconfig, Context: fl.context,
+		}, nil
 	case "endpoint":
 		if fl.url == "" {
 			return nil, usageError{fmt.Errorf("--host endpoint needs --url, the address of a weir serve with --admin")}
@@ -63,6 +70,14 @@ func writeInstead(cmd *cobra.Command, host hosts.Host, fl deployFlags, req hosts
 			return false, nil
 		}
 		return true, writeImage(cmd, h, fl, req)
+	case *kubernetes.Host:
+		if !fl.dryRun {
+			if fl.output != "" {
+				return true, usageError{errors.New("-o goes with --dry-run on --host kubernetes")}
+			}
+			return false, nil
+		}
+		return true, writeManifests(cmd, h, fl.output, req)
 	case *vm.Host:
 		if !fl.cloudInit {
 			if fl.binaryURL != "" || fl.bundleURL != "" || fl.arch != "" {
@@ -81,6 +96,31 @@ func writeInstead(cmd *cobra.Command, host hosts.Host, fl deployFlags, req hosts
 		return true, err
 	}
 	return false, nil
+}
+
+// writeManifests prints the Kubernetes manifests of req as YAML or JSON.
+func writeManifests(cmd *cobra.Command, h *kubernetes.Host, format string, req hosts.DeployRequest) error {
+	if format == "" {
+		format = "yaml"
+	}
+	if err := oneOf("-o", format, "yaml", "json"); err != nil {
+		return err
+	}
+	set, err := h.Render(req)
+	if err != nil {
+		return err
+	}
+	var b []byte
+	if format == "json" {
+		b, err = set.JSON()
+	} else {
+		b, err = set.YAML()
+	}
+	if err != nil {
+		return err
+	}
+	_, err = cmd.OutOrStdout().Write(b)
+	return err
 }
 
 // writeImage writes the container image of req to the file fl.output.

@@ -24,7 +24,7 @@ const promptflowImageBytes = 1.58e9
 func BenchmarkDeploy(b *testing.B) {
 	engineOrSkip(b)
 	h := &Host{Binary: hoststest.Weir(b)}
-	req := helloRequest(b, "bench-hello")
+	req := hoststest.HelloRequest(b, "bench-hello")
 	img, err := h.Image(req, "")
 	require.NoError(b, err)
 	layers, err := img.Layers()

@@ -32,12 +32,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// helloRequest is a request to deploy the hello bundle as name.
-func helloRequest(t testing.TB, name string) hosts.DeployRequest {
-	path, m := hoststest.HelloBundle(t)
-	return hosts.DeployRequest{Name: name, Bundle: path, Flow: m.Flow, Version: m.Version, Digest: m.Digest}
-}
-
 // engineOrSkip returns a client of the Docker engine the tests use, or
 // skips the test (fails it in CI) when there is none.
 func engineOrSkip(t testing.TB) *docker {
@@ -54,7 +48,7 @@ func engineOrSkip(t testing.TB) *docker {
 func TestImage(t *testing.T) {
 	t.Parallel()
 	h := &Host{Binary: hoststest.Weir(t), Env: []string{"WEIR_LOG=debug"}}
-	req := helloRequest(t, "hello")
+	req := hoststest.HelloRequest(t, "hello")
 	img, err := h.Image(req, "")
 	require.NoError(t, err)
 
@@ -152,7 +146,7 @@ func entries(t *testing.T, open func() (io.ReadCloser, error)) []entry {
 func TestImageBadInput(t *testing.T) {
 	t.Parallel()
 	weir := hoststest.Weir(t)
-	req := helloRequest(t, "hello")
+	req := hoststest.HelloRequest(t, "hello")
 	missing := req
 	missing.Bundle = filepath.Join(t.TempDir(), "gone.weir")
 	cases := []struct {
@@ -207,7 +201,7 @@ func TestDeploy(t *testing.T) {
 	d := engineOrSkip(t)
 	ctx := context.Background()
 	h := &Host{Binary: hoststest.Weir(t), Memory: 256 << 20, CPUs: 1, Env: []string{"GREETING_TEST=1"}}
-	req := helloRequest(t, "hello-test")
+	req := hoststest.HelloRequest(t, "hello-test")
 	dep, err := h.Deploy(ctx, req)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.Delete(context.Background(), dep) })
@@ -252,7 +246,7 @@ func TestDeployPortTaken(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 	h := &Host{Binary: hoststest.Weir(t), Addr: l.Addr().String()}
-	_, err = h.Deploy(context.Background(), helloRequest(t, "port-taken"))
+	_, err = h.Deploy(context.Background(), hoststest.HelloRequest(t, "port-taken"))
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), `deploy "port-taken" on container: port `+l.Addr().String()+` is taken on the Docker host; free it, or pick another with --addr (leave it out for a free port): `), err.Error())
 	assertGone(t, d, "port-taken")
@@ -268,7 +262,7 @@ func TestDeployExitsAtStart(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 
 	h := &Host{Binary: bin, Restart: "no"}
-	_, err = h.Deploy(context.Background(), helloRequest(t, "exits"))
+	_, err = h.Deploy(context.Background(), hoststest.HelloRequest(t, "exits"))
 	require.EqualError(t, err, `deploy "exits" on container: container exited at start (exit code 3); its log ends with:
   weir serve: load /srv/bundle.weir: the bundle is damaged`)
 	assertGone(t, d, "exits")
@@ -276,7 +270,7 @@ func TestDeployExitsAtStart(t *testing.T) {
 	// With a restart policy the container restarts instead of staying
 	// down; that fails the deploy the same way.
 	h.Restart = "always"
-	_, err = h.Deploy(context.Background(), helloRequest(t, "exits"))
+	_, err = h.Deploy(context.Background(), hoststest.HelloRequest(t, "exits"))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "weir serve: load /srv/bundle.weir: the bundle is damaged")
 	assertGone(t, d, "exits")
@@ -290,7 +284,7 @@ func TestDeployConverges(t *testing.T) {
 	d := engineOrSkip(t)
 	ctx := context.Background()
 	h := &Host{Binary: hoststest.Weir(t)}
-	req := helloRequest(t, "converge")
+	req := hoststest.HelloRequest(t, "converge")
 	first, err := h.Deploy(ctx, req)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = h.Delete(context.Background(), first) })
@@ -309,7 +303,7 @@ func TestDeployConverges(t *testing.T) {
 	id, err := d.create(ctx, ContainerName("foreign"), containerSpec{Image: second.State["image"]})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.remove(context.Background(), id) })
-	_, err = h.Deploy(ctx, helloRequest(t, "foreign"))
+	_, err = h.Deploy(ctx, hoststest.HelloRequest(t, "foreign"))
 	require.EqualError(t, err, `deploy "foreign" on container: a container named weir-foreign exists and weir did not make it; remove it, or deploy with another --name`)
 	_, err = d.inspect(ctx, id)
 	require.NoError(t, err, "the container weir did not make was removed")

@@ -74,7 +74,7 @@ func foreignELF(t *testing.T) (string, string) {
 // that they leave nothing on the VM.
 func TestDeployFaults(t *testing.T) {
 	s := sshServer(t)
-	hello := helloRequest(t, "")
+	hello := hoststest.HelloRequest(t, "")
 	hostKey := "[" + s.host + "]:" + s.port
 	scan := "ssh-keyscan -p " + s.port + " " + s.host
 	tests := []struct {
@@ -169,7 +169,7 @@ func TestDeployFaults(t *testing.T) {
 // log, and leaves nothing behind.
 func TestDeployExitsAtStart(t *testing.T) {
 	s := sshServer(t)
-	hello := helloRequest(t, "")
+	hello := hoststest.HelloRequest(t, "")
 	tests := []struct {
 		name string
 		// setup returns the lines weir serve logs before it exits.
@@ -250,7 +250,7 @@ func (c *cancelAfter) Err() error {
 // the next deploy works.
 func TestDeployCanceledMidUpload(t *testing.T) {
 	s := sshServer(t)
-	h, req := newHost(t, s), helloRequest(t, "canceled")
+	h, req := newHost(t, s), hoststest.HelloRequest(t, "canceled")
 	inner, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	ctx := &cancelAfter{Context: inner, cancel: cancel}
@@ -275,7 +275,7 @@ func TestDeployCanceledMidUpload(t *testing.T) {
 // serve orphaned and holding the port, a half-uploaded file) replaces them.
 func TestDeployAfterCrash(t *testing.T) {
 	s := sshServer(t)
-	h, req := newHost(t, s), helloRequest(t, "crashed")
+	h, req := newHost(t, s), hoststest.HelloRequest(t, "crashed")
 	mustDeploy(t, h, req)
 	orphan := pidOf(t, h.Dir, "serve.pid")
 	supervisor := pidOf(t, h.Dir, "supervisor.pid")
@@ -296,7 +296,7 @@ func TestDeployAfterCrash(t *testing.T) {
 // is accepted, and the deployment's state keeps the choice.
 func TestInsecureIgnoreHostKey(t *testing.T) {
 	s := sshServer(t)
-	h, req := newHost(t, s), helloRequest(t, "insecure")
+	h, req := newHost(t, s), hoststest.HelloRequest(t, "insecure")
 	h.KnownHosts = writeFile(t, "known_hosts", "")
 	h.InsecureIgnoreHostKey = true
 	d := mustDeploy(t, h, req)

@@ -33,7 +33,7 @@ type testSSH struct {
 	host, port              string
 }
 
-func sshServer(t *testing.T) testSSH {
+func sshServer(t testing.TB) testSSH {
 	t.Helper()
 	s := testSSH{
 		target:     os.Getenv("WEIR_TEST_SSH"),
@@ -51,7 +51,7 @@ func sshServer(t *testing.T) testSSH {
 
 // newHost returns a Host for the test server that installs into a folder
 // of t and listens on a free loopback port.
-func newHost(t *testing.T, s testSSH) *Host {
+func newHost(t testing.TB, s testSSH) *Host {
 	t.Helper()
 	return &Host{
 		SSH:        s.target,
@@ -63,15 +63,8 @@ func newHost(t *testing.T, s testSSH) *Host {
 	}
 }
 
-// helloRequest returns the request to deploy the hello bundle as name.
-func helloRequest(t *testing.T, name string) hosts.DeployRequest {
-	t.Helper()
-	bundle, m := hoststest.HelloBundle(t)
-	return hosts.DeployRequest{Name: name, Bundle: bundle, Flow: m.Flow, Version: m.Version, Digest: m.Digest}
-}
-
 // freeAddr returns a loopback address nobody listens on.
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -117,7 +110,7 @@ func waitGone(t *testing.T, pid int) {
 
 func TestDeploy(t *testing.T) {
 	s := sshServer(t)
-	h, req := newHost(t, s), helloRequest(t, "hello")
+	h, req := newHost(t, s), hoststest.HelloRequest(t, "hello")
 	ctx := context.Background()
 
 	d, err := h.Deploy(ctx, req)
@@ -166,7 +159,7 @@ func TestDeploy(t *testing.T) {
 // when it answers no more.
 func TestRestart(t *testing.T) {
 	s := sshServer(t)
-	h, req := newHost(t, s), helloRequest(t, "restart")
+	h, req := newHost(t, s), hoststest.HelloRequest(t, "restart")
 	d := mustDeploy(t, h, req)
 
 	first := pidOf(t, h.Dir, "serve.pid")

@@ -17,6 +17,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/internal/testbuild"
 )
@@ -87,8 +88,9 @@ func Cleanup() {
 	}
 }
 
-// HelloBundle builds the bundle of examples/hello into a folder of t.
-func HelloBundle(t testing.TB) (string, bundle.Manifest) {
+// HelloRequest builds the bundle of examples/hello into a folder of t,
+// and returns the request to deploy it as name.
+func HelloRequest(t testing.TB, name string) hosts.DeployRequest {
 	t.Helper()
 	root := Root(t)
 	_, err := testbuild.TextPlugin(root)
@@ -100,7 +102,7 @@ func HelloBundle(t testing.TB) (string, bundle.Manifest) {
 	m, err := bundle.Build(filepath.Join(root, "examples", "hello", "flow.cue"), f)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	return path, *m
+	return hosts.DeployRequest{Name: name, Bundle: path, Flow: m.Flow, Version: m.Version, Digest: m.Digest}
 }
 
 // Score posts body to url/score and returns the status code and the

@@ -1,0 +1,245 @@
+package kubernetes
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/yaml"
+
+	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/container"
+)
+
+// Labels and annotations of what the host makes.
+const (
+	LabelName      = "app.kubernetes.io/name"
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// AnnotationDigest holds the bundle's digest, too long for a label.
+	AnnotationDigest = container.LabelDigest
+)
+
+// Defaults of the manifests.
+const (
+	// ServicePort is the port of the Service.
+	ServicePort = 80
+	// TargetCPU is the average CPU use, in percent of the request, that
+	// the autoscaler keeps.
+	TargetCPU = 70
+)
+
+// The requests of a pod when no limit lowers them: the autoscaler needs a
+// CPU request to scale on.
+var (
+	defaultCPURequest    = resource.MustParse("100m")
+	defaultMemoryRequest = resource.MustParse("64Mi")
+)
+
+// Set is what a deployment is made of in the cluster.
+type Set struct {
+	Deployment *appsv1.Deployment
+	Service    *corev1.Service
+	// HPA is nil when MaxReplicas is not above Replicas.
+	HPA *autoscalingv2.HorizontalPodAutoscaler
+}
+
+// Manifests returns the objects of a deployment of req running image (a
+// reference by digest): a Deployment of weir serve with its probes,
+// resources and a locked-down security context, a Service in front of it,
+// and an autoscaler on CPU when h.MaxReplicas is above h.Replicas.
+func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
+	if err := hosts.CheckName(req.Name); err != nil {
+		return nil, err
+	}
+	env, err := envVars(h.Env)
+	if err != nil {
+		return nil, err
+	}
+	if h.CPUs < 0 || h.Memory < 0 {
+		return nil, fmt.Errorf("CPU and memory limits must be positive, not %g CPUs and %d bytes", h.CPUs, h.Memory)
+	}
+	replicas := max(h.Replicas, 1)
+	if h.MaxReplicas != 0 && h.MaxReplicas < replicas {
+		return nil, fmt.Errorf("at most %d replicas is fewer than the %d to start with; raise --max-replicas", h.MaxReplicas, replicas)
+	}
+	ns := h.namespace()
+	labels := map[string]string{LabelName: req.Name, LabelManagedBy: "weir", container.LabelFlow: labelValue(req.Flow)}
+	selector := map[string]string{LabelName: req.Name}
+	annotations := map[string]string{AnnotationDigest: req.Digest}
+	meta := metav1.ObjectMeta{Name: req.Name, Namespace: ns, Labels: labels, Annotations: annotations}
+
+	port := int32(container.DefaultPort)
+	httpGet := func(path string) corev1.ProbeHandler {
+		return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}}
+	}
+	pod := corev1.PodSpec{
+		SecurityContext: &corev1.PodSecurityContext{
+			RunAsNonRoot:   ptr(true),
+			RunAsUser:      ptr(int64(65532)),
+			RunAsGroup:     ptr(int64(65532)),
+			SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault},
+		},
+		Containers: []corev1.Container{{
+			Name:      "weir",
+			Image:     image,
+			Ports:     []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}},
+			Env:       env,
+			Resources: h.resources(),
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler: httpGet("/readyz"), PeriodSeconds: 5, TimeoutSeconds: 2, FailureThreshold: 3,
+			},
+			LivenessProbe: &corev1.Probe{
+				ProbeHandler: httpGet("/healthz"), PeriodSeconds: 10, TimeoutSeconds: 2, FailureThreshold: 3,
+			},
+			// Plugins are compiled while the flow loads, before /readyz.
+			StartupProbe: &corev1.Probe{
+				ProbeHandler: httpGet("/healthz"), PeriodSeconds: 1, FailureThreshold: 60,
+			},
+			SecurityContext: &corev1.SecurityContext{
+				AllowPrivilegeEscalation: ptr(false),
+				ReadOnlyRootFilesystem:   ptr(true),
+				Capabilities:             &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}},
+			},
+			// weir serve extracts the bundle and caches compiled plugins
+			// under /tmp, the one place it writes.
+			VolumeMounts: []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}},
+		}},
+		Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+		// The server drains in-flight requests for up to 30s on SIGTERM.
+		TerminationGracePeriodSeconds: ptr(int64(40)),
+	}
+	set := &Set{
+		Deployment: &appsv1.Deployment{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			ObjectMeta: meta,
+			Spec: appsv1.DeploymentSpec{
+				Selector: &metav1.LabelSelector{MatchLabels: selector},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
+					Spec:       pod,
+				},
+			},
+		},
+		Service: &corev1.Service{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: meta,
+			Spec: corev1.ServiceSpec{
+				Type:     corev1.ServiceTypeClusterIP,
+				Selector: selector,
+				Ports:    []corev1.ServicePort{{Name: "http", Port: ServicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+			},
+		},
+	}
+	if h.MaxReplicas <= replicas {
+		// Without an autoscaler the Deployment says how many; with one,
+		// the autoscaler does, and applying again must not undo it.
+		set.Deployment.Spec.Replicas = ptr(replicas)
+		return set, nil
+	}
+	set.HPA = &autoscalingv2.HorizontalPodAutoscaler{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
+		ObjectMeta: meta,
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: req.Name},
+			MinReplicas:    ptr(replicas),
+			MaxReplicas:    h.MaxReplicas,
+			Metrics: []autoscalingv2.MetricSpec{{
+				Type: autoscalingv2.ResourceMetricSourceType,
+				Resource: &autoscalingv2.ResourceMetricSource{
+					Name:   corev1.ResourceCPU,
+					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(TargetCPU))},
+				},
+			}},
+		},
+	}
+	return set, nil
+}
+
+// resources are the pod's requests and limits: limits as h says, and
+// requests that are the defaults, or the limits when those are lower.
+func (h *Host) resources() corev1.ResourceRequirements {
+	r := corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: defaultCPURequest, corev1.ResourceMemory: defaultMemoryRequest},
+	}
+	limit := func(name corev1.ResourceName, q *resource.Quantity) {
+		if r.Limits == nil {
+			r.Limits = corev1.ResourceList{}
+		}
+		r.Limits[name] = *q
+		if req := r.Requests[name]; q.Cmp(req) < 0 {
+			r.Requests[name] = *q
+		}
+	}
+	if h.CPUs > 0 {
+		limit(corev1.ResourceCPU, resource.NewMilliQuantity(int64(h.CPUs*1000), resource.DecimalSI))
+	}
+	if h.Memory > 0 {
+		limit(corev1.ResourceMemory, resource.NewQuantity(h.Memory, resource.BinarySI))
+	}
+	return r
+}
+
+// envVars turns KEY=VALUE entries into the container's environment.
+func envVars(env []string) ([]corev1.EnvVar, error) {
+	var out []corev1.EnvVar
+	for _, kv := range env {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("environment variable %q: use KEY=VALUE", kv)
+		}
+		out = append(out, corev1.EnvVar{Name: k, Value: v})
+	}
+	return out, nil
+}
+
+// labelValue shortens s to what a label value may hold.
+func labelValue(s string) string {
+	if len(s) > 63 {
+		s = strings.TrimRight(s[:63], "-_.")
+	}
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// objects returns the set's objects in the order they are applied.
+func (s *Set) objects() []any {
+	objs := []any{s.Deployment, s.Service}
+	if s.HPA != nil {
+		objs = append(objs, s.HPA)
+	}
+	return objs
+}
+
+// YAML returns the objects as YAML documents, separated by ---.
+func (s *Set) YAML() ([]byte, error) {
+	var b bytes.Buffer
+	for i, obj := range s.objects() {
+		y, err := yaml.Marshal(obj)
+		if err != nil {
+			return nil, err
+		}
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(y)
+	}
+	return b.Bytes(), nil
+}
+
+// JSON returns the objects as a Kubernetes List, which kubectl takes.
+func (s *Set) JSON() ([]byte, error) {
+	list := struct {
+		APIVersion string `json:"apiVersion"`
+		Kind       string `json:"kind"`
+		Items      []any  `json:"items"`
+	}{"v1", "List", s.objects()}
+	return json.MarshalIndent(list, "", "  ")
+}

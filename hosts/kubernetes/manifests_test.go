@@ -1,0 +1,163 @@
+package kubernetes
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/client-go/kubernetes/scheme"
+
+	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/internal/hoststest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	hoststest.Cleanup()
+	os.Exit(code)
+}
+
+const testImage = "registry.example.com/flows/hello@sha256:85c606a983f647c36ca4ec3c606a06006ecf7139dda5e013edfbcce6cac2be60"
+
+var testRequest = hosts.DeployRequest{Name: "hello", Flow: "hello", Digest: "sha256:3d547712a49e87b22d653fbd218a75bbe47e7fbc08a43abe04ebc3cff94a549c"}
+
+// decode reads YAML documents back through the Kubernetes API types, as
+// kubectl and the API server read them.
+func decode(t *testing.T, y []byte) []any {
+	t.Helper()
+	var out []any
+	for _, doc := range bytes.Split(y, []byte("---\n")) {
+		obj, _, err := scheme.Codecs.UniversalDeserializer().Decode(doc, nil, nil)
+		require.NoError(t, err, "%s", doc)
+		out = append(out, obj)
+	}
+	return out
+}
+
+func TestManifests(t *testing.T) {
+	h := &Host{Namespace: "flows", Replicas: 2, MaxReplicas: 6, CPUs: 1.5, Memory: 256 << 20, Env: []string{"WEIR_LOG=debug", "EMPTY="}}
+	set, err := h.Manifests(testRequest, testImage)
+	require.NoError(t, err)
+
+	// Through YAML and the API types and back, nothing changes.
+	y, err := set.YAML()
+	require.NoError(t, err)
+	back := decode(t, y)
+	require.Len(t, back, 3)
+	again, err := (&Set{Deployment: back[0].(*appsv1.Deployment), Service: back[1].(*corev1.Service), HPA: back[2].(*autoscalingv2.HorizontalPodAutoscaler)}).YAML()
+	require.NoError(t, err)
+	assert.Equal(t, string(y), string(again))
+
+	d := set.Deployment
+	labels := map[string]string{"app.kubernetes.io/name": "hello", "app.kubernetes.io/managed-by": "weir", "dev.weir.flow": "hello"}
+	assert.Equal(t, "flows", d.Namespace)
+	assert.Equal(t, labels, d.Labels)
+	assert.Equal(t, testRequest.Digest, d.Annotations["dev.weir.bundle.digest"])
+	assert.Nil(t, d.Spec.Replicas, "the autoscaler sets the replicas")
+	assert.Equal(t, map[string]string{"app.kubernetes.io/name": "hello"}, d.Spec.Selector.MatchLabels)
+	for k, v := range d.Spec.Selector.MatchLabels {
+		assert.Equal(t, v, d.Spec.Template.Labels[k], "the selector picks the pods")
+	}
+	require.Len(t, d.Spec.Template.Spec.Containers, 1)
+	c := d.Spec.Template.Spec.Containers[0]
+	assert.Equal(t, testImage, c.Image)
+	assert.Empty(t, c.Command, "the image's entrypoint runs")
+	assert.Equal(t, []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}, c.Ports)
+	assert.Equal(t, []corev1.EnvVar{{Name: "WEIR_LOG", Value: "debug"}, {Name: "EMPTY"}}, c.Env)
+	assert.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
+	assert.Equal(t, intstr.FromString("http"), c.ReadinessProbe.HTTPGet.Port)
+	assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+	assert.Equal(t, "/healthz", c.StartupProbe.HTTPGet.Path)
+	assert.Equal(t, map[string]string{"cpu": "1500m", "memory": "256Mi"}, quantities(c.Resources.Limits))
+	assert.Equal(t, map[string]string{"cpu": "100m", "memory": "64Mi"}, quantities(c.Resources.Requests))
+	assert.True(t, *c.SecurityContext.ReadOnlyRootFilesystem)
+	assert.False(t, *c.SecurityContext.AllowPrivilegeEscalation)
+	assert.Equal(t, []corev1.Capability{"ALL"}, c.SecurityContext.Capabilities.Drop)
+	assert.Equal(t, []corev1.VolumeMount{{Name: "tmp", MountPath: "/tmp"}}, c.VolumeMounts)
+	pod := d.Spec.Template.Spec
+	assert.True(t, *pod.SecurityContext.RunAsNonRoot)
+	assert.Equal(t, int64(65532), *pod.SecurityContext.RunAsUser)
+	assert.NotNil(t, pod.Volumes[0].EmptyDir)
+
+	s := set.Service
+	assert.Equal(t, labels, s.Labels)
+	assert.Equal(t, d.Spec.Selector.MatchLabels, s.Spec.Selector)
+	assert.Equal(t, []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}}, s.Spec.Ports)
+
+	a := set.HPA
+	assert.Equal(t, autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "hello"}, a.Spec.ScaleTargetRef)
+	assert.Equal(t, int32(2), *a.Spec.MinReplicas)
+	assert.Equal(t, int32(6), a.Spec.MaxReplicas)
+	assert.Equal(t, corev1.ResourceCPU, a.Spec.Metrics[0].Resource.Name)
+	assert.Equal(t, int32(70), *a.Spec.Metrics[0].Resource.Target.AverageUtilization)
+
+	// JSON is a List of the same objects.
+	j, err := set.JSON()
+	require.NoError(t, err)
+	var list struct {
+		Kind  string
+		Items []json.RawMessage
+	}
+	require.NoError(t, json.Unmarshal(j, &list))
+	assert.Equal(t, "List", list.Kind)
+	require.Len(t, list.Items, 3)
+	var dep appsv1.Deployment
+	require.NoError(t, json.Unmarshal(list.Items[0], &dep))
+	assert.Equal(t, set.Deployment.Spec.Template.Spec.Containers[0].Image, dep.Spec.Template.Spec.Containers[0].Image)
+}
+
+// quantities writes a resource list as text.
+func quantities(l corev1.ResourceList) map[string]string {
+	out := map[string]string{}
+	for k, q := range l {
+		out[string(k)] = q.String()
+	}
+	return out
+}
+
+func TestManifestsWithoutAutoscaler(t *testing.T) {
+	set, err := (&Host{}).Manifests(testRequest, testImage)
+	require.NoError(t, err)
+	assert.Nil(t, set.HPA)
+	assert.Equal(t, int32(1), *set.Deployment.Spec.Replicas)
+	assert.Equal(t, "default", set.Deployment.Namespace)
+	c := set.Deployment.Spec.Template.Spec.Containers[0]
+	assert.Nil(t, c.Resources.Limits, "no limits unless asked")
+	y, err := set.YAML()
+	require.NoError(t, err)
+	assert.Len(t, decode(t, y), 2)
+
+	// A limit under the default request lowers the request.
+	set, err = (&Host{CPUs: 0.05, Memory: 32 << 20}).Manifests(testRequest, testImage)
+	require.NoError(t, err)
+	c = set.Deployment.Spec.Template.Spec.Containers[0]
+	assert.Equal(t, map[string]string{"cpu": "50m", "memory": "32Mi"}, quantities(c.Resources.Requests))
+	assert.Equal(t, quantities(c.Resources.Limits), quantities(c.Resources.Requests))
+}
+
+func TestManifestsBadInput(t *testing.T) {
+	cases := []struct {
+		name string
+		host *Host
+		req  hosts.DeployRequest
+		want string
+	}{
+		{"env without =", &Host{Env: []string{"WEIR_LOG"}}, testRequest, `environment variable "WEIR_LOG": use KEY=VALUE`},
+		{"fewer at most than at least", &Host{Replicas: 3, MaxReplicas: 2}, testRequest, "at most 2 replicas is fewer than the 3 to start with; raise --max-replicas"},
+		{"negative limit", &Host{CPUs: -1}, testRequest, "CPU and memory limits must be positive, not -1 CPUs and 0 bytes"},
+		{"bad name", &Host{}, hosts.DeployRequest{Name: "Hello"}, `deployment name "Hello": use lower-case letters, digits and -, at most 63, starting and ending with a letter or digit`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := c.host.Manifests(c.req, testImage)
+			require.EqualError(t, err, c.want)
+		})
+	}
+}

@@ -113,9 +113,9 @@ Hosts:
   endpoint    a running weir serve, through its admin API (--url, --token or
               WEIR_ADMIN_TOKEN): the flow becomes a new version there
 
-The container, VM and Kubernetes hosts ship the running weir binary, or --binary: it
-must be static (CGO_ENABLED=0, as make build builds it) and for the target's
-architecture.
+The container, VM and Kubernetes hosts ship the running weir binary, or
+--binary: it must be static (CGO_ENABLED=0, as make build builds it) and for
+the target's architecture.
 
 weir deployments lists, checks, shows the logs of and deletes deployments.`,
 		Example: `  weir deploy examples/hello/flow.cue --host local
@@ -138,12 +138,12 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	f.StringVar(&fl.host, "host", "", "where to deploy: "+strings.Join(hostNames, ", "))
 	f.StringVar(&fl.name, "name", "", "the deployment's name (default: the flow's name)")
 	f.StringVar(&fl.addr, "addr", "", "local, container: the `HOST:PORT` it answers on (default: a free loopback port); vm: where weir serve listens on the VM (default :8080)")
-	f.StringVar(&fl.binary, "binary", "", "container, vm: the static weir binary to ship (default: this one)")
-	f.StringArrayVar(&fl.env, "env", nil, "container, vm: set `KEY=VALUE` in weir serve's environment (repeatable)")
-	f.StringVar(&fl.memory, "memory", "", "container, vm: the memory limit, like 512MiB (default: none; on a VM it needs systemd)")
-	f.Float64Var(&fl.cpus, "cpus", 0, "container, vm: the CPU limit, in CPUs, like 1.5 (default: none; on a VM it needs systemd)")
+	f.StringVar(&fl.binary, "binary", "", "container, vm, kubernetes: the static weir binary to ship (default: this one)")
+	f.StringArrayVar(&fl.env, "env", nil, "container, vm, kubernetes: set `KEY=VALUE` in weir serve's environment (repeatable)")
+	f.StringVar(&fl.memory, "memory", "", "container, vm, kubernetes: the memory limit, like 512MiB (default: none; on a VM it needs systemd)")
+	f.Float64Var(&fl.cpus, "cpus", 0, "container, vm, kubernetes: the CPU limit, in CPUs, like 1.5 (default: none; on a VM it needs systemd)")
 	f.StringVar(&fl.restart, "restart", "", "container, vm: when to start weir serve again: always (default), on-failure or no; a container also takes unless-stopped")
-	f.StringVar(&fl.arch, "arch", "", "container, vm: the target's architecture, as GOARCH (default: the Docker engine's, or this machine's for --output and --cloud-init; a VM's own)")
+	f.StringVar(&fl.arch, "arch", "", "container, vm, kubernetes: the target's architecture, as GOARCH (default: the Docker engine's; this machine's for --output and --cloud-init; amd64 for kubernetes; a VM says its own)")
 	f.StringVarP(&fl.output, "output", "o", "", "container: write the image to `FILE` (a tarball) instead of running it; kubernetes, with --dry-run: yaml (default) or json")
 	f.StringVar(&fl.docker, "docker", "", "container: the Docker engine, unix:///PATH or tcp://HOST:PORT (default $DOCKER_HOST, else "+container.DefaultDocker+")")
 	f.StringVar(&fl.ssh, "ssh", "", "vm: the VM to log in to, `USER@HOST[:PORT]`")
@@ -155,7 +155,7 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	f.BoolVar(&fl.cloudInit, "cloud-init", false, "vm: print cloud-init user-data that deploys at a new VM's first boot, instead of deploying")
 	f.StringVar(&fl.binaryURL, "binary-url", "", "vm, with --cloud-init: where the new VM downloads the weir binary")
 	f.StringVar(&fl.bundleURL, "bundle-url", "", "vm, with --cloud-init: where the new VM downloads the bundle")
-	f.StringVar(&fl.image, "image", "", "kubernetes: where to push the image, `REGISTRY/REPOSITORY[:TAG]`")
+	f.StringVar(&fl.image, "image", "", "kubernetes: where to push the image: `REGISTRY/REPOSITORY[:TAG]`")
 	f.StringVar(&fl.namespace, "namespace", "", "kubernetes: the namespace (default: the kubeconfig context's, else default)")
 	f.Int32Var(&fl.replicas, "replicas", 1, "kubernetes: how many pods, and the autoscaler's minimum")
 	f.Int32Var(&fl.maxReplicas, "max-replicas", 0, "kubernetes: the autoscaler's maximum; no autoscaler unless above --replicas")

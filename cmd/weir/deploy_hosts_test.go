@@ -99,8 +99,8 @@ func TestDeployVM(t *testing.T) {
 // TestDeployCloudInit prints the user-data of a new VM instead of
 // deploying.
 func TestDeployCloudInit(t *testing.T) {
-	home := t.TempDir()
-	r := weir(t, "", "deploy", "--home", home, hello, "--host", "vm", "--cloud-init", "--binary", hoststest.Weir(t),
+	home, weirBin := t.TempDir(), builtWeir(t)
+	r := weir(t, "", "deploy", "--home", home, hello, "--host", "vm", "--cloud-init", "--binary", weirBin,
 		"--binary-url", "https://files.example.com/weir", "--bundle-url", "https://files.example.com/hello.weir")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.True(t, strings.HasPrefix(r.stdout, "#cloud-config\n"), r.stdout)
@@ -126,7 +126,7 @@ func TestDeployCloudInit(t *testing.T) {
 // TestDeployKubernetesDryRun prints the manifests, with the digest of the
 // image a push would make.
 func TestDeployKubernetesDryRun(t *testing.T) {
-	home, weirBin := t.TempDir(), hoststest.Weir(t)
+	home, weirBin := t.TempDir(), builtWeir(t)
 	r := weir(t, "", "deploy", "--home", home, hello, "--host", "kubernetes", "--image", "registry.example.com/flows/hello", "--binary", weirBin,
 		"--max-replicas", "5", "--cpus", "1", "--memory", "256MiB", "--dry-run")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -172,4 +172,10 @@ func TestDeployHelpListsHosts(t *testing.T) {
 		assert.Regexp(t, `\n  `+h+` +\S`, r.stdout, "the Hosts list has no %s", h)
 		assert.Contains(t, r.stdout, "--host "+h, "no example for %s", h)
 	}
+}
+
+// builtWeir is the static weir the tests build, for --binary.
+func builtWeir(t *testing.T) string {
+	bin, _ := weirBinary(t)
+	return bin
 }

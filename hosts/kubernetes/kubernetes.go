@@ -89,13 +89,19 @@ func (h *Host) image(req hosts.DeployRequest) (v1.Image, string, error) {
 }
 
 // Render returns the manifests of req without pushing or applying
-// anything: the image is built for its digest only.
+// anything: the image is built for its digest only. The namespace is
+// h.Namespace, else the kubeconfig context's when there is a kubeconfig,
+// else "default".
 func (h *Host) Render(req hosts.DeployRequest) (*Set, error) {
 	_, ref, err := h.image(req)
 	if err != nil {
 		return nil, fmt.Errorf("manifests of %q: %w", req.Name, err)
 	}
-	set, err := h.Manifests(req, ref)
+	hh := *h
+	if c, err := connect(h.Kubeconfig, h.Context); err == nil && hh.Namespace == "" {
+		hh.Namespace = c.namespace
+	}
+	set, err := hh.Manifests(req, ref)
 	if err != nil {
 		return nil, fmt.Errorf("manifests of %q: %w", req.Name, err)
 	}

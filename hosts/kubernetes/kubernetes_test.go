@@ -165,6 +165,7 @@ func TestDeploy(t *testing.T) {
 
 // TestRender checks that a dry run names the image that a push makes.
 func TestRender(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
 	weir := hoststest.Weir(t)
 	req := hoststest.HelloRequest(t, "hello")
 	h := &Host{Image: "registry.example.com/flows/hello:v1", Binary: weir, Arch: hosts.HostArch}
@@ -175,6 +176,15 @@ func TestRender(t *testing.T) {
 	digest, err := img.Digest()
 	require.NoError(t, err)
 	assert.Equal(t, "registry.example.com/flows/hello@"+digest.String(), set.Deployment.Spec.Template.Spec.Containers[0].Image)
+	assert.Equal(t, "default", set.Deployment.Namespace)
+
+	// With a kubeconfig, the namespace of its context.
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	h.Kubeconfig = kubeconfig(t, srv)
+	set, err = h.Render(req)
+	require.NoError(t, err)
+	assert.Equal(t, "flows", set.Deployment.Namespace)
 }
 
 func TestDeployBadInput(t *testing.T) {

@@ -7,5 +7,7 @@
 // Host is what every host implements: deploy a bundle and wait until it is
 // ready, report its status, show its logs, delete it. Store keeps what the
 // command line deployed, one JSON file per deployment. The hosts are in the
-// packages below this one: local and endpoint.
+// packages below this one: local, container, vm, kubernetes and endpoint.
+// ShippableBinary checks that a weir binary can run on a machine that has
+// nothing else: static, Linux, the right architecture.
 package hosts

@@ -2,12 +2,16 @@ package kubernetes
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 
 	"k8s.io/client-go/rest"
@@ -32,6 +36,9 @@ func connect(path, kubeContext string) (*client, error) {
 	rules.ExplicitPath = path
 	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
 	raw, err := cc.RawConfig()
+	if path != "" && errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("kubeconfig %s: no such file; give an existing one with --kubeconfig, or leave it out for $KUBECONFIG or ~/.kube/config", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read kubeconfig: %w", err)
 	}
@@ -42,8 +49,13 @@ func connect(path, kubeContext string) (*client, error) {
 		}
 		return nil, fmt.Errorf("no kubeconfig with a context in %s: give one with --kubeconfig or KUBECONFIG", where)
 	}
-	if kubeContext != "" && raw.Contexts[kubeContext] == nil {
-		return nil, fmt.Errorf("kubeconfig has no context %q; kubectl config get-contexts lists them", kubeContext)
+	current := cmp.Or(kubeContext, raw.CurrentContext)
+	if raw.Contexts[current] == nil {
+		contexts := slices.Sorted(maps.Keys(raw.Contexts))
+		if current == "" {
+			return nil, fmt.Errorf("kubeconfig has no current context; choose one with --context: %s", strings.Join(contexts, ", "))
+		}
+		return nil, fmt.Errorf("kubeconfig has no context %q; choose one with --context: %s", current, strings.Join(contexts, ", "))
 	}
 	cfg, err := cc.ClientConfig()
 	if err != nil {
@@ -60,10 +72,6 @@ func connect(path, kubeContext string) (*client, error) {
 	base, _, err := rest.DefaultServerUrlFor(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("kubeconfig: %w", err)
-	}
-	current := kubeContext
-	if current == "" {
-		current = raw.CurrentContext
 	}
 	return &client{http: hc, base: strings.TrimRight(base.String(), "/"), kubeconfig: path, context: current, namespace: ns}, nil
 }

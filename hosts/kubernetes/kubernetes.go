@@ -1,7 +1,6 @@
 package kubernetes
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/container"
@@ -22,7 +22,8 @@ import (
 
 // Host deploys to a Kubernetes cluster with the user's kubeconfig. The
 // zero value is ready for Status, Logs and Delete, which find the cluster
-// in the deployment's state; Deploy needs Image.
+// in the deployment's state; Deploy needs Image. A Host is safe for
+// concurrent use: its methods read its fields and never change them.
 type Host struct {
 	// Image is where the deployment's image is pushed:
 	// REGISTRY/REPOSITORY[:TAG]. The pods run it by digest.
@@ -43,7 +44,8 @@ type Host struct {
 	// CPUs and Memory (bytes) limit each pod; 0 is no limit.
 	CPUs   float64
 	Memory int64
-	// Env is added to weir serve's environment, as KEY=VALUE.
+	// Env is added to weir serve's environment, as KEY=VALUE, in the
+	// pod spec: never in the image, which a registry shares more widely.
 	Env []string
 	// Kubeconfig is the kubeconfig file: $KUBECONFIG or ~/.kube/config
 	// when empty. Context is its context to use: its current one when
@@ -73,10 +75,14 @@ func (h *Host) image(req hosts.DeployRequest) (v1.Image, string, error) {
 	if h.Image == "" {
 		return nil, "", errors.New("no image to push to: give REGISTRY/REPOSITORY[:TAG] with --image, a registry the cluster can pull from")
 	}
-	if _, err := name.ParseReference(h.Image); err != nil {
-		return nil, "", fmt.Errorf("image %q: %w", h.Image, err)
+	parsed, err := name.ParseReference(h.Image)
+	if err != nil {
+		return nil, "", fmt.Errorf("image %q: give REGISTRY/REPOSITORY[:TAG], lower-case, like registry.example.com/flows/hello:v1", h.Image)
 	}
-	ch := &container.Host{Binary: h.Binary, Env: h.Env}
+	if _, ok := parsed.(name.Digest); ok {
+		return nil, "", fmt.Errorf("image %q: give a tag or none, not a digest: the image's digest is its own, and the pods run it by that", h.Image)
+	}
+	ch := &container.Host{Binary: h.Binary}
 	img, err := ch.Image(req, cmp.Or(h.Arch, "amd64"))
 	if err != nil {
 		return nil, "", err
@@ -89,17 +95,24 @@ func (h *Host) image(req hosts.DeployRequest) (v1.Image, string, error) {
 }
 
 // Render returns the manifests of req without pushing or applying
-// anything: the image is built for its digest only. The namespace is
-// h.Namespace, else the kubeconfig context's when there is a kubeconfig,
-// else "default".
+// anything, for a dry run: the image is built for its digest only, and the
+// cluster is not contacted. The namespace is h.Namespace, else the
+// kubeconfig context's when there is a kubeconfig, else "default"; a
+// kubeconfig or context named in h that cannot be read is an error.
 func (h *Host) Render(req hosts.DeployRequest) (*Set, error) {
 	_, ref, err := h.image(req)
 	if err != nil {
 		return nil, fmt.Errorf("manifests of %q: %w", req.Name, err)
 	}
 	hh := *h
-	if c, err := connect(h.Kubeconfig, h.Context); err == nil && hh.Namespace == "" {
-		hh.Namespace = c.namespace
+	if hh.Namespace == "" {
+		c, err := connect(h.Kubeconfig, h.Context)
+		switch {
+		case err == nil:
+			hh.Namespace = c.namespace
+		case h.Kubeconfig != "" || h.Context != "":
+			return nil, fmt.Errorf("manifests of %q: %w", req.Name, err)
+		}
 	}
 	set, err := hh.Manifests(req, ref)
 	if err != nil {
@@ -109,9 +122,16 @@ func (h *Host) Render(req hosts.DeployRequest) (*Set, error) {
 }
 
 // Deploy pushes the image, applies the manifests with server-side apply
-// (field manager "weir": applying again updates in place), and waits until
-// a pod of the new version is ready. Its URL is the Service's address in
-// the cluster, http://NAME.NAMESPACE.svc.cluster.local.
+// (field manager "weir": objects of the name that weir made are updated in
+// place, and an autoscaler no longer wanted is removed), and waits until a
+// pod of the new version is ready. Objects of the name that weir did not
+// make are left alone and fail the deploy. When applying or the wait
+// fails, what was applied is deleted again.
+//
+// The URL is the Service's address inside the cluster,
+// http://NAME.NAMESPACE.svc.cluster.local (port 80): it resolves only from
+// pods of the cluster; from outside, use kubectl port-forward or an
+// Ingress.
 func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deployment, error) {
 	fail := func(err error) (hosts.Deployment, error) {
 		return hosts.Deployment{}, fmt.Errorf("deploy %q on kubernetes: %w", req.Name, err)
@@ -131,15 +151,21 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err != nil {
 		return fail(err)
 	}
+	if err := c.checkManaged(ctx, ns, req.Name); err != nil {
+		return fail(err)
+	}
 	if _, err := container.Push(ctx, img, h.Image); err != nil {
 		return fail(err)
 	}
-	for _, obj := range set.objects() {
-		if err := c.apply(ctx, obj); err != nil {
-			return fail(err)
-		}
+	// From here on a failure deletes what was applied, even when ctx is
+	// done.
+	cleanup := func() { _ = c.remove(context.WithoutCancel(ctx), ns, req.Name) }
+	if err := c.applySet(ctx, set); err != nil {
+		cleanup()
+		return fail(err)
 	}
 	if err := c.waitAvailable(ctx, ns, req.Name, cmp.Or(h.ReadyTimeout, 5*time.Minute)); err != nil {
+		cleanup()
 		return fail(err)
 	}
 	return hosts.Deployment{
@@ -204,7 +230,7 @@ func (h *Host) Logs(ctx context.Context, d hosts.Deployment, w io.Writer) error 
 	}
 	for _, p := range pods {
 		fmt.Fprintf(w, "== pod %s ==\n", p.Name)
-		if err := c.stream(ctx, "/api/v1/namespaces/"+ns+"/pods/"+p.Name+"/log", w); err != nil {
+		if err := c.copyLog(ctx, ns, p.Name, w); err != nil {
 			return fmt.Errorf("logs of %q: pod %s: %w", d.Name, p.Name, err)
 		}
 	}
@@ -218,9 +244,63 @@ func (h *Host) Delete(ctx context.Context, d hosts.Deployment) error {
 	if err != nil {
 		return fmt.Errorf("delete %q: %w", d.Name, err)
 	}
-	for _, path := range []string{hpaPath(ns, d.Name), servicePath(ns, d.Name), deploymentPath(ns, d.Name)} {
+	if err := c.remove(ctx, ns, d.Name); err != nil {
+		return fmt.Errorf("delete %q: %w", d.Name, err)
+	}
+	return nil
+}
+
+// objectPaths are the API paths of the objects of the deployment called
+// name, in the order they are deleted: the autoscaler first, so that it
+// does not scale what goes.
+func objectPaths(ns, name string) []string {
+	return []string{hpaPath(ns, name), servicePath(ns, name), deploymentPath(ns, name)}
+}
+
+// checkManaged returns an error when an object of the deployment's name
+// exists that weir did not make: applying would take it over.
+func (c *client) checkManaged(ctx context.Context, ns, name string) error {
+	for _, path := range objectPaths(ns, name) {
+		var obj metav1.PartialObjectMetadata
+		err := c.get(ctx, path, &obj)
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if obj.Labels[LabelManagedBy] != "weir" {
+			return fmt.Errorf("a %s %s that weir did not make is in namespace %s; deploy with another --name or --namespace", obj.Kind, name, ns)
+		}
+	}
+	return nil
+}
+
+// applySet applies the objects of set, and deletes the autoscaler when set
+// has none: one left by an earlier deploy would still scale the
+// Deployment.
+func (c *client) applySet(ctx context.Context, set *Set) error {
+	for _, obj := range set.objects() {
+		if err := c.apply(ctx, obj); err != nil {
+			return err
+		}
+	}
+	if set.HPA != nil {
+		return nil
+	}
+	d := set.Deployment
+	if err := c.delete(ctx, hpaPath(d.Namespace, d.Name)); err != nil && !isNotFound(err) {
+		return fmt.Errorf("remove the autoscaler of an earlier deploy: %w", err)
+	}
+	return nil
+}
+
+// remove deletes the objects of the deployment called name; what is
+// already gone is not an error.
+func (c *client) remove(ctx context.Context, ns, name string) error {
+	for _, path := range objectPaths(ns, name) {
 		if err := c.delete(ctx, path); err != nil && !isNotFound(err) {
-			return fmt.Errorf("delete %q: %w", d.Name, err)
+			return err
 		}
 	}
 	return nil
@@ -289,21 +369,15 @@ func (c *client) pods(ctx context.Context, ns, name string) ([]corev1.Pod, error
 	return list.Items, nil
 }
 
-// stream copies the body of a GET to w, line by line.
-func (c *client) stream(ctx context.Context, path string, w io.Writer) error {
-	body, err := c.open(ctx, path)
+// copyLog copies the log of the pod called pod to w.
+func (c *client) copyLog(ctx context.Context, ns, pod string, w io.Writer) error {
+	body, err := c.open(ctx, "/api/v1/namespaces/"+ns+"/pods/"+pod+"/log")
 	if err != nil {
 		return err
 	}
 	defer body.Close()
-	s := bufio.NewScanner(body)
-	s.Buffer(make([]byte, 64<<10), 1<<20)
-	for s.Scan() {
-		if _, err := fmt.Fprintln(w, s.Text()); err != nil {
-			return err
-		}
-	}
-	return s.Err()
+	_, err = io.Copy(w, body)
+	return err
 }
 
 func deploymentPath(ns, name string) string {
@@ -330,3 +404,5 @@ func pathOf(obj any) (string, error) {
 	}
 	return "", fmt.Errorf("no API path for %T", obj)
 }
+
+var _ hosts.Host = (*Host)(nil)

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -12,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/yaml"
 
 	"github.com/weirflow/weir/hosts"
@@ -24,6 +28,9 @@ const (
 	LabelManagedBy = "app.kubernetes.io/managed-by"
 	// AnnotationDigest holds the bundle's digest, too long for a label.
 	AnnotationDigest = container.LabelDigest
+	// AnnotationFlow holds the flow's name as it is; the label of the
+	// same key holds it as a label value may.
+	AnnotationFlow = container.LabelFlow
 )
 
 // Defaults of the manifests.
@@ -42,7 +49,8 @@ var (
 	defaultMemoryRequest = resource.MustParse("64Mi")
 )
 
-// Set is what a deployment is made of in the cluster.
+// Set is what a deployment is made of in the cluster. It is plain data:
+// reading it from several goroutines is safe, changing it is not.
 type Set struct {
 	Deployment *appsv1.Deployment
 	Service    *corev1.Service
@@ -53,10 +61,15 @@ type Set struct {
 // Manifests returns the objects of a deployment of req running image (a
 // reference by digest): a Deployment of weir serve with its probes,
 // resources and a locked-down security context, a Service in front of it,
-// and an autoscaler on CPU when h.MaxReplicas is above h.Replicas.
+// and an autoscaler on CPU when h.MaxReplicas is above h.Replicas. The
+// same inputs make the same Set; it needs no cluster.
 func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	if err := hosts.CheckName(req.Name); err != nil {
 		return nil, err
+	}
+	ns := h.namespace()
+	if len(validation.IsDNS1123Label(ns)) > 0 {
+		return nil, fmt.Errorf("namespace %q: use lower-case letters, digits and -, at most 63, starting and ending with a letter or digit", ns)
 	}
 	env, err := envVars(h.Env)
 	if err != nil {
@@ -65,14 +78,16 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	if h.CPUs < 0 || h.Memory < 0 {
 		return nil, fmt.Errorf("CPU and memory limits must be positive, not %g CPUs and %d bytes", h.CPUs, h.Memory)
 	}
+	if h.CPUs > 0 && h.CPUs < 0.001 {
+		return nil, fmt.Errorf("CPU limit %g: Kubernetes counts CPUs in thousandths; give at least 0.001", h.CPUs)
+	}
 	replicas := max(h.Replicas, 1)
 	if h.MaxReplicas != 0 && h.MaxReplicas < replicas {
 		return nil, fmt.Errorf("at most %d replicas is fewer than the %d to start with; raise --max-replicas", h.MaxReplicas, replicas)
 	}
-	ns := h.namespace()
 	labels := map[string]string{LabelName: req.Name, LabelManagedBy: "weir", container.LabelFlow: labelValue(req.Flow)}
 	selector := map[string]string{LabelName: req.Name}
-	annotations := map[string]string{AnnotationDigest: req.Digest}
+	annotations := map[string]string{AnnotationDigest: req.Digest, AnnotationFlow: req.Flow}
 	meta := metav1.ObjectMeta{Name: req.Name, Namespace: ns, Labels: labels, Annotations: annotations}
 
 	port := int32(container.DefaultPort)
@@ -178,7 +193,7 @@ func (h *Host) resources() corev1.ResourceRequirements {
 		}
 	}
 	if h.CPUs > 0 {
-		limit(corev1.ResourceCPU, resource.NewMilliQuantity(int64(h.CPUs*1000), resource.DecimalSI))
+		limit(corev1.ResourceCPU, resource.NewMilliQuantity(int64(math.Round(h.CPUs*1000)), resource.DecimalSI))
 	}
 	if h.Memory > 0 {
 		limit(corev1.ResourceMemory, resource.NewQuantity(h.Memory, resource.BinarySI))
@@ -199,12 +214,20 @@ func envVars(env []string) ([]corev1.EnvVar, error) {
 	return out, nil
 }
 
-// labelValue shortens s to what a label value may hold.
+// labelValue makes s a label value: at most 63 letters, digits, -, _ and
+// ., starting and ending with a letter or digit. Other characters become
+// -, as flow names may hold any.
 func labelValue(s string) string {
-	if len(s) > 63 {
-		s = strings.TrimRight(s[:63], "-_.")
+	v := strings.Map(func(r rune) rune {
+		if r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.", r)) {
+			return r
+		}
+		return '-'
+	}, s)
+	if len(v) > 63 {
+		v = v[:63]
 	}
-	return s
+	return strings.Trim(v, "-_.")
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -11,7 +12,9 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/weirflow/weir/hosts"
@@ -51,7 +54,11 @@ func TestManifests(t *testing.T) {
 	require.NoError(t, err)
 	back := decode(t, y)
 	require.Len(t, back, 3)
-	again, err := (&Set{Deployment: back[0].(*appsv1.Deployment), Service: back[1].(*corev1.Service), HPA: back[2].(*autoscalingv2.HorizontalPodAutoscaler)}).YAML()
+	backSet := &Set{Deployment: back[0].(*appsv1.Deployment), Service: back[1].(*corev1.Service), HPA: back[2].(*autoscalingv2.HorizontalPodAutoscaler)}
+	// Semantic equality compares quantities by value: "1500m" read back
+	// is the 1.5 CPUs made.
+	assert.True(t, equality.Semantic.DeepEqual(set, backSet), "read back:\n%s", y)
+	again, err := backSet.YAML()
 	require.NoError(t, err)
 	assert.Equal(t, string(y), string(again))
 
@@ -59,7 +66,8 @@ func TestManifests(t *testing.T) {
 	labels := map[string]string{"app.kubernetes.io/name": "hello", "app.kubernetes.io/managed-by": "weir", "dev.weir.flow": "hello"}
 	assert.Equal(t, "flows", d.Namespace)
 	assert.Equal(t, labels, d.Labels)
-	assert.Equal(t, testRequest.Digest, d.Annotations["dev.weir.bundle.digest"])
+	assert.Equal(t, map[string]string{"dev.weir.bundle.digest": testRequest.Digest, "dev.weir.flow": "hello"}, d.Annotations)
+	assert.Equal(t, d.Annotations, d.Spec.Template.Annotations)
 	assert.Nil(t, d.Spec.Replicas, "the autoscaler sets the replicas")
 	assert.Equal(t, map[string]string{"app.kubernetes.io/name": "hello"}, d.Spec.Selector.MatchLabels)
 	for k, v := range d.Spec.Selector.MatchLabels {
@@ -153,11 +161,38 @@ func TestManifestsBadInput(t *testing.T) {
 		{"fewer at most than at least", &Host{Replicas: 3, MaxReplicas: 2}, testRequest, "at most 2 replicas is fewer than the 3 to start with; raise --max-replicas"},
 		{"negative limit", &Host{CPUs: -1}, testRequest, "CPU and memory limits must be positive, not -1 CPUs and 0 bytes"},
 		{"bad name", &Host{}, hosts.DeployRequest{Name: "Hello"}, `deployment name "Hello": use lower-case letters, digits and -, at most 63, starting and ending with a letter or digit`},
+		{"bad namespace", &Host{Namespace: "team_a"}, testRequest, `namespace "team_a": use lower-case letters, digits and -, at most 63, starting and ending with a letter or digit`},
+		{"CPU under a thousandth", &Host{CPUs: 0.0004}, testRequest, "CPU limit 0.0004: Kubernetes counts CPUs in thousandths; give at least 0.001"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := c.host.Manifests(c.req, testImage)
 			require.EqualError(t, err, c.want)
+		})
+	}
+}
+
+func TestCPULimitRounds(t *testing.T) {
+	// 4.35*1000 is 4349.999... in floating point.
+	set, err := (&Host{CPUs: 4.35}).Manifests(testRequest, testImage)
+	require.NoError(t, err)
+	assert.Equal(t, "4350m", quantities(set.Deployment.Spec.Template.Spec.Containers[0].Resources.Limits)["cpu"])
+}
+
+func TestLabelValue(t *testing.T) {
+	cases := []struct{ flow, want string }{
+		{"hello", "hello"},
+		{"My_Flow.v2", "My_Flow.v2"},
+		{"_internal-", "internal"},
+		{"scoring flow/é", "scoring-flow"},
+		{strings.Repeat("a", 62) + "-b", strings.Repeat("a", 62)},
+		{"---", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.flow, func(t *testing.T) {
+			got := labelValue(c.flow)
+			assert.Equal(t, c.want, got)
+			assert.Empty(t, validation.IsValidLabelValue(got))
 		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/weirflow/weir/engine/internal/jsonsel"
+	"github.com/weirflow/weir/plugins"
 )
 
 // Record is one line of a dataset: a JSON object of columns.
@@ -112,21 +113,7 @@ func notObject(b []byte) error {
 		}
 		return fmt.Errorf("invalid JSON: %v", err)
 	}
-	return fmt.Errorf("want a JSON object of columns, got %s", jsonKind(b))
-}
-
-func jsonKind(b []byte) string {
-	switch b[0] {
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
+	return fmt.Errorf("want a JSON object of columns, got %s", plugins.JSONKind(b))
 }
 
 // CSV reads a dataset with a header row naming the columns. Every cell is

@@ -216,6 +216,19 @@ func JSONType(b []byte) string {
 	return "number"
 }
 
+// JSONKind is JSONType with an article, for messages: "an object",
+// "a number", "null".
+func JSONKind(b []byte) string {
+	switch t := JSONType(b); t {
+	case "null", "nothing":
+		return t
+	case "object", "array":
+		return "an " + t
+	default:
+		return "a " + t
+	}
+}
+
 // encodeOutputs encodes a Func's result. HTML characters are left alone:
 // outputs end up in files and terminals more often than in web pages.
 func encodeOutputs(v any) ([]byte, error) {

@@ -85,10 +85,7 @@ func writeInstead(cmd *cobra.Command, host hosts.Host, fl deployFlags, req hosts
 			}
 			return false, nil
 		}
-		b, err := vm.CloudInit(req, vm.CloudInitOptions{
-			BinaryURL: fl.binaryURL, BundleURL: fl.bundleURL, Binary: h.Binary, Arch: fl.arch,
-			Dir: h.Dir, Addr: h.Addr, Env: h.Env, Memory: h.Memory, CPUs: h.CPUs, Restart: h.Restart,
-		})
+		b, err := h.CloudInit(req, vm.CloudInitOptions{BinaryURL: fl.binaryURL, BundleURL: fl.bundleURL, Arch: fl.arch})
 		if err != nil {
 			return true, err
 		}

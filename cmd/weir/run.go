@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/plugins"
 )
 
 func newRun(app *app) *cobra.Command {
@@ -120,28 +121,10 @@ func decodeObject(data []byte, obj *map[string]any) error {
 	if !json.Valid(data) {
 		return json.Unmarshal(data, obj) // the syntax error
 	}
-	if k := jsonKind(data); k != "an object" {
+	if k := plugins.JSONKind(data); k != "an object" {
 		return fmt.Errorf("got %s", k)
 	}
 	return json.Unmarshal(data, obj)
-}
-
-// jsonKind names the type of the valid JSON value in data, with its article.
-func jsonKind(data []byte) string {
-	data = bytes.TrimLeft(data, " \t\r\n")
-	switch data[0] {
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
 }
 
 // typedValue reads value as text for a string input, else as JSON when it

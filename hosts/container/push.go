@@ -11,18 +11,17 @@ import (
 )
 
 // Push uploads img to the registry as ref (REGISTRY/REPOSITORY[:TAG]),
-// with the credentials of the user's Docker config, and returns the
-// reference by digest (REGISTRY/REPOSITORY@sha256:...), which names
+// with the credentials of the user's Docker config. ByDigest names
 // exactly this image wherever it is pulled.
-func Push(ctx context.Context, img v1.Image, ref string) (string, error) {
+func Push(ctx context.Context, img v1.Image, ref string) error {
 	r, err := name.ParseReference(ref)
 	if err != nil {
-		return "", fmt.Errorf("image %q: %w", ref, err)
+		return fmt.Errorf("image %q: %w", ref, err)
 	}
 	if err := remote.Write(r, img, remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)); err != nil {
-		return "", fmt.Errorf("push image %s: %w", ref, err)
+		return fmt.Errorf("push image %s: %w", ref, err)
 	}
-	return ByDigest(img, ref)
+	return nil
 }
 
 // ByDigest returns ref's repository with img's digest:

@@ -154,7 +154,7 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err := c.checkManaged(ctx, ns, req.Name); err != nil {
 		return fail(err)
 	}
-	if _, err := container.Push(ctx, img, h.Image); err != nil {
+	if err := container.Push(ctx, img, h.Image); err != nil {
 		return fail(err)
 	}
 	// From here on a failure deletes what was applied, even when ctx is

@@ -13,28 +13,15 @@ import (
 	"github.com/weirflow/weir/hosts"
 )
 
-// CloudInitOptions says how CloudInit installs a deployment on a new VM.
-// Its zero value is not enough: set BinaryURL and BundleURL.
+// CloudInitOptions is what CloudInit needs beyond the Host's fields. Its
+// zero value is not enough: set BinaryURL and BundleURL.
 type CloudInitOptions struct {
 	// BinaryURL and BundleURL are where the new VM downloads the weir
 	// binary and the bundle from: the binary (tens of MB) is too big for
 	// user-data, which clouds limit to about 16 KB.
 	BinaryURL, BundleURL string
-	// Binary is the local copy of what BinaryURL serves, checked with
-	// hosts.ShippableBinary for Arch; the running executable when empty.
-	// Its SHA-256, and that of the request's bundle, are checked on the VM.
-	Binary string
 	// Arch is the new VM's GOARCH: hosts.HostArch by default.
 	Arch string
-	// Dir, Addr, Env, Memory, CPUs and Restart are as in Host; Dir is
-	// /opt/weir/NAME by default. User-data is readable on the VM by any
-	// process that asks the cloud's metadata service: Env holds no secrets.
-	Dir     string
-	Addr    string
-	Env     []string
-	Memory  int64
-	CPUs    float64
-	Restart string
 }
 
 // cloudConfig is the part of cloud-init's #cloud-config that CloudInit
@@ -52,11 +39,14 @@ type cloudFile struct {
 
 // CloudInit returns cloud-init user-data (#cloud-config) that installs
 // the deployment req at a new VM's first boot, as Deploy would under
-// systemd: it writes the unit and an install script, which downloads the
-// binary and the bundle, checks their SHA-256 (computed here from the
-// local files), puts them in the install folder and starts the unit. It
-// is safe for concurrent use.
-func CloudInit(req hosts.DeployRequest, o CloudInitOptions) ([]byte, error) {
+// systemd, with the Host's Binary, Dir (/opt/weir/NAME by default), Addr,
+// Env, Memory, CPUs and Restart: it writes the unit and an install script,
+// which downloads the binary and the bundle, checks their SHA-256
+// (computed here from the local files), puts them in the install folder
+// and starts the unit. User-data is readable on the VM by any process that
+// asks the cloud's metadata service: Env holds no secrets. It is safe for
+// concurrent use.
+func (h *Host) CloudInit(req hosts.DeployRequest, o CloudInitOptions) ([]byte, error) {
 	fail := func(err error) ([]byte, error) {
 		return nil, fmt.Errorf("cloud-init for %q: %w", req.Name, err)
 	}
@@ -66,19 +56,12 @@ func CloudInit(req hosts.DeployRequest, o CloudInitOptions) ([]byte, error) {
 	if err := checkURLs(o.BinaryURL, o.BundleURL); err != nil {
 		return fail(err)
 	}
-	s := service{
-		name:    req.Name,
-		dir:     cmp.Or(o.Dir, path.Join("/opt/weir", req.Name)),
-		addr:    cmp.Or(o.Addr, ":8080"),
-		env:     o.Env,
-		restart: cmp.Or(o.Restart, "always"),
-		memory:  o.Memory,
-		cpus:    o.CPUs,
-	}
-	if err := s.check(); err != nil {
+	s, err := h.service(req.Name)
+	if err != nil {
 		return fail(err)
 	}
-	binary, err := hosts.ShippableBinary(o.Binary, cmp.Or(o.Arch, hosts.HostArch))
+	s.dir = cmp.Or(s.dir, path.Join("/opt/weir", req.Name))
+	binary, err := hosts.ShippableBinary(h.Binary, cmp.Or(o.Arch, hosts.HostArch))
 	if err != nil {
 		return fail(err)
 	}

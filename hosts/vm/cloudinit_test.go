@@ -18,13 +18,13 @@ import (
 
 // cloudInit returns the user-data CloudInit writes for a request of a
 // small bundle, and the files the URLs serve, by URL path.
-func cloudInit(t *testing.T, serverURL string, o CloudInitOptions) ([]byte, map[string][]byte) {
+func cloudInit(t *testing.T, serverURL string, h *Host) ([]byte, map[string][]byte) {
 	t.Helper()
 	binary, arch := foreignELF(t)
 	bundle := writeFile(t, "hello.weir", "the bundle")
-	o.Binary, o.Arch = binary, arch
-	o.BinaryURL, o.BundleURL = serverURL+"/weir", serverURL+"/hello.weir"
-	data, err := CloudInit(hosts.DeployRequest{Name: "hello", Bundle: bundle}, o)
+	h.Binary = binary
+	o := CloudInitOptions{BinaryURL: serverURL + "/weir", BundleURL: serverURL + "/hello.weir", Arch: arch}
+	data, err := h.CloudInit(hosts.DeployRequest{Name: "hello", Bundle: bundle}, o)
 	require.NoError(t, err)
 	files := map[string][]byte{}
 	for path, file := range map[string]string{"/weir": binary, "/hello.weir": bundle} {
@@ -35,7 +35,7 @@ func cloudInit(t *testing.T, serverURL string, o CloudInitOptions) ([]byte, map[
 }
 
 func TestCloudInit(t *testing.T) {
-	data, _ := cloudInit(t, "https://files.example.com", CloudInitOptions{})
+	data, _ := cloudInit(t, "https://files.example.com", &Host{})
 	require.True(t, bytes.HasPrefix(data, []byte("#cloud-config\n")), "%s", data)
 	var config cloudConfig
 	require.NoError(t, yaml.UnmarshalStrict(data, &config))
@@ -78,7 +78,7 @@ func TestCloudInitInstall(t *testing.T) {
 			}))
 			defer srv.Close()
 			dir := filepath.Join(t.TempDir(), "opt", "hello")
-			data, served := cloudInit(t, srv.URL, CloudInitOptions{Dir: dir})
+			data, served := cloudInit(t, srv.URL, &Host{Dir: dir})
 			files = served
 			var config cloudConfig
 			require.NoError(t, yaml.Unmarshal(data, &config))
@@ -129,7 +129,8 @@ func TestCloudInitErrors(t *testing.T) {
 	bundle := writeFile(t, "hello.weir", "the bundle")
 	binary, arch := foreignELF(t)
 	missing := filepath.Join(t.TempDir(), "none.weir")
-	ok := CloudInitOptions{BinaryURL: "https://x/weir", BundleURL: "https://x/hello.weir", Binary: binary, Arch: arch}
+	h := &Host{Binary: binary}
+	ok := CloudInitOptions{BinaryURL: "https://x/weir", BundleURL: "https://x/hello.weir", Arch: arch}
 	tests := []struct {
 		name   string
 		change func(o *CloudInitOptions, req *hosts.DeployRequest)
@@ -152,10 +153,10 @@ func TestCloudInitErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o, req := ok, hosts.DeployRequest{Name: "hello", Bundle: bundle}
 			tt.change(&o, &req)
-			_, err := CloudInit(req, o)
+			_, err := h.CloudInit(req, o)
 			require.EqualError(t, err, `cloud-init for "`+req.Name+`": `+tt.err)
 		})
 	}
-	_, err := CloudInit(hosts.DeployRequest{Name: "hello", Bundle: bundle}, ok)
+	_, err := h.CloudInit(hosts.DeployRequest{Name: "hello", Bundle: bundle}, ok)
 	require.NoError(t, err, "the options the cases change are right")
 }

@@ -60,7 +60,7 @@ func main() {
 	throughput := flag.Bool("throughput", true, "measure the throughput in this process")
 	memory := flag.Bool("memory", true, "measure the peak memory of the weir binary")
 	flag.Parse()
-	if *quick && !isSet("lines") {
+	if *quick && !bench.FlagSet("lines") {
 		*lines = 2000
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -69,12 +69,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "batchbench:", err)
 		os.Exit(1)
 	}
-}
-
-func isSet(name string) bool {
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 func run(ctx context.Context, lines, rounds int, throughput, memory bool) error {

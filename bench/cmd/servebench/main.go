@@ -73,10 +73,10 @@ func main() {
 	quick := flag.Bool("quick", false, "a smoke run: 50 clients for 5 s unless -clients or -duration is given")
 	flag.Parse()
 	if *quick {
-		if !isSet("clients") {
+		if !bench.FlagSet("clients") {
 			c.clients = 50
 		}
-		if !isSet("duration") {
+		if !bench.FlagSet("duration") {
 			c.duration = 5 * time.Second
 		}
 	}
@@ -90,12 +90,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "servebench:", err)
 		os.Exit(1)
 	}
-}
-
-func isSet(name string) bool {
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
 }
 
 func run(ctx context.Context, c config) (err error) {

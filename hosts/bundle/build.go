@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/schemas"
 )
@@ -36,9 +38,21 @@ const level = gzip.DefaultCompression
 // sub-flow path must be relative to the flow file that names it, so that it
 // points into the bundle once extracted.
 //
+// A flow must also stay inside the bundle as Read checks it: a folder it
+// grants a plugin must be in the bundle and read-only.
+//
 // On an error w may hold part of a bundle, which the caller discards. Build
 // is safe to call from several goroutines.
 func Build(flowPath string, w io.Writer) (*Manifest, error) {
+	return BuildSigned(flowPath, nil, w)
+}
+
+// BuildSigned is Build, and when key is not nil signs the bundle with it:
+// the archive ends with weir-bundle.sig, the SSH signature of the digest
+// (see SignatureName). Ed25519 and RSA signatures are the same for the same
+// key and digest, so a signed bundle is as reproducible as its key type
+// allows; ECDSA signatures differ every time. key may be an ssh-agent's.
+func BuildSigned(flowPath string, key ssh.Signer, w io.Writer) (*Manifest, error) {
 	c := &collector{byAbs: map[string]*member{}, byPath: map[string]*member{}}
 	top, _, err := c.add(flowPath, true)
 	if err != nil {
@@ -51,7 +65,7 @@ func Build(flowPath string, w io.Writer) (*Manifest, error) {
 		return nil, err
 	}
 	m := &Manifest{Format: Format, Flow: top.flow.Name, Version: top.flow.Version, Weir: engine.Version(), Entry: top.rel}
-	var total int64
+	var total, flows int64
 	for _, mb := range c.members {
 		if err := mb.hash(); err != nil {
 			return nil, fmt.Errorf("bundle %s: %s: %w", mb.from, mb.what, err)
@@ -60,6 +74,9 @@ func Build(flowPath string, w io.Writer) (*Manifest, error) {
 			return nil, err
 		}
 		total += mb.file.Size
+		if isFlowFile(mb.rel) {
+			flows += mb.file.Size
+		}
 		m.Files = append(m.Files, mb.file)
 	}
 	if len(m.Files) > MaxFiles {
@@ -68,8 +85,20 @@ func Build(flowPath string, w io.Writer) (*Manifest, error) {
 	if total > MaxSize {
 		return nil, fmt.Errorf("bundle %s: the files add up to %d MiB, over the %d MiB limit", flowPath, total>>20, MaxSize>>20)
 	}
+	if flows > MaxFlows {
+		return nil, fmt.Errorf("bundle %s: the flow files (.cue, .yaml, .yml, .json) add up to %d MiB, over the %d MiB limit", flowPath, flows>>20, MaxFlows>>20)
+	}
+	if err := c.confine(top.rel); err != nil {
+		return nil, err
+	}
 	m.Digest = digest(m.Entry, m.Files)
-	if err := write(w, m, c.members); err != nil {
+	var sig []byte
+	if key != nil {
+		if sig, err = sign(m.Digest, key); err != nil {
+			return nil, err
+		}
+	}
+	if err := write(w, m, c.members, sig); err != nil {
 		return nil, fmt.Errorf("bundle %s: %w", flowPath, err)
 	}
 	return m, nil
@@ -195,46 +224,43 @@ func (c *collector) place() error {
 		if why := checkPath(mb.rel); why != "" {
 			return fmt.Errorf("bundle %s: file %s: %s: rename it", entry.path, mb.path, why)
 		}
-		if mb.rel == ManifestName {
+		switch mb.rel {
+		case ManifestName:
 			return fmt.Errorf("bundle %s: file %s: the manifest has that path in a bundle: rename it", entry.path, mb.path)
-		}
-	}
-	for _, mb := range c.members {
-		if mb.flow != nil {
-			if err := c.relocatable(mb); err != nil {
-				return err
-			}
+		case SignatureName:
+			return fmt.Errorf("bundle %s: file %s: the signature has that path in a bundle: rename it", entry.path, mb.path)
 		}
 	}
 	slices.SortFunc(c.members, func(a, b *member) int { return strings.Compare(a.rel, b.rel) })
 	return nil
 }
 
-// relocatable checks that the flow fm finds its plugins and sub-flows in
-// the bundle once extracted, by parsing it again as if it were there: a
-// path that is not relative to the flow file still points outside.
-func (c *collector) relocatable(fm *member) error {
-	at := string(filepath.Separator) + "weir-bundle"
-	moved, err := schemas.Parse(filepath.Join(at, filepath.FromSlash(fm.rel)), fm.src)
-	if err != nil {
-		return err // as the first parse, which passed
+// confine checks the flows as Read will, once placed, with the paths
+// inside the bundle: a flow names a file outside it only by an absolute
+// path, since place widened the bundle to hold every file a relative path
+// leads to. Errors name the flow files as the user gave them.
+func (c *collector) confine(entry string) error {
+	byRel := make(map[string]*member, len(c.members))
+	for _, mb := range c.members {
+		byRel[mb.rel] = mb
 	}
-	inBundle := func(path string) string {
-		return filepath.Join(at, filepath.FromSlash(c.byPath[path].rel))
+	isFile := func(p string) bool { return byRel[p] != nil }
+	src := func(p string) []byte {
+		if mb := byRel[p]; mb != nil {
+			return mb.src
+		}
+		return nil
 	}
-	for i, p := range fm.flow.Plugins {
-		if p.Spec.Kind != "builtin" && moved.Plugins[i].Spec.Source != inBundle(p.Spec.Source) {
-			return fmt.Errorf("bundle %s: plugin %q: the path %s is absolute: make it relative to the flow file, so that it points into the bundle",
-				fm.path, p.Spec.Name, moved.Plugins[i].Spec.Source)
+	_, err := confine(entry, isFile, src)
+	var list schemas.Errors
+	if errors.As(err, &list) {
+		for _, e := range list {
+			if mb := byRel[filepath.ToSlash(e.Pos.File)]; mb != nil {
+				e.Pos.File = mb.path
+			}
 		}
 	}
-	for i, n := range fm.flow.Nodes {
-		if n.Flow != "" && moved.Nodes[i].Flow != inBundle(n.Flow) {
-			return fmt.Errorf("bundle %s: node %q: the path %s is absolute: make it relative to the flow file, so that it points into the bundle",
-				fm.path, n.Name, moved.Nodes[i].Flow)
-		}
-	}
-	return nil
+	return err
 }
 
 // within reports whether path is dir or under it.
@@ -292,9 +318,9 @@ func openRegular(path string) (*os.File, error) {
 	return f, nil
 }
 
-// write writes the archive of the manifest m and the members, whose files
-// must match m.
-func write(w io.Writer, m *Manifest, members []*member) error {
+// write writes the archive of the manifest m, the members, whose files
+// must match m, and the signature sig unless it is nil.
+func write(w io.Writer, m *Manifest, members []*member, sig []byte) error {
 	zw, err := gzip.NewWriterLevel(w, level)
 	if err != nil {
 		panic(err) // a valid level
@@ -310,6 +336,11 @@ func write(w io.Writer, m *Manifest, members []*member) error {
 	}
 	for _, mb := range members {
 		if err := mb.write(tw); err != nil {
+			return err
+		}
+	}
+	if sig != nil {
+		if err := writeEntry(tw, File{Path: SignatureName, Size: int64(len(sig))}, bytes.NewReader(sig)); err != nil {
 			return err
 		}
 	}

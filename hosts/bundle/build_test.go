@@ -207,12 +207,27 @@ outputs: {}
 		{
 			name: "absolute plugin path",
 			flow: fmt.Sprintf("name: \"x\"\nplugins: text: wasm: %q\n", absWasm) + nodes,
-			want: `bundle %s: plugin "text": the path ` + absWasm + " is absolute: make it relative to the flow file, so that it points into the bundle",
+			want: `%s:2:10: plugin "text": the path ` + absWasm + " is absolute: a flow in a bundle reaches only the bundle's files, by paths relative to the flow file",
 		},
 		{
 			name: "absolute sub-flow path",
 			flow: fmt.Sprintf("name: \"x\"\nnodes: n: flow: %q\noutputs: {}\n", filepath.Join(dir, "flows", "sub.cue")),
-			want: `bundle %s: node "n": the path ` + filepath.Join(dir, "flows", "sub.cue") + " is absolute: make it relative to the flow file, so that it points into the bundle",
+			want: `%s:2:17: node "n": the path ` + filepath.Join(dir, "flows", "sub.cue") + " is absolute: a flow in a bundle reaches only the bundle's files, by paths relative to the flow file",
+		},
+		{
+			name: "granted folder outside",
+			flow: "name: \"x\"\nplugins: text: {wasm: \"../plugins/x.wasm\", grants: dirs: \"/data\": path: \"../../data\"}\n" + nodes,
+			want: `%s:2:10: plugin "text": granted folder "/data": the path ../../data leads outside the bundle: a flow in a bundle reaches only the bundle's files`,
+		},
+		{
+			name: "granted folder with write",
+			flow: "name: \"x\"\nplugins: text: {wasm: \"../plugins/x.wasm\", grants: dirs: \"/data\": {path: \"../plugins\", write: true}}\n" + nodes,
+			want: `%s:2:10: plugin "text": granted folder "/data": a plugin may not write into a bundle, whose files the server runs: grant the folder without write`,
+		},
+		{
+			name: "a file named as the signature",
+			flow: "name: \"x\"\nplugins: text: wasm: \"../weir-bundle.sig\"\n" + nodes,
+			want: "bundle %s: file " + filepath.Join(dir, "weir-bundle.sig") + ": the signature has that path in a bundle: rename it",
 		},
 		{
 			name: "pinned digest",
@@ -232,6 +247,7 @@ outputs: {}
 	}
 	write("bad.cue", "nodes: {}\n")
 	write("weir-bundle.json", "{}")
+	write("weir-bundle.sig", "")
 	write(`a\b.wasm`, "")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -39,12 +39,37 @@
 // may make different bytes for the same files: the content address is
 // Digest, not a hash of the archive.
 //
+// # Signatures
+//
+// A signed bundle ends with one more entry, weir-bundle.sig, which the
+// manifest does not list: the SSH signature (the armored SSHSIG format of
+// ssh-keygen -Y sign, namespace weir-bundle) of the digest, the text
+// "sha256:<hex>" with no newline. The digest covers every file, its mode
+// and the entry, and Read checks that the manifest's flow name and version
+// are the entry flow's, so the signature vouches for all that a host runs;
+// only the manifest's weir field, which says which weir built the bundle,
+// is outside it. The bundle stays one file that every host carries as it
+// is, and OpenSSH can check it:
+//
+//	tar -xzf hello.weir weir-bundle.sig
+//	printf %s sha256:3d5477… | ssh-keygen -Y verify -f allowed_signers \
+//		-I release@example.com -n weir-bundle -s weir-bundle.sig
+//
+// BuildSigned signs; a Trust, a set of public keys, refuses a bundle that
+// none of them signed.
+//
 // # Reading
 //
 // Read and Open treat a bundle as hostile input (it may be an HTTP upload):
 // they check every path (relative, clean, no "..", no duplicates), every
 // entry's type, every size and SHA-256 against the manifest and the digest
-// against the file list, and stop reading past MaxSize and MaxFiles. Their
-// errors are *InvalidError values naming the file at fault. Extract writes
-// through an os.Root, so that nothing lands outside its folder.
+// against the file list, a signature against the digest, and stop reading
+// past MaxSize, MaxFiles and MaxFlows. Then they parse the entry flow and
+// every sub-flow it runs and refuse a flow that reaches outside the bundle:
+// a plugin file or sub-flow that is not one of the bundle's files, a
+// granted folder outside it or with write access. Their errors are
+// *InvalidError values naming the file at fault, or the flow file, line and
+// column. Extract writes through an os.Root, so that nothing lands outside
+// its folder; an extracted bundle holds only regular files and folders, so
+// no link leads out of it either.
 package bundle

@@ -20,14 +20,20 @@ var update = flag.Bool("update", false, "write the seed corpus of FuzzRead in te
 
 const corpus = "testdata/fuzz/FuzzRead"
 
-// seeds are the seed corpus of FuzzRead: valid bundles and every bundle
-// TestReadErrors refuses, but the largest.
+// seeds are the seed corpus of FuzzRead: valid bundles, one of them
+// signed, and every bundle TestReadErrors and TestReadConfines refuse, but
+// the largest.
 func seeds(t *testing.T) map[string][]byte {
 	t.Helper()
 	greetBundle, _ := build(t, greet)
+	signed, _ := buildSigned(t, greet, testKey(1))
 	s := map[string][]byte{
-		"valid":       newFixture().bytes(),
-		"valid-greet": greetBundle,
+		"valid":        newFixture().bytes(),
+		"valid-greet":  greetBundle,
+		"valid-signed": signed,
+	}
+	for _, tc := range confineCases() {
+		s["outside-"+strings.ReplaceAll(tc.name, " ", "-")] = handMade(tc.files).bytes()
 	}
 	for _, tc := range readCases() {
 		if tc.name != "too many files" {

@@ -25,6 +25,10 @@ const (
 	MaxFiles = 4096
 	// MaxManifest bounds the size of weir-bundle.json (1 MiB).
 	MaxManifest = 1 << 20
+	// MaxFlows bounds the sum of the sizes of a bundle's flow files, those
+	// named .cue, .yaml, .yml or .json (16 MiB): Read keeps them in memory
+	// to check them.
+	MaxFlows = 16 << 20
 )
 
 // Manifest is weir-bundle.json, the first entry of the archive.

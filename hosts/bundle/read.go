@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"golang.org/x/crypto/ssh"
 )
 
 // ErrTooLarge is what an *InvalidError about a limit unwraps to: MaxSize,
@@ -53,17 +55,28 @@ func (e *InvalidError) Error() string {
 func (e *InvalidError) Unwrap() error { return e.Err }
 
 // Bundle is a bundle that Read checked: every file is in the manifest,
-// with the size and SHA-256 it says, and the manifest's digest matches its
+// with the size and SHA-256 it says, the manifest's digest matches its
+// files, a signature matches the digest, and its flows reach only its
 // files. A Bundle is immutable and safe for concurrent use.
 type Bundle struct {
 	name     string // for errors; "" for Read
 	data     []byte // the archive, gzip-compressed
 	manifest Manifest
 	files    map[string]File
+	signer   ssh.PublicKey // nil: not signed
+
+	// Kept by the first pass, to check once every file was: flows, by
+	// bundle path, and the signature.
+	flows map[string][]byte
+	sig   []byte
 }
 
 // Open reads and checks the bundle in the file at path: see Read.
 func Open(path string) (*Bundle, error) {
+	return open(path, nil)
+}
+
+func open(path string, t *Trust) (*Bundle, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("read bundle: %w", err)
@@ -83,15 +96,26 @@ func Open(path string) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read bundle: %w", err)
 	}
-	return read(path, data)
+	return read(path, data, t)
 }
 
 // Read parses the bundle in data and checks all of it, treating it as
 // hostile: every error is an *InvalidError naming the file at fault. Read
 // decompresses at most MaxSize bytes of files, and keeps data, which the
 // caller must not change afterwards.
+//
+// Beyond the archive, Read checks a signature, when the bundle has one,
+// against the digest (Signer returns its key; whether to trust it is
+// Trust's business), the manifest's flow name and version against the
+// entry flow, and confines the flows: it parses the entry flow and every
+// sub-flow it runs, as the engine will, and refuses a flow that names a
+// plugin file or sub-flow that is not a file of the bundle (an absolute
+// path, a path out through "..") or grants a folder outside the bundle or
+// with write access, naming the flow file, line and column. So a flow
+// served from a bundle reaches only the bundle's files, whichever host
+// extracts it.
 func Read(data []byte) (*Bundle, error) {
-	return read("", data)
+	return read("", data, nil)
 }
 
 // maxStream bounds the uncompressed archive: the files, the manifest, and
@@ -103,13 +127,59 @@ func tooLarge(name string) error {
 	return &InvalidError{Bundle: name, Reason: fmt.Sprintf("over the %d MiB limit", MaxSize>>20), Err: ErrTooLarge}
 }
 
-func read(name string, data []byte) (*Bundle, error) {
-	b := &Bundle{name: name, data: data}
-	err := b.entries(func(*tar.Header, io.Reader) error { return nil })
+func read(name string, data []byte, t *Trust) (*Bundle, error) {
+	b := &Bundle{name: name, data: data, flows: map[string][]byte{}}
+	err := b.entries(func(hdr *tar.Header, r io.Reader) error {
+		if !isFlowFile(hdr.Name) {
+			return nil
+		}
+		// readManifest bounded their sizes, and check this one.
+		content, err := io.ReadAll(r)
+		if err != nil {
+			return b.broken(err)
+		}
+		b.flows[hdr.Name] = content
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	if b.sig != nil {
+		if b.signer, err = b.verify(b.sig); err != nil {
+			return nil, err
+		}
+	}
+	// Before any flow is parsed: with a Trust, nothing the bundle holds
+	// but its archive and signature is read before its signer is known.
+	if err := t.check(b); err != nil {
+		return nil, err
+	}
+	if err := b.confine(); err != nil {
+		return nil, err
+	}
+	b.flows, b.sig = nil, nil
 	return b, nil
+}
+
+// confine checks the flows of the bundle: see Read.
+func (b *Bundle) confine() error {
+	m := &b.manifest
+	isFile := func(p string) bool { _, ok := b.files[p]; return ok }
+	f, err := confine(m.Entry, isFile, func(p string) []byte { return b.flows[p] })
+	if err != nil {
+		// Not wrapped: the command line prints schemas.Errors without
+		// what they are about, and here that is the bundle.
+		return &InvalidError{Bundle: b.name, Reason: err.Error()}
+	}
+	// The digest, which a signature covers, does not cover these fields:
+	// they must say what the entry flow says.
+	if m.Flow != f.Name {
+		return b.invalid(ManifestName, nil, "the manifest names the flow %q, but the entry flow %s is %q", m.Flow, m.Entry, f.Name)
+	}
+	if m.Version != f.Version {
+		return b.invalid(ManifestName, nil, "the manifest says version %q, but the entry flow %s says %q", m.Version, m.Entry, f.Version)
+	}
+	return nil
 }
 
 // invalid returns an *InvalidError about the file at path of the bundle.
@@ -148,6 +218,7 @@ func (b *Bundle) entries(fn func(hdr *tar.Header, r io.Reader) error) error {
 		return b.broken(err)
 	}
 	seen := make(map[string]bool, len(b.files))
+	signed := false
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -155,6 +226,16 @@ func (b *Bundle) entries(fn func(hdr *tar.Header, r io.Reader) error) error {
 		}
 		if err != nil {
 			return b.broken(err)
+		}
+		if signed {
+			return b.invalid(hdr.Name, nil, "after %s, which must be the last entry", SignatureName)
+		}
+		if hdr.Name == SignatureName {
+			signed = true
+			if err := b.readSignature(hdr, tr); err != nil {
+				return err
+			}
+			continue
 		}
 		f, err := b.check(hdr, seen)
 		if err != nil {
@@ -214,6 +295,24 @@ func (b *Bundle) check(hdr *tar.Header, seen map[string]bool) (File, error) {
 	return f, nil
 }
 
+// readSignature reads the entry weir-bundle.sig, on the first pass.
+func (b *Bundle) readSignature(hdr *tar.Header, r io.Reader) error {
+	switch {
+	case hdr.Typeflag != tar.TypeReg:
+		return b.invalid(SignatureName, nil, "%s, not a regular file", typeName(hdr.Typeflag))
+	case hdr.Size > MaxSignature:
+		return b.invalid(SignatureName, ErrTooLarge, "over the %d KiB limit", MaxSignature>>10)
+	case b.flows == nil:
+		return nil // Extract: read checked it
+	}
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return b.broken(err)
+	}
+	b.sig = data
+	return nil
+}
+
 // typeName names a tar entry type.
 func typeName(flag byte) string {
 	switch flag {
@@ -261,7 +360,7 @@ func (b *Bundle) readManifest(hdr *tar.Header, r io.Reader) error {
 	}
 	b.files = make(map[string]File, len(m.Files))
 	folders := map[string]bool{}
-	var total int64
+	var total, flows int64
 	for i, f := range m.Files {
 		if why := checkPath(f.Path); why != "" {
 			return b.invalid(f.Path, nil, "%s", why)
@@ -269,6 +368,8 @@ func (b *Bundle) readManifest(hdr *tar.Header, r io.Reader) error {
 		switch {
 		case f.Path == ManifestName:
 			return b.invalid(f.Path, nil, "the manifest lists itself")
+		case f.Path == SignatureName:
+			return b.invalid(f.Path, nil, "the manifest lists the signature, which is no file of the bundle")
 		case i > 0 && f.Path == m.Files[i-1].Path:
 			return b.invalid(f.Path, nil, "listed twice in the manifest")
 		case i > 0 && f.Path < m.Files[i-1].Path:
@@ -281,6 +382,12 @@ func (b *Bundle) readManifest(hdr *tar.Header, r io.Reader) error {
 		total += f.Size
 		if total > MaxSize {
 			return tooLarge(b.name)
+		}
+		if isFlowFile(f.Path) {
+			flows += f.Size
+			if flows > MaxFlows {
+				return b.invalid(f.Path, ErrTooLarge, "the flow files (.cue, .yaml, .yml, .json) add up to over the %d MiB limit", MaxFlows>>20)
+			}
 		}
 		b.files[f.Path] = f
 		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
@@ -319,6 +426,11 @@ func (l *limitReader) Read(p []byte) (int, error) {
 	l.n -= int64(n)
 	return n, err
 }
+
+// Signer returns the key that signed the bundle, or nil when it is not
+// signed. Read checked the signature against the digest; whether to trust
+// the key is the caller's business: see Trust.
+func (b *Bundle) Signer() ssh.PublicKey { return b.signer }
 
 // Manifest returns the bundle's manifest.
 func (b *Bundle) Manifest() Manifest {

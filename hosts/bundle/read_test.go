@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/crypto/ssh"
 
 	"github.com/weirflow/weir/hosts/bundle"
 )
@@ -85,6 +86,13 @@ func file(name, body string) entry {
 	return entry{tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644}, []byte(body)}
 }
 
+// fixtureFlow is the flow of the fixture, which runs its go-plugin.
+const fixtureFlow = `name: "x"
+plugins: tool: goplugin: "../plugins/tool"
+nodes: n: tool: "tool.run"
+outputs: out: "${n.output}"
+`
+
 // fixture is a small bundle made by hand: two files and their manifest.
 type fixture struct {
 	m     bundle.Manifest
@@ -92,7 +100,7 @@ type fixture struct {
 }
 
 func newFixture() *fixture {
-	flow := file("flows/flow.cue", "name: \"x\"\n")
+	flow := file("flows/flow.cue", fixtureFlow)
 	tool := file("plugins/tool", "#!/bin/sh\n")
 	tool.hdr.Mode = 0o755
 	fx := &fixture{
@@ -108,15 +116,16 @@ func newFixture() *fixture {
 
 // digest computes the manifest's digest as the package documentation says.
 func (fx *fixture) digest() string {
-	canon := fmt.Sprintf("weir-bundle 1\nentry %s\n", fx.m.Entry)
+	var canon strings.Builder
+	fmt.Fprintf(&canon, "weir-bundle 1\nentry %s\n", fx.m.Entry)
 	for _, f := range fx.m.Files {
 		mode := "0644"
 		if f.Exec {
 			mode = "0755"
 		}
-		canon += f.SHA256 + "  " + mode + "  " + f.Path + "\n"
+		canon.WriteString(f.SHA256 + "  " + mode + "  " + f.Path + "\n")
 	}
-	return fmt.Sprintf("sha256:%x", sha256Sum([]byte(canon)))
+	return fmt.Sprintf("sha256:%x", sha256Sum([]byte(canon.String())))
 }
 
 func (fx *fixture) manifest() entry {
@@ -227,8 +236,11 @@ func readCases() []struct {
 			}
 			m.Entry = "f00000"
 		}), `read bundle: file "weir-bundle.json": 4097 files, over the limit of 4096`},
-		{"too large", withManifest(func(m *bundle.Manifest) { m.Files[0].Size = 300 << 20; m.Files[1].Size = 300 << 20 }),
+		{"too large", withManifest(func(m *bundle.Manifest) { m.Files[1].Size = 600 << 20 }),
 			`read bundle: over the 512 MiB limit`},
+		{"flows too large", withManifest(func(m *bundle.Manifest) {
+			m.Files = append(m.Files, bundle.File{Path: "plugins/x.json", SHA256: anySHA, Size: 16<<20 - m.Files[0].Size + 1})
+		}), `read bundle: file "plugins/x.json": the flow files (.cue, .yaml, .yml, .json) add up to over the 16 MiB limit`},
 		{"content mismatch", with(func(fx *fixture) { fx.files[1].body = []byte("#!/bin/rm\n") }),
 			`read bundle: file "plugins/tool": SHA-256 mismatch: the manifest says ` + newFixture().m.Files[1].SHA256 +
 				`, the content is ` + fmt.Sprintf("%x", sha256Sum([]byte("#!/bin/rm\n")))},
@@ -257,6 +269,27 @@ func readCases() []struct {
 		}), `read bundle: file "plugins/tool": a named pipe, not a regular file`},
 		{"escaping entry", with(func(fx *fixture) { fx.files = append(fx.files, file("../../evil", "x")) }),
 			`read bundle: file "../../evil": in the archive but not in the manifest`},
+		{"signature of another bundle", with(func(fx *fixture) {
+			fx.files = append(fx.files, file("weir-bundle.sig", string(signature(testKey(1), "sha256:"+strings.Repeat("0", 64), "weir-bundle"))))
+		}), `read bundle: file "weir-bundle.sig": the signature by ssh-ed25519 ` + ssh.FingerprintSHA256(testKey(1).PublicKey()) +
+			` does not match the bundle's digest: the bundle was changed after it was signed`},
+		{"signature for git", with(func(fx *fixture) {
+			fx.files = append(fx.files, file("weir-bundle.sig", string(signature(testKey(1), fx.m.Digest, "git"))))
+		}), `read bundle: file "weir-bundle.sig": a signature for the namespace "git", not weir-bundle`},
+		{"signature not armored", with(func(fx *fixture) { fx.files = append(fx.files, file("weir-bundle.sig", "SSHSIG")) }),
+			`read bundle: file "weir-bundle.sig": not an SSH signature (ssh-keygen -Y sign): invalid PEM block`},
+		{"signature too large", with(func(fx *fixture) {
+			fx.files = append(fx.files, file("weir-bundle.sig", strings.Repeat("x", 64<<10+1)))
+		}), `read bundle: file "weir-bundle.sig": over the 64 KiB limit`},
+		{"signature a link", with(func(fx *fixture) {
+			fx.files = append(fx.files, entry{tar.Header{Typeflag: tar.TypeSymlink, Name: "weir-bundle.sig", Linkname: "/etc/passwd"}, nil})
+		}), `read bundle: file "weir-bundle.sig": a symbolic link, not a regular file`},
+		{"entry after the signature", with(func(fx *fixture) {
+			sig := file("weir-bundle.sig", string(signature(testKey(1), fx.m.Digest, "weir-bundle")))
+			fx.files = []entry{fx.files[0], sig, fx.files[1]}
+		}), `read bundle: file "plugins/tool": after weir-bundle.sig, which must be the last entry`},
+		{"manifest lists the signature", withManifest(func(m *bundle.Manifest) { m.Files[1].Path = "weir-bundle.sig" }),
+			`read bundle: file "weir-bundle.sig": the manifest lists the signature, which is no file of the bundle`},
 	}
 }
 
@@ -299,6 +332,10 @@ func TestReadLimits(t *testing.T) {
 	_, err = bundle.Read(readCaseData(t, "too many files"))
 	assert.ErrorIs(t, err, bundle.ErrTooLarge)
 	_, err = bundle.Read(readCaseData(t, "manifest too large"))
+	assert.ErrorIs(t, err, bundle.ErrTooLarge)
+	_, err = bundle.Read(readCaseData(t, "flows too large"))
+	assert.ErrorIs(t, err, bundle.ErrTooLarge)
+	_, err = bundle.Read(readCaseData(t, "signature too large"))
 	assert.ErrorIs(t, err, bundle.ErrTooLarge)
 	_, err = bundle.Read(readCaseData(t, "digest mismatch"))
 	assert.NotErrorIs(t, err, bundle.ErrTooLarge)

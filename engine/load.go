@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -187,6 +188,12 @@ func (c *compiler) openPlugins() {
 func (c *compiler) addTools(plugin, kind string, tools []plugins.Tool, pos schemas.Pos) {
 	c.plugins[plugin] = true
 	for _, t := range tools {
+		// Compiling a contract takes up to a fraction of a second: a
+		// plugin with many large ones must not hold a canceled load.
+		if c.ctx.Err() != nil {
+			c.errs.Add(pos, "plugin %q: check contracts: %v", plugin, context.Cause(c.ctx))
+			return
+		}
 		ct := t.Contract()
 		te := &toolEntry{tool: t, plugin: plugin, kind: kind}
 		var err error
@@ -566,8 +573,11 @@ func (c *compiler) checkType(sn *schemas.Node, label string, in schemas.Field, t
 		if err != nil {
 			return
 		}
-		if err := want.Validate(doc); err != nil {
+		var ve *jsonschema.ValidationError
+		if err := want.Validate(doc); errors.As(err, &ve) {
 			c.errs.Add(in.Value.Pos, "node %q: input %q: %s breaks the contract of %s: %v", sn.Name, in.Name, t.lit, label, err)
+		} else if err != nil {
+			c.errs.Add(in.Value.Pos, "node %q: input %q: cannot check %s against the contract of %s: %v", sn.Name, in.Name, t.lit, label, err)
 		}
 	case tmplInterp:
 		if !typesMeet(want.Type(), []string{"string"}) {

@@ -53,7 +53,7 @@ func (s *Schema) Lookup(path []any) (*Schema, LookupResult) {
 		default:
 			panic(fmt.Sprintf("jsonschema: Lookup path element is %T, want string or int", el))
 		}
-		sub, res := step(cur, el, 0)
+		sub, res := step(cur, el)
 		if res != Exists {
 			return nil, res
 		}
@@ -62,11 +62,9 @@ func (s *Schema) Lookup(path []any) (*Schema, LookupResult) {
 	return &Schema{s: cur, root: s.root}, Exists
 }
 
-// step looks el up in sch.
-func step(sch *jsv.Schema, el any, depth int) (*jsv.Schema, LookupResult) {
-	if depth > maxDepth {
-		return nil, Unknown
-	}
+// step looks el up in sch. Compile's bound on references bounds its
+// recursion.
+func step(sch *jsv.Schema, el any) (*jsv.Schema, LookupResult) {
 	if sch.Bool != nil {
 		if !*sch.Bool {
 			return nil, Missing
@@ -90,10 +88,10 @@ func step(sch *jsv.Schema, el any, depth int) (*jsv.Schema, LookupResult) {
 	}
 	combine(stepOwn(sch, el))
 	if sch.Ref != nil {
-		combine(step(sch.Ref, el, depth+1))
+		combine(step(sch.Ref, el))
 	}
 	for _, a := range sch.AllOf {
-		combine(step(a, el, depth+1))
+		combine(step(a, el))
 	}
 	// Alternatives settle it only when none of them has the path.
 	for _, alts := range [][]*jsv.Schema{sch.AnyOf, sch.OneOf} {
@@ -102,7 +100,7 @@ func step(sch *jsv.Schema, el any, depth int) (*jsv.Schema, LookupResult) {
 		}
 		all := true
 		for _, a := range alts {
-			if _, r := step(a, el, depth+1); r != Missing {
+			if _, r := step(a, el); r != Missing {
 				all = false
 				break
 			}
@@ -177,11 +175,13 @@ func stepOwn(sch *jsv.Schema, el any) (*jsv.Schema, LookupResult) {
 // the schema does not say. "integer" is left out when "number" is there.
 // It reads type, const and enum, and follows $ref, allOf, anyOf and oneOf.
 func (s *Schema) Type() []string {
-	return schemaTypes(s.s, 0)
+	return schemaTypes(s.s)
 }
 
-func schemaTypes(sch *jsv.Schema, depth int) []string {
-	if sch == nil || depth > maxDepth || sch.Bool != nil {
+// schemaTypes is Type for sch. Compile's bound on references bounds its
+// recursion.
+func schemaTypes(sch *jsv.Schema) []string {
+	if sch == nil || sch.Bool != nil {
 		return nil
 	}
 	var types []string // nil: unknown so far
@@ -202,9 +202,9 @@ func schemaTypes(sch *jsv.Schema, depth int) []string {
 		types = typeList(m)
 	}
 	and(ownTypes(sch))
-	and(schemaTypes(sch.Ref, depth+1))
+	and(schemaTypes(sch.Ref))
 	for _, a := range sch.AllOf {
-		and(schemaTypes(a, depth+1))
+		and(schemaTypes(a))
 	}
 	for _, alts := range [][]*jsv.Schema{sch.AnyOf, sch.OneOf} {
 		if len(alts) == 0 {
@@ -212,7 +212,7 @@ func schemaTypes(sch *jsv.Schema, depth int) []string {
 		}
 		var union []string
 		for _, a := range alts {
-			t := schemaTypes(a, depth+1)
+			t := schemaTypes(a)
 			if t == nil {
 				union = nil
 				break

@@ -28,6 +28,7 @@ type Schema struct {
 // root is what a compiled schema and all its subschemas share.
 type root struct {
 	top       *jsv.Schema
+	graph     *graph
 	indexOnce sync.Once
 	index     map[string]*jsv.Schema // by Location, for error messages
 	plans     sync.Map               // *jsv.Schema -> *plan
@@ -37,9 +38,19 @@ type root struct {
 // draft 2020-12; draft 4, 6, 7 and 2019-09 schemas that say so are accepted
 // too. References ($ref) must stay inside raw: nothing is loaded from files
 // or the network. Formats are annotations only, as 2020-12 says.
+//
+// Since a schema may come from a hostile plugin, Compile refuses one that
+// nests deeper than 128 levels or holds more than 4096 objects and arrays,
+// one whose references loop without going into a part of the value
+// ({"allOf":[{"$ref":"#"}]}), and one that applies more than 10000
+// subschemas to one value through its references: with these bounds every
+// use of the schema takes a time bounded by the size of the value.
 func Compile(raw []byte) (*Schema, error) {
 	doc, err := Decode(raw)
 	if err != nil {
+		return nil, fmt.Errorf("compile json schema: %w", err)
+	}
+	if err := checkDoc(doc); err != nil {
 		return nil, fmt.Errorf("compile json schema: %w", err)
 	}
 	c := jsv.NewCompiler()
@@ -52,7 +63,11 @@ func Compile(raw []byte) (*Schema, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compile json schema: %w", err)
 	}
-	return &Schema{s: s, root: &root{top: s}, fast: compileFast(doc)}, nil
+	g, err := checkGraph(s)
+	if err != nil {
+		return nil, fmt.Errorf("compile json schema: %w", err)
+	}
+	return &Schema{s: s, root: &root{top: s, graph: g}, fast: compileFast(doc)}, nil
 }
 
 // ErrNotObject is the error of Check for a value that is not a JSON object.
@@ -122,13 +137,24 @@ func Decode(data []byte) (any, error) {
 // violations: the library converts every number to a big.Rat, which takes
 // seconds for a million digits and panics past an exponent of a million.
 //
-// The error is a *ValidationError listing every violation, sorted by path.
-// Validate does not modify v and is safe for concurrent use.
+// A schema with references can apply a subschema to a part of v once per
+// path that leads there, and the paths can double at each level of v: when
+// more than 10000 would apply to one part, Validate returns an error that
+// says so instead of checking v.
+//
+// The error is a *ValidationError listing every violation, sorted by path,
+// or that error about references. Validate does not modify v and is safe
+// for concurrent use.
 func (s *Schema) Validate(v any) error {
 	if !numbersOK(v, 0) {
 		var vs []violation
 		badNumbers(v, nil, &vs)
 		return toValidationError(vs, v)
+	}
+	if g := s.root.graph; g.hasRefs {
+		if err := g.fits([]*jsv.Schema{s.s}, v, nil, v); err != nil {
+			return err
+		}
 	}
 	err := s.s.Validate(v)
 	if err == nil {
@@ -243,18 +269,20 @@ func (r *root) plan(sch *jsv.Schema) *plan {
 // its $ref and allOf, recursively.
 func conjuncts(sch *jsv.Schema) []*jsv.Schema {
 	var out []*jsv.Schema
-	var walk func(s *jsv.Schema, depth int)
-	walk = func(s *jsv.Schema, depth int) {
-		if s == nil || depth > maxDepth || slices.Contains(out, s) {
+	seen := map[*jsv.Schema]bool{}
+	var walk func(s *jsv.Schema)
+	walk = func(s *jsv.Schema) {
+		if s == nil || seen[s] {
 			return
 		}
+		seen[s] = true
 		out = append(out, s)
-		walk(s.Ref, depth+1)
+		walk(s.Ref)
 		for _, a := range s.AllOf {
-			walk(a, depth+1)
+			walk(a)
 		}
 	}
-	walk(sch, 0)
+	walk(sch)
 	return out
 }
 

@@ -1,0 +1,268 @@
+package rootfs
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tetratelabs/wazero/experimental/sys"
+	wsys "github.com/tetratelabs/wazero/sys"
+)
+
+// FS is one host folder as a wazero file system. It is safe for concurrent
+// use by any number of instances; each File it opens belongs to one.
+type FS struct {
+	// Methods that a later wazero adds to sys.FS answer ENOSYS until
+	// this package implements them.
+	sys.UnimplementedFS
+
+	root     *os.Root
+	readOnly bool
+}
+
+// Open opens the folder dir as an FS; a readOnly FS refuses every change.
+// The folder stays open, wherever it is moved, until Close.
+func Open(dir string, readOnly bool) (*FS, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &FS{root: root, readOnly: readOnly}, nil
+}
+
+// Close closes the folder. Files opened from it stay usable; paths no
+// longer resolve (EBADF).
+func (fsys *FS) Close() error { return fsys.root.Close() }
+
+// String is the host folder, for wazero's messages.
+func (fsys *FS) String() string { return fsys.root.Name() }
+
+// OpenFile opens a file or folder under the root.
+func (fsys *FS) OpenFile(name string, flag sys.Oflag, perm fs.FileMode) (sys.File, sys.Errno) {
+	name = rel(name)
+	if fsys.readOnly && flag&(sys.O_RDWR|sys.O_WRONLY|sys.O_CREAT|sys.O_TRUNC|sys.O_APPEND) != 0 {
+		if flag&sys.O_DIRECTORY != 0 {
+			return nil, sys.EISDIR
+		}
+		return nil, sys.EROFS
+	}
+	if flag&sys.O_NOFOLLOW != 0 {
+		// os.Root follows a final link (inside the root) whatever the
+		// flags say; O_NOFOLLOW wants ELOOP instead.
+		if fi, err := fsys.root.Lstat(name); err == nil && fi.Mode().Type() == fs.ModeSymlink {
+			return nil, sys.ELOOP
+		}
+	}
+	f, err := fsys.root.OpenFile(name, osFlag(flag), perm&fs.ModePerm)
+	if err != nil {
+		return nil, errno(err)
+	}
+	return &File{fsys: fsys, name: name, flag: flag, file: f}, 0
+}
+
+// Lstat describes what name is, without following a final link.
+func (fsys *FS) Lstat(name string) (wsys.Stat_t, sys.Errno) {
+	fi, err := fsys.root.Lstat(rel(name))
+	if err != nil {
+		return wsys.Stat_t{}, errno(err)
+	}
+	return wsys.NewStat_t(fi), 0
+}
+
+// Stat describes what name leads to, following links inside the root.
+func (fsys *FS) Stat(name string) (wsys.Stat_t, sys.Errno) {
+	fi, err := fsys.root.Stat(rel(name))
+	if err != nil {
+		return wsys.Stat_t{}, errno(err)
+	}
+	return wsys.NewStat_t(fi), 0
+}
+
+// Mkdir makes a folder.
+func (fsys *FS) Mkdir(name string, perm fs.FileMode) sys.Errno {
+	if fsys.readOnly {
+		return sys.EROFS
+	}
+	return errno(fsys.root.Mkdir(rel(name), perm&fs.ModePerm))
+}
+
+// Chmod changes the permission bits of a file. Set-user-ID, set-group-ID
+// and sticky bits are never set: a guest must not make a host program
+// that runs with the rights of weir's user.
+func (fsys *FS) Chmod(name string, perm fs.FileMode) sys.Errno {
+	if fsys.readOnly {
+		return sys.EROFS
+	}
+	return errno(fsys.root.Chmod(rel(name), perm&fs.ModePerm))
+}
+
+// Rename moves an entry; both paths are under the root.
+func (fsys *FS) Rename(from, to string) sys.Errno {
+	if fsys.readOnly {
+		return sys.EROFS
+	}
+	from, to = rel(from), rel(to)
+	err := errno(fsys.root.Rename(from, to))
+	if err == sys.EEXIST {
+		// os.Root refuses to replace a folder with EEXIST; rename(2)
+		// says EISDIR when a file would replace it.
+		if fi, e := fsys.root.Lstat(from); e == nil && !fi.IsDir() {
+			return sys.EISDIR
+		}
+	}
+	return err
+}
+
+// Rmdir removes an empty folder.
+func (fsys *FS) Rmdir(name string) sys.Errno {
+	if fsys.readOnly {
+		return sys.EROFS
+	}
+	name = rel(name)
+	fi, err := fsys.root.Lstat(name)
+	if err != nil {
+		return errno(err)
+	}
+	if !fi.IsDir() {
+		return sys.ENOTDIR
+	}
+	return errno(fsys.root.Remove(name))
+}
+
+// Unlink removes a file or a link, never a folder.
+func (fsys *FS) Unlink(name string) sys.Errno {
+	if fsys.readOnly {
+		return sys.EROFS
+	}
+	name = rel(name)
+	fi, err := fsys.root.Lstat(name)
+	if err != nil {
+		return errno(err)
+	}
+	if fi.IsDir() {
+		return sys.EISDIR
+	}
+	return errno(fsys.root.Remove(name))
+}
+
+// Link makes a hard link; both paths are under the root, and a link as
+// oldName is linked itself, not its target.
+func (fsys *FS) Link(oldName, newName string) sys.Errno {
+	if fsys.readOnly {
+		return sys.EROFS
+	}
+	return errno(fsys.root.Link(rel(oldName), rel(newName)))
+}
+
+// Symlink makes linkName a symbolic link to target. A target that is
+// absolute, or that climbs out of the root from the link's folder, is
+// refused with EPERM: os.Root would never follow it for the guest, and a
+// host program reading the folder later should not meet it either. This
+// check is a courtesy to the host; the guest is confined where paths are
+// resolved, whatever links exist.
+func (fsys *FS) Symlink(target, linkName string) sys.Errno {
+	if fsys.readOnly {
+		return sys.EROFS
+	}
+	linkName = rel(linkName)
+	if path.IsAbs(target) {
+		return sys.EPERM
+	}
+	if t := path.Join(path.Dir(path.Clean(linkName)), target); t == ".." || strings.HasPrefix(t, "../") {
+		return sys.EPERM
+	}
+	return errno(fsys.root.Symlink(target, linkName))
+}
+
+// Readlink returns the text of a link, whatever it points at.
+func (fsys *FS) Readlink(name string) (string, sys.Errno) {
+	target, err := fsys.root.Readlink(rel(name))
+	if err != nil {
+		return "", errno(err)
+	}
+	return target, 0
+}
+
+// Utimens sets the access and modification times of what name leads to.
+func (fsys *FS) Utimens(name string, atim, mtim int64) sys.Errno {
+	if fsys.readOnly {
+		return sys.EROFS
+	}
+	return errno(fsys.root.Chtimes(rel(name), timeOf(atim), timeOf(mtim)))
+}
+
+// rel makes wazero's path relative to the root. wazero passes a path under
+// a folder opened at the root as "/name", which os.Root would refuse as
+// absolute; any leading slash means the root.
+func rel(name string) string {
+	name = strings.TrimLeft(name, "/")
+	if name == "" {
+		return "."
+	}
+	return name
+}
+
+// osFlag translates wazero's open flags. O_NONBLOCK is dropped: files and
+// folders do not block, and the FS gives the guest nothing else. O_RSYNC
+// is dropped as most systems do (it only concerns reads).
+func osFlag(flag sys.Oflag) int {
+	var f int
+	switch flag & (sys.O_RDWR | sys.O_WRONLY) {
+	case sys.O_RDWR:
+		f = os.O_RDWR
+	case sys.O_WRONLY:
+		f = os.O_WRONLY
+	default:
+		f = os.O_RDONLY
+	}
+	for _, m := range [...]struct {
+		from sys.Oflag
+		to   int
+	}{
+		{sys.O_APPEND, os.O_APPEND},
+		{sys.O_CREAT, os.O_CREATE},
+		{sys.O_DIRECTORY, syscall.O_DIRECTORY},
+		{sys.O_DSYNC, syscall.O_DSYNC},
+		{sys.O_EXCL, os.O_EXCL},
+		{sys.O_SYNC, os.O_SYNC},
+		{sys.O_TRUNC, os.O_TRUNC},
+	} {
+		if flag&m.from != 0 {
+			f |= m.to
+		}
+	}
+	return f
+}
+
+// timeOf turns wazero's nanoseconds into the time os.Root.Chtimes takes:
+// the zero time leaves the time as it is.
+func timeOf(nanos int64) time.Time {
+	if nanos == sys.UTIME_OMIT {
+		return time.Time{}
+	}
+	return time.Unix(0, nanos)
+}
+
+// errno is the WASI errno of an os.Root error. os.Root refuses a path that
+// leaves the root (through "..", an absolute path or a link) with an error
+// of its own rather than an errno: that is EPERM, the errno wazero gives a
+// path that escapes a mount.
+func errno(err error) sys.Errno {
+	if err == nil {
+		return 0
+	}
+	var e syscall.Errno
+	if errors.As(err, &e) {
+		return sys.UnwrapOSError(e)
+	}
+	if errors.Is(err, fs.ErrClosed) {
+		return sys.EBADF
+	}
+	return sys.EPERM
+}
+
+var _ sys.FS = (*FS)(nil)

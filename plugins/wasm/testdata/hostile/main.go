@@ -51,6 +51,22 @@ type response struct {
 
 type none struct{}
 
+// pair names two paths: for symlink, From is the link's target and To the
+// link, as os.Symlink takes them.
+type pair struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+type entries struct {
+	Names []string `json:"names"`
+}
+
+type info struct {
+	Size int64  `json:"size"`
+	Mode string `json:"mode"`
+}
+
 type clock struct {
 	Unix   int64  `json:"unix"`
 	Random string `json:"random"`
@@ -78,6 +94,44 @@ func init() {
 	})
 	pdk.Tool("write", "Writes a file.", func(in path) (none, error) {
 		return none{}, os.WriteFile(in.Path, []byte(in.Text), 0o644)
+	})
+	pdk.Tool("symlink", "Makes a symbolic link To pointing at From.", func(in pair) (none, error) {
+		return none{}, os.Symlink(in.From, in.To)
+	})
+	pdk.Tool("link", "Makes a hard link To of From.", func(in pair) (none, error) {
+		return none{}, os.Link(in.From, in.To)
+	})
+	pdk.Tool("rename", "Renames From to To.", func(in pair) (none, error) {
+		return none{}, os.Rename(in.From, in.To)
+	})
+	pdk.Tool("readlink", "Reads a symbolic link's target.", func(in path) (text, error) {
+		s, err := os.Readlink(in.Path)
+		return text{Text: s}, err
+	})
+	pdk.Tool("mkdir", "Makes a folder.", func(in path) (none, error) {
+		return none{}, os.Mkdir(in.Path, 0o755)
+	})
+	pdk.Tool("remove", "Removes a file or an empty folder.", func(in path) (none, error) {
+		return none{}, os.Remove(in.Path)
+	})
+	pdk.Tool("list", "Lists a folder, a / after each folder's name.", func(in path) (entries, error) {
+		des, err := os.ReadDir(in.Path)
+		names := []string{}
+		for _, de := range des {
+			if de.IsDir() {
+				names = append(names, de.Name()+"/")
+			} else {
+				names = append(names, de.Name())
+			}
+		}
+		return entries{Names: names}, err
+	})
+	pdk.Tool("stat", "Describes what a path leads to.", func(in path) (info, error) {
+		fi, err := os.Stat(in.Path)
+		if err != nil {
+			return info{}, err
+		}
+		return info{Size: fi.Size(), Mode: fi.Mode().String()}, nil
 	})
 	pdk.Tool("big", "Returns a text of the given size.", func(in size) (text, error) {
 		return text{Text: strings.Repeat("x", in.Bytes)}, nil

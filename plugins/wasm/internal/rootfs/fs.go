@@ -38,9 +38,6 @@ func Open(dir string, readOnly bool) (*FS, error) {
 // longer resolve (EBADF).
 func (fsys *FS) Close() error { return fsys.root.Close() }
 
-// String is the host folder, for wazero's messages.
-func (fsys *FS) String() string { return fsys.root.Name() }
-
 // OpenFile opens a file or folder under the root.
 func (fsys *FS) OpenFile(name string, flag sys.Oflag, perm fs.FileMode) (sys.File, sys.Errno) {
 	name = rel(name)

@@ -2,11 +2,13 @@ package builtin
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/weirflow/weir/plugins"
 )
@@ -25,7 +27,10 @@ type provider struct{}
 func (provider) Kind() string { return "builtin" }
 
 // Open checks the entry's host grants and returns its tools. A grant that is
-// not "host" or "host:port" is an error, since it could never match.
+// not "host" or "host:port" is an error, since it could never match. The
+// entry's limits.timeout, when set, bounds each request of the http tool
+// that does not set its own timeout input (by default, a minute when the
+// caller's context has no deadline).
 func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, error) {
 	name := spec.Name
 	if name == "" {
@@ -36,7 +41,36 @@ func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, erro
 			return nil, fmt.Errorf("open plugin %q: grants.hosts[%d] %q is not \"host\" or \"host:port\"", name, i, h)
 		}
 	}
-	return newPlugin(name, spec.Grants), nil
+	limit, err := parseTimeout(spec.Options)
+	if err != nil {
+		return nil, fmt.Errorf("open plugin %q: %w", name, err)
+	}
+	return newPlugin(name, spec.Grants, limit), nil
+}
+
+// parseTimeout reads limits.timeout from a plugin entry, or returns 0.
+func parseTimeout(opts json.RawMessage) (time.Duration, error) {
+	var entry struct {
+		Limits struct {
+			Timeout string `json:"timeout"`
+		} `json:"limits"`
+	}
+	if len(opts) > 0 {
+		if err := json.Unmarshal(opts, &entry); err != nil {
+			return 0, fmt.Errorf("read entry: %w", err)
+		}
+	}
+	if entry.Limits.Timeout == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(entry.Limits.Timeout)
+	if err != nil {
+		return 0, fmt.Errorf("limits.timeout: %w", err)
+	}
+	if d <= 0 {
+		return 0, fmt.Errorf("limits.timeout: %q is not positive", entry.Limits.Timeout)
+	}
+	return d, nil
 }
 
 // Tools returns the builtin tools http, json, sleep, stats and template, in that
@@ -45,7 +79,7 @@ func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, erro
 // safe for concurrent use; the http tool's idle connections close by
 // themselves after 90 seconds.
 func Tools(g plugins.Grants) []plugins.Tool {
-	return newPlugin(defaultName, g).Tools()
+	return newPlugin(defaultName, g, 0).Tools()
 }
 
 type plugin struct {
@@ -53,8 +87,8 @@ type plugin struct {
 	client *http.Client
 }
 
-func newPlugin(name string, g plugins.Grants) *plugin {
-	h := newHTTPTool(name, g)
+func newPlugin(name string, g plugins.Grants, limit time.Duration) *plugin {
+	h := newHTTPTool(name, g, limit)
 	return &plugin{
 		tools: []plugins.Tool{
 			h.tool(),

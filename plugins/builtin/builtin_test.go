@@ -93,7 +93,7 @@ func TestContractSchemas(t *testing.T) {
 		"method":{"type":"string","description":"The request method: GET by default, POST when a body is given."},
 		"headers":{"type":["object","null"],"additionalProperties":{"type":"string"},"description":"Request headers by name."},
 		"body":{"description":"The request body. A string is sent as it is; any other value is sent as JSON with Content-Type application/json."},
-		"timeout":{"type":"string","description":"How long the whole exchange may take, as a Go duration such as \"5s\"."}},
+		"timeout":{"type":"string","description":"How long the whole exchange (connecting, headers and body) may take, as a Go duration such as \"5s\". By default the plugin entry's limits.timeout, else the node's deadline, else one minute."}},
 		"required":["url"],"additionalProperties":false}`, string(tools["http"].Inputs))
 	assert.JSONEq(t, `{"type":"object","properties":{
 		"status":{"type":"integer","description":"The response status code, below 400."},

@@ -24,6 +24,11 @@ const (
 	// maxErrorBody is how much of a failed response goes into the error.
 	maxErrorBody = 200
 	maxRedirects = 10
+	// defaultTimeout bounds an exchange (connecting, the headers and the
+	// whole body) when neither the input, the plugin entry's
+	// limits.timeout nor the caller's context sets a deadline: a granted
+	// host that stalls must not hold a call for ever.
+	defaultTimeout = time.Minute
 )
 
 type httpIn struct {
@@ -31,7 +36,7 @@ type httpIn struct {
 	Method  string            `json:"method,omitempty" desc:"The request method: GET by default, POST when a body is given."`
 	Headers map[string]string `json:"headers,omitempty" desc:"Request headers by name."`
 	Body    json.RawMessage   `json:"body,omitempty" desc:"The request body. A string is sent as it is; any other value is sent as JSON with Content-Type application/json."`
-	Timeout string            `json:"timeout,omitempty" desc:"How long the whole exchange may take, as a Go duration such as \"5s\"."`
+	Timeout string            `json:"timeout,omitempty" desc:"How long the whole exchange (connecting, headers and body) may take, as a Go duration such as \"5s\". By default the plugin entry's limits.timeout, else the node's deadline, else one minute."`
 }
 
 type httpOut struct {
@@ -45,13 +50,14 @@ type httpOut struct {
 // port and "host:port" one port; both are kept lower case.
 type httpTool struct {
 	plugin   string
+	limit    time.Duration // the entry's limits.timeout; 0 if it has none
 	anyPort  map[string]bool
 	hostPort map[string]bool
 	client   *http.Client
 }
 
-func newHTTPTool(plugin string, g plugins.Grants) *httpTool {
-	t := &httpTool{plugin: plugin, anyPort: map[string]bool{}, hostPort: map[string]bool{}}
+func newHTTPTool(plugin string, g plugins.Grants, limit time.Duration) *httpTool {
+	t := &httpTool{plugin: plugin, limit: limit, anyPort: map[string]bool{}, hostPort: map[string]bool{}}
 	for _, e := range g.Hosts {
 		host, port, ok := parseGrant(e)
 		switch {
@@ -165,6 +171,7 @@ func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
 	}
 
 	reqCtx := ctx
+	timeout, limit := t.budget(ctx, timeout)
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		reqCtx, cancel = context.WithTimeout(ctx, timeout)
@@ -194,7 +201,7 @@ func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
 	call := fmt.Sprintf("http: %s %q", method, u.Redacted())
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return httpOut{}, failed(ctx, reqCtx, call, timeout, err)
+		return httpOut{}, failed(ctx, reqCtx, call, "no response within "+limit, err)
 	}
 	defer resp.Body.Close()
 
@@ -206,7 +213,7 @@ func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	if err != nil {
-		return httpOut{}, failed(ctx, reqCtx, call, timeout, err)
+		return httpOut{}, failed(ctx, reqCtx, call, "response body not complete within "+limit, err)
 	}
 	if len(b) > maxResponseBody {
 		return httpOut{}, plugins.Errorf(plugins.Limit, "%s: response body is over the 10 MiB limit", call)
@@ -224,8 +231,26 @@ func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
 	return out, nil
 }
 
-// failed classifies an error of a request that got no usable response.
-func failed(ctx, reqCtx context.Context, call string, timeout time.Duration, err error) error {
+// budget returns how long one exchange may take, from the input's timeout,
+// else the entry's limits.timeout, else the default when ctx has no
+// deadline of its own, and how messages name that limit. It returns 0 when
+// ctx's deadline is the only one.
+func (t *httpTool) budget(ctx context.Context, input time.Duration) (time.Duration, string) {
+	switch {
+	case input > 0:
+		return input, fmt.Sprintf("the %s timeout", input)
+	case t.limit > 0:
+		return t.limit, fmt.Sprintf("the %s timeout of plugins.%s.limits", t.limit, t.plugin)
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return 0, ""
+	}
+	return defaultTimeout, fmt.Sprintf("the default %s timeout", defaultTimeout)
+}
+
+// failed classifies an error of a request that got no usable response;
+// late says what was late when the tool's own deadline passed.
+func failed(ctx, reqCtx context.Context, call, late string, err error) error {
 	var pe *plugins.Error
 	if errors.As(err, &pe) {
 		// A redirect that the grants refused: say so plainly, not as a
@@ -236,7 +261,7 @@ func failed(ctx, reqCtx context.Context, call string, timeout time.Duration, err
 		return fmt.Errorf("%s: %w", call, ctx.Err())
 	}
 	if reqCtx.Err() != nil {
-		return plugins.Errorf(plugins.Timeout, "%s: no response within the %s timeout: %w", call, timeout, context.DeadlineExceeded)
+		return plugins.Errorf(plugins.Timeout, "%s: %s: %w", call, late, context.DeadlineExceeded)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

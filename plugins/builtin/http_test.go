@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -89,6 +90,14 @@ func newTestServer(t *testing.T) *testServer {
 			}
 			n -= k
 		}
+	})
+	mux.HandleFunc("/stall-body", func(w http.ResponseWriter, r *http.Request) {
+		// Headers and the start of the body, then nothing more.
+		w.Header().Set("Content-Length", "1000")
+		io.WriteString(w, "the start")
+		w.(http.Flusher).Flush()
+		s.arrived <- struct{}{}
+		<-r.Context().Done()
 	})
 	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
 		s.arrived <- struct{}{}
@@ -316,6 +325,105 @@ func TestHTTPContext(t *testing.T) {
 	_, err = callCtx(t, ctx, tool, `{"url":"`+s.URL+`/slow"}`)
 	require.EqualError(t, err, `http: GET "`+s.URL+`/slow": context deadline exceeded`)
 	assert.Equal(t, plugins.Timeout, plugins.KindOf(err))
+}
+
+// openHTTP opens a builtin plugin entry named web from its options, as a
+// flow writes them, and returns its http tool.
+func openHTTP(t *testing.T, options string) plugins.Tool {
+	t.Helper()
+	p, err := NewProvider().Open(t.Context(), plugins.Spec{Name: "web", Kind: "builtin",
+		Grants: plugins.Grants{Hosts: []string{"127.0.0.1"}}, Options: json.RawMessage(options)})
+	require.NoError(t, err)
+	t.Cleanup(func() { p.Close() })
+	for _, tool := range p.Tools() {
+		if tool.Contract().Name == "http" {
+			return tool
+		}
+	}
+	t.Fatal("no http tool")
+	return nil
+}
+
+// A granted host that sends the headers and then stalls in the body is cut
+// off by the entry's limits.timeout, which covers the whole exchange, not
+// only the wait for headers; the next call works. The limit leaves the
+// headers ample time to arrive first, so the message is about the body.
+func TestHTTPLimitCoversTheBody(t *testing.T) {
+	s := newTestServer(t)
+	tool := openHTTP(t, `{"builtin":true,"limits":{"timeout":"2s"}}`)
+
+	start := time.Now()
+	_, err := call(t, tool, `{"url":"`+s.URL+`/stall-body"}`)
+	took := time.Since(start)
+	require.EqualError(t, err, `http: GET "`+s.URL+`/stall-body": response body not complete within the 2s timeout of plugins.web.limits: context deadline exceeded`)
+	assert.Equal(t, plugins.Timeout, plugins.KindOf(err))
+	assert.Less(t, took, 10*time.Second)
+
+	_, err = call(t, tool, `{"url":"`+s.URL+`/slow"}`)
+	require.EqualError(t, err, `http: GET "`+s.URL+`/slow": no response within the 2s timeout of plugins.web.limits: context deadline exceeded`)
+
+	_, err = call(t, tool, `{"url":"`+s.URL+`/json"}`)
+	require.NoError(t, err)
+
+	// The input's own timeout wins over the entry's.
+	_, err = call(t, tool, `{"url":"`+s.URL+`/slow","timeout":"50ms"}`)
+	require.EqualError(t, err, `http: GET "`+s.URL+`/slow": no response within the 50ms timeout: context deadline exceeded`)
+}
+
+// With no limit of its own, the tool stops at the caller's deadline, body
+// included.
+func TestHTTPContextDeadlineCoversTheBody(t *testing.T) {
+	s := newTestServer(t)
+	tool := grantedHTTP(t, "127.0.0.1")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := callCtx(t, ctx, tool, `{"url":"`+s.URL+`/stall-body"}`)
+	took := time.Since(start)
+	require.EqualError(t, err, `http: GET "`+s.URL+`/stall-body": context deadline exceeded`)
+	assert.Equal(t, plugins.Timeout, plugins.KindOf(err))
+	assert.GreaterOrEqual(t, took, 200*time.Millisecond)
+	assert.Less(t, took, 10*time.Second)
+}
+
+// Without an input timeout, a limits.timeout or a deadline in the context,
+// a request still has one: the default.
+func TestHTTPBudget(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+	defer cancel()
+	plain := newHTTPTool("web", plugins.Grants{}, 0)
+	limited := newHTTPTool("web", plugins.Grants{}, 3*time.Second)
+	tests := []struct {
+		name  string
+		tool  *httpTool
+		ctx   context.Context
+		input time.Duration
+		want  time.Duration
+		limit string
+	}{
+		{"default", plain, context.Background(), 0, time.Minute, "the default 1m0s timeout"},
+		{"context deadline", plain, ctx, 0, 0, ""},
+		{"entry limit", limited, ctx, 0, 3 * time.Second, "the 3s timeout of plugins.web.limits"},
+		{"input", limited, context.Background(), time.Second, time.Second, "the 1s timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, limit := tt.tool.budget(tt.ctx, tt.input)
+			assert.Equal(t, tt.want, d)
+			assert.Equal(t, tt.limit, limit)
+		})
+	}
+}
+
+func TestOpenLimitsTimeout(t *testing.T) {
+	for options, want := range map[string]string{
+		`{"builtin":true,"limits":{"timeout":"soon"}}`: `open plugin "web": limits.timeout: time: invalid duration "soon"`,
+		`{"builtin":true,"limits":{"timeout":"0s"}}`:   `open plugin "web": limits.timeout: "0s" is not positive`,
+	} {
+		_, err := NewProvider().Open(t.Context(), plugins.Spec{Name: "web", Kind: "builtin", Options: json.RawMessage(options)})
+		assert.EqualError(t, err, want, options)
+	}
 }
 
 func TestHTTPTransportError(t *testing.T) {

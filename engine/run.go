@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/weirflow/weir/engine/internal/jsoncheck"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/schemas"
 	"github.com/weirflow/weir/schemas/jsonschema"
@@ -426,10 +427,29 @@ func (r *run) attempt(ctx context.Context, n *node, attempt int, in []byte) (out
 		}
 		return nil, err
 	}
-	if !isObject(out) {
-		return nil, fmt.Errorf("tool returned %s, not a JSON object", preview(out))
+	if err := checkOutput(out); err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// Bounds on a tool's output, whatever its plugin kind.
+const (
+	maxOutputDepth = 1000
+	maxOutputSize  = 64 << 20
+)
+
+// checkOutput makes sure that a tool's output is one JSON object the
+// engine, the run record and the server can pass on as it is. Nothing
+// after this point checks it again.
+func checkOutput(out []byte) error {
+	if len(out) > maxOutputSize {
+		return fmt.Errorf("invalid output: %d bytes, over the engine's limit of %d MiB", len(out), maxOutputSize>>20)
+	}
+	if err := jsoncheck.Object(out, maxOutputDepth); err != nil {
+		return fmt.Errorf("invalid output: %w", err)
+	}
+	return nil
 }
 
 func (r *run) nodeAttrs(n *node, attempt int) []attribute.KeyValue {

@@ -7,9 +7,11 @@ import (
 	"fmt"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
 
 // commandTool is the one tool of a command-mode module.
@@ -47,40 +49,68 @@ func commandContract(name string, mod wazero.CompiledModule) (describeDoc, error
 
 // runCommand runs a fresh instance of a command module: the inputs on
 // stdin, the outputs from stdout, and the tail of stderr in the error of a
-// non-zero exit.
+// non-zero exit. It waits for one of limits.instances slots first, and
+// stops the guest at limits.timeout or as soon as its output passes
+// limits.output.
 func (pl *Plugin) runCommand(ctx context.Context, input []byte) ([]byte, error) {
-	stdout := &capped{max: pl.limits.Output}
-	stderr := newTail(4 << 10)
-	cfg := pl.moduleConfig("", input, nil, stderr).WithStdout(stdout).WithStartFunctions("_start")
-	mod, err := pl.rt.r.InstantiateModule(ctx, pl.mod, cfg)
+	select {
+	case pl.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-pl.slots }()
+	pl.commandRuns.Add(1)
+
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	ctx, cancel := context.WithTimeoutCause(ctx, pl.limits.Timeout, errTimeout)
+	defer cancel()
+	stdout := &capped{max: pl.limits.Output, over: func() { stop(errOutputCap) }}
+	in := &instance{plugin: pl, stderr: newTail(4 << 10)}
+	cfg := pl.moduleConfig("", input, nil, in.stderr).WithStdout(stdout).WithStartFunctions("_start")
+	mod, err := pl.rt.r.InstantiateModule(withMemory(ctx, func(m *linearMemory) { in.mem = m }), pl.mod, cfg)
 	if mod != nil {
 		defer mod.Close(context.Background())
+		in.mod = mod
+		in.stackUsed = mod.ExportedGlobal(guard.StackGlobal)
+		in.growFailed, _ = mod.ExportedGlobal(guard.GrowFailedGlobal).(api.MutableGlobal)
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() == 0 {
 		err = nil
 	}
-	if err == nil && stdout.over {
-		err = &limitError{what: "limits.output", value: formatBytes(int64(pl.limits.Output)), detail: "the module wrote more to stdout"}
+	switch cause := context.Cause(ctx); {
+	case stdout.n > pl.limits.Output || cause == errOutputCap:
+		err = &limitError{what: "limits.output", value: formatBytes(int64(pl.limits.Output)), detail: "the module wrote more to stdout and was stopped"}
+	case err != nil && cause == errTimeout:
+		err = errTimeout
 	}
 	if err != nil {
-		in := &instance{mod: mod, stderr: stderr}
 		return nil, pl.explain(ctx, in, err)
 	}
 	return stdout.buf, nil
 }
 
-// capped keeps up to max bytes and notes whether more came.
+// errOutputCap stops a command module whose output passed limits.output.
+var errOutputCap = errors.New("output over the cap")
+
+// capped keeps up to max bytes; past them it counts, calls over once and
+// fails the write.
 type capped struct {
 	max  int
 	buf  []byte
-	over bool
+	n    int
+	over func()
 }
 
 func (c *capped) Write(p []byte) (int, error) {
-	if len(c.buf)+len(p) > c.max {
-		c.over = true
-		return 0, errors.New("output limit")
+	c.n += len(p)
+	if c.n > c.max {
+		if c.over != nil {
+			c.over()
+			c.over = nil
+		}
+		return 0, errOutputCap
 	}
 	c.buf = append(c.buf, p...)
 	return len(p), nil

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+
+	"github.com/weirflow/weir/internal/inert"
 )
 
 // hostFuncs is the host module "weir" of one runtime. A host function finds
@@ -64,26 +67,53 @@ func read(m api.Module, ptr, n uint64) ([]byte, bool) {
 
 var levels = []slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}
 
+// Bounds on what a guest can make the host say: a log line or an error
+// message is cut at maxMessage bytes, a call logs at most maxLogsPerCall
+// lines, and a plugin at most logsPerSecond a second (with a burst of as
+// many); what is over is counted and reported in one line after the call.
+const (
+	maxMessage      = 4 << 10
+	maxErrorPayload = 64 << 10
+	maxLogsPerCall  = 100
+	logsPerSecond   = 100
+)
+
+// log writes a guest's line as a record of the plugin's logger, escaped so
+// that it cannot forge another record or reach the terminal.
 func (h *hostFuncs) log(ctx context.Context, m api.Module, stack []uint64) {
 	in := h.instance(m)
-	msg, ok := read(m, stack[1], stack[2])
-	if in == nil || !ok {
+	if in == nil {
+		return
+	}
+	if in.logs >= maxLogsPerCall || !in.plugin.logRate.Allow() {
+		in.droppedLogs++
+		return
+	}
+	in.logs++
+	msg, ok := read(m, stack[1], min(stack[2], maxMessage+1))
+	if !ok {
 		return
 	}
 	level := slog.LevelInfo
 	if l := int(int32(stack[0])); l >= 0 && l < len(levels) {
 		level = levels[l]
 	}
-	in.plugin.log.Log(ctx, level, string(msg), "tool", in.tool)
+	text := inert.Text(string(msg), maxMessage)
+	if n := uint32(stack[2]); n > maxMessage {
+		text = inert.Text(string(msg[:maxMessage]), 0) + fmt.Sprintf("… (%d bytes more)", n-maxMessage)
+	}
+	in.plugin.log.Log(ctx, level, text, "tool", in.tool)
 }
 
+// error keeps the call's error payload, at most maxErrorPayload bytes of it.
 func (h *hostFuncs) error(_ context.Context, m api.Module, stack []uint64) {
 	in := h.instance(m)
-	payload, ok := read(m, stack[0], stack[1])
+	n := uint32(stack[1])
+	payload, ok := read(m, stack[0], uint64(min(n, maxErrorPayload)))
 	if in == nil || !ok {
 		return
 	}
-	in.guestErr = payload
+	in.guestErr, in.guestErrLen = payload, int(n)
 }
 
 // answer writes v to the guest's buffer when it fits and returns its length,
@@ -123,7 +153,18 @@ func (h *hostFuncs) httpRequest(ctx context.Context, m api.Module, stack []uint6
 		return
 	}
 	if in.httpReq == nil || !bytes.Equal(in.httpReq, req) {
+		// The call's time runs while the host waits on the network; when it
+		// runs out there, the guest is stopped as the watchdog would.
+		d := in.deadline.Load()
+		if d != 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, time.Unix(0, d))
+			defer cancel()
+		}
 		in.httpReq, in.httpResp = req, in.plugin.doHTTP(ctx, req)
+		if d != 0 && time.Now().UnixNano() >= d {
+			_ = m.CloseWithExitCode(context.Background(), exitTimeout)
+		}
 	}
 	stack[0] = answer(m, in.httpResp, stack[2], stack[3])
 }

@@ -12,7 +12,9 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/weirflow/weir/internal/inert"
 	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
 
 // instance is one instantiated reactor module. It serves one call at a
@@ -32,28 +34,43 @@ type instance struct {
 	buf, bufCap uint32
 	// deadline is when the watchdog stops the call (unix nanos, 0: idle).
 	deadline atomic.Int64
+	// mem backs the guest's memory (nil if it has none); stackUsed and
+	// growFailed are the globals the guard added (see internal/guard).
+	mem        *linearMemory
+	stackUsed  api.Global
+	growFailed api.MutableGlobal
 
-	tool     string
-	guestErr []byte
-	httpReq  []byte
-	httpResp []byte
+	tool        string
+	guestErr    []byte
+	guestErrLen int // the payload's length, of which guestErr may hold less
+	logs        int
+	droppedLogs int
+	httpReq     []byte
+	httpResp    []byte
 }
 
 var instanceSeq atomic.Uint64
 
-// newInstance instantiates the module and runs its _initialize.
+// newInstance instantiates the module and runs its _initialize, under
+// limits.timeout.
 func (pl *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	in := &instance{plugin: pl, stderr: newTail(4 << 10)}
 	name := fmt.Sprintf("%s#%d", pl.spec.Name, instanceSeq.Add(1))
 	cfg := pl.moduleConfig(name, nil, newTail(4<<10), in.stderr).WithStartFunctions()
-	mod, err := pl.rt.r.InstantiateModule(ctx, pl.mod, cfg)
+	mod, err := pl.rt.r.InstantiateModule(withMemory(ctx, func(m *linearMemory) { in.mem = m }), pl.mod, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: instantiate: %w", pl.name, err)
 	}
 	in.mod = mod
+	in.stackUsed = mod.ExportedGlobal(guard.StackGlobal)
+	in.growFailed, _ = mod.ExportedGlobal(guard.GrowFailedGlobal).(api.MutableGlobal)
 	pl.rt.hosts.instances.Store(mod, in)
 	if init := mod.ExportedFunction("_initialize"); init != nil {
-		if _, err := init.Call(ctx); err != nil {
+		err := in.timed(ctx, func(ctx context.Context) error {
+			_, err := init.Call(ctx)
+			return err
+		})
+		if err != nil {
 			err = pl.explain(ctx, in, err)
 			in.close()
 			return nil, fmt.Errorf("%s: _initialize: %w", pl.name, err)
@@ -65,17 +82,45 @@ func (pl *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
+// timed runs a call that is not a tool call (_initialize, weir_describe)
+// under limits.timeout, through wazero's own context watch: these are rare
+// enough not to need the pool's watchdog.
+func (in *instance) timed(ctx context.Context, call func(context.Context) error) error {
+	if !in.mem.enter() {
+		return errInstanceClosed
+	}
+	defer in.mem.leave()
+	ctx, cancel := context.WithTimeoutCause(ctx, in.plugin.limits.Timeout, errTimeout)
+	defer cancel()
+	err := call(ctx)
+	if err != nil && context.Cause(ctx) == errTimeout {
+		return errTimeout
+	}
+	return err
+}
+
+// errTimeout stands for limits.timeout where wazero's context watch
+// enforces it: _initialize, weir_describe and command modules.
+var errTimeout = errors.New("load timeout")
+
+// errInstanceClosed is a call on an instance the watchdog closed already.
+var errInstanceClosed = sys.NewExitError(exitTimeout)
+
 func (in *instance) close() {
 	in.plugin.rt.hosts.instances.Delete(in.mod)
 	_ = in.mod.Close(context.Background())
 }
 
 // describe calls weir_describe and copies the contract out.
-func (in *instance) describe(ctx context.Context) ([]byte, error) {
-	if err := in.desc.CallWithStack(ctx, in.stack[:]); err != nil {
-		return nil, err
-	}
-	return in.output(in.stack[0], maxContract)
+func (in *instance) describe(ctx context.Context) (out []byte, err error) {
+	err = in.timed(ctx, func(ctx context.Context) error {
+		if err := in.desc.CallWithStack(ctx, in.stack[:]); err != nil {
+			return err
+		}
+		out, err = in.output(in.stack[0], maxContract)
+		return err
+	})
+	return out, err
 }
 
 // maxContract caps a contract, which limits.output does not bound.
@@ -84,8 +129,16 @@ const maxContract = 16 << 20
 // invoke is one call: one copy of the tool name and inputs into the guest,
 // weir_invoke, one copy of the outputs out.
 func (in *instance) invoke(ctx context.Context, toolName string, input []byte) ([]byte, error) {
+	if !in.mem.enter() {
+		return nil, errInstanceClosed
+	}
+	defer in.mem.leave()
+	if in.growFailed != nil && in.growFailed.Get() != 0 {
+		in.growFailed.Set(0) // a failure the guest survived in an earlier call
+	}
 	in.calls++
 	in.tool, in.guestErr = toolName, nil
+	in.logs, in.droppedLogs = 0, 0
 	in.stderr.reset()
 	in.httpReq, in.httpResp = nil, nil
 	n := len(toolName) + len(input)
@@ -106,7 +159,7 @@ func (in *instance) invoke(ctx context.Context, toolName string, input []byte) (
 		return nil, err
 	}
 	if in.guestErr != nil {
-		return nil, guestError(in.guestErr)
+		return nil, guestError(in.guestErr, in.guestErrLen)
 	}
 	return in.output(in.stack[0], in.plugin.limits.Output)
 }
@@ -140,16 +193,24 @@ var kinds = map[string]plugins.Kind{
 	"invalid_input": plugins.InvalidInput,
 }
 
-// guestError reads the payload of weir.error.
-func guestError(payload []byte) error {
+// guestError reads the payload of weir.error, of which payload holds the
+// first bytes of total. The message is cut and escaped (inert.Text): a
+// guest cannot make an error of many megabytes, or one that writes to a
+// terminal or forges a log line when it is shown.
+func guestError(payload []byte, total int) error {
 	var e struct {
 		Kind    string `json:"kind"`
 		Message string `json:"message"`
 	}
-	if json.Unmarshal(payload, &e) != nil || e.Message == "" {
-		return &toolError{err: errors.New(strings.TrimSpace(string(payload)))}
+	if len(payload) < total || json.Unmarshal(payload, &e) != nil || e.Message == "" {
+		msg := strings.TrimSpace(string(payload))
+		if len(payload) < total || len(msg) > maxMessage {
+			cut := min(len(msg), maxMessage)
+			return &toolError{err: errors.New(inert.Text(msg[:cut], 0) + fmt.Sprintf("… (%d bytes more)", total-cut))}
+		}
+		return &toolError{err: errors.New(inert.Text(msg, 0))}
 	}
-	return &toolError{err: plugins.WithKind(kinds[e.Kind], errors.New(e.Message))}
+	return &toolError{err: plugins.WithKind(kinds[e.Kind], errors.New(inert.Text(e.Message, maxMessage)))}
 }
 
 // limitError says which limit a call hit, with its value.
@@ -177,21 +238,18 @@ func (pl *Plugin) explain(ctx context.Context, in *instance, err error) error {
 		return plugins.WithKind(plugins.Limit, err)
 	}
 	var exit *sys.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() == exitTimeout {
+	if err == errTimeout || errors.As(err, &exit) && exit.ExitCode() == exitTimeout {
 		return plugins.WithKind(plugins.Timeout, &limitError{what: "limits.timeout", value: pl.limits.Timeout.String(), detail: "the guest was stopped"})
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	limit := int64(pl.limits.MemoryPages) * pageSize
-	if in != nil && in.mod != nil {
-		if mem := in.mod.Memory(); mem != nil && int64(mem.Size())+pageSize > limit {
-			return plugins.WithKind(plugins.Limit, &limitError{what: "limits.memory", value: formatBytes(limit), detail: firstLine(err.Error())})
-		}
+	if err := pl.memoryExceeded(in); err != nil {
+		return plugins.WithKind(plugins.Limit, err)
 	}
 	stderr := ""
 	if in != nil {
-		stderr = in.stderr.String()
+		stderr = inert.Text(in.stderr.String(), 0)
 	}
 	if errors.As(err, &exit) {
 		err = fmt.Errorf("guest exited with code %d", exit.ExitCode())
@@ -202,6 +260,35 @@ func (pl *Plugin) explain(ctx context.Context, in *instance, err error) error {
 		err = fmt.Errorf("%w; stderr: %s", err, stderr)
 	}
 	return err
+}
+
+// memoryExceeded says which part of limits.memory a failed call ran into,
+// from the guard's globals and the memory's size, or returns nil.
+func (pl *Plugin) memoryExceeded(in *instance) error {
+	if in == nil || in.mod == nil {
+		return nil
+	}
+	limit := int64(pl.limits.MemoryPages) * pageSize
+	var size int64
+	if mem := in.mod.Memory(); mem != nil {
+		size = int64(mem.Size())
+	}
+	var failed uint64
+	if in.growFailed != nil {
+		failed = in.growFailed.Get()
+	}
+	le := &limitError{what: "limits.memory", value: formatBytes(limit)}
+	switch {
+	case in.stackUsed != nil && uint32(in.stackUsed.Get()) > pl.guard.StackBytes:
+		le.detail = "the call stack passed its share of " + formatBytes(int64(pl.guard.StackBytes))
+	case failed&guard.GrewTable != 0:
+		le.detail = fmt.Sprintf("a table could not grow past %d elements", pl.guard.TableElements)
+	case failed&guard.GrewMemory != 0 || size+pageSize > limit:
+		le.detail = "the memory could not grow past " + formatBytes(size)
+	default:
+		return nil
+	}
+	return le
 }
 
 func firstLine(s string) string {

@@ -42,7 +42,8 @@ func buildFixtures() {
 	goGuest("hostile", "./testdata/hostile")
 	goGuest("text", "../../examples/plugins/text")
 
-	wats := []string{"trap", "loop", "grow", "bigout", "noabi", "wrongabi", "badjson", "command"}
+	wats := []string{"trap", "loop", "grow", "bigout", "noabi", "wrongabi", "badjson", "command",
+		"bounds", "noisy", "badout", "loadloop", "initloop", "cmdspin", "cmdflood"}
 	if _, err := exec.LookPath("wat2wasm"); err != nil {
 		for _, name := range wats {
 			fixtures.missing[name] = "wat2wasm not found: apt-get install wabt"

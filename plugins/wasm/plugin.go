@@ -8,13 +8,16 @@ import (
 	"log/slog"
 	"regexp"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"golang.org/x/time/rate"
 
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
+	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
 
 // ABI is the name of the guest/host contract this package implements.
@@ -26,11 +29,17 @@ type Plugin struct {
 	name    string // the module's file name, for messages
 	spec    plugins.Spec
 	limits  Limits
+	guard   guard.Limits
 	config  map[string]string
 	log     *slog.Logger
+	logRate *rate.Limiter
 	http    plugins.Tool
 	tools   []plugins.Tool
-	command bool // the module runs in command mode
+	command bool          // the module runs in command mode
+	slots   chan struct{} // command mode: one per call running
+	// commandRuns counts the instances command mode made.
+	commandRuns atomic.Int64
+	dirs        []mount // the granted folders, open until Close (sandbox.go)
 
 	rt      *wruntime
 	mod     wazero.CompiledModule
@@ -47,21 +56,34 @@ type describeDoc struct {
 var toolName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 func newPlugin(ctx context.Context, p *Provider, rt *wruntime, mod wazero.CompiledModule, spec plugins.Spec,
-	name string, limits Limits, config map[string]string) (*Plugin, error) {
+	name string, limits Limits, config map[string]string) (_ *Plugin, err error) {
 	pl := &Plugin{
-		name:   name,
-		spec:   spec,
-		limits: limits,
-		config: config,
-		log:    p.opts.Logger.With("plugin", spec.Name),
-		rt:     rt,
-		mod:    mod,
+		name:    name,
+		spec:    spec,
+		limits:  limits,
+		config:  config,
+		log:     p.opts.Logger.With("plugin", spec.Name),
+		logRate: rate.NewLimiter(logsPerSecond, logsPerSecond),
+		guard:   guardLimits(limits.MemoryPages),
+		rt:      rt,
+		mod:     mod,
 	}
+	if err = pl.openDirs(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			pl.closeDirs()
+		}
+	}()
 	mode, err := checkExports(name, mod)
 	if err != nil {
 		return nil, err
 	}
 	pl.command = mode == commandMode
+	if pl.command {
+		pl.slots = make(chan struct{}, limits.Instances)
+	}
 	web, err := builtin.NewProvider().Open(ctx, plugins.Spec{Name: spec.Name, Kind: "builtin", Grants: spec.Grants})
 	if err != nil {
 		return nil, err
@@ -179,6 +201,7 @@ func (pl *Plugin) describe(ctx context.Context) (describeDoc, error) {
 	}
 	raw, err := in.describe(ctx)
 	if err != nil {
+		err = pl.explain(ctx, in, err)
 		pl.pool.discard(in)
 		return describeDoc{}, fmt.Errorf("%s: weir_describe: %w", pl.name, err)
 	}
@@ -202,10 +225,14 @@ type Stats struct {
 	Created, Discarded int
 }
 
-// Stats returns the pool's counts. A command-mode plugin has no pool.
+// Stats returns the pool's counts. A command-mode plugin has no pool: its
+// Live instances are the calls running, and every one it created is
+// discarded when its call ends.
 func (pl *Plugin) Stats() Stats {
 	if pl.pool == nil {
-		return Stats{}
+		runs := int(pl.commandRuns.Load())
+		live := len(pl.slots)
+		return Stats{Live: live, Created: runs, Discarded: max(0, runs-live)}
 	}
 	return pl.pool.stats()
 }
@@ -219,6 +246,7 @@ func (pl *Plugin) closePool() {
 // Close closes every instance and releases the compiled module.
 func (pl *Plugin) Close() error {
 	pl.closePool()
+	pl.closeDirs()
 	if pl.release != nil {
 		pl.release()
 	}
@@ -249,8 +277,6 @@ func (t *tool) Contract() plugins.Contract { return t.contract }
 func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	pl := t.plugin
 	if pl.command {
-		ctx, cancel := context.WithTimeout(ctx, pl.limits.Timeout)
-		defer cancel()
 		return pl.runCommand(ctx, in)
 	}
 	inst, err := pl.pool.get(ctx)
@@ -261,6 +287,9 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	inst.deadline.Store(time.Now().Add(pl.limits.Timeout).UnixNano())
 	out, err := inst.invoke(ctx, t.contract.Name, in)
 	inst.deadline.Store(0)
+	if inst.droppedLogs > 0 {
+		pl.log.Warn(fmt.Sprintf("dropped %d log lines of the call: a call logs at most %d lines, a plugin %d a second", inst.droppedLogs, maxLogsPerCall, logsPerSecond), "tool", t.contract.Name)
+	}
 	var te *toolError
 	switch {
 	case err == nil || errors.As(err, &te):

@@ -18,6 +18,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
 
 // Options configure a Provider. The zero value is a useful default.
@@ -215,10 +216,7 @@ func (p *Provider) compile(ctx context.Context, rt *wruntime, pages uint32, dige
 	c.refs++
 	p.mu.Unlock()
 	if !found {
-		c.mod, c.err = rt.r.CompileModule(ctx, bin)
-		if c.err != nil {
-			c.err = describeCompileError(c.err)
-		}
+		c.mod, c.err = compileGuarded(ctx, rt, pages, bin)
 		close(c.ready)
 	}
 	select {
@@ -271,6 +269,36 @@ func (p *Provider) Close() error {
 }
 
 var _ plugins.Provider = (*Provider)(nil)
+
+// compileGuarded compiles the module as internal/guard rewrites it for the
+// memory limit, so that its tables and call stack count against the limit.
+func compileGuarded(ctx context.Context, rt *wruntime, pages uint32, bin []byte) (wazero.CompiledModule, error) {
+	guarded, err := guard.Rewrite(bin, guardLimits(pages))
+	if err != nil {
+		var te *guard.TableError
+		if errors.As(err, &te) {
+			return nil, &limitError{what: "limits.memory", value: formatBytes(int64(pages) * pageSize), detail: te.Error()}
+		}
+		return nil, err
+	}
+	mod, err := rt.r.CompileModule(ctx, guarded)
+	if err != nil {
+		return nil, describeCompileError(err)
+	}
+	return mod, nil
+}
+
+// guardLimits shares limits.memory out to the parts of an instance wazero
+// does not count: its tables get 1/8 of it (8 bytes an element; at least
+// 65536 elements) and its call stack 1/16 (at least 256 KiB, at most
+// 16 MiB, below wazero's own ceiling).
+func guardLimits(pages uint32) guard.Limits {
+	bytes := int64(pages) * pageSize
+	return guard.Limits{
+		TableElements: uint32(max(65536, bytes/64)),
+		StackBytes:    uint32(min(max(256<<10, bytes/16), 16<<20)),
+	}
+}
 
 // describeCompileError says plainly when a file is not Wasm at all.
 func describeCompileError(err error) error {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/weirflow/weir/internal/inert"
+
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -70,8 +72,16 @@ func (e *NodeError) Error() string {
 	if e.Attempts > 1 {
 		attempts = fmt.Sprintf(" after %d attempts", e.Attempts)
 	}
-	return fmt.Sprintf("node %q (tool %s, plugin %s): %v%s", e.Node, e.Tool, e.Plugin, e.Err, attempts)
+	return fmt.Sprintf("node %q (tool %s, plugin %s): %s%s", e.Node, e.Tool, e.Plugin, errorText(e.Err), attempts)
 }
+
+// maxErrorText bounds the message of a tool's error wherever the engine
+// shows it, whatever the plugin kind.
+const maxErrorText = 8 << 10
+
+// errorText is an error's message as the engine shows it: bounded, and
+// with the control characters a plugin put in it escaped (see inert).
+func errorText(err error) string { return inert.Text(err.Error(), maxErrorText) }
 
 func (e *NodeError) Unwrap() error { return e.Err }
 

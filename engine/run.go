@@ -258,11 +258,11 @@ func (r *run) end(fin finished, failure error, cancel context.CancelCauseFunc) e
 		nr.Status = Canceled
 		return failure
 	}
-	nr.Status, nr.Error = Failed, fin.err.Error()
+	nr.Status, nr.Error = Failed, errorText(fin.err)
 	var ne *NodeError
 	if errors.As(fin.err, &ne) && ne.Node == nr.Node {
 		// The row names the node already.
-		nr.Error = ne.Err.Error()
+		nr.Error = errorText(ne.Err)
 		if isCancel(ne.Err) {
 			nr.Status = Canceled
 		}

@@ -40,13 +40,39 @@
 // # Process lifecycle
 //
 // The provider starts one process per flow entry when the engine opens the
-// entry, and shares it between all runs. It refuses an executable whose
-// SHA-256 differs from the one the flow pins, and speaks only gRPC, over
-// mutual TLS with certificates made for each start. When the process dies,
-// the calls in flight fail with an error that says it exited and quotes its
-// last lines of standard error; the next call starts it again, after a
-// backoff that grows while starts keep failing. A call whose context ends
-// fails with the context's error, and the process, which may be stuck, is
-// killed and restarted on the next call. Provider.Close and Plugin.Close
-// stop the processes; a plugin process whose host died exits by itself.
+// entry, and shares it between all runs. The entry's path is a file: a
+// relative one is taken from the current folder, where the flow's folder
+// puts it, and never looked up on $PATH. The provider refuses an
+// executable whose SHA-256 differs from the one the flow pins, checked
+// again before each start, and speaks only gRPC, over mutual TLS with
+// certificates made for each start. When the process dies, the calls in
+// flight fail with an error that says it exited and quotes its last lines
+// of standard error; the next call starts it again, after a backoff that
+// grows while starts keep failing. A call whose context ends fails with the
+// context's error, and the process, which may be stuck, is killed and
+// restarted on the next call. Provider.Close and Plugin.Close stop the
+// processes.
+//
+// # What a plugin process gets
+//
+// A go-plugin executable is not sandboxed: it runs with weir's user and
+// can reach what that user can. weir gives it no standard input and only
+// the environment the flow grants: the entry's env map and the variables
+// grants.env names, with PATH=/usr/local/bin:/usr/bin:/bin (unless the flow
+// sets or grants PATH), TMPDIR when weir has one, and go-plugin's
+// handshake variables; HOME and every other variable of weir's, such as
+// WEIR_ADMIN_TOKEN, are left out. grants.hosts and grants.dirs, which weir
+// could not enforce on a process, are refused.
+//
+// On Unix the process leads a process group of its own, and weir kills the
+// whole group (SIGKILL) as soon as the plugin exits or is stopped: on
+// Close, after a crash, when a call outlives its deadline, when a health
+// check fails. When weir itself dies, even by SIGKILL, on Linux the kernel
+// signals the plugin: a plugin that calls Serve then kills its whole group,
+// and one that does not is killed alone (SIGKILL), so that what it started
+// may outlive it. On other Unix systems Serve notices within a fraction of a
+// second that its parent is gone and kills its group; a plugin without
+// Serve is not stopped. A process that leaves the group (setsid, setpgid)
+// escapes all of this: a process group bounds well-behaved plugins, it
+// does not contain hostile ones.
 package goplugin

@@ -13,7 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,6 +26,7 @@ import (
 
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/goplugin"
+	"github.com/weirflow/weir/schemas"
 )
 
 // bin holds the testdata programs, built once by TestMain.
@@ -38,8 +39,9 @@ func TestMain(m *testing.M) {
 	}
 	bin = dir
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i, name := range []string{"tools", "noise", "garbage", "host"} {
+	names := []string{"tools", "noise", "garbage", "host", "rawserve"}
+	errs := make([]error, len(names))
+	for i, name := range names {
 		wg.Go(func() {
 			out, err := exec.Command(goTool(), "build", "-o", filepath.Join(dir, name), "./testdata/"+name).CombinedOutput()
 			if err != nil {
@@ -98,7 +100,7 @@ func openTools(t *testing.T, opts goplugin.Options) (*goplugin.Plugin, map[strin
 
 func TestDescribeAndInvoke(t *testing.T) {
 	_, tools := openTools(t, goplugin.Options{})
-	require.Len(t, tools, 9)
+	require.Len(t, tools, 11)
 	c := tools["upper"].Contract()
 	assert.Equal(t, "Upper-cases text.", c.Description)
 	assert.Equal(t, `{"type":"object","properties":{"text":{"type":"string"}},"required":["text"],"additionalProperties":false}`, string(c.Inputs))
@@ -153,8 +155,8 @@ func TestNotAPlugin(t *testing.T) {
 		{"silent", silent, "start plugin silent.sh: it exited (exit status 4) before go-plugin's handshake; its last lines of stderr:\n\tno such thing"},
 		{"noise", filepath.Join(bin, "noise"), `start plugin noise: not a go-plugin executable, or one that writes to stdout before goplugin.Serve: its first line on stdout is "hello, I am not a plugin", not go-plugin's handshake; it wrote nothing to stderr`},
 		{"garbage", filepath.Join(bin, "garbage"), `start plugin garbage: not a go-plugin executable, or one that writes to stdout before goplugin.Serve: its first line on stdout is "starting up...", not go-plugin's handshake; it wrote nothing to stderr`},
-		{"not executable", plain, "open plugin: " + plain + " is not an executable file"},
-		{"missing", filepath.Join(bin, "nope"), "open plugin: stat " + filepath.Join(bin, "nope") + ": no such file or directory"},
+		{"not executable", plain, `open plugin "tools": ` + plain + " is not an executable file"},
+		{"missing", filepath.Join(bin, "nope"), `open plugin "tools": ` + filepath.Join(bin, "nope") + " does not exist"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
@@ -311,25 +313,263 @@ func TestClose(t *testing.T) {
 }
 
 // TestNoOrphans kills a host process with SIGKILL, which gives it no chance
-// to stop its plugin, and checks that the plugin exits by itself.
+// to stop its plugin, and checks that the plugin exits by itself, with the
+// child one of its tools started. A plugin that does not use Serve is
+// killed by the kernel.
 func TestNoOrphans(t *testing.T) {
-	host := exec.Command(filepath.Join(bin, "host"), filepath.Join(bin, "tools"))
-	stdout, err := host.StdoutPipe()
-	require.NoError(t, err)
-	host.Stderr = os.Stderr
-	require.NoError(t, host.Start())
-	defer host.Process.Kill()
+	for _, plugin := range []string{"tools", "rawserve"} {
+		t.Run(plugin, func(t *testing.T) {
+			host := exec.Command(filepath.Join(bin, "host"), filepath.Join(bin, plugin))
+			stdout, err := host.StdoutPipe()
+			require.NoError(t, err)
+			host.Stderr = os.Stderr
+			require.NoError(t, host.Start())
+			defer host.Process.Kill()
 
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	require.NoError(t, err)
-	pid, err := strconv.Atoi(strings.TrimSpace(line))
-	require.NoError(t, err)
-	require.True(t, alive(pid))
+			line, err := bufio.NewReader(stdout).ReadString('\n')
+			require.NoError(t, err)
+			var pid, child int
+			_, err = fmt.Sscan(line, &pid, &child)
+			require.NoError(t, err, "host printed %q", line)
+			require.True(t, alive(pid))
+			if child != 0 {
+				require.True(t, alive(child))
+			}
 
-	require.NoError(t, host.Process.Signal(syscall.SIGKILL))
-	_ = host.Wait()
-	assert.Eventually(t, func() bool { return !alive(pid) }, 5*time.Second, 20*time.Millisecond,
-		"plugin %d outlived its host", pid)
+			require.NoError(t, host.Process.Signal(syscall.SIGKILL))
+			_ = host.Wait()
+			assertGone(t, pid, "plugin %d outlived its host", pid)
+			if child != 0 {
+				assertGone(t, child, "child %d of the plugin outlived the plugin's host", child)
+			}
+		})
+	}
+}
+
+// spawn has the plugin start a child that runs until killed and holds the
+// plugin's stderr, and returns its pid.
+func spawn(t *testing.T, tools map[string]plugins.Tool) int {
+	t.Helper()
+	out, err := tools["spawn"].Invoke(context.Background(), []byte(`{}`))
+	require.NoError(t, err)
+	var got struct {
+		PID int `json:"pid"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got))
+	require.True(t, alive(got.PID))
+	return got.PID
+}
+
+// assertGone waits, for a generous while, until no process has pid.
+func assertGone(t *testing.T, pid int, msg string, args ...any) {
+	t.Helper()
+	assert.Eventually(t, func() bool { return !alive(pid) }, 20*time.Second, 10*time.Millisecond, append([]any{msg}, args...)...)
+}
+
+// Stopping a plugin stops everything it started: on Close, after a crash
+// (before any next call), and after a call that outlived its deadline.
+func TestProcessGroup(t *testing.T) {
+	t.Run("close", func(t *testing.T) {
+		p := goplugin.NewProvider(goplugin.Options{Logger: quiet})
+		pl, err := p.Open(context.Background(), plugins.Spec{Name: "tools", Kind: "goplugin", Source: filepath.Join(bin, "tools")})
+		require.NoError(t, err)
+		tools := map[string]plugins.Tool{}
+		for _, tl := range pl.Tools() {
+			tools[tl.Contract().Name] = tl
+		}
+		pid := pl.(*goplugin.Plugin).Stats().PID
+		child := spawn(t, tools)
+		closed := make(chan error, 1)
+		go func() { closed <- p.Close() }()
+		select {
+		case err := <-closed:
+			require.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("Close hangs while the plugin's child holds its stderr")
+		}
+		assert.False(t, alive(pid), "Close waits for the plugin")
+		assertGone(t, child, "child %d of the plugin outlived Close", child)
+	})
+	t.Run("crash", func(t *testing.T) {
+		_, tools := openTools(t, goplugin.Options{MinBackoff: 10 * time.Millisecond})
+		child := spawn(t, tools)
+		_, err := tools["crash"].Invoke(context.Background(), []byte(`{}`))
+		require.EqualError(t, err, "call tools.crash: the plugin exited (exit status 3) during the call; its last lines of stderr:\n\ttools: about to crash")
+		assertGone(t, child, "child %d of the plugin outlived its crash", child)
+	})
+	t.Run("timeout", func(t *testing.T) {
+		_, tools := openTools(t, goplugin.Options{MinBackoff: 10 * time.Millisecond})
+		child := spawn(t, tools)
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_, err := tools["hang"].Invoke(ctx, []byte(`{}`))
+		require.EqualError(t, err, "call tools.hang: context deadline exceeded; the plugin was stopped and starts again on the next call")
+		assertGone(t, child, "child %d of the plugin outlived its kill", child)
+		out, err := tools["upper"].Invoke(context.Background(), []byte(`{"text":"next"}`))
+		require.NoError(t, err)
+		assert.Equal(t, `{"text":"NEXT"}`, string(out))
+	})
+}
+
+// A plugin keeps running while weir's OS threads come and go: the
+// kernel's parent-death signal follows the thread that started the process,
+// which must be one that lives as long as weir. The Go runtime ends the
+// thread of a goroutine that returns while locked to it; which threads end
+// is the scheduler's choice, so the test ends many of them.
+func TestPluginOutlivesThreads(t *testing.T) {
+	pl, tools := openTools(t, goplugin.Options{})
+	pid := pl.Stats().PID
+	n := 5000
+	if testing.Short() {
+		n = 500
+	}
+	for i := 0; i < n && (i%100 != 0 || alive(pid)); i++ {
+		locked := make(chan struct{})
+		go func() {
+			runtime.LockOSThread()
+			close(locked)
+		}()
+		<-locked
+	}
+	require.True(t, alive(pid), "the plugin died with a thread of weir's")
+	out, err := tools["upper"].Invoke(context.Background(), []byte(`{"text":"still"}`))
+	require.NoError(t, err)
+	assert.Equal(t, `{"text":"STILL"}`, string(out))
+	s := pl.Stats()
+	assert.Equal(t, pid, s.PID)
+	assert.Equal(t, 1, s.Starts)
+	assert.Zero(t, s.Crashes)
+}
+
+// A plugin named by a bare file name in a flow of the current folder is
+// that file, not a program of the same name on $PATH, pinned or not.
+func TestBareNameInFlowFolder(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(bin, "tools"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "native"), b, 0o755))
+	sum := sha256.Sum256(b)
+	// On $PATH, a "native" that is not a plugin at all.
+	path := t.TempDir()
+	noise, err := os.ReadFile(filepath.Join(bin, "noise"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(path, "native"), noise, 0o755))
+	t.Setenv("PATH", path+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Chdir(dir)
+
+	for _, pin := range []string{"", `, sha256: "` + hex.EncodeToString(sum[:]) + `"`} {
+		f, err := schemas.Parse("flow.cue", []byte(`name: "bare"
+plugins: native: {goplugin: "native"`+pin+`}
+nodes: n: {tool: "native.upper", inputs: text: "hi"}
+`))
+		require.NoError(t, err)
+		require.Equal(t, "native", f.Plugins[0].Spec.Source, "schemas gives the path as the flow has it")
+		p := goplugin.NewProvider(goplugin.Options{Logger: quiet})
+		pl, err := p.Open(context.Background(), f.Plugins[0].Spec)
+		require.NoError(t, err, "pin %q", pin)
+		assert.Len(t, pl.Tools(), 11)
+		require.NoError(t, p.Close())
+	}
+
+	f, err := schemas.Parse("flow.cue", []byte(`name: "bare"
+plugins: native: goplugin: "gone"
+nodes: n: {tool: "native.upper", inputs: text: "hi"}
+`))
+	require.NoError(t, err)
+	_, err = goplugin.NewProvider(goplugin.Options{Logger: quiet}).Open(context.Background(), f.Plugins[0].Spec)
+	require.EqualError(t, err, `open plugin "native": `+filepath.Join(dir, "gone")+" does not exist")
+}
+
+// A plugin process sees the variables the flow gives it and go-plugin's,
+// none of weir's own.
+func TestEnvOnlyGranted(t *testing.T) {
+	t.Setenv("WEIR_ADMIN_TOKEN", "admin-secret")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "cloud-secret")
+	t.Setenv("WEIR_TEST_GRANTED", "granted value")
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+
+	pl, err := open(t, goplugin.Options{}, plugins.Spec{
+		Options: json.RawMessage(`{"goplugin":"x","env":{"WEIR_TEST_VAR":"set","PATH":"/opt/bin","WEIR_PLUGIN":"forged"}}`),
+		Grants:  plugins.Grants{Env: []string{"WEIR_TEST_GRANTED", "WEIR_TEST_UNSET"}},
+	})
+	require.NoError(t, err)
+	var environ plugins.Tool
+	for _, tl := range pl.Tools() {
+		if tl.Contract().Name == "environ" {
+			environ = tl
+		}
+	}
+	out, err := environ.Invoke(context.Background(), []byte(`{}`))
+	require.NoError(t, err)
+	var got struct {
+		Env []string `json:"env"`
+	}
+	require.NoError(t, json.Unmarshal(out, &got))
+	vars := map[string]string{}
+	var names []string
+	for _, kv := range got.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		vars[k] = v
+		names = append(names, k)
+	}
+	assert.Equal(t, []string{
+		"PATH", "PLUGIN_CLIENT_CERT", "PLUGIN_MAX_PORT", "PLUGIN_MIN_PORT", "PLUGIN_PROTOCOL_VERSIONS",
+		"PLUGIN_UNIX_SOCKET_DIR", "TMPDIR", "WEIR_PLUGIN", "WEIR_PLUGIN_MAX_MESSAGE_SIZE", "WEIR_TEST_GRANTED", "WEIR_TEST_VAR",
+	}, names)
+	assert.Equal(t, "/opt/bin", vars["PATH"], "the flow's env wins over the default PATH")
+	assert.Equal(t, tmp, vars["TMPDIR"])
+	assert.Equal(t, "granted value", vars["WEIR_TEST_GRANTED"])
+	assert.Equal(t, "set", vars["WEIR_TEST_VAR"])
+	assert.Equal(t, "weir.tool.v1.Tools", vars["WEIR_PLUGIN"], "go-plugin's cookie wins over the flow's env")
+	assert.Equal(t, "16777216", vars["WEIR_PLUGIN_MAX_MESSAGE_SIZE"])
+}
+
+func TestRefusedGrants(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		grants plugins.Grants
+		opts   string
+		want   string
+	}{
+		{"hosts", plugins.Grants{Hosts: []string{"example.com"}}, "", `open plugin "tools": grants.hosts cannot be enforced on a go-plugin executable, which runs as a process of its own: remove it (only grants.env applies)`},
+		{"dirs", plugins.Grants{Dirs: map[string]plugins.Dir{"/data": {Path: "/tmp"}}}, "", `open plugin "tools": grants.dirs cannot be enforced on a go-plugin executable, which runs as a process of its own: remove it (only grants.env applies)`},
+		{"env name", plugins.Grants{Env: []string{"A=B"}}, "", `open plugin "tools": grants.env: "A=B" is not a variable name`},
+		{"env key", plugins.Grants{}, `{"env":{"":"x"}}`, `open plugin "tools": env: "" is not a variable name`},
+		{"env value", plugins.Grants{}, `{"env":{"X":"a\u0000b"}}`, `open plugin "tools": env: the value of X holds a NUL byte`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := plugins.Spec{Grants: tc.grants}
+			if tc.opts != "" {
+				spec.Options = json.RawMessage(tc.opts)
+			}
+			_, err := open(t, goplugin.Options{}, spec)
+			require.EqualError(t, err, tc.want)
+		})
+	}
+}
+
+// A pinned plugin whose file changes while weir runs is refused when it is
+// started again.
+func TestPinChangedBeforeRestart(t *testing.T) {
+	exe := filepath.Join(t.TempDir(), "tools")
+	b, err := os.ReadFile(filepath.Join(bin, "tools"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(exe, b, 0o755))
+	sum := sha256.Sum256(b)
+	pl, err := open(t, goplugin.Options{MinBackoff: time.Millisecond}, plugins.Spec{Source: exe, SHA256: hex.EncodeToString(sum[:])})
+	require.NoError(t, err)
+	tools := map[string]plugins.Tool{}
+	for _, tl := range pl.Tools() {
+		tools[tl.Contract().Name] = tl
+	}
+	// Replaced, as a deploy would: the running file cannot be written.
+	require.NoError(t, os.WriteFile(exe+".new", append(b, 0), 0o755))
+	require.NoError(t, os.Rename(exe+".new", exe))
+	_, err = tools["crash"].Invoke(context.Background(), []byte(`{}`))
+	require.Error(t, err)
+	_, err = tools["upper"].Invoke(context.Background(), []byte(`{"text":"x"}`))
+	require.EqualError(t, err, "refuse tools: it changed since the flow pinned its sha256")
 }
 
 // alive reports whether a process runs, zombies excepted: this process may

@@ -1,12 +1,13 @@
 package goplugin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+	"github.com/hashicorp/go-plugin/runner"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -29,7 +31,7 @@ import (
 type Plugin struct {
 	provider *Provider
 	name     string // the executable's file name, for messages
-	exe      string
+	exe      string // an absolute path
 	args     []string
 	env      []string
 	sha256   []byte
@@ -67,6 +69,7 @@ type startOp struct {
 // process is one run of the executable.
 type process struct {
 	client    *plugin.Client
+	runner    *procRunner
 	rpc       toolpb.ToolsClient
 	pid       int
 	contracts []plugins.Contract
@@ -225,6 +228,17 @@ func (pl *Plugin) start(op *startOp, wait time.Duration) {
 // launch starts the executable, completes go-plugin's handshake, and reads
 // the contract, which doubles as a health check.
 func (pl *Plugin) launch() (*process, error) {
+	// go-plugin checks a pin only on a Cmd of its own, which RunnerFunc
+	// replaces; the check is the same: the file's digest before each start.
+	if pl.sha256 != nil {
+		sum, err := fileSHA256(pl.exe)
+		if err != nil {
+			return nil, fmt.Errorf("start plugin %s: %w", pl.name, err)
+		}
+		if !bytes.Equal(sum, pl.sha256) {
+			return nil, fmt.Errorf("refuse %s: it changed since the flow pinned its sha256", pl.name)
+		}
+	}
 	o := pl.provider.opts
 	log := o.Logger.With("plugin", pl.name)
 	pr := &process{stderr: newTail(o.StderrLines, func(line string) {
@@ -233,22 +247,20 @@ func (pl *Plugin) launch() (*process, error) {
 	logger := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: "goplugin", Output: hclog.DefaultOutput, Level: hclog.Off})
 	logger.RegisterSink(exitSink{pr})
 
-	cmd := exec.Command(pl.exe, pl.args...)
-	cmd.Env = pl.env
-	var secure *plugin.SecureConfig
-	if pl.sha256 != nil {
-		secure = &plugin.SecureConfig{Checksum: pl.sha256, Hash: newSHA256()}
-	}
 	handler := []otelgrpc.Option{otelgrpc.WithPropagators(propagator)}
 	if o.TracerProvider != nil {
 		handler = append(handler, otelgrpc.WithTracerProvider(o.TracerProvider))
 	}
 	client := plugin.NewClient(&plugin.ClientConfig{
-		HandshakeConfig:  Handshake,
-		Plugins:          plugin.PluginSet{pluginName: &toolsPlugin{}},
-		Cmd:              cmd,
+		HandshakeConfig: Handshake,
+		Plugins:         plugin.PluginSet{pluginName: &toolsPlugin{}},
+		RunnerFunc: func(_ hclog.Logger, handshake *exec.Cmd, _ string) (runner.Runner, error) {
+			// handshake.Env is go-plugin's variables only (SkipHostEnv);
+			// they come last, so that a flow's env cannot replace them.
+			pr.runner = newRunner(pl.exe, pl.args, append(slices.Clip(pl.env), handshake.Env...))
+			return pr.runner, nil
+		},
 		SkipHostEnv:      true,
-		SecureConfig:     secure,
 		AllowedProtocols: []plugin.Protocol{plugin.ProtocolGRPC},
 		AutoMTLS:         true,
 		StartTimeout:     o.StartTimeout,
@@ -303,8 +315,6 @@ func (pl *Plugin) launch() (*process, error) {
 func (pl *Plugin) startError(err error, pr *process) error {
 	msg := err.Error()
 	switch {
-	case errors.Is(err, plugin.ErrChecksumsDoNotMatch):
-		return fmt.Errorf("refuse %s: it changed since the flow pinned its sha256", pl.name)
 	case strings.HasPrefix(msg, "Unrecognized remote plugin message: "):
 		line, _, _ := strings.Cut(strings.TrimPrefix(msg, "Unrecognized remote plugin message: "), "\n")
 		if line == "" && pl.waitExit(pr, time.Second) {
@@ -420,9 +430,7 @@ func (pl *Plugin) watch(interval, timeout time.Duration) {
 			"plugin", pl.name, "pid", pr.pid, "err", err)
 		pr.killed.Store(true)
 		// A frozen process would not take go-plugin's graceful shutdown.
-		if p, err := os.FindProcess(pr.pid); err == nil {
-			_ = p.Kill()
-		}
+		_ = pr.runner.Kill(context.Background())
 		pl.mu.Lock()
 		pl.dropLocked(pr, false)
 		pl.mu.Unlock()

@@ -2,9 +2,7 @@ package goplugin
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"hash"
 
 	"github.com/hashicorp/go-plugin"
 	"go.opentelemetry.io/otel/propagation"
@@ -81,5 +79,3 @@ func kindFromWire(w toolpb.Kind) plugins.Kind {
 
 // envMaxMessage tells the plugin the host's message size limit.
 const envMaxMessage = "WEIR_PLUGIN_MAX_MESSAGE_SIZE"
-
-func newSHA256() hash.Hash { return sha256.New() }

@@ -8,9 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -105,6 +110,11 @@ type entry struct {
 // Open checks the executable of a flow's entry against the digest the flow
 // pins, starts it, reads its contract and returns the plugin, whose process
 // keeps running until Close. The returned plugin is a *Plugin.
+//
+// A relative spec.Source is taken from the current folder. The process gets
+// only the environment childEnv says, and of the grants only env: a
+// go-plugin executable is not sandboxed, so Open refuses hosts and dirs,
+// which weir could not enforce.
 func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin, error) {
 	var e entry
 	if len(spec.Options) > 0 {
@@ -112,34 +122,49 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 			return nil, fmt.Errorf("read goplugin entry: %w", err)
 		}
 	}
-	name := filepath.Base(spec.Source)
-	info, err := os.Stat(spec.Source)
-	if err != nil {
-		return nil, fmt.Errorf("open plugin: %w", err)
+	for _, g := range []struct {
+		field string
+		set   bool
+	}{{"hosts", len(spec.Grants.Hosts) > 0}, {"dirs", len(spec.Grants.Dirs) > 0}} {
+		if g.set {
+			return nil, fmt.Errorf("open plugin %q: grants.%s cannot be enforced on a go-plugin executable, which runs as a process of its own: remove it (only grants.env applies)", spec.Name, g.field)
+		}
 	}
-	if info.IsDir() || info.Mode()&0o111 == 0 {
-		return nil, fmt.Errorf("open plugin: %s is not an executable file", spec.Source)
+	env, err := childEnv(e.Env, spec.Grants.Env, p.opts.MaxMessageSize)
+	if err != nil {
+		return nil, fmt.Errorf("open plugin %q: %w", spec.Name, err)
+	}
+	// A relative path names a file in the current folder (the flow's, as
+	// schemas joins it), never a program that exec would find on $PATH.
+	exe, err := filepath.Abs(spec.Source)
+	if err != nil {
+		return nil, fmt.Errorf("open plugin %q: %w", spec.Name, err)
+	}
+	name := filepath.Base(exe)
+	info, err := os.Stat(exe)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("open plugin %q: %s does not exist", spec.Name, exe)
+	case err != nil:
+		return nil, fmt.Errorf("open plugin %q: %w", spec.Name, err)
+	case info.IsDir() || info.Mode()&0o111 == 0:
+		return nil, fmt.Errorf("open plugin %q: %s is not an executable file", spec.Name, exe)
 	}
 	var sum []byte
 	if spec.SHA256 != "" {
-		got, err := fileSHA256(spec.Source)
+		got, err := fileSHA256(exe)
 		if err != nil {
-			return nil, fmt.Errorf("open plugin: %w", err)
+			return nil, fmt.Errorf("open plugin %q: %w", spec.Name, err)
 		}
 		if hex.EncodeToString(got) != spec.SHA256 {
 			return nil, fmt.Errorf("refuse %s: its sha256 is %x, but the flow pins %s", name, got, spec.SHA256)
 		}
 		sum = got
 	}
-	env := os.Environ()
-	for k, v := range e.Env {
-		env = append(env, k+"="+v)
-	}
-	env = append(env, fmt.Sprintf("%s=%d", envMaxMessage, p.opts.MaxMessageSize))
 	pl := &Plugin{
 		provider: p,
 		name:     name,
-		exe:      spec.Source,
+		exe:      exe,
 		args:     e.Args,
 		env:      env,
 		sha256:   sum,
@@ -164,6 +189,55 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 	pl.wg.Add(1)
 	go pl.watch(p.opts.HealthInterval, p.opts.HealthTimeout)
 	return pl, nil
+}
+
+// childEnv is the whole environment of a plugin process, besides what
+// go-plugin adds for its handshake (WEIR_PLUGIN, PLUGIN_*): a plugin must
+// not read weir's own secrets, WEIR_ADMIN_TOKEN or a cloud key, by
+// default. It holds, later ones winning:
+//
+//   - PATH=/usr/local/bin:/usr/bin:/bin, so that a plugin can run the
+//     system's programs the same way whoever starts weir, and TMPDIR when
+//     weir has one, which says where temporary files may go and is no
+//     secret. HOME is left out: under it are the user's credentials.
+//   - the variables the flow grants by name (grants.env), with weir's
+//     values; a name weir does not have stays unset;
+//   - the flow's env map, as written;
+//   - the message size limit, which Serve reads.
+func childEnv(vars map[string]string, granted []string, maxMessage int) ([]string, error) {
+	var env []string
+	if runtime.GOOS == "windows" {
+		// Windows programs fail to start, or to open sockets, without these.
+		granted = append([]string{"SystemRoot", "PATH", "TEMP", "TMP"}, granted...)
+	} else {
+		env = append(env, "PATH=/usr/local/bin:/usr/bin:/bin")
+		granted = append([]string{"TMPDIR"}, granted...)
+	}
+	for _, name := range granted {
+		if err := checkEnvName(name); err != nil {
+			return nil, fmt.Errorf("grants.env: %w", err)
+		}
+		if v, ok := os.LookupEnv(name); ok {
+			env = append(env, name+"="+v)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(vars)) {
+		if err := checkEnvName(name); err != nil {
+			return nil, fmt.Errorf("env: %w", err)
+		}
+		if strings.ContainsRune(vars[name], 0) {
+			return nil, fmt.Errorf("env: the value of %s holds a NUL byte", name)
+		}
+		env = append(env, name+"="+vars[name])
+	}
+	return append(env, fmt.Sprintf("%s=%d", envMaxMessage, maxMessage)), nil
+}
+
+func checkEnvName(name string) error {
+	if name == "" || strings.ContainsAny(name, "=\x00") {
+		return fmt.Errorf("%q is not a variable name", name)
+	}
+	return nil
 }
 
 func fileSHA256(path string) ([]byte, error) {

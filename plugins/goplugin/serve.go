@@ -29,7 +29,10 @@ import (
 // panic in a tool is recovered and reported as an internal error, its
 // stack written to standard error.
 //
-// The process exits when weir stops it or when its parent process dies.
+// The process exits when weir stops it or when its parent process dies,
+// and takes with it the processes its tools started, unless they left its
+// process group (setsid, setpgid): weir makes the plugin the leader of a
+// group of its own.
 // Run by hand, outside weir, Serve prints that it is a plugin and exits
 // with status 1. Serve panics on two tools of one name: a programming
 // error.
@@ -56,14 +59,15 @@ func Serve(tools ...plugins.Tool) {
 	})
 }
 
-// exitWithParent ends the process once its parent is gone, which a
-// process sees as a new parent (init or a subreaper). go-plugin does not:
-// a plugin whose host was killed would otherwise run forever.
+// exitWithParent ends the process and its group once its parent is gone,
+// which a process sees as a new parent (init or a subreaper). go-plugin
+// does not: a plugin whose host was killed would otherwise run forever. On
+// Linux the kernel tells sooner (serve_linux.go); this covers the other
+// systems, and a plugin that weir did not start as a group leader.
 func exitWithParent(ppid int) {
 	for range time.Tick(200 * time.Millisecond) {
 		if os.Getppid() != ppid {
-			fmt.Fprintln(os.Stderr, "weir plugin: the host process is gone; exiting")
-			os.Exit(3)
+			leaveWithGroup("the host process is gone")
 		}
 	}
 }

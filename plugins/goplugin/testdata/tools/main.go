@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -28,12 +30,23 @@ type kinded struct {
 	Kind string `json:"kind"`
 }
 
+type environ struct {
+	Env []string `json:"env"`
+}
+
+type started struct {
+	PID int `json:"pid"`
+}
+
 type traced struct {
 	TraceID string `json:"trace_id"`
 	SpanID  string `json:"span_id"`
 }
 
 func main() {
+	if len(os.Args) == 2 && os.Args[1] == "linger" {
+		select {} // a child the spawn tool started
+	}
 	goplugin.Serve(
 		plugins.Func("upper", "Upper-cases text.", func(_ context.Context, in text) (text, error) {
 			return text{Text: strings.ToUpper(in.Text)}, nil
@@ -69,6 +82,25 @@ func main() {
 		plugins.Func("trace", "Returns the trace context it was called with.", func(ctx context.Context, _ struct{}) (traced, error) {
 			sc := trace.SpanContextFromContext(ctx)
 			return traced{TraceID: sc.TraceID().String(), SpanID: sc.SpanID().String()}, nil
+		}),
+		plugins.Func("environ", "Returns the whole environment.", func(context.Context, struct{}) (environ, error) {
+			env := os.Environ()
+			slices.Sort(env)
+			return environ{Env: env}, nil
+		}),
+		plugins.Func("spawn", "Starts a child process that runs until killed and holds the plugin's stderr.", func(context.Context, struct{}) (started, error) {
+			self, err := os.Executable()
+			if err != nil {
+				return started{}, err
+			}
+			cmd := exec.Command(self, "linger")
+			// fd 2 is the pipe to weir: go-plugin swaps os.Stderr for a
+			// pipe of its own in Serve.
+			cmd.Stderr = os.NewFile(2, "stderr")
+			if err := cmd.Start(); err != nil {
+				return started{}, err
+			}
+			return started{PID: cmd.Process.Pid}, nil
 		}),
 		plugins.Func("env", "Returns the value of an environment variable.", func(_ context.Context, in text) (text, error) {
 			return text{Text: os.Getenv(in.Text) + " " + strings.Join(os.Args[1:], " ")}, nil

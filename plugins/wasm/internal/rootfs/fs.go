@@ -204,8 +204,10 @@ func rel(name string) string {
 }
 
 // osFlag translates wazero's open flags. O_NONBLOCK is dropped: files and
-// folders do not block, and the FS gives the guest nothing else. O_RSYNC
-// is dropped as most systems do (it only concerns reads).
+// folders do not block, and the FS gives the guest nothing else. O_DSYNC
+// becomes O_SYNC, which Go has everywhere and which syncs what O_DSYNC
+// does and more. O_RSYNC is dropped as most systems do (it only concerns
+// reads).
 func osFlag(flag sys.Oflag) int {
 	var f int
 	switch flag & (sys.O_RDWR | sys.O_WRONLY) {
@@ -222,8 +224,8 @@ func osFlag(flag sys.Oflag) int {
 	}{
 		{sys.O_APPEND, os.O_APPEND},
 		{sys.O_CREAT, os.O_CREATE},
-		{sys.O_DIRECTORY, syscall.O_DIRECTORY},
-		{sys.O_DSYNC, syscall.O_DSYNC},
+		{sys.O_DIRECTORY, oDirectory},
+		{sys.O_DSYNC, os.O_SYNC},
 		{sys.O_EXCL, os.O_EXCL},
 		{sys.O_SYNC, os.O_SYNC},
 		{sys.O_TRUNC, os.O_TRUNC},

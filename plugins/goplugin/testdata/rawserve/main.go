@@ -25,7 +25,9 @@ func (tools) GRPCClient(context.Context, *plugin.GRPCBroker, *grpc.ClientConn) (
 	return nil, nil
 }
 
-type server struct{ toolpb.UnimplementedToolsServer }
+type server struct {
+	toolpb.UnimplementedToolsServer
+}
 
 func (server) Describe(context.Context, *toolpb.DescribeRequest) (*toolpb.DescribeResponse, error) {
 	return &toolpb.DescribeResponse{Abi: "weir-tool-v1"}, nil

@@ -13,6 +13,10 @@ import (
 	"github.com/weirflow/weir/hosts/bundle"
 )
 
+// codeUntrustedBundle is the error code of a bundle that Options.Trust
+// refuses.
+const codeUntrustedBundle = "untrusted_bundle"
+
 var errShuttingDown = fail(http.StatusServiceUnavailable, codeUnavailable, fmt.Errorf("deploy bundle: %w: it is shutting down", ErrClosed))
 
 // DeployBundle deploys the bundle in data (the bytes of a .weir file), as
@@ -22,7 +26,8 @@ var errShuttingDown = fail(http.StatusServiceUnavailable, codeUnavailable, fmt.E
 // version, else v1. Deploying the same bundle as the same version again
 // returns the existing deployment. A bad bundle is a *bundle.InvalidError
 // naming the file at fault; a flow that does not load says where, with
-// paths inside the bundle.
+// paths inside the bundle. Under Options.Trust, a bundle that no trusted
+// key signed is refused with an error that wraps bundle.ErrUntrusted.
 func (s *Server) DeployBundle(ctx context.Context, data []byte, version string) (Deployment, error) {
 	d, _, err := s.deployBundle(ctx, data, version)
 	return d, err
@@ -33,11 +38,13 @@ func (s *Server) deployBundle(ctx context.Context, data []byte, version string) 
 	if s.closed.Load() {
 		return d, false, errShuttingDown
 	}
-	b, err := bundle.Read(data)
-	if err != nil {
-		if errors.Is(err, bundle.ErrTooLarge) {
-			return d, false, fail(http.StatusRequestEntityTooLarge, codeTooLarge, err)
-		}
+	b, err := s.opts.Trust.Read(data)
+	switch {
+	case errors.Is(err, bundle.ErrUntrusted):
+		return d, false, fail(http.StatusForbidden, codeUntrustedBundle, err)
+	case errors.Is(err, bundle.ErrTooLarge):
+		return d, false, fail(http.StatusRequestEntityTooLarge, codeTooLarge, err)
+	case err != nil:
 		return d, false, fail(http.StatusBadRequest, codeInvalidBundle, err)
 	}
 	m := b.Manifest()

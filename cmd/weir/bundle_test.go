@@ -160,12 +160,13 @@ func TestBundleInspect(t *testing.T) {
 	m := b.Manifest()
 
 	sum := func(s string) string { return fmt.Sprintf("%x", sha256.Sum256([]byte(s))) }
-	table := fmt.Sprintf(`flow     echo
-version  2
-weir     %s
-entry    echo.cue
-files    2 (197 B)
-digest   %s
+	table := fmt.Sprintf(`flow       echo
+version    2
+weir       %s
+entry      echo.cue
+files      2 (197 B)
+digest     %s
+signed by  -
 
 FILE           SIZE   MODE  SHA-256
 echo.cue       100 B  0644  %s

@@ -11,7 +11,9 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -222,3 +224,46 @@ func TestBatchInvalidToolOutput(t *testing.T) {
 }
 
 func jsonValid(s string) bool { return json.Valid([]byte(strings.TrimSpace(s))) }
+
+// A plugin whose loading never ends (weir_describe loops) fails weir
+// validate at limits.timeout, and SIGTERM stops a load that would take
+// longer.
+func TestValidateHostileLoad(t *testing.T) {
+	bin, _ := weirBinary(t)
+	wat := watGuests(t)
+	dir := t.TempDir()
+	flow := func(timeout string) string {
+		return fmt.Sprintf("name: \"load\"\nplugins: p: {wasm: %q, limits: timeout: %q}\nnodes: n: tool: \"p.x\"\n",
+			filepath.Join(wat, "loadloop.wasm"), timeout)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fast.cue"), []byte(flow("300ms")), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "slow.cue"), []byte(flow("1h")), 0o644))
+
+	res := runBinary(t, bin, dir, "validate", "fast.cue")
+	assert.Equal(t, 1, res.code)
+	assert.Contains(t, res.stderr, "loadloop.wasm: weir_describe: limits.timeout (300ms) exceeded: the guest was stopped")
+
+	cmd := exec.Command(bin, "validate", "slow.cue")
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Give it time to reach the guest; SIGTERM before that stops it too.
+	select {
+	case <-done:
+		t.Fatalf("weir validate ended before SIGTERM: %s", stderr.String())
+	case <-time.After(time.Second):
+	}
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-done:
+		var exit *exec.ExitError
+		require.ErrorAs(t, err, &exit)
+		assert.NotEqual(t, 0, exit.ExitCode())
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("weir validate ignored SIGTERM while loading a plugin")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero/experimental/sys"
 	wsys "github.com/tetratelabs/wazero/sys"
@@ -21,7 +22,7 @@ type File struct {
 	name   string // under the root, to reopen the file for SetAppend and to set its times
 	flag   sys.Oflag
 	file   *os.File
-	closed bool
+	closed atomic.Bool // atomic: wazero's watchdog may close an instance's files while the guest closes one
 
 	// ids is what Dev, Ino and IsDir return, read by the first Stat: a
 	// descriptor keeps naming the same file.
@@ -77,7 +78,7 @@ func (f *File) IsAppend() bool { return f.flag&sys.O_APPEND != 0 }
 // portably, so the file is opened again at the same path in the root, and
 // kept only if that is still the same file; the offset carries over.
 func (f *File) SetAppend(enable bool) sys.Errno {
-	if f.closed {
+	if f.closed.Load() {
 		return sys.EBADF
 	}
 	if id, errno := f.cached(); errno != 0 {
@@ -93,9 +94,9 @@ func (f *File) SetAppend(enable bool) sys.Errno {
 	if err != nil {
 		return fileErrno(err)
 	}
-	again, err := f.fsys.root.OpenFile(f.name, osFlag(flag), 0)
-	if err != nil {
-		return errno(err)
+	again, errno := f.fsys.openPlain(f.name, flag, 0)
+	if errno != 0 {
+		return errno
 	}
 	if errno := f.sameFile(again); errno != 0 {
 		_ = again.Close()
@@ -129,7 +130,7 @@ func (f *File) sameFile(other *os.File) sys.Errno {
 
 // Stat describes the open file.
 func (f *File) Stat() (wsys.Stat_t, sys.Errno) {
-	if f.closed {
+	if f.closed.Load() {
 		return wsys.Stat_t{}, sys.EBADF
 	}
 	fi, err := f.file.Stat()
@@ -143,7 +144,7 @@ func (f *File) Stat() (wsys.Stat_t, sys.Errno) {
 
 // Read reads from the offset; zero bytes and no error is the end.
 func (f *File) Read(buf []byte) (int, sys.Errno) {
-	if f.closed {
+	if f.closed.Load() {
 		return 0, sys.EBADF
 	}
 	if len(buf) == 0 {
@@ -155,7 +156,7 @@ func (f *File) Read(buf []byte) (int, sys.Errno) {
 
 // Pread reads at off without moving the offset.
 func (f *File) Pread(buf []byte, off int64) (int, sys.Errno) {
-	if f.closed {
+	if f.closed.Load() {
 		return 0, sys.EBADF
 	}
 	if off < 0 {
@@ -175,7 +176,7 @@ type offset = int64
 // Seek moves the offset. Seeking a folder to 0 restarts Readdir, which is
 // how wazero rewinds a folder.
 func (f *File) Seek(off offset, whence int) (offset, sys.Errno) {
-	if f.closed {
+	if f.closed.Load() {
 		return 0, sys.EBADF
 	}
 	if whence < io.SeekStart || whence > io.SeekEnd {
@@ -188,7 +189,7 @@ func (f *File) Seek(off offset, whence int) (offset, sys.Errno) {
 // Readdir reads up to n entries (all when n <= 0); fewer than n means the
 // end. "." and ".." are not entries: wazero adds them.
 func (f *File) Readdir(n int) ([]sys.Dirent, sys.Errno) {
-	if f.closed {
+	if f.closed.Load() {
 		return nil, sys.EBADF
 	}
 	// The entries are described with fstatat on the folder's descriptor,
@@ -250,7 +251,7 @@ func (f *File) Truncate(size int64) sys.Errno {
 // read-only FS. The open flags already say so to the kernel; this says it
 // whatever the kernel would answer.
 func (f *File) writable() sys.Errno {
-	if f.closed || f.fsys.readOnly {
+	if f.closed.Load() || f.fsys.readOnly {
 		return sys.EBADF
 	}
 	return 0
@@ -258,7 +259,7 @@ func (f *File) writable() sys.Errno {
 
 // Sync flushes the file to storage.
 func (f *File) Sync() sys.Errno {
-	if f.closed {
+	if f.closed.Load() {
 		return sys.EBADF
 	}
 	return fileErrno(f.file.Sync())
@@ -271,7 +272,7 @@ func (f *File) Datasync() sys.Errno { return f.Sync() }
 // no futimens, so the times are set at the file's path in the root, if that
 // still names the file.
 func (f *File) Utimens(atim, mtim int64) sys.Errno {
-	if f.closed {
+	if f.closed.Load() {
 		return sys.EBADF
 	}
 	if f.fsys.readOnly {
@@ -291,13 +292,15 @@ func (f *File) Utimens(atim, mtim int64) sys.Errno {
 	return errno(f.fsys.root.Chtimes(f.name, timeOf(atim), timeOf(mtim)))
 }
 
-// Close closes the file; closing it again does nothing.
+// Close closes the file, and counts it out of the FS's open files;
+// closing it again does nothing.
 func (f *File) Close() sys.Errno {
-	if f.closed {
+	if !f.closed.CompareAndSwap(false, true) {
 		return 0
 	}
-	f.closed = true
-	return fileErrno(f.file.Close())
+	err := f.file.Close()
+	f.fsys.open.Add(-1)
+	return fileErrno(err)
 }
 
 // fileErrno is the WASI errno of an error of an open file: the end of the

@@ -6,12 +6,28 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/tetratelabs/wazero/experimental/sys"
 	wsys "github.com/tetratelabs/wazero/sys"
 )
+
+// MaxOpen is how many files an FS holds open at once, across all the
+// instances that share it: one past it, an open fails with ErrTooManyOpen.
+// It keeps a guest that opens files and never closes them from using up
+// the host process's descriptors, which weir itself needs (to accept a
+// connection, to open a run record). An instance's files are closed, and
+// counted back, when wazero closes the instance.
+const MaxOpen = 256
+
+// ErrTooManyOpen is the errno of an open past MaxOpen. WASI has EMFILE but
+// wazero's errnos do not (it would reach the guest as EIO); EAGAIN is the
+// nearest that says what happened: a resource is used up for now, and
+// closing files makes the same open succeed. EIO would tell the guest that
+// the storage failed.
+const ErrTooManyOpen = sys.EAGAIN
 
 // FS is one host folder as a wazero file system. It is safe for concurrent
 // use by any number of instances; each File it opens belongs to one.
@@ -22,6 +38,7 @@ type FS struct {
 
 	root     *os.Root
 	readOnly bool
+	open     atomic.Int32 // Files opened and not closed, at most MaxOpen
 }
 
 // Open opens the folder dir as an FS; a readOnly FS refuses every change.
@@ -38,7 +55,10 @@ func Open(dir string, readOnly bool) (*FS, error) {
 // longer resolve (EBADF).
 func (fsys *FS) Close() error { return fsys.root.Close() }
 
-// OpenFile opens a file or folder under the root.
+// OpenFile opens a file or folder under the root. Anything else (a FIFO, a
+// device, a socket) is refused with EACCES: opening one can block the call
+// inside the host, where limits.timeout cannot stop it, or act on a device.
+// Past MaxOpen open files it fails with ErrTooManyOpen.
 func (fsys *FS) OpenFile(name string, flag sys.Oflag, perm fs.FileMode) (sys.File, sys.Errno) {
 	name = rel(name)
 	if fsys.readOnly && flag&(sys.O_RDWR|sys.O_WRONLY|sys.O_CREAT|sys.O_TRUNC|sys.O_APPEND) != 0 {
@@ -54,12 +74,57 @@ func (fsys *FS) OpenFile(name string, flag sys.Oflag, perm fs.FileMode) (sys.Fil
 			return nil, sys.ELOOP
 		}
 	}
-	f, err := fsys.root.OpenFile(name, osFlag(flag), perm&fs.ModePerm)
-	if err != nil {
-		return nil, errno(err)
+	if fsys.open.Add(1) > MaxOpen {
+		fsys.open.Add(-1)
+		return nil, ErrTooManyOpen
+	}
+	f, errno := fsys.openPlain(name, flag, perm)
+	if errno != 0 {
+		fsys.open.Add(-1)
+		return nil, errno
 	}
 	return &File{fsys: fsys, name: name, flag: flag, file: f}, 0
 }
+
+// OpenFiles counts the files the FS holds open: those opened and not closed
+// yet, by a guest or by wazero on its behalf.
+func (fsys *FS) OpenFiles() int { return int(fsys.open.Load()) }
+
+// openPlain opens name if it is a regular file or a folder, and refuses
+// anything else with EACCES. What name is gets looked at first, so that a
+// device is never opened at all (opening some acts: a watchdog starts, a
+// tape rewinds). The open itself is non-blocking, and what was opened is
+// looked at again: the host may have put a FIFO there in between, and a
+// blocking open of a FIFO waits for the other end forever. O_NONBLOCK
+// does nothing to a regular file or a folder, so it is left on.
+func (fsys *FS) openPlain(name string, flag sys.Oflag, perm fs.FileMode) (*os.File, sys.Errno) {
+	if flag&sys.O_EXCL == 0 { // with O_EXCL, nothing that exists is opened
+		if fi, err := fsys.root.Stat(name); err == nil && !plain(fi.Mode()) {
+			return nil, sys.EACCES
+		}
+	}
+	f, err := fsys.root.OpenFile(name, osFlag(flag)|oNonblock, perm&fs.ModePerm)
+	if noOtherEnd(err) {
+		return nil, sys.EACCES // a FIFO put there since the look
+	}
+	if err != nil {
+		return nil, errno(err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, fileErrno(err)
+	}
+	if !plain(fi.Mode()) {
+		_ = f.Close()
+		return nil, sys.EACCES
+	}
+	return f, 0
+}
+
+// plain is true of what a grant lets a guest open: regular files and
+// folders (a link is opened as what it leads to).
+func plain(mode fs.FileMode) bool { return mode.IsRegular() || mode.IsDir() }
 
 // Lstat describes what name is, without following a final link.
 func (fsys *FS) Lstat(name string) (wsys.Stat_t, sys.Errno) {

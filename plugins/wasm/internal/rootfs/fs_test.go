@@ -514,3 +514,91 @@ func TestOpenNeedsAFolder(t *testing.T) {
 	require.NoError(t, fsys.Close())
 	assert.Equal(t, sys.EBADF, openErrno(fsys, "file", sys.O_RDONLY), "a closed FS resolves nothing")
 }
+
+func TestOpenFilesAreBounded(t *testing.T) {
+	w := newWorld(t)
+	fsys := w.open(t, false)
+
+	var files []sys.File
+	for i := range rootfs.MaxOpen {
+		name := "inside.txt"
+		if i%2 == 1 {
+			name = "sub" // folders count as files do
+		}
+		f, errno := fsys.OpenFile(name, sys.O_RDONLY, 0)
+		require.Zero(t, errno, "open %d", i)
+		files = append(files, f)
+	}
+	assert.Equal(t, rootfs.MaxOpen, fsys.OpenFiles())
+	assert.Equal(t, rootfs.ErrTooManyOpen, openErrno(fsys, "inside.txt", sys.O_RDONLY))
+	assert.Equal(t, rootfs.ErrTooManyOpen, openErrno(fsys, ".", sys.O_RDONLY|sys.O_DIRECTORY))
+	assert.Equal(t, rootfs.ErrTooManyOpen, create(fsys, "new.txt", "x"), "an open past the bound creates nothing")
+	_, errno := fsys.Lstat("new.txt")
+	assert.Equal(t, sys.ENOENT, errno)
+	assert.Equal(t, rootfs.MaxOpen, fsys.OpenFiles(), "a refused open holds nothing")
+
+	require.Zero(t, files[0].Close())
+	require.Zero(t, files[0].Close(), "closing twice counts once")
+	assert.Equal(t, rootfs.MaxOpen-1, fsys.OpenFiles())
+	text, errno := read(fsys, "inside.txt")
+	require.Zero(t, errno, "a closed file makes room")
+	assert.Equal(t, "inside", text)
+
+	// SetAppend opens the file again in place of the old one: still one.
+	require.Zero(t, files[0].Close())
+	f, errno := fsys.OpenFile("sub/a.txt", sys.O_WRONLY|sys.O_CREAT, 0o600)
+	require.Zero(t, errno)
+	require.Zero(t, f.SetAppend(true))
+	assert.Equal(t, rootfs.MaxOpen, fsys.OpenFiles())
+	files[0] = f
+
+	for _, f := range files {
+		require.Zero(t, f.Close())
+	}
+	assert.Zero(t, fsys.OpenFiles())
+	for _, name := range []string{"missing.txt", "abs/secret.txt"} {
+		assert.NotZero(t, openErrno(fsys, name, sys.O_RDONLY))
+	}
+	assert.Zero(t, fsys.OpenFiles(), "a failed open holds nothing")
+}
+
+// TestOpenFilesAreBoundedAcrossInstances opens from many goroutines at
+// once, as the instances of one plugin do: exactly MaxOpen opens succeed.
+func TestOpenFilesAreBoundedAcrossInstances(t *testing.T) {
+	w := newWorld(t)
+	fsys := w.open(t, true)
+
+	var mu sync.Mutex
+	var files []sys.File
+	refused := map[sys.Errno]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range rootfs.MaxOpen {
+				f, errno := fsys.OpenFile("inside.txt", sys.O_RDONLY, 0)
+				mu.Lock()
+				if errno == 0 {
+					files = append(files, f)
+				} else {
+					refused[errno]++
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Len(t, files, rootfs.MaxOpen)
+	assert.Equal(t, map[sys.Errno]int{rootfs.ErrTooManyOpen: 7 * rootfs.MaxOpen}, refused)
+
+	// wazero closes an instance's files from the watchdog's goroutine
+	// while the guest may close them too: each counts once.
+	for _, f := range files {
+		wg.Add(2)
+		go func() { defer wg.Done(); f.Close() }()
+		go func() { defer wg.Done(); f.Close() }()
+	}
+	wg.Wait()
+	assert.Zero(t, fsys.OpenFiles())
+}

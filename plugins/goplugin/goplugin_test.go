@@ -100,7 +100,7 @@ func openTools(t *testing.T, opts goplugin.Options) (*goplugin.Plugin, map[strin
 
 func TestDescribeAndInvoke(t *testing.T) {
 	_, tools := openTools(t, goplugin.Options{})
-	require.Len(t, tools, 11)
+	require.Len(t, tools, 12)
 	c := tools["upper"].Contract()
 	assert.Equal(t, "Upper-cases text.", c.Description)
 	assert.Equal(t, `{"type":"object","properties":{"text":{"type":"string"}},"required":["text"],"additionalProperties":false}`, string(c.Inputs))
@@ -390,6 +390,35 @@ func TestProcessGroup(t *testing.T) {
 		assert.False(t, alive(pid), "Close waits for the plugin")
 		assertGone(t, child, "child %d of the plugin outlived Close", child)
 	})
+	// A process that leaves the group is out of weir's reach (a process
+	// group bounds well-behaved plugins, not hostile ones), but holding the
+	// plugin's stderr does not make Close wait for it.
+	t.Run("escaped", func(t *testing.T) {
+		p := goplugin.NewProvider(goplugin.Options{Logger: quiet})
+		pl, err := p.Open(context.Background(), plugins.Spec{Name: "tools", Kind: "goplugin", Source: filepath.Join(bin, "tools")})
+		require.NoError(t, err)
+		var escape plugins.Tool
+		for _, tl := range pl.Tools() {
+			if tl.Contract().Name == "escape" {
+				escape = tl
+			}
+		}
+		out, err := escape.Invoke(context.Background(), []byte(`{}`))
+		require.NoError(t, err)
+		var child struct {
+			PID int `json:"pid"`
+		}
+		require.NoError(t, json.Unmarshal(out, &child))
+		t.Cleanup(func() { _ = syscall.Kill(child.PID, syscall.SIGKILL) })
+		closed := make(chan error, 1)
+		go func() { closed <- p.Close() }()
+		select {
+		case err := <-closed:
+			require.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("Close hangs while a process out of the plugin's group holds its stderr")
+		}
+	})
 	t.Run("crash", func(t *testing.T) {
 		_, tools := openTools(t, goplugin.Options{MinBackoff: 10 * time.Millisecond})
 		child := spawn(t, tools)
@@ -467,7 +496,7 @@ nodes: n: {tool: "native.upper", inputs: text: "hi"}
 		p := goplugin.NewProvider(goplugin.Options{Logger: quiet})
 		pl, err := p.Open(context.Background(), f.Plugins[0].Spec)
 		require.NoError(t, err, "pin %q", pin)
-		assert.Len(t, pl.Tools(), 11)
+		assert.Len(t, pl.Tools(), 12)
 		require.NoError(t, p.Close())
 	}
 

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"syscall"
 
 	"go.opentelemetry.io/otel/trace"
 
@@ -89,21 +90,29 @@ func main() {
 			return environ{Env: env}, nil
 		}),
 		plugins.Func("spawn", "Starts a child process that runs until killed and holds the plugin's stderr.", func(context.Context, struct{}) (started, error) {
-			self, err := os.Executable()
-			if err != nil {
-				return started{}, err
-			}
-			cmd := exec.Command(self, "linger")
-			// fd 2 is the pipe to weir: go-plugin swaps os.Stderr for a
-			// pipe of its own in Serve.
-			cmd.Stderr = os.NewFile(2, "stderr")
-			if err := cmd.Start(); err != nil {
-				return started{}, err
-			}
-			return started{PID: cmd.Process.Pid}, nil
+			return linger(false)
+		}),
+		plugins.Func("escape", "Starts a child process as spawn does, in a session of its own.", func(context.Context, struct{}) (started, error) {
+			return linger(true)
 		}),
 		plugins.Func("env", "Returns the value of an environment variable.", func(_ context.Context, in text) (text, error) {
 			return text{Text: os.Getenv(in.Text) + " " + strings.Join(os.Args[1:], " ")}, nil
 		}),
 	)
+}
+
+func linger(setsid bool) (started, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return started{}, err
+	}
+	cmd := exec.Command(self, "linger")
+	// fd 2 is the pipe to weir: go-plugin swaps os.Stderr for a pipe of
+	// its own in Serve.
+	cmd.Stderr = os.NewFile(2, "stderr")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: setsid}
+	if err := cmd.Start(); err != nil {
+		return started{}, err
+	}
+	return started{PID: cmd.Process.Pid}, nil
 }

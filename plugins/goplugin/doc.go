@@ -65,14 +65,16 @@
 // could not enforce on a process, are refused.
 //
 // On Unix the process leads a process group of its own, and weir kills the
-// whole group (SIGKILL) as soon as the plugin exits or is stopped: on
-// Close, after a crash, when a call outlives its deadline, when a health
-// check fails. When weir itself dies, even by SIGKILL, on Linux the kernel
+// whole group (SIGKILL) when it stops the plugin (Close, a call that
+// outlives its deadline, a failed health check) and, on Linux, as soon as
+// the plugin exits by itself, such as in a crash; elsewhere once weir reaps
+// it. When weir itself dies, even by SIGKILL, on Linux the kernel
 // signals the plugin: a plugin that calls Serve then kills its whole group,
 // and one that does not is killed alone (SIGKILL), so that what it started
 // may outlive it. On other Unix systems Serve notices within a fraction of a
 // second that its parent is gone and kills its group; a plugin without
 // Serve is not stopped. A process that leaves the group (setsid, setpgid)
 // escapes all of this: a process group bounds well-behaved plugins, it
-// does not contain hostile ones.
+// does not contain hostile ones. On Windows weir stops the plugin process
+// only, and Serve exits when weir is gone.
 package goplugin

@@ -274,7 +274,11 @@ func newRunsOutputs(app *app) *cobra.Command {
 		Use:   "outputs [flags] RUN",
 		Short: "Print the outputs of each line of a batch run",
 		Long: `Print each line's status and outputs, or its error, in the order the lines
-ended. -o jsonl prints one JSON object per line, as outputs.jsonl holds them.`,
+ended. -o jsonl prints one JSON object per line, as outputs.jsonl holds them.
+
+A record that disagrees with itself (outputs.jsonl shorter than the run's
+counts, a line cut off or malformed) prints the lines it can read, then
+exits with status 1 and says what is damaged.`,
 		Example: `  weir runs outputs hello-20261122-101500-3f9a
   weir runs outputs -o jsonl hello-20261122-101500-3f9a > outputs.jsonl`,
 		Args: args(1),
@@ -299,6 +303,11 @@ ended. -o jsonl prints one JSON object per line, as outputs.jsonl holds them.`,
 			}
 			for o, err := range store.Outputs(a[0]) {
 				if err != nil {
+					// Print the lines that could be read, then what is
+					// wrong with the rest.
+					if tw != nil {
+						tw.Flush()
+					}
 					return err
 				}
 				if tw == nil {

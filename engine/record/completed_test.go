@@ -63,7 +63,9 @@ func TestCompletedResumeChain(t *testing.T) {
 	assert.Equal(t, 1, n)
 }
 
-func TestCompletedTornLastLine(t *testing.T) {
+// A kill can tear the last line of a run that had not finished, never of
+// one that finished: there, a line without its end is damage.
+func TestCompletedTornLastLineOfFinishedRun(t *testing.T) {
 	s := newStore(t)
 	finished(t, s, "a", "", ok(1, ""), ok(2, ""))
 	f, err := os.OpenFile(filepath.Join(s.Dir(), "runs", "a", "outputs.jsonl"), os.O_WRONLY|os.O_APPEND, 0)
@@ -72,15 +74,70 @@ func TestCompletedTornLastLine(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	seq, err := s.Completed("a")
-	require.NoError(t, err)
-	assert.Equal(t, []engine.LineResult{done(1, ""), done(2, "")}, collect(t, seq))
+	const want = `record of run "a" is damaged: outputs.jsonl:3 is cut off: the run finished, but the line has no end`
+	_, err = s.Completed("a")
+	require.EqualError(t, err, want)
+	assert.ErrorIs(t, err, record.ErrDamaged)
+	lines, err := readOutputs(s, "a")
+	assert.Equal(t, []int{1, 2}, lines)
+	require.EqualError(t, err, want)
+}
+
+// readOutputs returns the lines Outputs yields before its error, if any.
+func readOutputs(s *record.Store, id string) ([]int, error) {
 	var lines []int
-	for o, err := range s.Outputs("a") {
-		require.NoError(t, err)
+	for o, err := range s.Outputs(id) {
+		if err != nil {
+			return lines, err
+		}
 		lines = append(lines, o.Line)
 	}
-	assert.Equal(t, []int{1, 2}, lines)
+	return lines, nil
+}
+
+// Outputs checks the file against the run's counts once it has yielded
+// every line it could read: a file cut short, between lines or inside one,
+// ends with an error that says so.
+func TestOutputsCutShort(t *testing.T) {
+	s := newStore(t)
+	finished(t, s, "a", "", ok(1, ""), bad(2), ok(3, ""), ok(4, ""), bad(5))
+	path := filepath.Join(s.Dir(), "runs", "a", "outputs.jsonl")
+	whole := readFile(t, path)
+	ends := []int{}
+	for i, c := range whole {
+		if c == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	require.Len(t, ends, 5)
+
+	tests := []struct {
+		name  string
+		size  int
+		lines []int
+		want  string
+	}{
+		{"whole", len(whole), []int{1, 2, 3, 4, 5}, ""},
+		{"two lines gone", ends[2], []int{1, 2, 3},
+			`record of run "a" is damaged: outputs.jsonl has 3 lines but the run recorded 5`},
+		{"cut inside line 4", ends[2] + 10, []int{1, 2, 3},
+			`record of run "a" is damaged: outputs.jsonl has 3 lines but the run recorded 5, and its line 4 is cut off`},
+		{"empty", 0, nil,
+			`record of run "a" is damaged: outputs.jsonl has 0 lines but the run recorded 5`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			require.NoError(t, os.WriteFile(path, []byte(whole[:tt.size]), 0o644))
+			lines, err := readOutputs(s, "a")
+			assert.Equal(t, tt.lines, lines)
+			if tt.want == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tt.want)
+			assert.ErrorIs(t, err, record.ErrDamaged)
+		})
+	}
 }
 
 func TestCompletedDamaged(t *testing.T) {
@@ -155,6 +212,11 @@ func TestCompletedDamaged(t *testing.T) {
 			name:    "fewer lines than counted",
 			outputs: line(3, "succeeded"),
 			want:    `record of run "b" is damaged: outputs.jsonl has 1 lines but the run recorded 2`,
+		},
+		{
+			name:    "fewer lines than counted, the last cut",
+			outputs: line(3, "succeeded") + `{"line":4,"sta`,
+			want:    `record of run "b" is damaged: outputs.jsonl has 1 lines but the run recorded 2, and its line 2 is cut off`,
 		},
 		{
 			name:    "more lines than counted",

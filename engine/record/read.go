@@ -34,7 +34,10 @@ type Output struct {
 // line being written (the run is running, or was killed while writing it)
 // is left out. It yields one error and stops if the run is unknown
 // (ErrNotFound), or if the file is missing or a line malformed
-// (ErrDamaged). The yielded Outputs are the caller's.
+// (ErrDamaged). After the last line it yields ErrDamaged if the file
+// disagrees with the run's counts (see checkCount): a file cut short
+// yields the lines it still has, then that error. The yielded Outputs are
+// the caller's.
 func (s *Store) Outputs(id string) iter.Seq2[Output, error] {
 	return func(yield func(Output, error) bool) {
 		in, err := s.Get(id)
@@ -50,7 +53,8 @@ func (s *Store) Outputs(id string) iter.Seq2[Output, error] {
 		}
 		defer f.Close()
 		n := 0
-		for b, err := range lines(f) {
+		torn := false
+		for b, err := range lines(f, &torn) {
 			n++
 			if err != nil {
 				yield(Output{}, fmt.Errorf("read run %q: %w", id, err))
@@ -65,7 +69,33 @@ func (s *Store) Outputs(id string) iter.Seq2[Output, error] {
 				return
 			}
 		}
+		if err := s.checkCount(in, n, torn); err != nil {
+			yield(Output{}, err)
+		}
 	}
+}
+
+// checkCount compares the n whole lines of run in's outputs.jsonl, and
+// whether a cut-off line follows them, with the counts in its index row.
+// The index follows the file (a Flush writes the lines, then the counts),
+// so the file has at least the lines the index counts; while the run is
+// running, or if it stopped before finishing, it may have more, and end
+// with a line cut by a kill. Once the run finished with metrics the counts
+// are final: the file has exactly those lines, all whole.
+func (s *Store) checkCount(in Info, n int, torn bool) error {
+	recorded := in.Succeeded + in.Failed
+	final := s.hasMetrics(in)
+	switch {
+	case n < recorded || final && n != recorded:
+		msg := fmt.Sprintf("outputs.jsonl has %d lines but the run recorded %d", n, recorded)
+		if final && torn {
+			msg += fmt.Sprintf(", and its line %d is cut off", n+1)
+		}
+		return damaged(in.ID, "%s", msg)
+	case final && torn:
+		return damaged(in.ID, "outputs.jsonl:%d is cut off: the run finished, but the line has no end", n+1)
+	}
+	return nil
 }
 
 // openOutputs opens a run's outputs.jsonl, naming what is missing.
@@ -85,9 +115,9 @@ func (s *Store) openOutputs(id, path string) (*os.File, error) {
 }
 
 // lines yields the lines of r that end with a newline, without it; a last
-// line without one was torn by a kill and is left out. The slice is valid
-// until the next iteration.
-func lines(r io.Reader) iter.Seq2[[]byte, error] {
+// line without one was torn by a kill and is left out, and sets *torn when
+// torn is not nil. The slice is valid until the next iteration.
+func lines(r io.Reader, torn *bool) iter.Seq2[[]byte, error] {
 	return func(yield func([]byte, error) bool) {
 		br := bufio.NewReaderSize(r, 64<<10)
 		var long []byte
@@ -102,6 +132,9 @@ func lines(r io.Reader) iter.Seq2[[]byte, error] {
 				b = long
 			}
 			if err == io.EOF {
+				if torn != nil && len(b) > 0 {
+					*torn = true
+				}
 				return
 			}
 			if err != nil {
@@ -184,8 +217,8 @@ func parseOutput(b []byte, full bool) (Output, error) {
 //
 // It reads every outputs.jsonl of the chain once to check it before it
 // returns: a run still running (ErrRunning), a missing file, a malformed or
-// repeated line, or a finished run whose file disagrees with its counts
-// (ErrDamaged) is an error. The sequence reads the files again, holding one
+// repeated line, or a file that disagrees with the run's counts
+// (ErrDamaged; see checkCount) is an error. The sequence reads the files again, holding one
 // line at a time; create the resuming run (Meta.ResumedFrom), which keeps
 // the chain from being deleted, before ranging over it. It may be ranged
 // over more than once.
@@ -259,7 +292,8 @@ func (s *Store) check(in Info, ancestors []Info, done []lineset.Set) (part, line
 	}
 	defer f.Close()
 	var seen, succeeded lineset.Set
-	for b, err := range lines(f) {
+	torn := false
+	for b, err := range lines(f, &torn) {
 		if err != nil {
 			return p, lineset.Set{}, fmt.Errorf("read run %q: %w", in.ID, err)
 		}
@@ -282,8 +316,8 @@ func (s *Store) check(in Info, ancestors []Info, done []lineset.Set) (part, line
 		}
 		p.size += int64(len(b)) + 1
 	}
-	if recorded := in.Succeeded + in.Failed; recorded != p.lines && s.hasMetrics(in) {
-		return p, lineset.Set{}, damaged(in.ID, "outputs.jsonl has %d lines but the run recorded %d", p.lines, recorded)
+	if err := s.checkCount(in, p.lines, torn); err != nil {
+		return p, lineset.Set{}, err
 	}
 	return p, succeeded, nil
 }
@@ -306,7 +340,7 @@ func (p part) yield(yield func(engine.LineResult) bool) bool {
 		return true
 	}
 	defer f.Close()
-	for b, err := range lines(io.LimitReader(f, p.size)) {
+	for b, err := range lines(io.LimitReader(f, p.size), nil) {
 		if err != nil {
 			return true
 		}

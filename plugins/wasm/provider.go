@@ -216,7 +216,7 @@ func (p *Provider) compile(ctx context.Context, rt *wruntime, pages uint32, dige
 	c.refs++
 	p.mu.Unlock()
 	if !found {
-		c.mod, c.err = compileGuarded(ctx, rt, pages, bin)
+		c.mod, c.err = p.compileGuarded(ctx, rt, pages, digest, bin)
 		close(c.ready)
 	}
 	select {
@@ -272,20 +272,55 @@ var _ plugins.Provider = (*Provider)(nil)
 
 // compileGuarded compiles the module as internal/guard rewrites it for the
 // memory limit, so that its tables and call stack count against the limit.
-func compileGuarded(ctx context.Context, rt *wruntime, pages uint32, bin []byte) (wazero.CompiledModule, error) {
-	guarded, err := guard.Rewrite(bin, guardLimits(pages))
-	if err != nil {
-		var te *guard.TableError
-		if errors.As(err, &te) {
-			return nil, &limitError{what: "limits.memory", value: formatBytes(int64(pages) * pageSize), detail: te.Error()}
+// The rewrite is kept in the cache folder, beside the compiled code, so
+// that a new process does not do it again.
+func (p *Provider) compileGuarded(ctx context.Context, rt *wruntime, pages uint32, digest string, bin []byte) (wazero.CompiledModule, error) {
+	gl := guardLimits(pages)
+	var cached string
+	if dir := CacheDir(p.opts.CacheDir); dir != "" {
+		cached = filepath.Join(dir, "guarded", fmt.Sprintf("%s-%d-%d-v%d.wasm", digest, gl.TableElements, gl.StackBytes, guard.Version))
+	}
+	guarded, err := os.ReadFile(cached)
+	if cached == "" || err != nil {
+		guarded, err = guard.Rewrite(bin, gl)
+		if err != nil {
+			var te *guard.TableError
+			if errors.As(err, &te) {
+				return nil, &limitError{what: "limits.memory", value: formatBytes(int64(pages) * pageSize), detail: te.Error()}
+			}
+			return nil, err
 		}
-		return nil, err
+		if cached != "" {
+			keep(cached, guarded)
+		}
 	}
 	mod, err := rt.r.CompileModule(ctx, guarded)
 	if err != nil {
 		return nil, describeCompileError(err)
 	}
 	return mod, nil
+}
+
+// keep writes a cache file whole or not at all; a cache that cannot be
+// written is only slower.
+func keep(path string, b []byte) {
+	if os.MkdirAll(filepath.Dir(path), 0o755) != nil {
+		return
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return
+	}
+	_, err = f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
 }
 
 // guardLimits shares limits.memory out to the parts of an instance wazero

@@ -332,6 +332,13 @@ func TestCompileOnceAndCacheOnDisk(t *testing.T) {
 	entries, err := os.ReadDir(cache)
 	require.NoError(t, err)
 	assert.NotEmpty(t, entries, "the compiled module is written to the cache folder")
+	guarded, err := filepath.Glob(filepath.Join(cache, "guarded", "*.wasm"))
+	require.NoError(t, err)
+	assert.Len(t, guarded, 1, "and so is the rewritten module")
+
+	// A new process (a new provider) reads the rewrite back and runs it.
+	again := open(t, newProvider(t, wasm.Options{CacheDir: dir}), "text", "", plugins.Grants{})
+	assert.Equal(t, `{"text":"LOUD"}`, mustCall(t, again, "upper", `{"text":"loud"}`))
 }
 
 func TestCacheDirDefaults(t *testing.T) {

@@ -23,6 +23,10 @@ import (
 	"math"
 )
 
+// Version numbers the rewrite: a module rewritten by another version must
+// be rewritten again.
+const Version = 1
+
 // Names of the globals the rewrite exports.
 const (
 	// StackGlobal is the i32 the frames in use add up to, in bytes as the

@@ -229,3 +229,16 @@ func (t *table) deployments() []Deployment {
 	}
 	return out
 }
+
+// hasDigest reports whether a version in t was deployed from the bundle
+// with digest.
+func (t *table) hasDigest(digest string) bool {
+	for _, r := range t.flows {
+		for _, v := range r.versions {
+			if v.digest == digest {
+				return true
+			}
+		}
+	}
+	return false
+}

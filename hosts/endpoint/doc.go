@@ -17,15 +17,21 @@
 //	DELETE /v1/admin/flows/{flow}/versions/{version}
 //
 // Status codes of a run: 400 invalid_json or invalid_input (the message has
-// the input's path, as the engine words it), 404 not_found, 413 too_large,
-// 429 too_many_requests (with Retry-After: 1), 502 node_failed (a tool
+// the input's path, as the engine words it), 404 not_found, 408
+// request_timeout (the body did not arrive whole within BodyTimeout; the
+// connection is closed), 413 too_large, 429 too_many_requests (with
+// Retry-After: 1; a request takes its slot before its body is read, and
+// past the limit its body is never read), 502 node_failed (a tool
 // failed, a node's own timeout included: the server works, what it fronts
 // did not, as for a gateway; the message names the node, its tool and
 // plugin), 504 timeout (the request's or the flow's run deadline passed: the
 // message names the nodes that were running), 500 run_failed for anything
-// else. A client that goes away cancels its run; the metrics count it as
-// 499. Run answers carry the headers Weir-Version and, but for streams,
-// Weir-Run-Id.
+// else. Every answer is encoded into a buffer before it is sent: one that
+// does not encode (outputs that are not JSON in UTF-8) is a 500 internal
+// error body, or an "error" event once a stream has begun; so is a
+// handler's panic, which is logged with its stack. A client that goes away
+// cancels its run; the metrics count it as 499. Run answers carry the
+// headers Weir-Version and, but for streams, Weir-Run-Id.
 //
 // Versions of a flow are immutable. Each request picks one at random by the
 // flow's traffic split: the routing table is copied on every change and
@@ -40,5 +46,10 @@
 // (compared in constant time). Without a token (Options.InsecureAdmin, for
 // loopback servers) it answers only requests whose Host is localhost or a
 // loopback IP, and every upload must say application/octet-stream, so that
-// a web page in a local browser cannot reach it.
+// a web page in a local browser cannot reach it. An upload's bundle is
+// extracted and loaded (plugins described, contracts checked) outside the
+// lock that changes of the routing table take, so a bundle whose plugin is
+// slow or hostile at load holds up no other admin call, request or
+// shutdown; its load is canceled when its client goes away or Close is
+// called, and /metrics counts the loads in progress (weir_bundles_loading).
 package endpoint

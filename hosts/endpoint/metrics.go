@@ -41,8 +41,12 @@ func newMetrics(s *Server) *metrics {
 	m.reg.MustRegister(m.requests, m.nodes, m.runs,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "weir_runs_in_flight",
-			Help: "Runs in progress.",
+			Help: "Runs in progress, those whose request body is being read included.",
 		}, func() float64 { return float64(s.inflight.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "weir_bundles_loading",
+			Help: "Bundles being extracted and loaded (plugins described, contracts checked), from uploads or DeployBundle.",
+		}, func() float64 { return float64(s.uploads.loading.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "weir_ready",
 			Help: "1 when the server is ready for traffic (see /readyz).",
@@ -88,10 +92,30 @@ type pluginCollector struct {
 func (c pluginCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.instances }
 
 func (c pluginCollector) Collect(ch chan<- prometheus.Metric) {
+	// The engine opens a file once per set of options, so two flows may
+	// hold two plugins of one label: a series must be unique, so theirs
+	// add up, or every scrape would fail.
+	type series struct {
+		kind, plugin string
+		live, idle   int
+	}
+	var all []*series
+	byLabel := map[[2]string]*series{}
 	for _, p := range c.e.Plugins() {
-		ch <- prometheus.MustNewConstMetric(c.instances, prometheus.GaugeValue, float64(p.Live), p.Kind, p.Source, "live")
-		if p.Kind == "wasm" {
-			ch <- prometheus.MustNewConstMetric(c.instances, prometheus.GaugeValue, float64(p.Idle), p.Kind, p.Source, "idle")
+		k := [2]string{p.Kind, p.Source}
+		sr := byLabel[k]
+		if sr == nil {
+			sr = &series{kind: p.Kind, plugin: p.Source}
+			byLabel[k] = sr
+			all = append(all, sr)
+		}
+		sr.live += p.Live
+		sr.idle += p.Idle
+	}
+	for _, sr := range all {
+		ch <- prometheus.MustNewConstMetric(c.instances, prometheus.GaugeValue, float64(sr.live), sr.kind, sr.plugin, "live")
+		if sr.kind == "wasm" {
+			ch <- prometheus.MustNewConstMetric(c.instances, prometheus.GaugeValue, float64(sr.idle), sr.kind, sr.plugin, "idle")
 		}
 	}
 }

@@ -3,7 +3,10 @@ package endpoint
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"unicode/utf8"
 )
 
 // Error codes, the "code" of an error body.
@@ -24,6 +27,7 @@ const (
 	codeUnavailable   = "unavailable"
 	codeNodeFailed    = "node_failed"
 	codeTimeout       = "timeout"
+	codeBodyTimeout   = "request_timeout"
 	codeRunFailed     = "run_failed"
 	codeInternal      = "internal"
 )
@@ -73,22 +77,74 @@ func writeRaw(w http.ResponseWriter, status int, body []byte) {
 
 var newline = []byte("\n")
 
-// writeJSON encodes v and sends it.
+// writeJSON encodes v into a buffer and sends it; when v does not encode,
+// it sends a 500 instead, never half an answer.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	writeRaw(w, status, encode(v))
+	b, err := encode(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, codeInternal, encodeFailure(err))
+		return
+	}
+	writeRaw(w, status, b)
 }
 
 // encode encodes v as compact JSON, with no newline and <, > and & as
-// they are: messages quote flows. v must be one of the body types of this
-// package, which always encode.
-func encode(v any) []byte {
+// they are: messages quote flows. It fails only on a json.RawMessage in v
+// that is not valid JSON, such as outputs a tool got wrong.
+func encode(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		panic("endpoint: encode a response: " + err.Error())
+		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), newline)
+	return bytes.TrimSuffix(buf.Bytes(), newline), nil
+}
+
+// checkJSON returns nil for valid JSON in UTF-8, else a *badJSON saying
+// where it goes wrong. The scans are iterative: no depth of nesting can
+// exhaust the stack.
+func checkJSON(b []byte) error {
+	if !json.Valid(b) {
+		var v json.RawMessage
+		err := json.Unmarshal(b, &v)
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return &badJSON{se.Error(), se.Offset}
+		}
+		return &badJSON{fmt.Sprint(err), 0}
+	}
+	// encoding/json lets invalid UTF-8 through, which other clients refuse.
+	if !utf8.Valid(b) {
+		off := 0
+		for off < len(b) {
+			r, n := utf8.DecodeRune(b[off:])
+			if r == utf8.RuneError && n == 1 {
+				break
+			}
+			off += n
+		}
+		return &badJSON{"invalid UTF-8", int64(off)}
+	}
+	return nil
+}
+
+// badJSON is what checkJSON finds wrong, and where.
+type badJSON struct {
+	msg    string
+	offset int64
+}
+
+func (e *badJSON) Error() string { return fmt.Sprintf("%s, at byte %d", e.msg, e.offset) }
+
+// encodeFailure is the message of the 500 that replaces an answer that did
+// not encode.
+func encodeFailure(err error) string {
+	var bad *badJSON
+	if errors.As(err, &bad) {
+		return "encode the answer: the run's outputs are not valid JSON: " + bad.Error()
+	}
+	return "encode the answer: " + err.Error()
 }
 
 // errorBody is the body of every error answer.
@@ -103,5 +159,12 @@ type errorDetail struct {
 
 // writeError sends {"error": {"code": code, "message": msg}}.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeRaw(w, status, encode(errorBody{errorDetail{code, msg}}))
+	writeRaw(w, status, errorJSON(code, msg))
+}
+
+// errorJSON encodes an error body. Two strings always encode: invalid
+// UTF-8 becomes U+FFFD.
+func errorJSON(code, msg string) []byte {
+	b, _ := encode(errorBody{errorDetail{code, msg}})
+	return b
 }

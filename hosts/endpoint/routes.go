@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -71,6 +72,15 @@ func (s *Server) instrument(route string, traced bool, h handlerFunc) http.Handl
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w := &recorder{ResponseWriter: rw}
+		if r.ContentLength != 0 {
+			// The http.Server's header timeout ends where the body starts:
+			// a client that sent its headers, then trickles or withholds
+			// its body, would hold its connection, and a run's slot, for
+			// as long as it liked. readBody lifts the deadline once the
+			// body is whole; until then it also bounds what net/http
+			// reads of a body the handler left.
+			_ = http.NewResponseController(w).SetReadDeadline(start.Add(s.opts.BodyTimeout))
+		}
 		var span trace.Span
 		if traced {
 			ctx := r.Context()
@@ -88,17 +98,46 @@ func (s *Server) instrument(route string, traced bool, h handlerFunc) http.Handl
 				r = r.WithContext(ctx)
 			}
 		}
-		h(w, r)
-		code := w.status()
-		byCode.WithLabelValues(strconv.Itoa(code)).Observe(time.Since(start).Seconds())
-		if span != nil {
-			span.SetAttributes(attribute.Int("http.response.status_code", code))
-			if code >= 500 {
-				span.SetStatus(codes.Error, http.StatusText(code))
+		defer func() {
+			code := w.status()
+			byCode.WithLabelValues(strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+			if span != nil {
+				span.SetAttributes(attribute.Int("http.response.status_code", code))
+				if code >= 500 {
+					span.SetStatus(codes.Error, http.StatusText(code))
+				}
+				span.End()
 			}
-			span.End()
-		}
+		}()
+		defer s.recoverPanic(w, r, route)
+		h(w, r)
 	})
+}
+
+// recoverPanic, deferred, turns a panic in a handler into an answer the
+// client can read: a 500 with an error body or, once a stream has begun,
+// an error event; it logs the panic with its stack. Any other answer
+// begun cannot be mended: the connection is cut, so that the client sees
+// it unfinished rather than whole.
+func (s *Server) recoverPanic(w *recorder, r *http.Request, route string) {
+	p := recover()
+	if p == nil {
+		return
+	}
+	if p == http.ErrAbortHandler {
+		panic(p)
+	}
+	s.log.Error("handler panicked", "route", route, "path", r.URL.Path, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+	const msg = "internal error: the server failed on this request, and logged why"
+	switch {
+	case w.code == 0:
+		writeError(w, http.StatusInternalServerError, codeInternal, msg)
+	case strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream"):
+		_ = writeEvent(w, "error", errorJSON(codeInternal, msg))
+	default:
+		w.code = http.StatusInternalServerError
+		panic(http.ErrAbortHandler)
+	}
 }
 
 // admin wraps h with the admin API's checks: on, and the bearer token.

@@ -8,9 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -26,6 +29,10 @@ func (s *Server) serveRuns(w *recorder, r *http.Request) {
 		writeError(w, http.StatusNotFound, codeNotFound, flowNotFound(t, name))
 		return
 	}
+	if !s.admit(w) {
+		return
+	}
+	defer s.endRun()
 	body, ok := s.readBody(w, r, s.opts.MaxBodyBytes)
 	if !ok {
 		return
@@ -52,6 +59,10 @@ func (s *Server) serveScore(w *recorder, r *http.Request) {
 		return
 	}
 	rt := t.flows[t.order[0]]
+	if !s.admit(w) {
+		return
+	}
+	defer s.endRun()
 	body, ok := s.readBody(w, r, s.opts.MaxBodyBytes)
 	if !ok {
 		return
@@ -72,8 +83,22 @@ func flowNotFound(t *table, name string) string {
 	return fmt.Sprintf("flow %q is not deployed (deployed: %s)", name, strings.Join(slices.Sorted(slices.Values(t.order)), ", "))
 }
 
-// readBody reads the request's body, up to limit bytes, or answers 413 or
-// 400 and returns false.
+// admit takes a slot of MaxConcurrent for a run request before its body is
+// read, so that a client that sends its body slowly holds a slot too; past
+// the limit it answers 429 without reading the body.
+func (s *Server) admit(w *recorder) bool {
+	if s.startRun() {
+		return true
+	}
+	w.Header().Set("Retry-After", "1")
+	// Else net/http would read the body before answering.
+	w.Header().Set("Connection", "close")
+	writeError(w, http.StatusTooManyRequests, codeTooMany, "too many runs in flight: the limit is "+strconv.Itoa(s.opts.MaxConcurrent))
+	return false
+}
+
+// readBody reads the request's body, up to limit bytes and within
+// BodyTimeout, or answers 413, 408 or 400 and returns false.
 func (s *Server) readBody(w *recorder, r *http.Request, limit int64) ([]byte, bool) {
 	tooLarge := func() ([]byte, bool) {
 		writeError(w, http.StatusRequestEntityTooLarge, codeTooLarge, "read body: larger than the limit of "+strconv.FormatInt(limit, 10)+" bytes")
@@ -92,10 +117,18 @@ func (s *Server) readBody(w *recorder, r *http.Request, limit int64) ([]byte, bo
 	switch {
 	case errors.As(err, &tooBig):
 		return tooLarge()
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		w.Header().Set("Connection", "close") // the rest of the body may still come
+		writeError(w, http.StatusRequestTimeout, codeBodyTimeout, "read body: not complete within the limit of "+s.opts.BodyTimeout.String())
+		return nil, false
 	case err != nil:
 		writeError(w, http.StatusBadRequest, codeBadRequest, "read body: "+err.Error())
 		return nil, false
 	}
+	// The body is whole: the deadline that instrument set goes, or the
+	// server's read in the background, which notices a client that goes
+	// away, would fail at it and cancel the run.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	return body, true
 }
 
@@ -168,14 +201,9 @@ const (
 	modeScore              // the outputs object alone
 )
 
-// run runs a version of rt on inputs and answers as m says.
+// run runs a version of rt on inputs and answers as m says. The caller
+// holds a slot (admit).
 func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m mode) {
-	if !s.startRun() {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, codeTooMany, "too many runs in flight: the limit is "+strconv.Itoa(s.opts.MaxConcurrent))
-		return
-	}
-	defer s.endRun()
 	v := rt.pick()
 	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 		span.SetAttributes(attribute.String("weir.flow", rt.name), attribute.String("weir.flow.version", v.name))
@@ -187,6 +215,8 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 	var opts engine.RunOptions
 	if m == modeStream {
 		ev = newEvents(w, v.nodes)
+		// Also on a panic: then recoverPanic writes the error event, alone.
+		defer ev.finish()
 		opts.OnNode = ev.node
 	}
 	res, err := v.flow.RunWith(ctx, inputs, opts)
@@ -198,24 +228,51 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 		w.code = statusClientGone // nobody to answer
 		return
 	}
+	s.answer(w, rt, v, ev, res, err, m)
+}
+
+// answer answers a run of version v of rt that ended with res and err: an
+// error body, or, once a stream has begun, an error event; else the
+// answer of mode m, encoded into a buffer first. ev, for a stream, is
+// finished.
+func (s *Server) answer(w *recorder, rt *route, v *version, ev *events, res *engine.Result, err error, m mode) {
+	var status int
+	var body []byte
+	if err != nil {
+		var code, msg string
+		status, code, msg = s.runError(rt, v, res, err)
+		body = errorJSON(code, msg)
+	} else {
+		status, body = s.success(rt, v, res, m)
+	}
 	switch {
-	case ev != nil && ev.started && err != nil:
-		_, code, msg := s.runError(rt, v, res, err)
-		ev.write("error", encode(errorBody{errorDetail{code, msg}}))
-	case err != nil:
-		w.Header().Set("Weir-Run-Id", res.RunID)
-		status, code, msg := s.runError(rt, v, res, err)
-		writeError(w, status, code, msg)
-	case ev != nil:
+	case ev != nil && ev.started && status != http.StatusOK:
+		ev.write("error", body)
+	case ev != nil && status == http.StatusOK:
 		ev.start()
-		ev.write("result", encode(newRunBody(res, v.name)))
-	case m == modeScore:
-		w.Header().Set("Weir-Run-Id", res.RunID)
-		writeRaw(w, http.StatusOK, res.Outputs)
+		ev.write("result", body)
 	default:
 		w.Header().Set("Weir-Run-Id", res.RunID)
-		writeJSON(w, http.StatusOK, newRunBody(res, v.name))
+		writeRaw(w, status, body)
 	}
+}
+
+// success encodes the answer of a run that succeeded, into a buffer: when
+// that fails, the answer is a 500 instead.
+func (s *Server) success(rt *route, v *version, res *engine.Result, m mode) (int, []byte) {
+	// Checked even though the engine checks what tools return: a client
+	// must never read a 200 that is not JSON, nor a panic cut its answer.
+	err := checkJSON(res.Outputs)
+	body := res.Outputs // for /score, the answer
+	if err == nil && m != modeScore {
+		body, err = encode(newRunBody(res, v.name))
+	}
+	if err == nil {
+		return http.StatusOK, body
+	}
+	msg := encodeFailure(err)
+	s.log.Error("answer did not encode", "flow", rt.name, "version", v.name, "run_id", res.RunID, "error", msg)
+	return http.StatusInternalServerError, errorJSON(codeInternal, msg)
 }
 
 // runError maps the error of a run to a status, a code and a message.
@@ -280,20 +337,23 @@ func newRunBody(res *engine.Result, version string) runBody {
 type events struct {
 	w     *recorder
 	queue chan []byte
-	done  chan struct{}
+	stop  chan struct{} // closed by finish
+	done  chan struct{} // closed when the writer goroutine returns
+	once  sync.Once
 	// started is set by the writer goroutine, and read after done.
 	started bool
 	broken  bool
 }
 
 func newEvents(w *recorder, nodes int) *events {
-	ev := &events{w: w, queue: make(chan []byte, nodes), done: make(chan struct{})}
+	ev := &events{w: w, queue: make(chan []byte, nodes), stop: make(chan struct{}), done: make(chan struct{})}
 	go ev.loop()
 	return ev
 }
 
 // node queues a node's event. The engine calls it once per node at most,
-// so the queue, as long as the flow has nodes, never blocks.
+// so the queue, as long as the flow has nodes, never blocks, not even
+// after finish.
 func (ev *events) node(n engine.NodeResult) {
 	b, err := json.Marshal(n)
 	if err != nil {
@@ -307,16 +367,32 @@ func (ev *events) node(n engine.NodeResult) {
 
 func (ev *events) loop() {
 	defer close(ev.done)
-	for b := range ev.queue {
-		ev.start()
-		ev.write("node", b)
+	for {
+		select {
+		case b := <-ev.queue:
+			ev.start()
+			ev.write("node", b)
+		case <-ev.stop:
+			for {
+				select {
+				case b := <-ev.queue:
+					ev.start()
+					ev.write("node", b)
+				default:
+					return
+				}
+			}
+		}
 	}
 }
 
-// finish waits for the queued events to be written.
+// finish waits for the queued events to be written; after it, the handler
+// alone writes. It is safe to call more than once.
 func (ev *events) finish() {
-	close(ev.queue)
-	<-ev.done
+	ev.once.Do(func() {
+		close(ev.stop)
+		<-ev.done
+	})
 }
 
 func (ev *events) start() {
@@ -337,17 +413,22 @@ func (ev *events) write(event string, data []byte) {
 	if ev.broken {
 		return
 	}
+	if writeEvent(ev.w, event, data) != nil {
+		ev.broken = true
+	}
+}
+
+// writeEvent sends one server-sent event and flushes it. data must hold no
+// line break, as compact JSON does not.
+func writeEvent(w *recorder, event string, data []byte) error {
 	b := make([]byte, 0, len("event: \ndata: \n\n")+len(event)+len(data))
 	b = append(b, "event: "...)
 	b = append(b, event...)
 	b = append(b, "\ndata: "...)
 	b = append(b, data...)
 	b = append(b, "\n\n"...)
-	if _, err := ev.w.Write(b); err != nil {
-		ev.broken = true
-		return
+	if _, err := w.Write(b); err != nil {
+		return err
 	}
-	if err := http.NewResponseController(ev.w).Flush(); err != nil {
-		ev.broken = true
-	}
+	return http.NewResponseController(w).Flush()
 }

@@ -67,7 +67,11 @@ func (pl *Plugin) runCommand(ctx context.Context, input []byte) ([]byte, error) 
 	defer cancel()
 	stdout := &capped{max: pl.limits.Output, over: func() { stop(errOutputCap) }}
 	in := &instance{plugin: pl, stderr: newTail(4 << 10)}
-	cfg := pl.moduleConfig("", input, nil, in.stderr).WithStdout(stdout).WithStartFunctions("_start")
+	// A granted sleep ends at the deadline; wazero's watch of the context
+	// then stops the guest.
+	deadline, _ := ctx.Deadline()
+	sleep := func(ns int64) { sleepUntil(ns, deadline.UnixNano()) }
+	cfg := pl.moduleConfig("", input, nil, in.stderr, sleep).WithStdout(stdout).WithStartFunctions("_start")
 	mod, err := pl.rt.r.InstantiateModule(withMemory(ctx, func(m *linearMemory) { in.mem = m }), pl.mod, cfg)
 	if mod != nil {
 		defer mod.Close(context.Background())
@@ -82,7 +86,8 @@ func (pl *Plugin) runCommand(ctx context.Context, input []byte) ([]byte, error) 
 	switch cause := context.Cause(ctx); {
 	case stdout.n > pl.limits.Output || cause == errOutputCap:
 		err = &limitError{what: "limits.output", value: formatBytes(int64(pl.limits.Output)), detail: "the module wrote more to stdout and was stopped"}
-	case err != nil && cause == errTimeout:
+	case cause == errTimeout:
+		// Ended, or ended late, past limits.timeout.
 		err = errTimeout
 	}
 	if err != nil {

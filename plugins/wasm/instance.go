@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
@@ -56,7 +57,7 @@ var instanceSeq atomic.Uint64
 func (pl *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	in := &instance{plugin: pl, stderr: newTail(4 << 10)}
 	name := fmt.Sprintf("%s#%d", pl.spec.Name, instanceSeq.Add(1))
-	cfg := pl.moduleConfig(name, nil, newTail(4<<10), in.stderr).WithStartFunctions()
+	cfg := pl.moduleConfig(name, nil, newTail(4<<10), in.stderr, in.sleep).WithStartFunctions()
 	mod, err := pl.rt.r.InstantiateModule(withMemory(ctx, func(m *linearMemory) { in.mem = m }), pl.mod, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("%s: instantiate: %w", pl.name, err)
@@ -82,6 +83,14 @@ func (pl *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
+// sleep is a granted sleep, which ends at the call's deadline and then
+// stops the guest, as the watchdog would.
+func (in *instance) sleep(ns int64) {
+	if sleepUntil(ns, in.deadline.Load()) && in.mod != nil {
+		_ = in.mod.CloseWithExitCode(context.Background(), exitTimeout)
+	}
+}
+
 // timed runs a call that is not a tool call (_initialize, weir_describe)
 // under limits.timeout, through wazero's own context watch: these are rare
 // enough not to need the pool's watchdog.
@@ -92,6 +101,8 @@ func (in *instance) timed(ctx context.Context, call func(context.Context) error)
 	defer in.mem.leave()
 	ctx, cancel := context.WithTimeoutCause(ctx, in.plugin.limits.Timeout, errTimeout)
 	defer cancel()
+	in.deadline.Store(time.Now().Add(in.plugin.limits.Timeout).UnixNano())
+	defer in.deadline.Store(0)
 	err := call(ctx)
 	if err != nil && context.Cause(ctx) == errTimeout {
 		return errTimeout

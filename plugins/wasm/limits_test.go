@@ -213,3 +213,13 @@ func TestHostCallsCountAgainstTheTimeout(t *testing.T) {
 	assert.Less(t, time.Since(start), 10*time.Second, "the stalled request was not cut at the call's deadline")
 	assert.Equal(t, `{"value":1}`, mustCall(t, pl, "echo", `{"value":1}`))
 }
+
+// A guest granted the clock really sleeps in the host, where the watchdog
+// cannot stop it: the sleep ends at the call's deadline.
+func TestGrantedSleepEndsAtTheTimeout(t *testing.T) {
+	pl := open(t, newProvider(t, wasm.Options{}), "sleep", `{"limits":{"timeout":"300ms"}}`, plugins.Grants{Clock: true})
+	start := time.Now()
+	_, err := call(t, pl, "sleep", `{}`)
+	assert.EqualError(t, err, "limits.timeout (300ms) exceeded: the guest was stopped")
+	assert.Less(t, time.Since(start), 30*time.Second, "the hour's sleep was not cut at the deadline")
+}

@@ -43,7 +43,7 @@ func buildFixtures() {
 	goGuest("text", "../../examples/plugins/text")
 
 	wats := []string{"trap", "loop", "grow", "bigout", "noabi", "wrongabi", "badjson", "command",
-		"bounds", "noisy", "badout", "loadloop", "initloop", "cmdspin", "cmdflood"}
+		"bounds", "noisy", "badout", "loadloop", "initloop", "cmdspin", "cmdflood", "sleep"}
 	if _, err := exec.LookPath("wat2wasm"); err != nil {
 		for _, name := range wats {
 			fixtures.missing[name] = "wat2wasm not found: apt-get install wabt"

@@ -9,6 +9,7 @@ import (
 	"maps"
 	"os"
 	"slices"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
@@ -17,7 +18,9 @@ import (
 )
 
 // moduleConfig is the sandbox of one instance: only what the flow granted.
-func (pl *Plugin) moduleConfig(name string, stdin []byte, stdout, stderr *tail) wazero.ModuleConfig {
+// sleep serves a granted sleep: it must end at the call's deadline, since
+// the watchdog cannot stop a guest while it waits in the host.
+func (pl *Plugin) moduleConfig(name string, stdin []byte, stdout, stderr *tail, sleep func(ns int64)) wazero.ModuleConfig {
 	cfg := wazero.NewModuleConfig().
 		WithName(name).
 		WithStdout(stdout).
@@ -39,12 +42,24 @@ func (pl *Plugin) moduleConfig(name string, stdin []byte, stdout, stderr *tail) 
 		}
 	}
 	if g.Clock {
-		cfg = cfg.WithSysWalltime().WithSysNanotime().WithSysNanosleep()
+		cfg = cfg.WithSysWalltime().WithSysNanotime().WithNanosleep(sleep)
 	}
 	if g.Random {
 		cfg = cfg.WithRandSource(rand.Reader)
 	}
 	return cfg
+}
+
+// sleepUntil sleeps ns nanoseconds, or until deadline (unix nanos, 0 for
+// none), whichever comes first, and reports whether it reached the deadline.
+func sleepUntil(ns, deadline int64) bool {
+	if deadline != 0 {
+		ns = min(ns, deadline-time.Now().UnixNano())
+	}
+	if ns > 0 {
+		time.Sleep(time.Duration(ns))
+	}
+	return deadline != 0 && time.Now().UnixNano() >= deadline
 }
 
 // mount is a folder granted to the plugin, seen by the guest at guest.

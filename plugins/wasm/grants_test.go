@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -232,4 +234,110 @@ func TestGrantOfAMissingFolderFailsAtOpen(t *testing.T) {
 			Grants: plugins.Grants{Dirs: map[string]plugins.Dir{"/data": {Path: path}}}})
 		assert.EqualError(t, err, "mount "+path+" at /data: "+want)
 	}
+}
+
+// openFDs counts the descriptors this process has open, as the kernel
+// does; it skips the test where there is no /proc.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("SKIPPED, cannot count open descriptors: %v", err)
+	}
+	return len(fds)
+}
+
+// fdMargin is what the process may open beside the guest's files while a
+// test counts them: the runtime, the compile cache.
+const fdMargin = 16
+
+func TestOpenFilesOfAGrantAreBounded(t *testing.T) {
+	w := newGrantWorld(t)
+	p := newProvider(t, wasm.Options{})
+	start := openFDs(t)
+	pl := open(t, p, "hostile", "", w.grants())
+	opened := openFDs(t)
+
+	// One call opens the file until the grant refuses, and keeps every
+	// file: the instance holds them when it goes back to the pool. The
+	// 256th is the grant's folder, which wazero opens for the instance
+	// when the guest first asks about it.
+	assert.Equal(t, `{"opened":255,"error":"open /data/in.txt: Try again"}`,
+		mustCall(t, pl, "openmany", `{"path":"/data/in.txt","n":1000}`))
+	held := openFDs(t)
+	assert.LessOrEqual(t, held, opened+256+fdMargin, "the host holds at most the bound")
+	assert.GreaterOrEqual(t, held, opened+256-fdMargin, "the guest's files are held while its instance lives")
+
+	// The bound is the plugin's, per granted folder: its other grant and
+	// another plugin on the same folder are not touched.
+	_, err := call(t, pl, "read", `{"path":"/data/in.txt"}`)
+	assert.EqualError(t, err, "open /data/in.txt: Try again")
+	mustCall(t, pl, "write", `{"path":"/out/a.txt","text":"a"}`)
+	other := open(t, p, "hostile", "", w.grants())
+	assert.Equal(t, `{"text":"granted"}`, mustCall(t, other, "read", `{"path":"/data/in.txt"}`))
+	require.NoError(t, other.Close())
+
+	// Closing the plugin closes its instances, and wazero closes what
+	// each instance has open.
+	require.NoError(t, pl.Close())
+	assert.LessOrEqual(t, openFDs(t), start+fdMargin, "the plugin's files are closed with it")
+}
+
+func TestOpenFilesGoBackWithTheInstance(t *testing.T) {
+	w := newGrantWorld(t)
+	pl := open(t, newProvider(t, wasm.Options{}), "hostile", `{"limits":{"recycle":1}}`, w.grants())
+	before := openFDs(t)
+
+	// Each instance serves one call: its files go with it, and the next
+	// call has the whole bound again.
+	for range 3 {
+		assert.Equal(t, `{"opened":255,"error":"open /data/in.txt: Try again"}`,
+			mustCall(t, pl, "openmany", `{"path":"/data/in.txt","n":1000}`))
+		assert.LessOrEqual(t, openFDs(t), before+fdMargin)
+	}
+	assert.Equal(t, `{"text":"granted"}`, mustCall(t, pl, "read", `{"path":"/data/in.txt"}`))
+}
+
+// TestAFIFOInAGrantFailsAtOnce puts a FIFO in each grant. Opening one for
+// reading would wait for a writer forever, inside the host, where
+// limits.timeout cannot stop it; a grant opens only files and folders.
+func TestAFIFOInAGrantFailsAtOnce(t *testing.T) {
+	w := newGrantWorld(t)
+	for _, dir := range []string{w.data, w.out} {
+		require.NoError(t, syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o644))
+	}
+	require.NoError(t, os.Symlink("fifo", filepath.Join(w.data, "tofifo")))
+	pl := open(t, newProvider(t, wasm.Options{}), "hostile", `{"limits":{"timeout":"60s"}}`, w.grants())
+
+	for _, tc := range []struct{ tool, in, want string }{
+		{"read", `{"path":"/data/fifo"}`, "open /data/fifo: Permission denied"},
+		{"read", `{"path":"/data/tofifo"}`, "open /data/tofifo: Permission denied"},
+		{"read", `{"path":"/out/fifo"}`, "open /out/fifo: Permission denied"},
+		{"write", `{"path":"/out/fifo","text":"x"}`, "open /out/fifo: Permission denied"},
+		{"openmany", `{"path":"/data/fifo","n":1}`, ""},
+	} {
+		done := make(chan error, 1)
+		go func() {
+			out, err := call(t, pl, tc.tool, tc.in)
+			if tc.tool == "openmany" && err == nil {
+				assert.Equal(t, `{"opened":0,"error":"open /data/fifo: Permission denied"}`, out)
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if tc.want == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.EqualError(t, err, tc.want)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s %s: still blocked after 30s", tc.tool, tc.in)
+		}
+	}
+
+	assert.Equal(t, `{"names":["alias","etc","fifo","in.txt","passwd","secret","tofifo"]}`,
+		mustCall(t, pl, "list", `{"path":"/data"}`), "a FIFO can be seen, not opened")
+	mustCall(t, pl, "remove", `{"path":"/out/fifo"}`)
+	assert.Equal(t, `{"text":"granted"}`, mustCall(t, pl, "read", `{"path":"/data/in.txt"}`), "the next good call works")
 }

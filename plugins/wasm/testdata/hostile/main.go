@@ -72,7 +72,21 @@ type clock struct {
 	Random string `json:"random"`
 }
 
+// opens is what openmany reports.
+type opens struct {
+	Opened int    `json:"opened"`
+	Error  string `json:"error"`
+}
+
+type many struct {
+	Path string `json:"path"`
+	N    int    `json:"n"`
+}
+
 var hoard [][]byte
+
+// held keeps openmany's files reachable, so that no finalizer closes them.
+var held []*os.File
 
 func init() {
 	pdk.Tool("echo", "Returns its value.", func(in value) (value, error) { return in, nil })
@@ -91,6 +105,19 @@ func init() {
 	pdk.Tool("read", "Reads a file.", func(in path) (text, error) {
 		b, err := os.ReadFile(in.Path)
 		return text{Text: string(b)}, err
+	})
+	pdk.Tool("openmany", "Opens a file N times and never closes it.", func(in many) (opens, error) {
+		var out opens
+		for range in.N {
+			f, err := os.Open(in.Path)
+			if err != nil {
+				out.Error = err.Error()
+				break
+			}
+			held = append(held, f)
+			out.Opened++
+		}
+		return out, nil
 	})
 	pdk.Tool("write", "Writes a file.", func(in path) (none, error) {
 		return none{}, os.WriteFile(in.Path, []byte(in.Text), 0o644)

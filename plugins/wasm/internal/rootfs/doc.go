@@ -14,6 +14,12 @@
 // A read-only FS refuses every change with EROFS, including an open that
 // asks for write, create, truncate or append.
 //
+// Only regular files and folders open: a FIFO, a device or a socket is
+// refused with EACCES, and the open never blocks, so nothing in the folder
+// can hold a call inside the host where the call's timeout cannot reach.
+// An FS holds at most MaxOpen files open at once, whichever instances
+// opened them, so that a guest cannot use up the host's descriptors.
+//
 // Some operations first look at what a path names and then act on it:
 // O_NOFOLLOW, unlink (which must not remove a folder), rmdir (which must
 // not remove a file), setting the times of an open file. If the folder

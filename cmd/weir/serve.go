@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/endpoint"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
@@ -29,9 +30,11 @@ type serveFlags struct {
 	adminToken     string
 	maxBody        string
 	requestTimeout time.Duration
+	bodyTimeout    time.Duration
 	maxConcurrent  int
 	grace          time.Duration
 	workDir        string
+	trust          []string
 }
 
 func newServe(app *app) *cobra.Command {
@@ -56,6 +59,12 @@ deployments, split traffic between versions, delete. It needs a bearer token
 loopback address only; --admin-token implies --admin. With --admin, serve
 may start with no flow and take them by upload.
 
+--trust KEY.pub makes serve deploy only bundles signed by that key (weir
+bundle --sign), on the command line and by upload alike: an unsigned
+bundle, or one signed by another key, is refused (403 for an upload).
+Repeat it, or give a file of several keys, one a line as authorized_keys
+holds them. FLOW files on the command line are served as they are.
+
 SIGTERM or Ctrl-C drains: /readyz answers 503, no new connection is
 accepted, and requests in flight get up to --grace to finish; then weir
 exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
@@ -77,9 +86,11 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 	f.StringVar(&fl.adminToken, "admin-token", "", "the admin API's bearer `TOKEN` (default $WEIR_ADMIN_TOKEN)")
 	f.StringVar(&fl.maxBody, "max-body", "1MiB", "the largest run request body, in bytes or with KiB, MiB, GiB")
 	f.DurationVar(&fl.requestTimeout, "request-timeout", time.Minute, "bound each run; 504 past it")
+	f.DurationVar(&fl.bodyTimeout, "body-timeout", 30*time.Second, "bound reading a request's body, an upload's too; 408 past it")
 	f.IntVar(&fl.maxConcurrent, "max-concurrent", 4096, "runs at once; 429 past it")
 	f.DurationVar(&fl.grace, "grace", 30*time.Second, "on SIGTERM, how long requests in flight get to finish")
 	f.StringVar(&fl.workDir, "work-dir", "", "extract uploaded bundles into `DIR` (default: a temporary folder)")
+	f.StringArrayVar(&fl.trust, "trust", nil, "deploy only bundles signed by a key in `FILE` (a .pub file or authorized_keys); repeatable")
 	return cmd
 }
 
@@ -93,10 +104,18 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return usageError{errors.New("serve needs a FLOW or BUNDLE.weir to serve, or --admin to take uploads")}
 	case fl.requestTimeout <= 0:
 		return usageError{fmt.Errorf("--request-timeout must be positive, got %s", fl.requestTimeout)}
+	case fl.bodyTimeout <= 0:
+		return usageError{fmt.Errorf("--body-timeout must be positive, got %s", fl.bodyTimeout)}
 	case fl.maxConcurrent < 1:
 		return usageError{fmt.Errorf("--max-concurrent must be at least 1, got %d", fl.maxConcurrent)}
 	case fl.grace < 0:
 		return usageError{fmt.Errorf("--grace must not be negative, got %s", fl.grace)}
+	}
+	var trust *bundle.Trust
+	if len(fl.trust) > 0 {
+		if trust, err = bundle.LoadTrust(fl.trust...); err != nil {
+			return fmt.Errorf("--trust: %w", err)
+		}
 	}
 	ln, err := net.Listen("tcp", fl.addr)
 	if err != nil {
@@ -129,8 +148,10 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		InsecureAdmin:  fl.admin && fl.adminToken == "",
 		MaxBodyBytes:   maxBody,
 		RequestTimeout: fl.requestTimeout,
+		BodyTimeout:    fl.bodyTimeout,
 		MaxConcurrent:  fl.maxConcurrent,
 		WorkDir:        fl.workDir,
+		Trust:          trust,
 		TracerProvider: tp,
 		Logger:         slog.New(slog.NewTextHandler(stderr, nil)),
 	})

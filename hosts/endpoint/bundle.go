@@ -6,9 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/weirflow/weir/hosts/bundle"
 )
@@ -53,67 +50,5 @@ func (s *Server) deployBundle(ctx context.Context, data []byte, version string) 
 		return d, false, fail(http.StatusBadRequest, codeBadRequest, fmt.Errorf("deploy bundle: %w", err))
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed.Load() {
-		return d, false, errShuttingDown
-	}
-	if r := s.table.Load().flows[m.Flow]; r != nil {
-		if v := r.version(version); v != nil && v.digest == m.Digest {
-			return r.deployment(v, s.table.Load()), true, nil
-		}
-	}
-	dir, fresh, err := s.extract(b, m.Digest)
-	if err != nil {
-		return d, false, err
-	}
-	f, err := s.opts.Engine.Load(ctx, filepath.Join(dir, filepath.FromSlash(m.Entry)))
-	if err != nil {
-		if fresh {
-			_ = os.RemoveAll(dir)
-		}
-		// Paths inside the bundle, not the server's folders.
-		msg := strings.ReplaceAll(err.Error(), dir+string(filepath.Separator), "")
-		return d, false, fail(http.StatusBadRequest, codeInvalidFlow, errors.New(msg))
-	}
-	d, existed, err = s.deployLocked(version, f, m.Digest)
-	if errors.Is(err, ErrVersionExists) {
-		return d, false, fail(http.StatusConflict, codeConflict, err)
-	}
-	return d, existed, err
-}
-
-// extract returns the folder of the bundle with digest under the work
-// folder, extracting it there unless an earlier upload did (fresh says it
-// did not). It runs under s.mu.
-func (s *Server) extract(b *bundle.Bundle, digest string) (dir string, fresh bool, err error) {
-	if s.workDir == "" {
-		if s.workDir, err = os.MkdirTemp("", "weir-endpoint-"); err != nil {
-			return "", false, fmt.Errorf("extract bundle: %w", err)
-		}
-		s.temp = true
-	}
-	dir = filepath.Join(s.workDir, strings.TrimPrefix(digest, "sha256:"))
-	if _, err := os.Stat(dir); err == nil {
-		return dir, false, nil
-	}
-	// Into a new folder, renamed when whole: a crash leaves no half bundle
-	// under the digest's name.
-	tmp, err := os.MkdirTemp(s.workDir, ".extract-")
-	if err != nil {
-		return "", false, fmt.Errorf("extract bundle: %w", err)
-	}
-	if _, err := b.Extract(tmp); err != nil {
-		_ = os.RemoveAll(tmp)
-		var invalid *bundle.InvalidError
-		if errors.As(err, &invalid) {
-			return "", false, fail(http.StatusBadRequest, codeInvalidBundle, err)
-		}
-		return "", false, err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		_ = os.RemoveAll(tmp)
-		return "", false, fmt.Errorf("extract bundle: %w", err)
-	}
-	return dir, true, nil
+	return s.loadBundle(ctx, b, m, version)
 }

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/hosts/bundle"
 )
 
 // Options configure a Server. Every field but Engine has a useful zero
@@ -39,9 +40,19 @@ type Options struct {
 	// naming the nodes that were running. A flow's own deadline, when
 	// shorter, still applies.
 	RequestTimeout time.Duration
-	// MaxConcurrent bounds the runs in flight (4096); a request over it gets
-	// 429 with Retry-After: 1.
+	// MaxConcurrent bounds the runs in flight (4096), counting from before
+	// the request's body is read; a request over it gets 429 with
+	// Retry-After: 1, its body unread.
 	MaxConcurrent int
+	// BodyTimeout bounds reading a request's body, an upload's included
+	// (30s): past it the client gets 408 and the connection is closed. It
+	// needs a ResponseWriter with SetReadDeadline, as net/http's has.
+	BodyTimeout time.Duration
+	// Trust, when not nil, makes the server deploy only bundles signed by
+	// one of its keys, from DeployBundle and admin uploads alike: others
+	// are refused with 403 before any of their flows is parsed. Nil
+	// deploys signed and unsigned bundles.
+	Trust *bundle.Trust
 	// WorkDir is where uploaded bundles are extracted, one folder per
 	// digest. Empty means a temporary folder, made on the first upload and
 	// removed by Close.
@@ -62,6 +73,7 @@ const (
 	defaultMaxBundle      = 512 << 20
 	defaultRequestTimeout = 60 * time.Second
 	defaultMaxConcurrent  = 4096
+	defaultBodyTimeout    = 30 * time.Second
 )
 
 // Errors of Deploy.
@@ -89,6 +101,7 @@ type Server struct {
 	inflight atomic.Int64
 	closed   atomic.Bool
 	idle     chan struct{} // a token when the last run ends after Close
+	uploads  uploads
 
 	// mu serializes changes of the table, uploads, and Close's cleanup.
 	mu      sync.Mutex
@@ -104,7 +117,7 @@ func New(opts Options) (*Server, error) {
 	switch {
 	case opts.Engine == nil:
 		return nil, errors.New("new endpoint server: Options.Engine is required")
-	case opts.MaxBodyBytes < 0, opts.MaxBundleBytes < 0, opts.RequestTimeout < 0, opts.MaxConcurrent < 0:
+	case opts.MaxBodyBytes < 0, opts.MaxBundleBytes < 0, opts.RequestTimeout < 0, opts.MaxConcurrent < 0, opts.BodyTimeout < 0:
 		return nil, errors.New("new endpoint server: a limit in Options is negative")
 	case opts.AdminToken != "" && opts.InsecureAdmin:
 		return nil, errors.New("new endpoint server: AdminToken and InsecureAdmin are both set: pick one")
@@ -121,6 +134,9 @@ func New(opts Options) (*Server, error) {
 	if opts.MaxConcurrent == 0 {
 		opts.MaxConcurrent = defaultMaxConcurrent
 	}
+	if opts.BodyTimeout == 0 {
+		opts.BodyTimeout = defaultBodyTimeout
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
@@ -136,6 +152,7 @@ func New(opts Options) (*Server, error) {
 		s.tracer = opts.TracerProvider.Tracer("github.com/weirflow/weir/hosts/endpoint")
 	}
 	s.table.Store(&table{flows: map[string]*route{}})
+	s.uploads.init()
 	s.metrics = newMetrics(s)
 	s.handler = s.routes()
 	return s, nil
@@ -214,14 +231,15 @@ func (s *Server) deployLocked(name string, f *engine.Flow, digest string) (d Dep
 }
 
 // Close marks the server as draining: Ready turns false, /readyz answers
-// 503 and uploads are refused, while requests still get served (the
-// http.Server in front decides which ones it accepts). Close then waits for
-// the runs in flight, which RequestTimeout bounds, and removes the
-// temporary work folder. Call it when the http.Server's Shutdown starts. It
+// 503, uploads are refused and those loading are canceled, while requests
+// still get served (the http.Server in front decides which ones it
+// accepts). Close then waits for the runs in flight, which RequestTimeout
+// and BodyTimeout bound, and removes the temporary work folder. Call it when the http.Server's Shutdown starts. It
 // does not close the engine. Close is safe to call more than once.
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.uploads.stop()
 		for s.inflight.Load() > 0 {
 			<-s.idle
 		}

@@ -193,8 +193,10 @@ func (e *Engine) Close() error {
 
 // PluginStats is how one plugin the engine opened is doing.
 type PluginStats struct {
-	// Source is the plugin's file, Kind its kind: wasm, goplugin.
-	Source, Kind string
+	// Name is the plugin's name in the flow that opened it (flows sharing
+	// the plugin may name it otherwise), Source its file, Kind its kind:
+	// wasm, goplugin.
+	Name, Source, Kind string
 	// Live counts its instances (Wasm) or processes (go-plugin) now; Idle
 	// those of them waiting for a call (Wasm only).
 	Live, Idle int
@@ -217,17 +219,17 @@ func (e *Engine) Plugins() []PluginStats {
 		default:
 			continue // still opening
 		}
-		kind, source := op.spec.Kind, op.spec.Source
+		name, kind, source := op.spec.Name, op.spec.Kind, op.spec.Source
 		switch pl := op.plugin.(type) {
 		case *wasm.Plugin:
 			st := pl.Stats()
-			out = append(out, PluginStats{Source: source, Kind: kind, Live: st.Live, Idle: st.Idle})
+			out = append(out, PluginStats{Name: name, Source: source, Kind: kind, Live: st.Live, Idle: st.Idle})
 		case *goplugin.Plugin:
 			live := 0
 			if pl.Stats().PID != 0 {
 				live = 1
 			}
-			out = append(out, PluginStats{Source: source, Kind: kind, Live: live})
+			out = append(out, PluginStats{Name: name, Source: source, Kind: kind, Live: live})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })

@@ -215,10 +215,10 @@ func TestServeHello(t *testing.T) {
 	metrics, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.NoError(t, err)
-	// The plugin is named as the flow resolved it, from serve's folder.
-	text := "examples/plugins/text/text.wasm"
-	assert.Contains(t, string(metrics), `weir_plugin_instances{kind="wasm",plugin="`+text+`",state="live"} 1`+"\n")
-	assert.Contains(t, string(metrics), `weir_plugin_instances{kind="wasm",plugin="`+text+`",state="idle"} 1`+"\n")
+	// The plugin is named as the flow names it, never by its path.
+	assert.Contains(t, string(metrics), `weir_plugin_instances{kind="wasm",plugin="text",state="live"} 1`+"\n")
+	assert.Contains(t, string(metrics), `weir_plugin_instances{kind="wasm",plugin="text",state="idle"} 1`+"\n")
+	assert.NotContains(t, string(metrics), "text.wasm")
 	code, body = post(t, s.url+"/v1/flows/hello/runs", "application/json", `{"inputs": {"name": ""}}`)
 	assert.Equal(t, http.StatusBadRequest, code)
 	assert.Equal(t, `{"error":{"code":"invalid_input","message":"flow \"hello\": invalid inputs: name: must not be \"\""}}`+"\n", body)

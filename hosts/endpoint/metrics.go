@@ -102,10 +102,12 @@ func (c pluginCollector) Collect(ch chan<- prometheus.Metric) {
 	var all []*series
 	byLabel := map[[2]string]*series{}
 	for _, p := range c.e.Plugins() {
-		k := [2]string{p.Kind, p.Source}
+		// The plugin's name, never its path, which would tell a scraper
+		// where the server keeps its files.
+		k := [2]string{p.Kind, p.Name}
 		sr := byLabel[k]
 		if sr == nil {
-			sr = &series{kind: p.Kind, plugin: p.Source}
+			sr = &series{kind: p.Kind, plugin: p.Name}
 			byLabel[k] = sr
 			all = append(all, sr)
 		}

@@ -54,6 +54,7 @@ outputs: v: "${n.output}"
 	}
 	got := do(t, "GET", hs.URL+"/metrics", "")
 	require.Equal(t, http.StatusOK, got.status, got.body)
-	assert.Contains(t, got.body, `weir_plugin_instances{kind="wasm",plugin="`+wasm+`",state="live"} 2`+"\n")
-	assert.Contains(t, got.body, `weir_plugin_instances{kind="wasm",plugin="`+wasm+`",state="idle"} 2`+"\n")
+	assert.Contains(t, got.body, `weir_plugin_instances{kind="wasm",plugin="p",state="live"} 2`+"\n")
+	assert.Contains(t, got.body, `weir_plugin_instances{kind="wasm",plugin="p",state="idle"} 2`+"\n")
+	assert.NotContains(t, got.body, dir, "no path of the server's in the metrics")
 }

@@ -42,9 +42,9 @@ func Object(b []byte, maxDepth int) error {
 }
 
 type checker struct {
-	b     []byte
-	i     int
-	max   int
+	b   []byte
+	i   int
+	max int
 	// The open containers: depth of them, the closing bracket of the
 	// first 64 as bits of shallow (1: '}'), of the rest in deep.
 	depth   int

@@ -41,7 +41,9 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-## fuzz: each fuzz target for a short while (FUZZTIME=1m for longer)
+## fuzz: each fuzz target for a short while (FUZZTIME=1m for longer):
+## references, JSON selection, the flow loader, the validator, the PDK,
+## tool outputs, the module rewrite, guest text, the server's answers
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./engine/internal/ref
@@ -50,6 +52,11 @@ fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME) ./schemas/jsonschema
 	$(GO) test -run=NONE -fuzz='^FuzzExport$$' -fuzztime=$(FUZZTIME) ./plugins/pdk
 	$(GO) test -run=NONE -fuzz='^FuzzFlatDecode$$' -fuzztime=$(FUZZTIME) ./plugins/pdk
+	$(GO) test -run=NONE -fuzz='^FuzzObject$$' -fuzztime=$(FUZZTIME) ./engine/internal/jsoncheck
+	$(GO) test -run=NONE -fuzz='^FuzzToolOutput$$' -fuzztime=$(FUZZTIME) ./engine
+	$(GO) test -run=NONE -fuzz='^FuzzRewrite$$' -fuzztime=$(FUZZTIME) ./plugins/wasm/internal/guard
+	$(GO) test -run=NONE -fuzz='^FuzzText$$' -fuzztime=$(FUZZTIME) ./internal/inert
+	$(GO) test -run=NONE -fuzz='^FuzzAnswer$$' -fuzztime=$(FUZZTIME) ./hosts/endpoint
 
 ## bench: the engine benchmarks; bench-wasm: Wasm against raw wazero and
 ## Extism (see README, Performance)

@@ -70,13 +70,13 @@ func (pl *Plugin) runCommand(ctx context.Context, input []byte) ([]byte, error) 
 	// A granted sleep ends at the deadline; wazero's watch of the context
 	// then stops the guest.
 	deadline, _ := ctx.Deadline()
-	sleep := func(ns int64) { sleepUntil(ns, deadline.UnixNano()) }
+	sleep := func(ns int64) { sleepUntil(ns, deadline.UnixNano(), ctx.Done()) }
 	cfg := pl.moduleConfig("", input, nil, in.stderr, sleep).WithStdout(stdout).WithStartFunctions("_start")
 	mod, err := pl.rt.r.InstantiateModule(withMemory(ctx, func(m *linearMemory) { in.mem = m }), pl.mod, cfg)
 	if mod != nil {
 		defer mod.Close(context.Background())
 		in.mod = mod
-		in.stackUsed = mod.ExportedGlobal(guard.StackGlobal)
+		in.stackUsed, _ = mod.ExportedGlobal(guard.StackGlobal).(api.MutableGlobal)
 		in.growFailed, _ = mod.ExportedGlobal(guard.GrowFailedGlobal).(api.MutableGlobal)
 	}
 	var exit *sys.ExitError

@@ -155,6 +155,11 @@ func (h *hostFuncs) httpRequest(ctx context.Context, m api.Module, stack []uint6
 	if in.httpReq == nil || !bytes.Equal(in.httpReq, req) {
 		// The call's time runs while the host waits on the network; when it
 		// runs out there, the guest is stopped as the watchdog would.
+		// The request runs under the caller's context, not the call's,
+		// whose end only the watchdog decides.
+		if cc, ok := ctx.(*callContext); ok {
+			ctx = cc.Context
+		}
 		d := in.deadline.Load()
 		if d != 0 {
 			var cancel context.CancelFunc
@@ -163,7 +168,7 @@ func (h *hostFuncs) httpRequest(ctx context.Context, m api.Module, stack []uint6
 		}
 		in.httpReq, in.httpResp = req, in.plugin.doHTTP(ctx, req)
 		if d != 0 && time.Now().UnixNano() >= d {
-			_ = m.CloseWithExitCode(context.Background(), exitTimeout)
+			in.halt(exitTimeout)
 		}
 	}
 	stack[0] = answer(m, in.httpResp, stack[2], stack[3])

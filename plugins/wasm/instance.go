@@ -35,10 +35,14 @@ type instance struct {
 	buf, bufCap uint32
 	// deadline is when the watchdog stops the call (unix nanos, 0: idle).
 	deadline atomic.Int64
+	// cctx is the context tool calls run with; halted is why the watchdog
+	// stopped the call, if it did (exitTimeout, exitCanceled).
+	cctx   callContext
+	halted atomic.Uint32
 	// mem backs the guest's memory (nil if it has none); stackUsed and
 	// growFailed are the globals the guard added (see internal/guard).
 	mem        *linearMemory
-	stackUsed  api.Global
+	stackUsed  api.MutableGlobal
 	growFailed api.MutableGlobal
 
 	tool        string
@@ -55,7 +59,7 @@ var instanceSeq atomic.Uint64
 // newInstance instantiates the module and runs its _initialize, under
 // limits.timeout.
 func (pl *Plugin) newInstance(ctx context.Context) (*instance, error) {
-	in := &instance{plugin: pl, stderr: newTail(4 << 10)}
+	in := &instance{plugin: pl, stderr: newTail(4 << 10), cctx: callContext{stop: make(chan struct{})}}
 	name := fmt.Sprintf("%s#%d", pl.spec.Name, instanceSeq.Add(1))
 	cfg := pl.moduleConfig(name, nil, newTail(4<<10), in.stderr, in.sleep).WithStartFunctions()
 	mod, err := pl.rt.r.InstantiateModule(withMemory(ctx, func(m *linearMemory) { in.mem = m }), pl.mod, cfg)
@@ -63,7 +67,7 @@ func (pl *Plugin) newInstance(ctx context.Context) (*instance, error) {
 		return nil, fmt.Errorf("%s: instantiate: %w", pl.name, err)
 	}
 	in.mod = mod
-	in.stackUsed = mod.ExportedGlobal(guard.StackGlobal)
+	in.stackUsed, _ = mod.ExportedGlobal(guard.StackGlobal).(api.MutableGlobal)
 	in.growFailed, _ = mod.ExportedGlobal(guard.GrowFailedGlobal).(api.MutableGlobal)
 	pl.rt.hosts.instances.Store(mod, in)
 	if init := mod.ExportedFunction("_initialize"); init != nil {
@@ -83,11 +87,44 @@ func (pl *Plugin) newInstance(ctx context.Context) (*instance, error) {
 	return in, nil
 }
 
-// sleep is a granted sleep, which ends at the call's deadline and then
-// stops the guest, as the watchdog would.
+// sleep is a granted sleep, which ends at the call's deadline, or when the
+// watchdog stops the call, and then stops the guest as the watchdog would.
 func (in *instance) sleep(ns int64) {
-	if sleepUntil(ns, in.deadline.Load()) && in.mod != nil {
-		_ = in.mod.CloseWithExitCode(context.Background(), exitTimeout)
+	if sleepUntil(ns, in.deadline.Load(), in.cctx.stop) {
+		in.halt(exitTimeout)
+	}
+}
+
+// callContext is the context of a tool call: the caller's, for its values,
+// but done only when the watchdog halts the call. wazero watches it during
+// the call and, once it is done, stops the guest at its next check and
+// closes the instance's resources after the guest is out of the host.
+// (CloseWithExitCode would close them at once, under a guest that may be
+// inside a WASI call.) The caller's own end reaches the call through the
+// watchdog, which looks at the caller's context too.
+type callContext struct {
+	context.Context
+	stop chan struct{}
+}
+
+func (c *callContext) Done() <-chan struct{} { return c.stop }
+
+func (c *callContext) Err() error {
+	select {
+	case <-c.stop:
+		return context.Canceled
+	default:
+		return nil
+	}
+}
+
+// errHalted stands for a call the watchdog halted; instance.halted says why.
+var errHalted = errors.New("halted")
+
+// halt stops the call in progress, for why; the first reason stays.
+func (in *instance) halt(why uint32) {
+	if in.halted.CompareAndSwap(0, why) {
+		close(in.cctx.stop)
 	}
 }
 
@@ -114,8 +151,9 @@ func (in *instance) timed(ctx context.Context, call func(context.Context) error)
 // enforces it: _initialize, weir_describe and command modules.
 var errTimeout = errors.New("load timeout")
 
-// errInstanceClosed is a call on an instance the watchdog closed already.
-var errInstanceClosed = sys.NewExitError(exitTimeout)
+// errInstanceClosed is a call on an instance whose memory was freed: the
+// plugin or the provider was closed under it.
+var errInstanceClosed = sys.NewExitError(exitClosed)
 
 func (in *instance) close() {
 	in.plugin.rt.hosts.instances.Delete(in.mod)
@@ -147,6 +185,11 @@ func (in *instance) invoke(ctx context.Context, toolName string, input []byte) (
 	if in.growFailed != nil && in.growFailed.Get() != 0 {
 		in.growFailed.Set(0) // a failure the guest survived in an earlier call
 	}
+	if in.stackUsed != nil && in.stackUsed.Get() != 0 {
+		in.stackUsed.Set(0) // frames an exception unwound past their meter
+	}
+	in.cctx.Context = ctx
+	ctx = &in.cctx
 	in.calls++
 	in.tool, in.guestErr = toolName, nil
 	in.logs, in.droppedLogs = 0, 0
@@ -237,9 +280,13 @@ func (e *limitError) Error() string {
 	return msg
 }
 
-// exitTimeout is the exit code the watchdog closes an instance with when
-// its call outlives limits.timeout.
-const exitTimeout = 0xdead_7135
+// Why a call was stopped: it outlived limits.timeout, its caller's context
+// ended, or the instance was closed under it.
+const (
+	exitTimeout  = 0xdead_7135
+	exitCanceled = 0xdead_ca11
+	exitClosed   = 0xdead_c105
+)
 
 // explain turns what wazero returned for a failed call into an error that
 // says what happened: a limit with its value, a trap, an exit.
@@ -248,12 +295,22 @@ func (pl *Plugin) explain(ctx context.Context, in *instance, err error) error {
 	if errors.As(err, &le) {
 		return plugins.WithKind(plugins.Limit, err)
 	}
-	var exit *sys.ExitError
-	if err == errTimeout || errors.As(err, &exit) && exit.ExitCode() == exitTimeout {
+	var halted uint32
+	if in != nil {
+		halted = in.halted.Load()
+	}
+	if err == errTimeout || halted == exitTimeout {
 		return plugins.WithKind(plugins.Timeout, &limitError{what: "limits.timeout", value: pl.limits.Timeout.String(), detail: "the guest was stopped"})
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()
+	}
+	if halted == exitCanceled {
+		return context.Canceled
+	}
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == exitClosed {
+		return errClosed
 	}
 	if err := pl.memoryExceeded(in); err != nil {
 		return plugins.WithKind(plugins.Limit, err)

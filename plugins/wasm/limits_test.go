@@ -223,3 +223,29 @@ func TestGrantedSleepEndsAtTheTimeout(t *testing.T) {
 	assert.EqualError(t, err, "limits.timeout (300ms) exceeded: the guest was stopped")
 	assert.Less(t, time.Since(start), 30*time.Second, "the hour's sleep was not cut at the deadline")
 }
+
+// A caller that goes away stops a guest that never returns, well before
+// limits.timeout, and the plugin serves the next call.
+func TestCallerCancelStopsTheGuest(t *testing.T) {
+	pl := open(t, newProvider(t, wasm.Options{}), "hostile", `{"limits":{"timeout":"10m"}}`, plugins.Grants{})
+	var loop plugins.Tool
+	for _, tl := range pl.Tools() {
+		if tl.Contract().Name == "loop" {
+			loop = tl
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() {
+		_, err := loop.Invoke(ctx, []byte(`{}`))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		assert.ErrorIs(t, err, context.Canceled)
+	case <-time.After(30 * time.Second):
+		t.Fatal("a canceled call went on")
+	}
+	assert.Equal(t, `{"value":1}`, mustCall(t, pl, "echo", `{"value":1}`))
+}

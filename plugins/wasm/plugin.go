@@ -292,6 +292,11 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	}
 	var te *toolError
 	switch {
+	case inst.halted.Load() != 0:
+		// The watchdog stopped the call, or a host call ran out of its
+		// time: whatever the guest did after that, the call is late.
+		pl.pool.discard(inst)
+		return nil, pl.explain(ctx, inst, errHalted)
 	case err == nil || errors.As(err, &te):
 		pl.pool.put(inst)
 	default:

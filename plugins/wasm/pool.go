@@ -19,15 +19,15 @@ type pool struct {
 	ttl   time.Duration
 
 	mu     sync.Mutex
-	idle   []*instance // most recently used last
-	busy   map[*instance]struct{}
+	idle   []*instance                   // most recently used last
+	busy   map[*instance]context.Context // the caller's, for the watchdog
 	st     Stats
 	closed bool
 	stop   chan struct{}
 }
 
 func newPool(pl *Plugin, max int, ttl time.Duration) *pool {
-	p := &pool{pl: pl, slots: make(chan struct{}, max), ttl: ttl, stop: make(chan struct{}), busy: map[*instance]struct{}{}}
+	p := &pool{pl: pl, slots: make(chan struct{}, max), ttl: ttl, stop: make(chan struct{}), busy: map[*instance]context.Context{}}
 	go p.watch()
 	return p
 }
@@ -48,7 +48,7 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		in := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.st.Idle--
-		p.busy[in] = struct{}{}
+		p.busy[in] = ctx
 		p.mu.Unlock()
 		return in, nil
 	}
@@ -61,14 +61,16 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 	p.mu.Lock()
 	p.st.Created++
 	p.st.Live++
-	p.busy[in] = struct{}{}
+	p.busy[in] = ctx
 	p.mu.Unlock()
 	return in, nil
 }
 
-// put returns a healthy instance, or closes it once it served its calls.
+// put returns a healthy instance, or closes it once it served its calls or
+// when the watchdog halted it (as its call was ending: the call is fine,
+// the instance cannot serve another).
 func (p *pool) put(in *instance) {
-	if in.calls >= p.pl.limits.Recycle {
+	if in.calls >= p.pl.limits.Recycle || in.halted.Load() != 0 {
 		p.discard(in)
 		return
 	}
@@ -103,11 +105,12 @@ func (p *pool) stats() Stats {
 	return p.st
 }
 
-// watch stops calls that outlive limits.timeout, by closing their
-// instance (the guest's code checks for that), and closes instances idle for
-// longer than ttl, keeping one warm.
+// watch stops calls that outlive limits.timeout or their caller's context
+// (see callContext), and closes instances idle for longer than ttl, keeping
+// one warm. A caller's end thus reaches a guest within a period, at most
+// 100ms.
 func (p *pool) watch() {
-	period := min(max(p.pl.limits.Timeout/8, 5*time.Millisecond), time.Second, p.ttl/2+1)
+	period := min(max(p.pl.limits.Timeout/8, 5*time.Millisecond), 100*time.Millisecond, p.ttl/2+1)
 	t := time.NewTicker(period)
 	defer t.Stop()
 	lastTrim := time.Now()
@@ -126,17 +129,18 @@ func (p *pool) watch() {
 	}
 }
 
+// stopOverdue halts the calls past their deadline, and those whose caller
+// went away or ran out of time.
 func (p *pool) stopOverdue(now int64) {
 	p.mu.Lock()
-	var overdue []*instance
-	for in := range p.busy {
-		if d := in.deadline.Load(); d != 0 && d < now {
-			overdue = append(overdue, in)
+	defer p.mu.Unlock()
+	for in, caller := range p.busy {
+		switch d := in.deadline.Load(); {
+		case d != 0 && d < now:
+			in.halt(exitTimeout)
+		case d != 0 && caller.Err() != nil:
+			in.halt(exitCanceled)
 		}
-	}
-	p.mu.Unlock()
-	for _, in := range overdue {
-		_ = in.mod.CloseWithExitCode(context.Background(), exitTimeout)
 	}
 }
 

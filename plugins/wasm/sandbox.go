@@ -51,13 +51,19 @@ func (pl *Plugin) moduleConfig(name string, stdin []byte, stdout, stderr *tail, 
 }
 
 // sleepUntil sleeps ns nanoseconds, or until deadline (unix nanos, 0 for
-// none), whichever comes first, and reports whether it reached the deadline.
-func sleepUntil(ns, deadline int64) bool {
+// none) or until stop closes, whichever comes first, and reports whether it
+// reached the deadline.
+func sleepUntil(ns, deadline int64, stop <-chan struct{}) bool {
 	if deadline != 0 {
 		ns = min(ns, deadline-time.Now().UnixNano())
 	}
 	if ns > 0 {
-		time.Sleep(time.Duration(ns))
+		t := time.NewTimer(time.Duration(ns))
+		select {
+		case <-t.C:
+		case <-stop:
+			t.Stop()
+		}
 	}
 	return deadline != 0 && time.Now().UnixNano() >= deadline
 }

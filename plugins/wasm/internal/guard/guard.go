@@ -59,6 +59,10 @@ func FrameCost(values int) uint32 {
 	return uint32(min(64+16*int64(values), math.MaxInt32/2))
 }
 
+// maxLocals bounds the locals of all a module's functions together (a Go
+// module of 4 MB declares about 10,000).
+const maxLocals = 1 << 20
+
 // ErrUnsupported is wrapped by errors about modules the guard cannot read.
 var ErrUnsupported = errors.New("unsupported by weir's sandbox")
 
@@ -108,6 +112,9 @@ func Rewrite(bin []byte, l Limits) ([]byte, error) {
 
 	m := &module{}
 	for _, s := range secs {
+		if err := checkCounts(s.id, s.data); err != nil {
+			return nil, err
+		}
 		var err error
 		switch s.id {
 		case secType:
@@ -210,7 +217,7 @@ type module struct {
 
 func (m *module) readTypes(data []byte) error {
 	r := &reader{b: data}
-	n := r.u32()
+	n := r.count()
 	for range n {
 		if form := r.byte(); form != 0x60 && r.err == nil {
 			return fmt.Errorf("type form %#x: %w", form, ErrUnsupported)
@@ -226,7 +233,7 @@ func (m *module) readTypes(data []byte) error {
 
 func (m *module) readImports(data []byte) error {
 	r := &reader{b: data}
-	n := r.u32()
+	n := r.count()
 	for range n {
 		r.name()
 		r.name()
@@ -257,7 +264,7 @@ func (m *module) readImports(data []byte) error {
 
 func (m *module) readFunctions(data []byte) error {
 	r := &reader{b: data}
-	n := r.u32()
+	n := r.count()
 	for range n {
 		m.funcTypes = append(m.funcTypes, r.u32())
 	}
@@ -266,14 +273,14 @@ func (m *module) readFunctions(data []byte) error {
 
 func vecLen(data []byte) (uint32, error) {
 	r := &reader{b: data}
-	n := r.u32()
+	n := r.count()
 	return n, r.check("section")
 }
 
 // capTables gives every table a maximum of at most max elements.
 func capTables(data []byte, max uint32) ([]byte, error) {
 	r := &reader{b: data}
-	n := r.u32()
+	n := r.count()
 	out := binary.AppendUvarint(nil, uint64(n))
 	for i := range n {
 		start := r.pos
@@ -357,7 +364,7 @@ func (m *module) appendExports(data []byte) []byte {
 // rewriteCode meters the calls and memory.grow of every function body.
 func (m *module) rewriteCode(data []byte, budget uint32) ([]byte, error) {
 	r := &reader{b: data}
-	n := r.u32()
+	n := r.count()
 	if err := r.check("code section"); err != nil {
 		return nil, err
 	}
@@ -368,6 +375,7 @@ func (m *module) rewriteCode(data []byte, budget uint32) ([]byte, error) {
 	costs := make([]uint32, len(m.funcTypes))
 	// The worst frame of each signature, for call_indirect.
 	byType := map[uint32]uint32{}
+	allLocals := 0
 	for i := range n {
 		size := r.u32()
 		bodies[i] = r.bytes(int(size))
@@ -377,6 +385,11 @@ func (m *module) rewriteCode(data []byte, budget uint32) ([]byte, error) {
 		locals, err := countLocals(bodies[i])
 		if err != nil {
 			return nil, fmt.Errorf("function %d: %w", m.importedFuncs+int(i), err)
+		}
+		// Compiling costs memory for every local of every function: a
+		// small module could declare enough to exhaust the host's.
+		if allLocals += locals; allLocals > maxLocals {
+			return nil, fmt.Errorf("the module declares over %d locals in all: %w", maxLocals, ErrUnsupported)
 		}
 		f := m.importedFuncs + int(i)
 		t := m.funcTypes[f]
@@ -414,7 +427,7 @@ func (m *module) rewriteCode(data []byte, budget uint32) ([]byte, error) {
 
 func countLocals(body []byte) (int, error) {
 	r := &reader{b: body}
-	groups := r.u32()
+	groups := r.count()
 	total := 0
 	for range groups {
 		total += int(r.u32())
@@ -432,7 +445,7 @@ func countLocals(body []byte) (int, error) {
 // table.grow. Runs of instructions it leaves alone are copied at once.
 func (m *module) rewriteBody(out, body []byte, costs, indirect []uint32, budget uint32) ([]byte, error) {
 	r := &reader{b: body}
-	groups := r.u32()
+	groups := r.count()
 	for range groups {
 		r.u32()
 		r.byte()

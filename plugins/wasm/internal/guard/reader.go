@@ -86,6 +86,18 @@ func (r *reader) uleb(bits uint) uint64 {
 	}
 }
 
+// count reads the length of a vector, which cannot be more than the bytes
+// left, as every element takes at least one: a count that claims more is
+// refused before anything loops over it or makes room for it.
+func (r *reader) count() uint32 {
+	n := r.u32()
+	if r.err == nil && int64(n) > int64(len(r.b)-r.pos) {
+		r.fail(fmt.Errorf("a count of %d, with %d bytes left", n, len(r.b)-r.pos))
+		return 0
+	}
+	return n
+}
+
 func (r *reader) u32() uint32 {
 	// Most are one byte.
 	if r.pos < len(r.b) && r.b[r.pos] < 0x80 {
@@ -159,7 +171,7 @@ func (r *reader) immediates(op byte) error {
 		op >= 0x20 && op <= 0x26, op == 0x3F, op == 0x40, op == 0xD2:
 		r.u32()
 	case op == 0x0E: // br_table
-		n := r.u32()
+		n := r.count()
 		for range n {
 			r.u32()
 		}
@@ -172,7 +184,7 @@ func (r *reader) immediates(op byte) error {
 		r.skip(int(n))
 	case op == 0x1F: // try_table
 		r.sleb(33)
-		n := r.u32()
+		n := r.count()
 		for range n {
 			switch r.byte() {
 			case 0x00, 0x01: // catch, catch_ref: tag, label

@@ -217,10 +217,19 @@ func TestBatchInvalidToolOutput(t *testing.T) {
 	require.Equal(t, 0, res.code, res.stderr)
 	lines := strings.Split(strings.TrimSpace(res.stdout), "\n")
 	require.Len(t, lines, 3)
-	assert.Contains(t, lines[1], `invalid output: control character 0x00 in a string at byte 7`)
+	// Lines are recorded in the order they ended, not their input order.
+	bad := 0
 	for _, l := range lines {
 		assert.True(t, jsonValid(l), l)
+		if strings.HasPrefix(l, `{"line":2,`) {
+			bad++
+			assert.Contains(t, l, `"status":"failed"`)
+			assert.Contains(t, l, `invalid output: control character 0x00 in a string at byte 7`)
+		} else {
+			assert.Contains(t, l, `"status":"succeeded"`)
+		}
 	}
+	assert.Equal(t, 1, bad, res.stdout)
 }
 
 func jsonValid(s string) bool { return json.Valid([]byte(strings.TrimSpace(s))) }

@@ -48,8 +48,8 @@ FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./engine/internal/ref
 	$(GO) test -run=NONE -fuzz='^FuzzSelect$$' -fuzztime=$(FUZZTIME) ./engine/internal/jsonsel
-	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./schemas
-	$(GO) test -run=NONE -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME) ./schemas/jsonschema
+	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/schemas
+	$(GO) test -run=NONE -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME) ./internal/jsonschema
 	$(GO) test -run=NONE -fuzz='^FuzzExport$$' -fuzztime=$(FUZZTIME) ./plugins/pdk
 	$(GO) test -run=NONE -fuzz='^FuzzFlatDecode$$' -fuzztime=$(FUZZTIME) ./plugins/pdk
 	$(GO) test -run=NONE -fuzz='^FuzzObject$$' -fuzztime=$(FUZZTIME) ./engine/internal/jsoncheck

@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/weirflow/weir/schemas"
+	"github.com/weirflow/weir/internal/schemas"
 )
 
 func TestBackoff(t *testing.T) {

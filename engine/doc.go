@@ -10,7 +10,7 @@
 //	if err != nil { ... }
 //	defer e.Close()
 //	f, err := e.Load(ctx, "flows/hello.cue")
-//	if err != nil { ... } // a schemas.Errors: one line per problem
+//	if err != nil { ... } // engine.FlowErrors: one line per problem
 //	res, err := f.Run(ctx, map[string]any{"name": "Ada"})
 //
 // Batch runs a flow over a dataset (JSONL, CSV or any Go sequence of

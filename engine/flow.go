@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/schemas"
-	"github.com/weirflow/weir/schemas/jsonschema"
+	"github.com/weirflow/weir/internal/schemas"
+	"github.com/weirflow/weir/internal/jsonschema"
 )
 
 // Flow is a loaded and checked flow. It is immutable and safe for concurrent

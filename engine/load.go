@@ -13,8 +13,8 @@ import (
 	"github.com/weirflow/weir/engine/internal/jsonsel"
 	"github.com/weirflow/weir/engine/internal/ref"
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/schemas"
-	"github.com/weirflow/weir/schemas/jsonschema"
+	"github.com/weirflow/weir/internal/schemas"
+	"github.com/weirflow/weir/internal/jsonschema"
 )
 
 const (
@@ -29,16 +29,18 @@ const (
 // and checks everything that can be known before a run: names, tools,
 // references, types against the tools' contracts, and cycles.
 //
-// A flow with problems returns a schemas.Errors listing all of them, each
-// with its file:line:col; errors.As finds it.
+// A flow with problems returns FlowErrors listing all of them, each with
+// its file:line:col; errors.As finds it.
 func (e *Engine) Load(ctx context.Context, path string) (*Flow, error) {
-	return e.load(ctx, path, nil, nil)
+	f, err := e.load(ctx, path, nil, nil)
+	return f, flowErrors(err)
 }
 
 // Parse is Load for a flow that is not in a file: filename picks the syntax
 // and names positions; relative paths resolve against its folder.
 func (e *Engine) Parse(ctx context.Context, filename string, src []byte) (*Flow, error) {
-	return e.load(ctx, filename, src, nil)
+	f, err := e.load(ctx, filename, src, nil)
+	return f, flowErrors(err)
 }
 
 // load parses and compiles one flow file. stack holds the sub-flow files

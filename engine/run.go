@@ -19,8 +19,8 @@ import (
 
 	"github.com/weirflow/weir/engine/internal/jsoncheck"
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/schemas"
-	"github.com/weirflow/weir/schemas/jsonschema"
+	"github.com/weirflow/weir/internal/schemas"
+	"github.com/weirflow/weir/internal/jsonschema"
 )
 
 // RunOptions adjust one run. The zero value is a plain run.

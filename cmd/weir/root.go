@@ -17,7 +17,6 @@ import (
 	"github.com/weirflow/weir/plugins/builtin"
 	"github.com/weirflow/weir/plugins/goplugin"
 	"github.com/weirflow/weir/plugins/wasm"
-	"github.com/weirflow/weir/schemas"
 )
 
 // Exit codes: 1 for a flow or run error, 2 for bad usage.
@@ -47,7 +46,7 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	var list schemas.Errors
+	var list engine.FlowErrors
 	var ue usageError
 	switch {
 	case errors.As(err, &list):

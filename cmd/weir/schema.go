@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/engine"
-	"github.com/weirflow/weir/schemas"
+	"github.com/weirflow/weir/internal/schemas"
 )
 
 func newSchema() *cobra.Command {

@@ -26,7 +26,7 @@ import (
 
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/goplugin"
-	"github.com/weirflow/weir/schemas"
+	"github.com/weirflow/weir/internal/schemas"
 )
 
 // bin holds the testdata programs, built once by TestMain.

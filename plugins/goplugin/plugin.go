@@ -23,7 +23,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/plugins/goplugin/toolpb"
+	"github.com/weirflow/weir/internal/toolpb"
 )
 
 // Plugin is an opened go-plugin executable: its tools and the process that

@@ -9,7 +9,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/plugins/goplugin/toolpb"
+	"github.com/weirflow/weir/internal/toolpb"
 )
 
 // ABI names the contract a go-plugin executable speaks: the gRPC service

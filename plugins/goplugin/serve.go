@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/plugins/goplugin/toolpb"
+	"github.com/weirflow/weir/internal/toolpb"
 )
 
 // Serve serves tools to weir and does not return: it is the whole main

@@ -41,7 +41,7 @@ import (
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
 	"github.com/weirflow/weir/plugins/goplugin"
-	"github.com/weirflow/weir/plugins/goplugin/toolpb"
+	"github.com/weirflow/weir/internal/toolpb"
 	"github.com/weirflow/weir/plugins/wasm"
 
 	"github.com/weirflow/weir/bench"

@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/go-plugin"
 	"google.golang.org/grpc"
 
-	"github.com/weirflow/weir/plugins/goplugin/toolpb"
+	"github.com/weirflow/weir/internal/toolpb"
 )
 
 type tools struct {

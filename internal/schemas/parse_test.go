@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/schemas"
+	"github.com/weirflow/weir/internal/schemas"
 )
 
 // errLines returns the lines a user reads for err, which must be nil or a

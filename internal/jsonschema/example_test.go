@@ -6,7 +6,7 @@ import (
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
 
-	"github.com/weirflow/weir/schemas/jsonschema"
+	"github.com/weirflow/weir/internal/jsonschema"
 )
 
 func Example() {

@@ -446,7 +446,7 @@ const file_weir_tool_v1_tools_proto_rawDesc = "" +
 	"\x12KIND_INVALID_INPUT\x10\x042\x97\x01\n" +
 	"\x05Tools\x12I\n" +
 	"\bDescribe\x12\x1d.weir.tool.v1.DescribeRequest\x1a\x1e.weir.tool.v1.DescribeResponse\x12C\n" +
-	"\x06Invoke\x12\x1b.weir.tool.v1.InvokeRequest\x1a\x1c.weir.tool.v1.InvokeResponseB2Z0github.com/weirflow/weir/plugins/goplugin/toolpbb\x06proto3"
+	"\x06Invoke\x12\x1b.weir.tool.v1.InvokeRequest\x1a\x1c.weir.tool.v1.InvokeResponseB*Z(github.com/weirflow/weir/internal/toolpbb\x06proto3"
 
 var (
 	file_weir_tool_v1_tools_proto_rawDescOnce sync.Once

@@ -16,7 +16,7 @@ import (
 	"cuelang.org/go/cue/token"
 
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/schemas/jsonschema"
+	"github.com/weirflow/weir/internal/jsonschema"
 )
 
 // validName is the form of node, input, output and plugin names: the

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/weirflow/weir/schemas"
+	"github.com/weirflow/weir/internal/schemas"
 )
 
 // fuzzExts are the formats FuzzParse picks from with its first argument.

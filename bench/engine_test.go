@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/weirflow/weir/engine"
@@ -42,6 +43,16 @@ func TestNoopFlowsRun(t *testing.T) {
 			if n.Status != engine.Succeeded {
 				t.Fatalf("%s: node %s %s", shape, n.Node, n.Status)
 			}
+		}
+	}
+}
+
+// BenchmarkLoad loads no-op flows of 1k and 10k nodes; linear loading
+// takes 10 times as long for the larger.
+func BenchmarkLoad(b *testing.B) {
+	for _, shape := range []string{Chain, FanOut} {
+		for _, n := range []int{1000, 10000} {
+			b.Run(fmt.Sprintf("%s-%d", shape, n), LoadFlow(shape, n))
 		}
 	}
 }

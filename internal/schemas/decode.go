@@ -15,8 +15,8 @@ import (
 	"cuelang.org/go/cue/format"
 	"cuelang.org/go/cue/token"
 
-	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/internal/jsonschema"
+	"github.com/weirflow/weir/plugins"
 )
 
 // validName is the form of node, input, output and plugin names: the
@@ -317,13 +317,16 @@ func (d *decoder) value(v cue.Value) Value {
 // quote finds how many bytes of quoting stand before a string's text at pos,
 // or -1 when the text is not found there byte for byte (escapes, blocks).
 func (d *decoder) quote(pos Pos, text string) int {
-	off := offset(d.src, pos)
+	off := d.offset(pos)
 	if off < 0 {
 		return -1
 	}
 	rest := d.src[off:]
 	for _, q := range []string{`"`, `'`, `#"`, ""} {
-		if bytes.HasPrefix(rest, []byte(q+text)) {
+		// Compared in place: a string of its own per literal would cost
+		// as much as the rest of decoding.
+		r, ok := bytes.CutPrefix(rest, []byte(q))
+		if ok && len(r) >= len(text) && string(r[:len(text)]) == text {
 			return len(q)
 		}
 	}
@@ -331,20 +334,25 @@ func (d *decoder) quote(pos Pos, text string) int {
 }
 
 // offset converts a line and column to a byte offset in src, or -1.
-func offset(src []byte, pos Pos) int {
+func (d *decoder) offset(pos Pos) int {
 	if !pos.IsValid() {
 		return -1
 	}
-	off := 0
-	for line := 1; line < pos.Line; line++ {
-		i := bytes.IndexByte(src[off:], '\n')
-		if i < 0 {
-			return -1
+	if d.lines == nil {
+		// Every string of a flow asks for its offset: find the lines once,
+		// or loading grows with the square of the file.
+		d.lines = []int{0}
+		for i, c := range d.src {
+			if c == '\n' {
+				d.lines = append(d.lines, i+1)
+			}
 		}
-		off += i + 1
 	}
-	off += pos.Col - 1
-	if off > len(src) {
+	if pos.Line > len(d.lines) {
+		return -1
+	}
+	off := d.lines[pos.Line-1] + pos.Col - 1
+	if off > len(d.src) {
 		return -1
 	}
 	return off

@@ -80,7 +80,9 @@ type decoder struct {
 	src  []byte
 	dir  string
 	yaml bool // YAML positions count runes; see pos
-	errs Errors
+	// lines holds the offset of each line's start in src; see offset.
+	lines []int
+	errs  Errors
 }
 
 // syntax parses src into a CUE file, turning YAML and JSON into the same
@@ -301,19 +303,19 @@ func (d *decoder) pos(p token.Pos) Pos {
 	}
 	col := p.Column()
 	if d.yaml {
-		col = runeColToByte(d.src, p.Line(), col)
+		col = d.runeColToByte(p.Line(), col)
 	}
 	return Pos{File: d.file, Line: p.Line(), Col: col}
 }
 
 // runeColToByte turns the YAML reader's column, which counts runes, into
 // the byte column every other position uses.
-func runeColToByte(src []byte, line, col int) int {
-	off := offset(src, Pos{Line: line, Col: 1})
+func (d *decoder) runeColToByte(line, col int) int {
+	off := d.offset(Pos{Line: line, Col: 1})
 	if off < 0 {
 		return col
 	}
-	rest := src[off:]
+	rest := d.src[off:]
 	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 		rest = rest[:i]
 	}

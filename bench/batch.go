@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/engine/record"
@@ -194,46 +193,21 @@ func (f *BatchFlow) batch(ctx context.Context, data string, concurrency int, kee
 		return nil, fmt.Errorf("read dataset: %w", err)
 	}
 	defer file.Close()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	id := fmt.Sprintf("%s-%d", f.flow.Name(), f.runs.Add(1))
-	b, err := f.flow.Batch(ctx, engine.JSONL(file), engine.BatchOptions{RunID: id, Concurrency: concurrency})
-	if err != nil {
-		return nil, err
-	}
-	var run *record.Run
+	opts := engine.BatchOptions{RunID: id, Concurrency: concurrency}
+	var sum *engine.BatchSummary
 	if keep {
-		run, err = f.store.Create(record.Meta{ID: id, Flow: f.flow.Name(), FlowFiles: f.flow.Files(),
-			Data: data, DataSHA256: sha, Concurrency: concurrency})
-		if err != nil {
-			cancel()
-			_, _ = b.Wait()
-			return nil, err
+		b, serr := f.store.StartBatch(ctx, f.flow, engine.JSONL(file), record.Meta{ID: id, Data: data, DataSHA256: sha}, opts)
+		if serr != nil {
+			return nil, serr
 		}
-	}
-	var writeErr error
-	lastFlush := time.Now()
-	for lr := range b.Lines() {
-		if run == nil || writeErr != nil {
-			continue
+		sum, err = b.Wait(nil)
+	} else {
+		b, berr := f.flow.Batch(ctx, engine.JSONL(file), opts)
+		if berr != nil {
+			return nil, berr
 		}
-		writeErr = run.Write(lr)
-		if writeErr == nil && time.Since(lastFlush) >= time.Second {
-			lastFlush = time.Now()
-			writeErr = run.Flush()
-		}
-		if writeErr != nil {
-			cancel()
-		}
-	}
-	sum, err := b.Wait()
-	if writeErr != nil {
-		err = fmt.Errorf("write the run record: %w", writeErr)
-	}
-	if run != nil {
-		if ferr := run.Finish(sum, err); ferr != nil && err == nil {
-			err = ferr
-		}
+		sum, err = b.Wait()
 	}
 	if err == nil && sum.Failed > 0 {
 		err = fmt.Errorf("batch %s: %d of %d lines failed", id, sum.Failed, sum.Lines())

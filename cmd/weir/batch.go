@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -99,7 +99,6 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	defer store.Close()
 
 	var resume *record.Info
-	var completed func(func(engine.LineResult) bool)
 	if fl.resume != "" {
 		info, err := store.Get(fl.resume)
 		if err != nil {
@@ -107,9 +106,6 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 		}
 		if info.Status == engine.Running || info.Status == engine.Queued {
 			return fmt.Errorf("resume: run %q is still running", info.ID)
-		}
-		if completed, err = store.Completed(info.ID); err != nil {
-			return fmt.Errorf("resume: %w", err)
 		}
 		resume = &info
 		fl.data = cmp.Or(fl.data, info.Data)
@@ -125,8 +121,12 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	if err != nil {
 		return err
 	}
-	if resume != nil && resume.DataSHA256 != "" && resume.DataSHA256 != digest {
-		return fmt.Errorf("resume: %s is not the dataset run %q read (its SHA-256 is %.12s…, the run's %.12s…): resume needs the same data", fl.data, resume.ID, digest, resume.DataSHA256)
+	meta := record.Meta{Name: fl.name, Data: fl.data, DataSHA256: digest}
+	if resume != nil {
+		if resume.DataSHA256 != "" && resume.DataSHA256 != digest {
+			return fmt.Errorf("resume: %s is not the dataset run %q read (its SHA-256 is %.12s…, the run's %.12s…): resume needs the same data", fl.data, resume.ID, digest, resume.DataSHA256)
+		}
+		meta.ResumedFrom = resume.ID
 	}
 
 	f, closeAll, err := app.loadFlow(ctx, flowPath)
@@ -143,95 +143,76 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	if format == "csv" {
 		src = engine.CSV(file)
 	}
-	opts := engine.BatchOptions{
-		RunID:       record.NewID(f.Name(), time.Now()),
+	b, err := store.StartBatch(ctx, f, src, meta, engine.BatchOptions{
 		Concurrency: fl.concurrency,
 		LineTimeout: fl.lineTimeout,
 		Map:         mapping,
 		MaxFailures: fl.maxFailures,
-	}
-	meta := record.Meta{
-		ID:          opts.RunID,
-		Name:        fl.name,
-		Flow:        f.Name(),
-		FlowFiles:   f.Files(),
-		Data:        fl.data,
-		DataSHA256:  digest,
-		Map:         mapping,
-		Concurrency: fl.concurrency,
-		LineTimeout: fl.lineTimeout,
-	}
-	carried := 0
-	if resume != nil {
-		meta.ResumedFrom = resume.ID
-		opts.Resume = func(yield func(engine.LineResult) bool) {
-			for lr := range completed {
-				carried++
-				if !yield(lr) {
-					return
-				}
-			}
-		}
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	b, err := f.Batch(ctx, src, opts)
+	})
 	if err != nil {
-		return fmt.Errorf("batch %s: %w", fl.data, err)
-	}
-	run, err := store.Create(meta)
-	if err != nil {
-		cancel()
-		_, _ = b.Wait()
 		return err
 	}
-	if resume != nil {
-		run.Logf("resumes run %s: %d lines carried over", resume.ID, carried)
-	}
-
-	p := newProgress(cmd.ErrOrStderr(), b.ID(), lines-carried)
+	p := newProgress(cmd.ErrOrStderr(), b.ID(), lines-b.Carried())
+	var failed failedLines
 	p.start()
-	var writeErr error
-	lastFlush := time.Now()
-	for lr := range b.Lines() {
+	sum, batchErr := b.Wait(func(lr engine.LineResult) {
 		p.add(lr.Status == engine.Succeeded)
-		if writeErr != nil {
-			continue
-		}
-		if writeErr = run.Write(lr); writeErr != nil {
-			// The record cannot take more: stop, and keep what it has.
-			run.Logf("write the record: %v", writeErr)
-			cancel()
-			continue
-		}
-		if time.Since(lastFlush) >= time.Second {
-			lastFlush = time.Now()
-			if writeErr = run.Flush(); writeErr != nil {
-				cancel()
-			}
-		}
-	}
-	sum, batchErr := b.Wait()
+		failed.add(lr)
+	})
 	p.stop()
-	if writeErr != nil {
-		batchErr = fmt.Errorf("write the run record: %w", writeErr)
-		sum.Status, sum.Error = engine.Failed, batchErr.Error()
-	}
-	if err := run.Finish(sum, batchErr); err != nil {
-		return fmt.Errorf("finish the run record: %w", err)
-	}
-	if err := printSummary(cmd.OutOrStdout(), fl.output, store, run, sum); err != nil {
+	if err := printSummary(cmd.OutOrStdout(), fl.output, store, b, sum); err != nil {
 		return err
 	}
 	switch {
 	case sum.Status == engine.Canceled:
-		return fmt.Errorf("batch canceled after %s; finish it with weir batch %s --resume %s", count(sum.Lines(), "line"), flowPath, run.ID())
+		return fmt.Errorf("batch canceled after %s; finish it with weir batch %s --resume %s", count(sum.Lines(), "line"), flowPath, b.ID())
 	case batchErr != nil:
-		return fmt.Errorf("batch stopped: %v; rerun what is left with weir batch %s --resume %s", batchErr, flowPath, run.ID())
+		msg := fmt.Sprintf("batch stopped: %v; rerun what is left with weir batch %s --resume %s", batchErr, flowPath, b.ID())
+		if sum.Failed > 0 {
+			msg += failed.list(sum.Failed, b.ID())
+		}
+		return errors.New(msg)
 	case sum.Failed > 0:
-		return fmt.Errorf("%d of %s failed; rerun them with weir batch %s --resume %s", sum.Failed, count(sum.Lines(), "line"), flowPath, run.ID())
+		return fmt.Errorf("%d of %s failed; rerun them with weir batch %s --resume %s%s", sum.Failed, count(sum.Lines(), "line"), flowPath, b.ID(), failed.list(sum.Failed, b.ID()))
 	}
 	return nil
+}
+
+// shownFailures is how many failed lines weir batch prints.
+const shownFailures = 5
+
+// failedLines keeps the failed lines of lowest numbers of a batch, to show
+// them at its end: the first few that failed, whatever order lines ended
+// in, with memory bounded by how many are shown.
+type failedLines []engine.LineResult
+
+func (fl *failedLines) add(lr engine.LineResult) {
+	if lr.Status == engine.Succeeded {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(*fl, lr.Line, func(a engine.LineResult, line int) int { return a.Line - line })
+	if i == shownFailures {
+		return
+	}
+	lr.Inputs, lr.Outputs, lr.Nodes, lr.Aggregate = nil, nil, nil, nil // only the error is shown
+	*fl = slices.Insert(*fl, i, lr)
+	if len(*fl) > shownFailures {
+		*fl = (*fl)[:shownFailures]
+	}
+}
+
+// list says which lines failed and why, for the end of the error of a batch
+// where total lines failed, and where to see them all.
+func (fl failedLines) list(total int, runID string) string {
+	var b strings.Builder
+	for _, lr := range fl {
+		fmt.Fprintf(&b, "\n  line %d: %s", lr.Line, cell(lr.Error))
+	}
+	if more := total - len(fl); more > 0 {
+		fmt.Fprintf(&b, "\n  and %d more", more)
+	}
+	fmt.Fprintf(&b, "\nevery line's outputs or error: weir runs outputs %s", runID)
+	return b.String()
 }
 
 // parseMaps reads --map name=template flags.
@@ -403,7 +384,7 @@ func progressLine(done, failed, total int, elapsed time.Duration, bar bool) stri
 }
 
 // printSummary prints what a batch did and where its record is.
-func printSummary(w io.Writer, output string, store *record.Store, run *record.Run, sum *engine.BatchSummary) error {
+func printSummary(w io.Writer, output string, store *record.Store, run *record.Batch, sum *engine.BatchSummary) error {
 	if output == "json" {
 		m, err := store.Metrics(run.ID())
 		if err != nil {

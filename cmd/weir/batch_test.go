@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,7 +22,7 @@ const (
 
 var (
 	runIDPattern = regexp.MustCompile(`\b(scores|hello)-\d{8}-\d{6}-[0-9a-f]{4}\b`)
-	msPattern    = regexp.MustCompile(`\d+(\.\d+)?ms\b`)
+	msPattern    = regexp.MustCompile(`\d+(\.\d+)?ms\b|\b0s\b`) // a batch may take under half a millisecond
 	ratePattern  = regexp.MustCompile(`\d+ lines/s`)
 	spaces       = regexp.MustCompile(` {2,}`)
 	datePattern  = regexp.MustCompile(`\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)?`)
@@ -62,8 +63,13 @@ rate  N lines/s over Nms
 metrics  {"mean":{"count":3,"sum":2,"mean":0.6666666666666666,"min":0.5,"max":1}}
 outputs  HOME/runs/RUN/outputs.jsonl
 `, normalize(r.stdout, home))
-	assert.Equal(t, "batch RUN: 6 lines to run\n"+
-		"weir: 3 of 6 lines failed; rerun them with weir batch testdata/scores.cue --resume RUN\n", normalize(r.stderr, home))
+	assert.Equal(t, `batch RUN: 6 lines to run
+weir: 3 of 6 lines failed; rerun them with weir batch testdata/scores.cue --resume RUN
+  line 3: node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "soon"
+  line 5: flow "scores": invalid inputs: score: must be a number, got string
+  line 6: invalid JSON at column 20: invalid character '"' after object key:value pair
+every line's outputs or error: weir runs outputs RUN
+`, normalize(r.stderr, home))
 	id := lastRun(t, home)
 
 	r = weir(t, "", "runs", "show", "--home", home, id)
@@ -268,6 +274,38 @@ func TestBatchDamagedRecord(t *testing.T) {
 	r = weir(t, "", "batch", "--home", home, scores, "--resume", id)
 	assert.Equal(t, result{1, "", `weir: resume: record of run "` + id + `" is damaged: outputs.jsonl:2: not valid JSON` + "\n"}, r)
 	assert.Equal(t, id, lastRun(t, home), "no new run")
+}
+
+// TestBinaryBatchFailedLines runs a batch where more lines fail than weir
+// batch shows: it names the first five by line, whatever order they ended
+// in, and says how to see the rest.
+func TestBinaryBatchFailedLines(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	home := t.TempDir()
+	var data strings.Builder
+	for i := range 9 {
+		wait := "0s"
+		if i != 4 {
+			wait = fmt.Sprintf("never%d", 9-i) // not a duration
+		}
+		fmt.Fprintf(&data, `{"name":"n%d","score":%d,"wait":%q}`+"\n", i+1, i, wait)
+	}
+	path := filepath.Join(t.TempDir(), "data.jsonl")
+	require.NoError(t, os.WriteFile(path, []byte(data.String()), 0o644))
+	r := runBinary(t, bin, root, "batch", "--home", home, "--concurrency", "4", "--data", path, "cmd/weir/testdata/scores.cue", "-o", "json")
+	assert.Equal(t, 1, r.code)
+	assert.True(t, jsonValid(r.stdout), r.stdout)
+	assert.Equal(t, `batch RUN: 9 lines to run
+weir: 8 of 9 lines failed; rerun them with weir batch cmd/weir/testdata/scores.cue --resume RUN
+  line 1: node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "never9"
+  line 2: node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "never8"
+  line 3: node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "never7"
+  line 4: node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "never6"
+  line 6: node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "never4"
+  and 3 more
+every line's outputs or error: weir runs outputs RUN
+`, normalize(r.stderr, home))
 }
 
 func TestProgressLine(t *testing.T) {

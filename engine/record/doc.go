@@ -23,6 +23,11 @@
 //	  log.txt                timestamped lines: start, what the caller logged, end
 //	  lock                   locked (flock) by the process running the batch
 //
+// Store.StartBatch runs a batch of the engine into a new run, writing each
+// line as it ends and finishing the run when the batch does: weir batch is
+// that and a progress bar. Create, Write, Flush and Finish are its parts,
+// for a caller that gets its lines elsewhere.
+//
 // # Crash safety
 //
 // outputs.jsonl is the commit record: a dataset line is done if and only if

@@ -17,9 +17,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirflow/weir/engine/internal/hist"
-	"github.com/weirflow/weir/engine/internal/jsonsel"
 	"github.com/weirflow/weir/engine/internal/lineset"
 	"github.com/weirflow/weir/engine/internal/ref"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // BatchOptions adjust a batch. The zero value runs every line of the
@@ -519,7 +519,7 @@ func latency(h *hist.Hist) Latency {
 type mapInput struct {
 	name  string
 	key   []byte // `"name":`
-	col   []jsonsel.Step
+	col   []jsonscan.Step
 	tmpl  *tmpl // from BatchOptions.Map; nil takes the column of the same name
 	types []string
 }
@@ -544,7 +544,7 @@ func (f *Flow) compileMap(m map[string]string) ([]mapInput, error) {
 	}
 	out := make([]mapInput, len(inputs))
 	for i, in := range inputs {
-		out[i] = mapInput{name: in.Name, key: fieldKey(in.Name), col: []jsonsel.Step{{Key: in.Name}}, types: in.Types}
+		out[i] = mapInput{name: in.Name, key: fieldKey(in.Name), col: []jsonscan.Step{{Key: in.Name}}, types: in.Types}
 		text, ok := m[in.Name]
 		if !ok {
 			continue
@@ -641,7 +641,7 @@ func (b *Batch) inputs(rec Record) ([]byte, error) {
 			}
 		} else {
 			var err error
-			v, err = jsonsel.Select(rec.Data, in.col)
+			v, err = jsonscan.Select(rec.Data, in.col)
 			if err != nil {
 				continue
 			}
@@ -746,7 +746,7 @@ func (b *Batch) addAggregate(line int, agg json.RawMessage) error {
 			if !af.perLine {
 				continue
 			}
-			v, err := jsonsel.Select(agg, []jsonsel.Step{{Key: n.name}, {Key: af.name}})
+			v, err := jsonscan.Select(agg, []jsonscan.Step{{Key: n.name}, {Key: af.name}})
 			if err != nil {
 				return fmt.Errorf("aggregate value of node %q input %q: %w", n.name, af.name, err)
 			}

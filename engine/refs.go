@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/weirflow/weir/engine/internal/jsonsel"
 	"github.com/weirflow/weir/engine/internal/ref"
+	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/internal/jsonschema"
 	"github.com/weirflow/weir/internal/schemas"
 )
@@ -143,7 +143,7 @@ func (c *compiler) label(i int) string {
 func (c *compiler) toolOf(i int) *toolEntry { return c.entries[i] }
 
 // pathExists reports an error when schema says path cannot exist.
-func (c *compiler) pathExists(pos schemas.Pos, where, text string, schema *jsonschema.Schema, path []jsonsel.Step, what string) bool {
+func (c *compiler) pathExists(pos schemas.Pos, where, text string, schema *jsonschema.Schema, path []jsonscan.Step, what string) bool {
 	cur := schema
 	for k, step := range path {
 		var elem any = step.Key
@@ -168,7 +168,7 @@ func (c *compiler) pathExists(pos schemas.Pos, where, text string, schema *jsons
 	return true
 }
 
-func stepsText(steps []jsonsel.Step) string {
+func stepsText(steps []jsonscan.Step) string {
 	if len(steps) == 0 {
 		return "the value"
 	}

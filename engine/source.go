@@ -12,7 +12,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/weirflow/weir/engine/internal/jsonsel"
+	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -146,7 +146,7 @@ func CSV(r io.Reader) Source {
 				yield(Record{}, fmt.Errorf("read dataset header: column %q appears twice (columns %d and %d)", h, j+1, i+1))
 				return
 			}
-			keys[i] = append(jsonsel.AppendString(nil, h), ':')
+			keys[i] = append(jsonscan.AppendString(nil, h), ':')
 		}
 		for {
 			row, err := cr.Read()
@@ -181,7 +181,7 @@ func CSV(r io.Reader) Source {
 					b = append(b, ',')
 				}
 				b = append(b, keys[i]...)
-				b = jsonsel.AppendString(b, cell)
+				b = jsonscan.AppendString(b, cell)
 			}
 			if !yield(Record{Line: line, Data: append(b, '}'), Text: true}, nil) {
 				return

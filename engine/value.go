@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/weirflow/weir/engine/internal/jsonsel"
 	"github.com/weirflow/weir/engine/internal/ref"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // tmpl builds one JSON value of a run (a node's inputs, the flow's outputs)
@@ -45,7 +45,7 @@ type part struct {
 // node's outputs, then a path inside it.
 type selector struct {
 	node  int
-	steps []jsonsel.Step
+	steps []jsonscan.Step
 	text  string // "${greet.output.text}", for messages
 }
 
@@ -85,9 +85,9 @@ func (t *tmpl) append(dst []byte, rv *runValues) ([]byte, error) {
 			if err != nil {
 				return dst, err
 			}
-			text = jsonsel.AppendText(text, v)
+			text = jsonscan.AppendText(text, v)
 		}
-		return jsonsel.AppendString(dst, string(text)), nil
+		return jsonscan.AppendString(dst, string(text)), nil
 	case tmplObject:
 		dst = append(dst, '{')
 		for i, f := range t.fields {
@@ -168,8 +168,8 @@ var null = []byte("null")
 // error, since the node's contract promised it.
 func (s *selector) value(rv *runValues) ([]byte, error) {
 	if s.node == dataNode {
-		v, err := jsonsel.Select(rv.data, s.steps)
-		var me *jsonsel.MissingError
+		v, err := jsonscan.Select(rv.data, s.steps)
+		var me *jsonscan.MissingError
 		if errors.As(err, &me) && me.At == 0 {
 			return nil, fmt.Errorf("%s: the line has no column %q", s.text, s.steps[0].Key)
 		}
@@ -185,10 +185,10 @@ func (s *selector) value(rv *runValues) ([]byte, error) {
 			return null, nil
 		}
 	}
-	v, err := jsonsel.Select(doc, s.steps)
+	v, err := jsonscan.Select(doc, s.steps)
 	if err != nil {
 		if s.node == inputsNode {
-			if _, missing := err.(*jsonsel.MissingError); missing {
+			if _, missing := err.(*jsonscan.MissingError); missing {
 				return null, nil
 			}
 		}
@@ -224,7 +224,7 @@ func (t *tmpl) literal() bool { return t.kind == tmplLit }
 
 func litTmpl(b []byte) *tmpl { return &tmpl{kind: tmplLit, lit: b} }
 
-func stringLit(s string) *tmpl { return litTmpl(jsonsel.AppendString(nil, s)) }
+func stringLit(s string) *tmpl { return litTmpl(jsonscan.AppendString(nil, s)) }
 
 func objectTmpl(fields []tmplField) *tmpl {
 	for _, f := range fields {
@@ -260,7 +260,7 @@ func listTmpl(items []*tmpl) *tmpl {
 }
 
 func fieldKey(name string) []byte {
-	return append(jsonsel.AppendString(nil, name), ':')
+	return append(jsonscan.AppendString(nil, name), ':')
 }
 
 // refText prints a reference the way the user wrote it.

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/engine"
-	"github.com/weirflow/weir/engine/internal/jsonsel"
 	"github.com/weirflow/weir/engine/internal/lineset"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // Output is one line of a run's outputs.jsonl.
@@ -149,12 +149,12 @@ func lines(r io.Reader, torn *bool) iter.Seq2[[]byte, error] {
 }
 
 var (
-	lineField      = []jsonsel.Step{{Key: "line"}}
-	statusField    = []jsonsel.Step{{Key: "status"}}
-	durationField  = []jsonsel.Step{{Key: "duration_ms"}}
-	outputsField   = []jsonsel.Step{{Key: "outputs"}}
-	errorField     = []jsonsel.Step{{Key: "error"}}
-	aggregateField = []jsonsel.Step{{Key: "aggregate"}}
+	lineField      = []jsonscan.Step{{Key: "line"}}
+	statusField    = []jsonscan.Step{{Key: "status"}}
+	durationField  = []jsonscan.Step{{Key: "duration_ms"}}
+	outputsField   = []jsonscan.Step{{Key: "outputs"}}
+	errorField     = []jsonscan.Step{{Key: "error"}}
+	aggregateField = []jsonscan.Step{{Key: "aggregate"}}
 )
 
 // parseOutput reads one line of outputs.jsonl: its line and status, and
@@ -168,14 +168,14 @@ func parseOutput(b []byte, full bool) (Output, error) {
 		return Output{}, errors.New("not a JSON object")
 	}
 	var o Output
-	v, err := jsonsel.Select(b, lineField)
+	v, err := jsonscan.Select(b, lineField)
 	if err != nil {
 		return o, errors.New(`no "line" field`)
 	}
 	if o.Line, err = strconv.Atoi(string(v)); err != nil || o.Line < 1 {
 		return o, fmt.Errorf(`"line" is %s, not a whole number from 1`, v)
 	}
-	if v, err = jsonsel.Select(b, statusField); err != nil {
+	if v, err = jsonscan.Select(b, statusField); err != nil {
 		return o, errors.New(`no "status" field`)
 	}
 	switch string(v) {
@@ -189,20 +189,20 @@ func parseOutput(b []byte, full bool) (Output, error) {
 	if !full {
 		return o, nil
 	}
-	if v, err = jsonsel.Select(b, aggregateField); err == nil {
+	if v, err = jsonscan.Select(b, aggregateField); err == nil {
 		o.Aggregate = json.RawMessage(bytes.Clone(v))
 	}
-	if v, err = jsonsel.Select(b, durationField); err == nil {
+	if v, err = jsonscan.Select(b, durationField); err == nil {
 		f, err := strconv.ParseFloat(string(v), 64)
 		if err != nil {
 			return o, fmt.Errorf(`"duration_ms" is %s, not a number`, v)
 		}
 		o.Duration = fromMS(f)
 	}
-	if v, err = jsonsel.Select(b, outputsField); err == nil {
+	if v, err = jsonscan.Select(b, outputsField); err == nil {
 		o.Outputs = json.RawMessage(bytes.Clone(v))
 	}
-	if v, err = jsonsel.Select(b, errorField); err == nil {
+	if v, err = jsonscan.Select(b, errorField); err == nil {
 		if err := json.Unmarshal(v, &o.Error); err != nil {
 			return o, fmt.Errorf(`"error" is %s, not a string`, v)
 		}
@@ -352,7 +352,7 @@ func (p part) yield(yield func(engine.LineResult) bool) bool {
 			continue
 		}
 		lr := engine.LineResult{Line: o.Line, Status: engine.Succeeded}
-		if v, err := jsonsel.Select(b, aggregateField); err == nil {
+		if v, err := jsonscan.Select(b, aggregateField); err == nil {
 			lr.Aggregate = json.RawMessage(bytes.Clone(v))
 		}
 		if !yield(lr) {

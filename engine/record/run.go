@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/engine"
-	"github.com/weirflow/weir/engine/internal/jsonsel"
 	"github.com/weirflow/weir/engine/internal/lineset"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // maxFlowInID bounds the flow name's part of a run id.
@@ -278,7 +278,7 @@ func (r *Run) Write(lr engine.LineResult) error {
 		}
 	}
 	if lr.Error != "" {
-		out = jsonsel.AppendString(append(out, `,"error":`...), lr.Error)
+		out = jsonscan.AppendString(append(out, `,"error":`...), lr.Error)
 	}
 	if len(lr.Aggregate) > 0 {
 		if out, err = appendRaw(append(out, `,"aggregate":`...), lr.Aggregate); err != nil {
@@ -309,13 +309,13 @@ func appendNodes(dst []byte, lr engine.LineResult) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = jsonsel.AppendString(append(dst, `{"node":`...), n.Node)
-		dst = jsonsel.AppendString(append(dst, `,"tool":`...), n.Tool)
-		dst = jsonsel.AppendString(append(dst, `,"status":`...), string(n.Status))
+		dst = jsonscan.AppendString(append(dst, `{"node":`...), n.Node)
+		dst = jsonscan.AppendString(append(dst, `,"tool":`...), n.Tool)
+		dst = jsonscan.AppendString(append(dst, `,"status":`...), string(n.Status))
 		dst = strconv.AppendInt(append(dst, `,"attempts":`...), int64(n.Attempts), 10)
 		dst = appendMS(append(dst, `,"duration_ms":`...), n.Duration)
 		if n.Error != "" {
-			dst = jsonsel.AppendString(append(dst, `,"error":`...), n.Error)
+			dst = jsonscan.AppendString(append(dst, `,"error":`...), n.Error)
 		}
 		dst = append(dst, '}')
 	}

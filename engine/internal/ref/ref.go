@@ -6,14 +6,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/weirflow/weir/engine/internal/jsonsel"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // Ref is one reference in a string.
 type Ref struct {
 	// Root is the name the path starts from: "inputs", a node, "data".
 	Root  string
-	Steps []jsonsel.Step
+	Steps []jsonscan.Step
 	// Offset is the byte offset in the parsed string of the "$" that opens the
 	// reference, and End the offset just past its "}".
 	Offset int
@@ -31,7 +31,7 @@ func (r Ref) String() string {
 	return string(b)
 }
 
-func appendStep(b []byte, st jsonsel.Step) []byte {
+func appendStep(b []byte, st jsonscan.Step) []byte {
 	switch {
 	case st.IsIndex:
 		b = append(b, '[')
@@ -42,7 +42,7 @@ func appendStep(b []byte, st jsonsel.Step) []byte {
 		return append(b, st.Key...)
 	default:
 		b = append(b, '[')
-		b = jsonsel.AppendString(b, st.Key)
+		b = jsonscan.AppendString(b, st.Key)
 		return append(b, ']')
 	}
 }
@@ -161,7 +161,7 @@ func Parse(s string) (Template, error) {
 
 // ParsePath parses a bare path such as "data.col" or `a["b c"][0]`, without
 // "${" and "}". Errors are *SyntaxError.
-func ParsePath(s string) (root string, steps []jsonsel.Step, err error) {
+func ParsePath(s string) (root string, steps []jsonscan.Step, err error) {
 	p := parser{s: s}
 	root, steps, end, err := p.path(0)
 	if err != nil {
@@ -202,7 +202,7 @@ type parser struct {
 
 // path parses a path from offset i and returns the offset just past it: the
 // caller decides what may follow.
-func (p *parser) path(i int) (root string, steps []jsonsel.Step, end int, err error) {
+func (p *parser) path(i int) (root string, steps []jsonscan.Step, end int, err error) {
 	s := p.s
 	if i == len(s) {
 		if p.ref {
@@ -229,7 +229,7 @@ func (p *parser) path(i int) (root string, steps []jsonsel.Step, end int, err er
 				return "", nil, 0, p.noField(i)
 			}
 			j := nameEnd(s, i)
-			steps = append(steps, jsonsel.Step{Key: s[i:j]})
+			steps = append(steps, jsonscan.Step{Key: s[i:j]})
 			i = j
 		case '[':
 			st, next, err := p.index(i)
@@ -246,20 +246,20 @@ func (p *parser) path(i int) (root string, steps []jsonsel.Step, end int, err er
 }
 
 // index parses the step "[N]" or `["key"]` at b.
-func (p *parser) index(b int) (jsonsel.Step, int, error) {
+func (p *parser) index(b int) (jsonscan.Step, int, error) {
 	s := p.s
 	i := b + 1
 	if i == len(s) {
 		if p.ref {
-			return jsonsel.Step{}, 0, p.unclosed(i)
+			return jsonscan.Step{}, 0, p.unclosed(i)
 		}
-		return jsonsel.Step{}, 0, p.badIndex(b)
+		return jsonscan.Step{}, 0, p.badIndex(b)
 	}
 	if s[i] == '"' {
 		return p.quotedKey(b)
 	}
 	if !isDigit(s[i]) {
-		return jsonsel.Step{}, 0, p.badIndex(b)
+		return jsonscan.Step{}, 0, p.badIndex(b)
 	}
 	j := i
 	for j < len(s) && isDigit(s[j]) {
@@ -267,23 +267,23 @@ func (p *parser) index(b int) (jsonsel.Step, int, error) {
 	}
 	switch {
 	case j == len(s) && p.ref:
-		return jsonsel.Step{}, 0, p.unclosed(j)
+		return jsonscan.Step{}, 0, p.unclosed(j)
 	case j == len(s) || p.ref && s[j] == '}':
-		return jsonsel.Step{}, 0, p.fail(j, `bad index %s in %s: add "]"`, quote(s[b:j]), quote(p.whole(j)))
+		return jsonscan.Step{}, 0, p.fail(j, `bad index %s in %s: add "]"`, quote(s[b:j]), quote(p.whole(j)))
 	case s[j] != ']' || j-i > 1 && s[i] == '0':
-		return jsonsel.Step{}, 0, p.badIndex(b)
+		return jsonscan.Step{}, 0, p.badIndex(b)
 	case j-i > 9:
-		return jsonsel.Step{}, 0, p.fail(b, "bad index %s in %s: the index is too large", quote(s[b:j+1]), quote(p.whole(b)))
+		return jsonscan.Step{}, 0, p.fail(b, "bad index %s in %s: the index is too large", quote(s[b:j+1]), quote(p.whole(b)))
 	}
 	n := 0
 	for _, c := range []byte(s[i:j]) {
 		n = n*10 + int(c-'0')
 	}
-	return jsonsel.Step{Index: n, IsIndex: true}, j + 1, nil
+	return jsonscan.Step{Index: n, IsIndex: true}, j + 1, nil
 }
 
 // quotedKey parses the step `["key"]` at b, the key a JSON string.
-func (p *parser) quotedKey(b int) (jsonsel.Step, int, error) {
+func (p *parser) quotedKey(b int) (jsonscan.Step, int, error) {
 	s := p.s
 	q := b + 1
 	e := q + 1 // just past the closing quote
@@ -293,15 +293,15 @@ func (p *parser) quotedKey(b int) (jsonsel.Step, int, error) {
 		}
 	}
 	if e >= len(s) {
-		return jsonsel.Step{}, 0, p.fail(b, "bad key %s in %s: add the closing quote", quote(s[b:]), quote(p.s[p.start:]))
+		return jsonscan.Step{}, 0, p.fail(b, "bad key %s in %s: add the closing quote", quote(s[b:]), quote(p.s[p.start:]))
 	}
 	e++
-	bad := func(at int, format string, args ...any) (jsonsel.Step, int, error) {
+	bad := func(at int, format string, args ...any) (jsonscan.Step, int, error) {
 		key := s[b:e]
 		if e < len(s) && s[e] == ']' {
 			key = s[b : e+1]
 		}
-		return jsonsel.Step{}, 0, p.fail(at, "bad key %s in %s: "+format, append([]any{quote(key), quote(p.whole(e))}, args...)...)
+		return jsonscan.Step{}, 0, p.fail(at, "bad key %s in %s: "+format, append([]any{quote(key), quote(p.whole(e))}, args...)...)
 	}
 	for k := q + 1; k < e-1; k++ {
 		switch c := s[k]; {
@@ -324,8 +324,8 @@ func (p *parser) quotedKey(b int) (jsonsel.Step, int, error) {
 	if e == len(s) || s[e] != ']' {
 		return bad(e, `add "]" after the key`)
 	}
-	key := string(jsonsel.AppendText(nil, []byte(s[q:e])))
-	return jsonsel.Step{Key: key}, e + 1, nil
+	key := string(jsonscan.AppendText(nil, []byte(s[q:e])))
+	return jsonscan.Step{Key: key}, e + 1, nil
 }
 
 // whole returns the text of the reference or path to show in a message about

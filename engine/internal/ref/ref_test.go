@@ -8,14 +8,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/weirflow/weir/engine/internal/jsonsel"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
-func key(k string) jsonsel.Step { return jsonsel.Step{Key: k} }
-func index(i int) jsonsel.Step  { return jsonsel.Step{Index: i, IsIndex: true} }
-func text(s string) Part        { return Part{Text: s} }
+func key(k string) jsonscan.Step { return jsonscan.Step{Key: k} }
+func index(i int) jsonscan.Step  { return jsonscan.Step{Index: i, IsIndex: true} }
+func text(s string) Part         { return Part{Text: s} }
 
-func ref(root string, offset, end int, steps ...jsonsel.Step) Part {
+func ref(root string, offset, end int, steps ...jsonscan.Step) Part {
 	return Part{Ref: &Ref{Root: root, Steps: steps, Offset: offset, End: end}}
 }
 
@@ -145,12 +145,12 @@ func TestParsePath(t *testing.T) {
 	tests := []struct {
 		s     string
 		root  string
-		steps []jsonsel.Step
+		steps []jsonscan.Step
 	}{
 		{`data`, "data", nil},
-		{`data.col`, "data", []jsonsel.Step{key("col")}},
-		{`a["b c"][0].d`, "a", []jsonsel.Step{key("b c"), index(0), key("d")}},
-		{`a["}"]`, "a", []jsonsel.Step{key("}")}},
+		{`data.col`, "data", []jsonscan.Step{key("col")}},
+		{`a["b c"][0].d`, "a", []jsonscan.Step{key("b c"), index(0), key("d")}},
+		{`a["}"]`, "a", []jsonscan.Step{key("}")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.s, func(t *testing.T) {
@@ -196,7 +196,7 @@ func TestParsePathErrors(t *testing.T) {
 }
 
 func TestRefString(t *testing.T) {
-	r := Ref{Root: "inputs", Steps: []jsonsel.Step{
+	r := Ref{Root: "inputs", Steps: []jsonscan.Step{
 		key("a"), key("b c"), index(0), key(""), key("x-y"), key("1a"), key(`q"`), key("é"), key("_"),
 	}}
 	assert.Equal(t, `inputs.a["b c"][0][""].x-y["1a"]["q\""]["é"]._`, r.String())

@@ -1,4 +1,4 @@
-package jsonsel
+package jsonscan
 
 import (
 	"bytes"

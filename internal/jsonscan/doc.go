@@ -1,5 +1,7 @@
-// Package jsonsel selects values from encoded JSON documents by path without
-// decoding them, so that values can travel between flow nodes as bytes.
+// Package jsonscan reads and writes encoded JSON without decoding it, so
+// that values travel through weir as the bytes they came in: between flow
+// nodes, from a command line's --input to -o json, in and out of a Wasm
+// guest. It is weir's one JSON scanner and its one path syntax.
 //
 // Select scans only as much of a document as the path needs: it skips the
 // values it passes over without allocating, and returns a sub-slice of its
@@ -11,4 +13,4 @@
 // strings directly as JSON bytes.
 //
 // All functions are safe for concurrent use; they keep no state.
-package jsonsel
+package jsonscan

@@ -1,26 +1,26 @@
-package jsonsel_test
+package jsonscan_test
 
 import (
 	"errors"
 	"fmt"
 
-	"github.com/weirflow/weir/engine/internal/jsonsel"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 func ExampleSelect() {
 	output := []byte(`{"a": {"b": [{"name": "first"}, 2]}, "text": "long, skipped"}`)
 
-	val, err := jsonsel.Select(output, []jsonsel.Step{{Key: "a"}, {Key: "b"}, {Index: 0, IsIndex: true}})
+	val, err := jsonscan.Select(output, []jsonscan.Step{{Key: "a"}, {Key: "b"}, {Index: 0, IsIndex: true}})
 	fmt.Println(string(val), err)
 
-	_, err = jsonsel.Select(output, []jsonsel.Step{{Key: "a"}, {Key: "c"}})
-	var missing *jsonsel.MissingError
+	_, err = jsonscan.Select(output, []jsonscan.Step{{Key: "a"}, {Key: "c"}})
+	var missing *jsonscan.MissingError
 	if errors.As(err, &missing) {
 		fmt.Printf("step %d: %v\n", missing.At, err)
 	}
 
-	_, err = jsonsel.Select([]byte(`{"a" 1}`), []jsonsel.Step{{Key: "a"}})
-	fmt.Println(errors.Is(err, jsonsel.ErrMalformed), err)
+	_, err = jsonscan.Select([]byte(`{"a" 1}`), []jsonscan.Step{{Key: "a"}})
+	fmt.Println(errors.Is(err, jsonscan.ErrMalformed), err)
 	// Output:
 	// {"name": "first"} <nil>
 	// step 1: no field "c"
@@ -35,12 +35,12 @@ func ExampleAppendText() {
 
 	var text []byte
 	text = append(text, "Hello "...)
-	text = jsonsel.AppendText(text, name)
+	text = jsonscan.AppendText(text, name)
 	text = append(text, ", you sent "...)
-	text = jsonsel.AppendText(text, tags)
+	text = jsonscan.AppendText(text, tags)
 
 	input := []byte(`{"prompt":`)
-	input = jsonsel.AppendString(input, string(text))
+	input = jsonscan.AppendString(input, string(text))
 	input = append(input, '}')
 	fmt.Println(string(input))
 	// Output:

@@ -60,17 +60,17 @@ func (d *decoder) flow(v cue.Value) *Flow {
 		case "inputs":
 			f.Inputs, f.InputSchema = d.inputs(fv)
 		case "nodes":
-			d.fields(fv, func(name string, label Pos, nv cue.Value) {
-				if d.name("node", name, label) {
-					f.Nodes = append(f.Nodes, d.node(name, label, nv))
+			for _, n := range d.nodes {
+				if d.name("node", n.name, n.pos) {
+					f.Nodes = append(f.Nodes, d.node(n.name, n.pos, n.v))
 				}
-			})
+			}
 		case "outputs":
-			d.fields(fv, func(name string, label Pos, ov cue.Value) {
-				if d.name("output", name, label) {
-					f.Outputs = append(f.Outputs, Field{Name: name, Pos: label, Value: d.value(ov)})
+			for _, o := range d.outputs {
+				if d.name("output", o.name, o.pos) {
+					f.Outputs = append(f.Outputs, Field{Name: o.name, Pos: o.pos, Value: d.value(o.v)})
 				}
-			})
+			}
 		case "concurrency":
 			if n, err := fv.Int64(); err == nil {
 				f.Concurrency = int(n)

@@ -58,18 +58,38 @@ func Parse(filename string, src []byte) (*Flow, error) {
 	if f == nil {
 		return nil, d.errs.Err()
 	}
+	d.nodes, d.outputs = d.detach(f, "nodes"), d.detach(f, "outputs")
 	ctx := cuecontext.New()
 	v := ctx.BuildFile(f)
 	if err := v.Err(); err != nil {
 		d.cueErrors(err, cue.Value{})
 		return nil, d.errs.Err()
 	}
-	def := ctx.CompileString(FlowCUE, cue.Filename(schemaFile)).LookupPath(cue.MakePath(cue.Def("Flow")))
+	schema := ctx.CompileString(FlowCUE, cue.Filename(schemaFile))
+	def := schema.LookupPath(cue.MakePath(cue.Def("Flow")))
 	if err := def.Err(); err != nil {
 		panic("schemas: #Flow does not compile: " + err.Error())
 	}
+	nodes := def.LookupPath(cue.MakePath(cue.Str("nodes")))
+	for _, err := range []error{d.evaluate(ctx, d.nodes, nodes, def), d.evaluate(ctx, d.outputs, cue.Value{}, def)} {
+		if err != nil {
+			d.cueErrors(err, cue.Value{})
+			return nil, d.errs.Err()
+		}
+	}
 	u := def.Unify(v)
 	d.cueErrors(u.Validate(), def)
+	if d.nodes == nil {
+		d.fields(v.LookupPath(cue.MakePath(cue.Str("nodes"))), func(name string, label Pos, nv cue.Value) {
+			nu := u.LookupPath(cue.MakePath(cue.Str("nodes"), cue.Str(name)))
+			d.nodes = append(d.nodes, entry{name: name, pos: label, v: nv, u: nu})
+		})
+	}
+	if d.outputs == nil {
+		d.fields(v.LookupPath(cue.MakePath(cue.Str("outputs"))), func(name string, label Pos, ov cue.Value) {
+			d.outputs = append(d.outputs, entry{name: name, pos: label, v: ov})
+		})
+	}
 	d.concrete(v, u, def)
 	flow := d.flow(v)
 	return flow, d.errs.Err()
@@ -82,7 +102,9 @@ type decoder struct {
 	yaml bool // YAML positions count runes; see pos
 	// lines holds the offset of each line's start in src; see offset.
 	lines []int
-	errs  Errors
+	// nodes and outputs are the entries of those fields; see detach.
+	nodes, outputs []entry
+	errs           Errors
 }
 
 // syntax parses src into a CUE file, turning YAML and JSON into the same
@@ -208,15 +230,14 @@ func (d *decoder) concrete(v, u cue.Value, def cue.Value) {
 		switch name {
 		case "inputs", "outputs":
 		case "nodes":
-			d.fields(v.LookupPath(cue.MakePath(cue.Str(name))), func(node string, _ Pos, nv cue.Value) {
-				d.fields(nv, func(field string, _ Pos, _ cue.Value) {
+			for _, n := range d.nodes {
+				d.fields(n.v, func(field string, _ Pos, _ cue.Value) {
 					// when is checked, with a better message, as it is decoded.
 					if field != "inputs" && field != "when" {
-						path := cue.MakePath(cue.Str("nodes"), cue.Str(node), cue.Str(field))
-						d.cueErrors(u.LookupPath(path).Validate(cue.Concrete(true)), def)
+						d.cueErrors(n.u.LookupPath(cue.MakePath(cue.Str(field))).Validate(cue.Concrete(true)), def, n.at...)
 					}
 				})
-			})
+			}
 		default:
 			d.cueErrors(u.LookupPath(cue.MakePath(cue.Str(name))).Validate(cue.Concrete(true)), def)
 		}
@@ -225,7 +246,9 @@ func (d *decoder) concrete(v, u cue.Value, def cue.Value) {
 
 // cueErrors records CUE's errors at the first position in the flow file.
 // def, when it exists, is #Flow, used to list the fields that are allowed.
-func (d *decoder) cueErrors(err error, def cue.Value) {
+// at is the path of a struct evaluated on its own (see detach), which the
+// paths of its errors leave out.
+func (d *decoder) cueErrors(err error, def cue.Value, at ...string) {
 	for _, e := range cueerrors.Errors(err) {
 		pos := Pos{File: d.file}
 		for _, p := range append([]token.Pos{e.Position()}, e.InputPositions()...) {
@@ -238,7 +261,7 @@ func (d *decoder) cueErrors(err error, def cue.Value) {
 		if len(path) > 0 && path[0] == "#Flow" {
 			path = path[1:]
 		}
-		path = slices.Clone(path)
+		path = append(slices.Clip(at), path...)
 		for i, p := range path {
 			if u, err := strconv.Unquote(p); err == nil {
 				path[i] = u

@@ -14,8 +14,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/internal/schemas"
+	"github.com/weirflow/weir/plugins"
 )
 
 // errLines returns the lines a user reads for err, which must be nil or a

@@ -142,11 +142,11 @@ func TestBatchMapping(t *testing.T) {
 	require.NoError(t, err)
 	// The mapping wins over the column of the same name.
 	assert.JSONEq(t, `{"n":1,"text":"1-t-x"}`, string(lines[1].Outputs))
-	assert.Equal(t, `input "tag": ${data.label}: the line has no column "label"`, lines[2].Error)
+	assert.Equal(t, `input: input "tag": ${data.label}: the line has no column "label"`, why(t, lines[2]))
 	assert.Equal(t, engine.Failed, lines[2].Status)
 	assert.Nil(t, lines[2].Inputs)
-	assert.Equal(t, `input "n": ${data.num}: the line has no column "num"`, lines[3].Error)
-	assert.Equal(t, `flow "double": invalid inputs: n: must be an integer, got string`, lines[4].Error)
+	assert.Equal(t, `input: input "n": ${data.num}: the line has no column "num"`, why(t, lines[3]))
+	assert.Equal(t, `input: flow "double": invalid inputs: n: must be an integer, got string`, why(t, lines[4]))
 	assert.Equal(t, 1, sum.Succeeded)
 	assert.Equal(t, 3, sum.Failed)
 
@@ -157,7 +157,7 @@ func TestBatchMapping(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"n":100,"text":"100-none"}`, string(lines[1].Outputs))
 	assert.JSONEq(t, `{"n":3,"text":"3-none"}`, string(lines[3].Outputs))
-	assert.Equal(t, `flow "double": invalid inputs: n: is required`, lines[4].Error)
+	assert.Equal(t, `input: flow "double": invalid inputs: n: is required`, why(t, lines[4]))
 }
 
 func TestBatchMappingErrorsBeforeStart(t *testing.T) {
@@ -193,9 +193,9 @@ func TestBatchBadLinesFailAloneAndTheRestRun(t *testing.T) {
 	require.NoError(t, err)
 	lines, sum, err := collect(t, b)
 	require.NoError(t, err)
-	assert.Equal(t, "invalid JSON at column 7: unexpected end of JSON input", lines[1].Error)
-	assert.Equal(t, "want a JSON object of columns, got an array", lines[2].Error)
-	assert.Equal(t, "invalid JSON at column 2: invalid character 'o' in literal null (expecting 'u')", lines[4].Error)
+	assert.Equal(t, "input: invalid JSON at column 7: unexpected end of JSON input", why(t, lines[1]))
+	assert.Equal(t, "input: want a JSON object of columns, got an array", why(t, lines[2]))
+	assert.Equal(t, "input: invalid JSON at column 2: invalid character 'o' in literal null (expecting 'u')", why(t, lines[4]))
 	assert.Equal(t, engine.Succeeded, lines[3].Status)
 	assert.Equal(t, engine.Succeeded, lines[5].Status)
 	assert.Equal(t, 2, sum.Succeeded)
@@ -229,7 +229,7 @@ outputs: v: "${a.output.value}"
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"v":{"n":3,"ok":true,"x":2.5,"name":"007"}}`, string(lines[2].Outputs))
 	assert.JSONEq(t, `{"v":{"n":4,"ok":false,"x":0.5,"name":"x"}}`, string(lines[3].Outputs), "empty cells take the default")
-	assert.Equal(t, `flow "typed": invalid inputs: n: must be an integer, got string; ok: must be a boolean, got string`, lines[4].Error)
+	assert.Equal(t, `input: flow "typed": invalid inputs: n: must be an integer, got string; ok: must be a boolean, got string`, why(t, lines[4]))
 }
 
 func TestBatchLineTimeout(t *testing.T) {
@@ -247,10 +247,71 @@ outputs: v: "${a.output.value}"
 	lines, sum, err := collect(t, b)
 	require.NoError(t, err)
 	assert.Equal(t, engine.Succeeded, lines[1].Status)
-	assert.Equal(t, `node "w" (tool t.wait, plugin t): run timed out after 20ms`, lines[2].Error)
+	assert.Equal(t, `timeout: node "w" (tool t.wait, plugin t): run timed out after 20ms`, why(t, lines[2]))
 	assert.Equal(t, engine.Succeeded, lines[3].Status)
 	assert.Equal(t, engine.Completed, sum.Status)
 	assert.Equal(t, engine.NodeStats{Node: "w", Canceled: 1, Bypassed: 2, Latency: sum.Nodes[1].Latency}, sum.Nodes[1])
+}
+
+// TestBatchLineErrorKinds tells the failures of lines apart with
+// errors.As: bad input, a tool that failed, a node or a line out of time.
+func TestBatchLineErrorKinds(t *testing.T) {
+	e, _ := newEngine(t, engine.Options{})
+	f := load(t, e, `name: "kinds"
+inputs: {n: int, do: string}
+nodes: {
+	fail: {tool: "t.fail", inputs: message: "no", when: {ref: "${inputs.do}", is: "fail"}}
+	wait: {tool: "t.wait", inputs: name: "x", when: {ref: "${inputs.do}", is: "wait"}, timeout: "10ms"}
+	hang: {tool: "t.wait", inputs: name: "y", when: {ref: "${inputs.do}", is: "hang"}}
+}
+outputs: n: "${inputs.n}"
+`)
+	b, err := f.Batch(context.Background(), jsonl(`{"n":1,"do":"none"}`, `{"n":`, `{"n":"x","do":"none"}`,
+		`{"n":4,"do":"fail"}`, `{"n":5,"do":"wait"}`, `{"n":6,"do":"hang"}`), engine.BatchOptions{LineTimeout: 100 * time.Millisecond})
+	require.NoError(t, err)
+	lines, _, err := collect(t, b)
+	require.NoError(t, err)
+	require.Len(t, lines, 6)
+	assert.Nil(t, lines[1].Err)
+	kinds := map[int]engine.FailureKind{}
+	for n, lr := range lines {
+		var le *engine.LineError
+		if errors.As(lr.Err, &le) {
+			kinds[n] = le.Kind
+		}
+	}
+	assert.Equal(t, map[int]engine.FailureKind{2: engine.BadInput, 3: engine.BadInput, 4: engine.ToolFailed, 5: engine.TimedOut, 6: engine.TimedOut}, kinds)
+
+	// The engine's own errors are in the chain.
+	var in *engine.InputError
+	require.ErrorAs(t, lines[3].Err, &in)
+	assert.Equal(t, "kinds", in.Flow)
+	var node *engine.NodeError
+	require.ErrorAs(t, lines[4].Err, &node)
+	assert.Equal(t, "fail", node.Node)
+	require.ErrorAs(t, lines[5].Err, &node)
+	assert.Equal(t, plugins.Timeout, plugins.KindOf(node.Err))
+	assert.ErrorIs(t, lines[6].Err, engine.ErrRunTimeout)
+	assert.Equal(t, `timeout: node "hang" (tool t.wait, plugin t): run timed out after 100ms`, why(t, lines[6]))
+
+	// A LineResult encodes its error as the text.
+	b2, err := json.Marshal(engine.LineResult{Line: 4, Status: engine.Failed, Err: lines[4].Err})
+	require.NoError(t, err)
+	assert.Contains(t, string(b2), `"error":"node \"fail\" (tool t.fail, plugin t): no"`)
+}
+
+func TestFailureKindText(t *testing.T) {
+	for _, k := range []engine.FailureKind{engine.UnknownFailure, engine.BadInput, engine.ToolFailed, engine.TimedOut} {
+		b, err := k.MarshalText()
+		require.NoError(t, err)
+		var back engine.FailureKind
+		require.NoError(t, back.UnmarshalText(b))
+		assert.Equal(t, k, back, string(b))
+	}
+	var k engine.FailureKind = engine.ToolFailed
+	require.NoError(t, k.UnmarshalText([]byte("cosmic-ray")))
+	assert.Equal(t, engine.UnknownFailure, k, "a kind of a later weir")
+	assert.Equal(t, "FailureKind(9)", engine.FailureKind(9).String())
 }
 
 func TestBatchMaxFailures(t *testing.T) {
@@ -321,14 +382,25 @@ outputs: v: "${a.output.value}"
 		assert.NotContains(t, second, lr.Line, "line %d ran again", lr.Line)
 	}
 	assert.Equal(t, 500, len(done)+len(second))
-	assert.Equal(t, "seven fails", errOf(second, first, 7))
+	assert.Equal(t, "seven fails", errOf(t, second, first, 7))
 }
 
-func errOf(a, b map[int]engine.LineResult, line int) string {
-	if lr, ok := a[line]; ok {
-		return strings.TrimPrefix(lr.Error, `node "a" (tool r.step, plugin r): `)
+func errOf(t *testing.T, a, b map[int]engine.LineResult, line int) string {
+	lr, ok := a[line]
+	if !ok {
+		lr = b[line]
 	}
-	return strings.TrimPrefix(b[line].Error, `node "a" (tool r.step, plugin r): `)
+	return strings.TrimPrefix(why(t, lr), `tool: node "a" (tool r.step, plugin r): `)
+}
+
+// why says why a line failed: the kind and the text of its *LineError.
+func why(t *testing.T, lr engine.LineResult) string {
+	t.Helper()
+	var le *engine.LineError
+	require.True(t, errors.As(lr.Err, &le), "line %d: %v", lr.Line, lr.Err)
+	require.Equal(t, lr.Line, le.Line)
+	require.Equal(t, fmt.Sprintf("line %d: %v", lr.Line, le.Err), lr.Err.Error())
+	return le.Kind.String() + ": " + le.Err.Error()
 }
 
 const aggFlow = `name: "eval"

@@ -31,18 +31,9 @@ type Record struct {
 	Text bool
 }
 
-// LineError is a line of a dataset that could not be read. A Source yields
-// it to fail that line alone; any other error a Source yields stops the
-// batch.
-type LineError struct {
-	Line int
-	Err  error
-}
-
-func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e.Err) }
-func (e *LineError) Unwrap() error { return e.Err }
-
 // Source yields the records of a dataset in order, with Line increasing.
+// For a line it cannot read it yields a *LineError (Kind left unset), which
+// fails that line alone; any other error it yields stops the batch.
 // Sources stream: a batch holds only the records it is running.
 type Source = iter.Seq2[Record, error]
 

@@ -206,13 +206,23 @@ func (fl *failedLines) add(lr engine.LineResult) {
 func (fl failedLines) list(total int, runID string) string {
 	var b strings.Builder
 	for _, lr := range fl {
-		fmt.Fprintf(&b, "\n  line %d: %s", lr.Line, cell(lr.Error))
+		fmt.Fprintf(&b, "\n  line %d: %s", lr.Line, cell(why(lr.Err)))
 	}
 	if more := total - len(fl); more > 0 {
 		fmt.Fprintf(&b, "\n  and %d more", more)
 	}
 	fmt.Fprintf(&b, "\nevery line's outputs or error: weir runs outputs %s", runID)
 	return b.String()
+}
+
+// why is the text of a failed line's error, without the line's number,
+// which the caller shows.
+func why(err error) string {
+	var le *engine.LineError
+	if errors.As(err, &le) {
+		return le.Err.Error()
+	}
+	return err.Error()
 }
 
 // parseMaps reads --map name=template flags.

@@ -100,18 +100,19 @@ mean (aggregate)  1  0  -  -  Nms  -  -
 			Line    int
 			Status  string
 			Error   string
+			Kind    string `json:"error_kind"`
 			Outputs json.RawMessage
 		}
 		require.NoError(t, json.Unmarshal([]byte(l), &o), l)
-		byLine[o.Line] = o.Status + " " + string(o.Outputs) + o.Error
+		byLine[o.Line] = strings.TrimSpace(o.Status + " " + o.Kind + " " + string(o.Outputs) + o.Error)
 	}
 	assert.Equal(t, map[int]string{
-		1: `succeeded {"greeting":"Hello, Ada!","score":1}`,
-		2: `succeeded {"greeting":"Hello, Grace!","score":0.5}`,
-		3: `failed node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "soon"`,
-		5: `failed flow "scores": invalid inputs: score: must be a number, got string`,
-		6: `failed invalid JSON at column 20: invalid character '"' after object key:value pair`,
-		7: `succeeded {"greeting":"Hello, Barbara!","score":0.5}`,
+		1: `succeeded  {"greeting":"Hello, Ada!","score":1}`,
+		2: `succeeded  {"greeting":"Hello, Grace!","score":0.5}`,
+		3: `failed tool node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "soon"`,
+		5: `failed input flow "scores": invalid inputs: score: must be a number, got string`,
+		6: `failed input invalid JSON at column 20: invalid character '"' after object key:value pair`,
+		7: `succeeded  {"greeting":"Hello, Barbara!","score":0.5}`,
 	}, byLine)
 
 	r = weir(t, "", "runs", "outputs", "--home", home, id)

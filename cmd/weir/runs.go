@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -318,7 +319,7 @@ exits with status 1 and says what is damaged.`,
 				}
 				what := display(o.Outputs)
 				if o.Status != engine.Succeeded {
-					what = cell(o.Error)
+					what = cell(why(o.Err))
 				}
 				fmt.Fprintf(tw, "%d\t%s\t%s\n", o.Line, o.Status, what)
 			}
@@ -341,9 +342,14 @@ func writeOutputLine(w io.Writer, o record.Output) error {
 		b = append(b, `,"outputs":`...)
 		b = append(b, o.Outputs...)
 	} else {
-		msg, _ := json.Marshal(o.Error)
+		var le *engine.LineError
+		errors.As(o.Err, &le)
+		msg, _ := json.Marshal(le.Err.Error())
 		b = append(b, `,"error":`...)
 		b = append(b, msg...)
+		if le.Kind != engine.UnknownFailure {
+			b = append(append(append(b, `,"error_kind":"`...), le.Kind.String()...), '"')
+		}
 	}
 	b = append(b, "}\n"...)
 	_, err := w.Write(b)

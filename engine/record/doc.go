@@ -16,7 +16,9 @@
 //	                         "status":"succeeded","attempts":1,"duration_ms":0.123}]}
 //	  outputs.jsonl          one line per dataset line run:
 //	                         {"line":N,"status":"succeeded","duration_ms":1.5,"outputs":{...}}
-//	                         {"line":N,"status":"failed","duration_ms":2,"error":"..."}
+//	                         {"line":N,"status":"failed","duration_ms":2,"error":"...",
+//	                          "error_kind":"tool"} (input, tool or timeout: see
+//	                         engine.FailureKind; absent in records of older weirs)
 //	                         with "aggregate":{...} for the flow's aggregate nodes
 //	  metrics.json           written when the run finishes: counts, latencies,
 //	                         per-node statistics, aggregate outputs

@@ -2,6 +2,7 @@ package record_test
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -48,7 +49,7 @@ func bad(line int) engine.LineResult {
 		Line:     line,
 		Status:   engine.Failed,
 		Inputs:   json.RawMessage(`{"name":""}`),
-		Error:    `node "greet" (tool text.greet, plugin text): empty "name"`,
+		Err:      &engine.LineError{Line: line, Kind: engine.ToolFailed, Err: errors.New(`node "greet" (tool text.greet, plugin text): empty "name"`)},
 		Duration: 2 * time.Millisecond,
 		Nodes: []engine.NodeResult{
 			{Node: "greet", Tool: "text.greet", Status: engine.Failed, Attempts: 2, Duration: 1 * time.Millisecond, Error: `empty "name"`},

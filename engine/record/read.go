@@ -22,10 +22,13 @@ import (
 
 // Output is one line of a run's outputs.jsonl.
 type Output struct {
-	Line      int
-	Status    engine.Status // Succeeded or Failed
-	Outputs   json.RawMessage
-	Error     string
+	Line    int
+	Status  engine.Status // Succeeded or Failed
+	Outputs json.RawMessage
+	// Err is why a failed line failed, an *engine.LineError holding the
+	// error's text and kind (engine.UnknownFailure in records written
+	// before weir kept kinds); nil for a line that succeeded.
+	Err       error
 	Duration  time.Duration
 	Aggregate json.RawMessage
 }
@@ -154,6 +157,7 @@ var (
 	durationField  = []jsonscan.Step{{Key: "duration_ms"}}
 	outputsField   = []jsonscan.Step{{Key: "outputs"}}
 	errorField     = []jsonscan.Step{{Key: "error"}}
+	errorKindField = []jsonscan.Step{{Key: "error_kind"}}
 	aggregateField = []jsonscan.Step{{Key: "aggregate"}}
 )
 
@@ -202,12 +206,32 @@ func parseOutput(b []byte, full bool) (Output, error) {
 	if v, err = jsonscan.Select(b, outputsField); err == nil {
 		o.Outputs = json.RawMessage(bytes.Clone(v))
 	}
-	if v, err = jsonscan.Select(b, errorField); err == nil {
-		if err := json.Unmarshal(v, &o.Error); err != nil {
-			return o, fmt.Errorf(`"error" is %s, not a string`, v)
+	if o.Status == engine.Failed {
+		if o.Err, err = parseError(b, o.Line); err != nil {
+			return o, err
 		}
 	}
 	return o, nil
+}
+
+// parseError reads the error of a failed line of outputs.jsonl.
+func parseError(b []byte, line int) (error, error) {
+	le := &engine.LineError{Line: line}
+	var msg string
+	if v, err := jsonscan.Select(b, errorField); err == nil {
+		if err := json.Unmarshal(v, &msg); err != nil {
+			return nil, fmt.Errorf(`"error" is %s, not a string`, v)
+		}
+	}
+	le.Err = errors.New(msg)
+	if v, err := jsonscan.Select(b, errorKindField); err == nil {
+		var kind string
+		if err := json.Unmarshal(v, &kind); err != nil {
+			return nil, fmt.Errorf(`"error_kind" is %s, not a string`, v)
+		}
+		_ = le.Kind.UnmarshalText([]byte(kind)) // an unknown kind stays UnknownFailure
+	}
+	return le, nil
 }
 
 // Completed returns the lines that run id and the runs it resumes, back

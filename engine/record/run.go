@@ -277,8 +277,8 @@ func (r *Run) Write(lr engine.LineResult) error {
 			return fmt.Errorf("write line %d: outputs: %w", lr.Line, err)
 		}
 	}
-	if lr.Error != "" {
-		out = jsonscan.AppendString(append(out, `,"error":`...), lr.Error)
+	if lr.Err != nil {
+		out = appendError(out, lr.Err)
 	}
 	if len(lr.Aggregate) > 0 {
 		if out, err = appendRaw(append(out, `,"aggregate":`...), lr.Aggregate); err != nil {
@@ -300,6 +300,20 @@ func (r *Run) Write(lr engine.LineResult) error {
 		}
 	}
 	return nil
+}
+
+// appendError appends a failed line's error: its text, and its kind when
+// it is an engine.LineError.
+func appendError(dst []byte, err error) []byte {
+	var le *engine.LineError
+	if !errors.As(err, &le) {
+		return jsonscan.AppendString(append(dst, `,"error":`...), err.Error())
+	}
+	dst = jsonscan.AppendString(append(dst, `,"error":`...), le.Err.Error())
+	if le.Kind != engine.UnknownFailure {
+		dst = append(append(append(dst, `,"error_kind":"`...), le.Kind.String()...), '"')
+	}
+	return dst
 }
 
 func appendNodes(dst []byte, lr engine.LineResult) []byte {

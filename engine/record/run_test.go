@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -66,7 +67,9 @@ func TestRunLifecycle(t *testing.T) {
 	assert.Equal(t, want, got)
 
 	agg1 := ok(1, `{"stats":{"x":1}}`)
-	unreadable := engine.LineResult{Line: 3, Status: engine.Failed, Error: "line 3: invalid character 'x' looking for beginning of value"}
+	// An error that is not a LineError has no kind, as in records of
+	// older weirs.
+	unreadable := engine.LineResult{Line: 3, Status: engine.Failed, Err: errors.New("line 3: invalid character 'x' looking for beginning of value")}
 	indented := ok(4, `{"stats":{"x":4}}`)
 	indented.Outputs = json.RawMessage("{\n  \"message\": \"hi\"\n}")
 
@@ -113,7 +116,7 @@ func TestRunLifecycle(t *testing.T) {
 {"line":4,"nodes":[{"node":"greet","tool":"text.greet","status":"succeeded","attempts":1,"duration_ms":0.123}]}
 `, readFile(t, r.Dir(), "nodes.jsonl"))
 	assert.Equal(t, `{"line":1,"status":"succeeded","duration_ms":1.5,"outputs":{"message":"hi n1"},"aggregate":{"stats":{"x":1}}}
-{"line":2,"status":"failed","duration_ms":2,"error":"node \"greet\" (tool text.greet, plugin text): empty \"name\""}
+{"line":2,"status":"failed","duration_ms":2,"error":"node \"greet\" (tool text.greet, plugin text): empty \"name\"","error_kind":"tool"}
 {"line":3,"status":"failed","duration_ms":0,"error":"line 3: invalid character 'x' looking for beginning of value"}
 {"line":4,"status":"succeeded","duration_ms":1.5,"outputs":{"message":"hi"},"aggregate":{"stats":{"x":4}}}
 `, readFile(t, r.Dir(), "outputs.jsonl"))
@@ -187,8 +190,8 @@ func TestRunLifecycle(t *testing.T) {
 	}
 	assert.Equal(t, []record.Output{
 		{Line: 1, Status: engine.Succeeded, Outputs: json.RawMessage(`{"message":"hi n1"}`), Duration: 1500 * time.Microsecond, Aggregate: json.RawMessage(`{"stats":{"x":1}}`)},
-		{Line: 2, Status: engine.Failed, Error: bad(2).Error, Duration: 2 * time.Millisecond},
-		{Line: 3, Status: engine.Failed, Error: unreadable.Error},
+		{Line: 2, Status: engine.Failed, Err: bad(2).Err, Duration: 2 * time.Millisecond},
+		{Line: 3, Status: engine.Failed, Err: &engine.LineError{Line: 3, Kind: engine.UnknownFailure, Err: unreadable.Err}},
 		{Line: 4, Status: engine.Succeeded, Outputs: json.RawMessage(`{"message":"hi"}`), Duration: 1500 * time.Microsecond, Aggregate: json.RawMessage(`{"stats":{"x":4}}`)},
 	}, outs)
 

@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/weirflow/weir/internal/jsonscan"
+)
+
+type lineValue struct {
+	line int
+	v    []byte
+}
+
+// hasAggregate reports whether the flow has aggregate nodes: those that
+// are not line nodes.
+func (b *Batch) hasAggregate() bool { return len(b.lineNodes) < len(b.f.nodes) }
+
+// lineAggregate evaluates, on a succeeded line's values, the inputs of the
+// aggregate nodes that take a list over the lines.
+func (b *Batch) lineAggregate(rv *runValues) (json.RawMessage, error) {
+	if !b.hasAggregate() {
+		return nil, nil
+	}
+	dst := []byte{'{'}
+	for _, n := range b.f.nodes {
+		if !n.aggregate {
+			continue
+		}
+		if len(dst) > 1 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, fieldKey(n.name)...)
+		dst = append(dst, '{')
+		first := true
+		for _, af := range n.aggFields {
+			if !af.perLine {
+				continue
+			}
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = append(dst, af.key...)
+			var err error
+			if dst, err = af.val.append(dst, rv); err != nil {
+				return nil, fmt.Errorf("aggregate node %q: input %q: %w", n.name, af.name, err)
+			}
+		}
+		dst = append(dst, '}')
+	}
+	return append(dst, '}'), nil
+}
+
+// addAggregate keeps a line's aggregate values for the aggregate nodes.
+// b.mu is held, or the batch has not started.
+func (b *Batch) addAggregate(line int, agg json.RawMessage) error {
+	for i, n := range b.f.nodes {
+		for j, af := range n.aggFields {
+			if !af.perLine {
+				continue
+			}
+			v, err := jsonscan.Select(agg, []jsonscan.Step{{Key: n.name}, {Key: af.name}})
+			if err != nil {
+				return fmt.Errorf("aggregate value of node %q input %q: %w", n.name, af.name, err)
+			}
+			b.agg[i][j] = append(b.agg[i][j], lineValue{line, v})
+		}
+	}
+	return nil
+}
+
+// aggregate runs the aggregate nodes once, over the values of the lines
+// that succeeded, in line order. b.mu is held.
+func (b *Batch) aggregate(ctx context.Context) error {
+	f := b.f
+	if !b.hasAggregate() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeoutCause(ctx, f.timeout, f.timeoutCause)
+	defer cancel()
+	r := &run{
+		f:      f,
+		nodes:  make([]NodeResult, len(f.nodes)),
+		values: runValues{outputs: make([][]byte, len(f.nodes))},
+		res:    &Result{RunID: b.id + "/aggregate", Flow: f.name},
+	}
+	for i, n := range f.nodes {
+		r.nodes[i] = NodeResult{Node: n.name, Tool: n.toolName, Plugin: n.plugin, Kind: n.kind, Status: Canceled}
+	}
+	// Aggregate nodes depend only on each other: run them in an order that
+	// respects that, one at a time.
+	ran := make([]bool, len(f.nodes))
+	var failure error
+	for progress := true; progress; {
+		progress = false
+		for i, n := range f.nodes {
+			if !n.aggregate || ran[i] || slices.ContainsFunc(n.deps, func(d int) bool { return f.nodes[d].aggregate && !ran[d] }) {
+				continue
+			}
+			ran[i], progress = true, true
+			if failure != nil {
+				continue
+			}
+			in, err := b.aggregateInputs(i, &r.values)
+			if err == nil {
+				r.nodes[i].Start = time.Now()
+				var out []byte
+				out, err = r.retry(ctx, n, in)
+				r.nodes[i].Duration = time.Since(r.nodes[i].Start)
+				r.values.outputs[i] = out
+			} else {
+				err = r.nodeError(n, 0, err)
+			}
+			failure = r.end(finished{i, r.values.outputs[i], err}, nil, func(error) {})
+		}
+	}
+	out := []byte{'{'}
+	for i, n := range f.nodes {
+		if !n.aggregate {
+			continue
+		}
+		b.sum.AggregateNodes = append(b.sum.AggregateNodes, r.nodes[i])
+		if r.nodes[i].Status == Succeeded {
+			if len(out) > 1 {
+				out = append(out, ',')
+			}
+			out = append(append(out, fieldKey(n.name)...), r.values.outputs[i]...)
+		}
+	}
+	b.sum.Aggregates = append(out, '}')
+	return failure
+}
+
+// aggregateInputs builds the inputs of aggregate node i: lists of the
+// per-line values, sorted by line, and single values of other aggregate
+// nodes.
+func (b *Batch) aggregateInputs(i int, rv *runValues) ([]byte, error) {
+	n := b.f.nodes[i]
+	dst := []byte{'{'}
+	for j, af := range n.aggFields {
+		if j > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, af.key...)
+		if !af.perLine {
+			var err error
+			if dst, err = af.val.append(dst, rv); err != nil {
+				return nil, fmt.Errorf("input %q: %w", af.name, err)
+			}
+			continue
+		}
+		vals := b.agg[i][j]
+		slices.SortFunc(vals, func(a, b lineValue) int { return a.line - b.line })
+		dst = append(dst, '[')
+		for k, lv := range vals {
+			if k > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, lv.v...)
+		}
+		dst = append(dst, ']')
+	}
+	return append(dst, '}'), nil
+}

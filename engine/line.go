@@ -1,0 +1,134 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+)
+
+// LineResult is what one line of a batch produced.
+type LineResult struct {
+	// Line is the record's number in the dataset (see Record).
+	Line   int    `json:"line"`
+	Status Status `json:"status"` // Succeeded or Failed
+	// Inputs are the flow inputs the line ran with, defaults applied; nil
+	// when they could not be built.
+	Inputs  json.RawMessage `json:"inputs,omitempty"`
+	Outputs json.RawMessage `json:"outputs,omitempty"`
+	// Err is why the line failed, a *LineError; nil when it succeeded. It
+	// encodes to JSON as its text.
+	Err error `json:"error,omitempty"`
+	// Nodes are the line's nodes, aggregate nodes left out.
+	Nodes    []NodeResult  `json:"nodes,omitempty"`
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration"`
+	// Aggregate holds what a succeeded line gives the aggregate nodes,
+	// {"node": {"input": value}}; nil when the flow has none. Keep it to
+	// resume the batch later.
+	Aggregate json.RawMessage `json:"aggregate,omitempty"`
+}
+
+// line runs one record. It returns false for a line the batch abandoned
+// because it was stopped.
+func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
+	lr := LineResult{Line: p.rec.Line, Status: Failed, Start: time.Now()}
+	var le *LineError
+	if errors.As(p.err, &le) {
+		lr.Line, lr.Err = le.Line, &LineError{Line: le.Line, Kind: BadInput, Err: le.Err}
+		b.account(&lr, false)
+		return lr, true
+	}
+	in, err := b.inputs(p.rec)
+	if err != nil {
+		lr.Err = &LineError{Line: lr.Line, Kind: BadInput, Err: err}
+		lr.Duration = time.Since(lr.Start)
+		b.account(&lr, false)
+		return lr, true
+	}
+	var attrs []attribute.KeyValue
+	if b.span != nil {
+		attrs = []attribute.KeyValue{
+			attribute.String("weir.batch.id", b.id),
+			attribute.Int("weir.batch.line", lr.Line),
+		}
+	}
+	r, err := b.f.run(ctx, json.RawMessage(in), RunOptions{
+		RunID:   b.id + "/" + strconv.Itoa(lr.Line),
+		Timeout: b.opts.LineTimeout,
+	}, attrs)
+	if err != nil && ctx.Err() != nil {
+		return lr, false
+	}
+	lr.Duration = r.res.Duration
+	lr.Inputs = r.values.inputs
+	lr.Nodes = r.res.Nodes
+	var inErr *InputError
+	if errors.As(err, &inErr) {
+		lr.Nodes = nil // none started
+	} else if b.hasAggregate() {
+		lr.Nodes = make([]NodeResult, len(b.lineNodes))
+		for k, i := range b.lineNodes {
+			lr.Nodes[k] = r.res.Nodes[i]
+		}
+	}
+	if err == nil {
+		lr.Aggregate, err = b.lineAggregate(&r.values)
+	}
+	if err != nil {
+		lr.Err = failure(lr.Line, err)
+		lr.Aggregate = nil
+	} else {
+		lr.Status = Succeeded
+		lr.Outputs = r.res.Outputs
+	}
+	b.account(&lr, true)
+	if err == nil && lr.Aggregate != nil {
+		b.mu.Lock()
+		err = b.addAggregate(lr.Line, lr.Aggregate)
+		b.mu.Unlock()
+		if err != nil {
+			panic("engine: a line's own aggregate values do not read back: " + err.Error())
+		}
+	}
+	return lr, true
+}
+
+// account counts a line in the summary, its latency if it ran, and stops
+// the batch once it has failed MaxFailures lines.
+func (b *Batch) account(lr *LineResult, ran bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if ran {
+		b.lat.Add(lr.Duration)
+	}
+	if lr.Status == Succeeded {
+		b.sum.Succeeded++
+	} else {
+		b.sum.Failed++
+		if b.opts.MaxFailures > 0 && b.sum.Failed == b.opts.MaxFailures {
+			b.cancel(fmt.Errorf("%w: stopped after %d", ErrTooManyFailures, b.sum.Failed))
+		}
+	}
+	for i, nr := range lr.Nodes {
+		h := &b.nodes[i]
+		switch nr.Status {
+		case Succeeded:
+			h.runs++
+		case Failed:
+			h.runs++
+			h.failed++
+		case Bypassed:
+			h.bypassed++
+			continue
+		default:
+			h.canceled++
+			continue
+		}
+		h.lat.Add(nr.Duration)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
@@ -50,7 +51,7 @@ func NoopFlow(shape string, n int) string {
 // ns/node, allocs/node and runs/s.
 func EngineRun(shape string, n int) func(b *testing.B) {
 	return func(b *testing.B) {
-		e, err := engine.New(engine.Options{})
+		e, err := weir.New(engine.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

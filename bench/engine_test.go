@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 )
 
@@ -22,7 +23,7 @@ func BenchmarkDirect(b *testing.B) {
 
 // TestNoopFlowsRun keeps the benchmark flows valid.
 func TestNoopFlowsRun(t *testing.T) {
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

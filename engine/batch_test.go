@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 )
@@ -95,7 +96,7 @@ func TestBatchRunsEveryLine(t *testing.T) {
 // more than the concurrency, and all of it is used (a barrier of that size
 // lets the first lines through only together).
 func TestBatchConcurrencyBound(t *testing.T) {
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	defer e.Close()
 	var inside, most atomic.Int64
@@ -337,7 +338,7 @@ outputs: v: "${a.output}"
 // TestBatchCancelAndResume stops a batch midway, then resumes it with the
 // lines that succeeded: every line ends up run exactly once.
 func TestBatchCancelAndResume(t *testing.T) {
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	defer e.Close()
 	ctx, cancel := context.WithCancel(context.Background())

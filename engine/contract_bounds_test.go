@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 )
@@ -18,7 +19,7 @@ import (
 // given contract schemas.
 func hostileEngine(t *testing.T, inputs, outputs string) *engine.Engine {
 	t.Helper()
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, e.Close()) })
 	tool := plugins.RawFunc(plugins.Contract{Name: "x", Inputs: []byte(inputs), Outputs: []byte(outputs)},

@@ -6,7 +6,7 @@
 // it references have finished, in parallel up to the flow's concurrency, with
 // per-node timeouts and retries and a deadline for the run.
 //
-//	e, err := engine.New(engine.Options{})
+//	e, err := weir.New(engine.Options{}) // engine.New, with weir's plugin kinds
 //	if err != nil { ... }
 //	defer e.Close()
 //	f, err := e.Load(ctx, "flows/hello.cue")
@@ -18,9 +18,12 @@
 // columns to inputs, and running aggregate nodes once at the end; package
 // engine/record keeps the run record that makes a batch resumable.
 //
-// Tools come from providers (builtin, and the Wasm and go-plugin kinds) and
-// from Go functions registered with Register. An Engine and its Flows are
-// safe for concurrent use; Close releases the plugins.
+// Tools come from providers, one per plugin kind, and from Go functions
+// registered with Register. The engine knows plugin kinds only through the
+// interfaces of package plugins: package weir (the module's root) gives it
+// those that ship with weir (builtin, wasm, goplugin), and an engine from
+// engine.New has only the providers in its Options. An Engine and its Flows
+// are safe for concurrent use; Close releases the plugins.
 //
 // Values between nodes stay encoded as JSON: a reference such as
 // ${node.output.a.b[0]} selects from the bytes without decoding the whole

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,20 +15,20 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/plugins/builtin"
-	"github.com/weirflow/weir/plugins/goplugin"
-	"github.com/weirflow/weir/plugins/wasm"
 )
 
-// Options configure an Engine. The zero value is a useful default: builtin
-// tools, no tracing, and the default limits below.
+// Options configure an Engine. The zero value is an engine that runs the
+// tools a program registers and sub-flows, without tracing, with the
+// default limits below; weir.New adds the plugin kinds that ship with weir.
 type Options struct {
 	// TracerProvider receives a span per run and per node attempt. When nil
 	// the engine does not trace at all, at no cost.
 	TracerProvider trace.TracerProvider
-	// Providers open the plugin entries of flows, one per kind. Nil means
-	// DefaultProviders(). The engine owns them: Close closes those that
-	// implement io.Closer.
+	// Providers open the plugin entries of flows, one per kind. With none
+	// (nil or empty), a flow can use only registered tools and sub-flows;
+	// weir.Providers returns the kinds that ship with weir (builtin, wasm,
+	// goplugin). The engine owns them: Close closes those that implement
+	// io.Closer.
 	Providers []plugins.Provider
 	// Defaults apply where a flow does not say otherwise.
 	Defaults Defaults
@@ -57,17 +59,6 @@ func (d Defaults) withZeros() Defaults {
 		d.MaxBackoff = 10 * time.Second
 	}
 	return d
-}
-
-// DefaultProviders returns the providers an engine uses when Options leaves
-// Providers nil: builtin tools, Wasm modules compiled into the default
-// cache folder (see wasm.CacheDir), and go-plugin executables.
-func DefaultProviders() []plugins.Provider {
-	return []plugins.Provider{
-		builtin.NewProvider(),
-		wasm.NewProvider(wasm.Options{}),
-		goplugin.NewProvider(goplugin.Options{}),
-	}
 }
 
 // ErrClosed is returned by the methods of an Engine after Close.
@@ -109,11 +100,7 @@ func New(opts Options) (*Engine, error) {
 	if opts.TracerProvider != nil {
 		e.tracer = opts.TracerProvider.Tracer("github.com/weirflow/weir/engine")
 	}
-	providers := opts.Providers
-	if providers == nil {
-		providers = DefaultProviders()
-	}
-	for _, p := range providers {
+	for _, p := range opts.Providers {
 		if _, dup := e.providers[p.Kind()]; dup {
 			return nil, fmt.Errorf("new engine: two providers of plugin kind %q", p.Kind())
 		}
@@ -198,13 +185,13 @@ type PluginStats struct {
 	// wasm, goplugin.
 	Name, Source, Kind string
 	// Live counts its instances (Wasm) or processes (go-plugin) now; Idle
-	// those of them waiting for a call (Wasm only).
+	// those of them waiting for a call.
 	Live, Idle int
 }
 
-// Plugins reports the instance pools of the Wasm and go-plugin plugins the
-// engine opened, ordered by source. It is safe to call at any time, as a
-// metrics scrape does.
+// Plugins reports the instance pools of the plugins the engine opened that
+// keep one (those implementing plugins.Pooled: Wasm and go-plugin), ordered
+// by source. It is safe to call at any time, as a metrics scrape does.
 func (e *Engine) Plugins() []PluginStats {
 	e.mu.Lock()
 	ops := make([]*openPlugin, 0, len(e.opened))
@@ -219,17 +206,9 @@ func (e *Engine) Plugins() []PluginStats {
 		default:
 			continue // still opening
 		}
-		name, kind, source := op.spec.Name, op.spec.Kind, op.spec.Source
-		switch pl := op.plugin.(type) {
-		case *wasm.Plugin:
-			st := pl.Stats()
-			out = append(out, PluginStats{Name: name, Source: source, Kind: kind, Live: st.Live, Idle: st.Idle})
-		case *goplugin.Plugin:
-			live := 0
-			if pl.Stats().PID != 0 {
-				live = 1
-			}
-			out = append(out, PluginStats{Name: name, Source: source, Kind: kind, Live: live})
+		if pl, ok := op.plugin.(plugins.Pooled); ok {
+			st := pl.PoolStats()
+			out = append(out, PluginStats{Name: op.spec.Name, Source: op.spec.Source, Kind: op.spec.Kind, Live: st.Live, Idle: st.Idle})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })
@@ -241,12 +220,7 @@ func (e *Engine) Plugins() []PluginStats {
 func (e *Engine) open(ctx context.Context, spec plugins.Spec) (*openPlugin, error) {
 	p, ok := e.providers[spec.Kind]
 	if !ok {
-		kinds := make([]string, 0, len(e.providers))
-		for k := range e.providers {
-			kinds = append(kinds, k)
-		}
-		sort.Strings(kinds)
-		return nil, fmt.Errorf("no provider for plugin kind %q in this engine (it has: %s)", spec.Kind, strings.Join(kinds, ", "))
+		return nil, e.noProvider(spec.Kind)
 	}
 	key := spec.Kind + "\x00" + spec.Source + "\x00" + spec.SHA256 + "\x00" + string(spec.Options)
 	e.mu.Lock()
@@ -282,6 +256,15 @@ func (e *Engine) open(ctx context.Context, spec plugins.Spec) (*openPlugin, erro
 	}
 	close(op.ready)
 	return op, op.err
+}
+
+// noProvider says how to give the engine a plugin kind it lacks.
+func (e *Engine) noProvider(kind string) error {
+	list := "none"
+	if len(e.providers) > 0 {
+		list = strings.Join(slices.Sorted(maps.Keys(e.providers)), ", ")
+	}
+	return fmt.Errorf("this engine has no provider of plugin kind %q (it has: %s): create it with weir.New, or add one to engine.Options.Providers", kind, list)
 }
 
 func toolMap(tools []plugins.Tool) map[string]plugins.Tool {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 )
@@ -12,7 +13,7 @@ import (
 // A Go program registers its own function as a tool and runs a flow that
 // uses it next to a builtin tool.
 func Example() {
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	if err != nil {
 		panic(err)
 	}
@@ -56,7 +57,7 @@ outputs: summary: "${say.output.text}"
 
 // Load reports every problem of a flow at once, each with its position.
 func ExampleEngine_Parse_errors() {
-	e, _ := engine.New(engine.Options{})
+	e, _ := weir.New(engine.Options{})
 	defer e.Close()
 	_, err := e.Parse(context.Background(), "flow.cue", []byte(`name: "broken"
 nodes: {
@@ -73,7 +74,7 @@ outputs: v: "${a.output.text}"
 
 // A run reports what each node did, including the nodes a condition bypassed.
 func ExampleFlow_Run() {
-	e, _ := engine.New(engine.Options{})
+	e, _ := weir.New(engine.Options{})
 	defer e.Close()
 	f, err := e.Parse(context.Background(), "flow.cue", []byte(`name: "hello"
 inputs: {name: string, loud: bool | *false}
@@ -105,7 +106,7 @@ outputs: {message: "${greet.output.text}", shouted: "${shout.output.text}"}
 // string, maps a column to an input, and averages a value over the lines
 // with an aggregate node. Lines end in any order: sort them to print.
 func ExampleFlow_Batch() {
-	e, _ := engine.New(engine.Options{})
+	e, _ := weir.New(engine.Options{})
 	defer e.Close()
 	f, err := e.Parse(context.Background(), "flow.cue", []byte(`
 name: "lengths"

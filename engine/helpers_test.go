@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 )
@@ -130,7 +131,7 @@ func (tt *testTools) tools() []plugins.Tool {
 // newEngine returns an engine with the test tools registered as plugin "t".
 func newEngine(t *testing.T, opts engine.Options) (*engine.Engine, *testTools) {
 	t.Helper()
-	e, err := engine.New(opts)
+	e, err := weir.New(opts)
 	require.NoError(t, err)
 	tt := &testTools{released: make(chan struct{})}
 	require.NoError(t, e.Register("t", tt.tools()...))

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 )
@@ -35,7 +36,7 @@ outputs: out: "${n.output}"
 
 func runRaw(t testing.TB, tool *rawTool) (*engine.Result, error) {
 	t.Helper()
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = e.Close() })
 	require.NoError(t, e.Register("bad", tool))

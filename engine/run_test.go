@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 )
 
@@ -454,7 +455,7 @@ outputs:
 }
 
 func TestRegisterAndClose(t *testing.T) {
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	tt := &testTools{released: make(chan struct{})}
 	assert.EqualError(t, e.Register("builtin", tt.tools()...), `register "builtin": the name is taken by weir's builtin tools`)

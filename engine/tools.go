@@ -39,7 +39,8 @@ func (c *compiler) openPlugins() {
 		c.addTools(name, kindNative, tools, schemas.Pos{File: c.spec.File})
 	}
 	specs := c.spec.Plugins
-	if !declared[builtinName] {
+	// The builtin plugin is implicit where the engine has its kind.
+	if _, ok := c.e.providers[builtinName]; ok && !declared[builtinName] {
 		specs = append(specs, schemas.Plugin{Pos: schemas.Pos{File: c.spec.File}, Spec: plugins.Spec{Name: builtinName, Kind: "builtin"}})
 	}
 	for _, p := range specs {
@@ -104,6 +105,10 @@ func (c *compiler) resolveTool(sn *schemas.Node) *toolEntry {
 	}
 	if te := c.tools[sn.Tool]; te != nil {
 		return te
+	}
+	if !c.plugins[plugin] && plugin == builtinName {
+		c.errs.Add(sn.ToolPos, "node %q: tool %q: %v", sn.Name, sn.Tool, c.e.noProvider(builtinName))
+		return nil
 	}
 	if !c.plugins[plugin] {
 		names := make([]string, 0, len(c.plugins))

@@ -84,3 +84,18 @@ type Dir struct {
 	Path  string `json:"path"`
 	Write bool   `json:"write,omitempty"`
 }
+
+// PoolStats counts what an opened plugin runs its calls in: instances of a
+// Wasm module, processes of a go-plugin executable.
+type PoolStats struct {
+	// Live exist now; Idle of them wait for a call.
+	Live, Idle int
+}
+
+// Pooled is a Plugin that keeps instances or processes to run its calls
+// in. It is optional: Engine.Plugins reports the plugins that implement it,
+// whatever their kind. PoolStats must be safe to call from any goroutine at
+// any time, also while calls run and after Close.
+type Pooled interface {
+	PoolStats() PoolStats
+}

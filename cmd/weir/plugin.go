@@ -93,24 +93,19 @@ type pluginKind struct {
 	abi  string // the contract the kind's plugins speak
 	// is reports whether a file starting with head is of this kind.
 	is func(head []byte) bool
-	// provider returns a provider of this kind, which the caller closes
-	// when it is an io.Closer.
-	provider func(*app) plugins.Provider
 }
 
 // pluginKinds are the kinds of plugin files, told apart by their first
 // bytes. A file that none of them recognizes goes to the first, whose
 // provider says why it is not a plugin.
 var pluginKinds = []pluginKind{{
-	name:     "wasm",
-	abi:      wasm.ABI,
-	is:       func(head []byte) bool { return bytes.HasPrefix(head, []byte("\x00asm")) },
-	provider: func(a *app) plugins.Provider { return a.wasmProvider() },
+	name: "wasm",
+	abi:  wasm.ABI,
+	is:   func(head []byte) bool { return bytes.HasPrefix(head, []byte("\x00asm")) },
 }, {
-	name:     "goplugin",
-	abi:      goplugin.ABI,
-	is:       isExecutable,
-	provider: func(*app) plugins.Provider { return goplugin.NewProvider(goplugin.Options{}) },
+	name: "goplugin",
+	abi:  goplugin.ABI,
+	is:   isExecutable,
 }}
 
 // isExecutable reports whether head starts a native executable: ELF,
@@ -153,7 +148,7 @@ func (a *app) openPluginFile(ctx context.Context, path string) (pluginKind, plug
 		Kind:   kind.name,
 		Source: abs,
 	}
-	p := kind.provider(a)
+	p := a.provider(kind.name)
 	closeProvider := func() {
 		if c, ok := p.(io.Closer); ok {
 			_ = c.Close()

@@ -11,12 +11,12 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/trace"
 
+	// Named so, since the tests of this package call their helper weir.
+	weirflow "github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/plugins/builtin"
-	"github.com/weirflow/weir/plugins/goplugin"
-	"github.com/weirflow/weir/plugins/wasm"
 )
 
 // Exit codes: 1 for a flow or run error, 2 for bad usage.
@@ -140,10 +140,22 @@ func oneOf(flag, value, a, b string) error {
 	return usageError{fmt.Errorf("%s must be %s or %s, not %q", flag, a, b, value)}
 }
 
-// wasmProvider returns the Wasm provider the commands use, compiling into
-// --cache-dir when it is set (wasm.CacheDir says where otherwise).
-func (a *app) wasmProvider() *wasm.Provider {
-	return wasm.NewProvider(wasm.Options{CacheDir: a.cacheDir})
+// providers returns the plugin kinds the commands open, compiling Wasm
+// modules into --cache-dir when it is set (wasm.CacheDir says where
+// otherwise). Every command gets them from here.
+func (a *app) providers(tp trace.TracerProvider) []plugins.Provider {
+	return weirflow.Providers(weirflow.Options{CacheDir: a.cacheDir, TracerProvider: tp})
+}
+
+// provider returns the provider of one plugin kind, or nil. The caller
+// closes it when it is an io.Closer.
+func (a *app) provider(kind string) plugins.Provider {
+	for _, p := range a.providers(nil) {
+		if p.Kind() == kind {
+			return p
+		}
+	}
+	return nil
 }
 
 // newEngine builds the engine the commands use, tracing when the OTEL_*
@@ -153,11 +165,7 @@ func (a *app) newEngine(ctx context.Context) (*engine.Engine, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := engine.Options{TracerProvider: tp}
-	if a.cacheDir != "" {
-		opts.Providers = []plugins.Provider{builtin.NewProvider(), a.wasmProvider(), goplugin.NewProvider(goplugin.Options{})}
-	}
-	e, err := engine.New(opts)
+	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: a.providers(tp)})
 	if err != nil {
 		shutdownTracing()
 		return nil, nil, err

@@ -19,9 +19,6 @@ import (
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/endpoint"
-	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/plugins/builtin"
-	"github.com/weirflow/weir/plugins/goplugin"
 )
 
 type serveFlags struct {
@@ -133,11 +130,7 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return err
 	}
 	defer shutdownTracing()
-	eopts := engine.Options{TracerProvider: tp}
-	if app.cacheDir != "" {
-		eopts.Providers = []plugins.Provider{builtin.NewProvider(), app.wasmProvider(), goplugin.NewProvider(goplugin.Options{})}
-	}
-	e, err := engine.New(eopts)
+	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: app.providers(tp)})
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 )
@@ -51,7 +52,7 @@ func main() {
 }
 
 func run(ctx context.Context, w io.Writer) error {
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	if err != nil {
 		return err
 	}

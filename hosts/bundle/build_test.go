@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/internal/testbuild"
@@ -293,7 +294,7 @@ func TestExtractRuns(t *testing.T) {
 		}{"../../examples/mixed/flow.cue", map[string]any{"text": "weir"},
 			`{"report":"WEIR has sha256 b660b8269494059dd32d1422704d47e8f414e87890a9443f3d2fa0a79d251231","sha256":"b660b8269494059dd32d1422704d47e8f414e87890a9443f3d2fa0a79d251231"}`})
 	}
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	defer e.Close()
 	for _, tc := range cases {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 )
 
@@ -44,7 +45,7 @@ func FuzzAnswer(f *testing.F) {
 	} {
 		f.Add([]byte(seed))
 	}
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	if err != nil {
 		f.Fatal(err)
 	}

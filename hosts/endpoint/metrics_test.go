@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/endpoint"
 )
@@ -31,7 +32,7 @@ func TestMetricsPluginShared(t *testing.T) {
 	}
 	out, err := exec.Command("wat2wasm", "../../plugins/wasm/testdata/wat/loop.wat", "-o", wasm).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close() })
 	s, err := endpoint.New(endpoint.Options{Engine: e, Logger: discard})

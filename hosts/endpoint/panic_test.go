@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 )
 
@@ -40,7 +41,7 @@ func (b *syncBuffer) String() string {
 // unfinished. The server serves on.
 func TestPanic(t *testing.T) {
 	t.Parallel()
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close() })
 	var logs syncBuffer

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/endpoint"
 )
@@ -374,7 +375,7 @@ func (fx *fixture) deploy0(t *testing.T, src string) *engine.Flow {
 
 func TestNew(t *testing.T) {
 	t.Parallel()
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	defer e.Close()
 	for _, tc := range []struct {
@@ -483,7 +484,7 @@ func keys(m map[string]any) []string {
 }
 
 func ExampleServer() {
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	if err != nil {
 		panic(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/endpoint"
@@ -71,7 +72,7 @@ func TestHostileUpload(t *testing.T) {
 	t.Parallel()
 	evil := hostileBundle(t, "evil")
 	worse := hostileBundle(t, "worse")
-	e, err := engine.New(engine.Options{})
+	e, err := weir.New(engine.Options{})
 	require.NoError(t, err)
 	s, err := endpoint.New(endpoint.Options{Engine: e, AdminToken: token, WorkDir: t.TempDir(), Logger: discard})
 	require.NoError(t, err)

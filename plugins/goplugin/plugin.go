@@ -95,6 +95,16 @@ func (pl *Plugin) Stats() Stats {
 	return s
 }
 
+// PoolStats counts the plugin's process: Live is 1 while it runs. A
+// process is never idle to the engine, since one process serves every
+// call at once (see plugins.Pooled).
+func (pl *Plugin) PoolStats() plugins.PoolStats {
+	if pl.Stats().PID != 0 {
+		return plugins.PoolStats{Live: 1}
+	}
+	return plugins.PoolStats{}
+}
+
 // Ping checks that the plugin answers, starting its process if none runs.
 func (pl *Plugin) Ping(ctx context.Context) error {
 	pr, err := pl.current(ctx)

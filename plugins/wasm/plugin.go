@@ -237,6 +237,13 @@ func (pl *Plugin) Stats() Stats {
 	return pl.pool.stats()
 }
 
+// PoolStats returns the Live and Idle counts of Stats: the engine reports
+// them for every opened plugin (see plugins.Pooled).
+func (pl *Plugin) PoolStats() plugins.PoolStats {
+	st := pl.Stats()
+	return plugins.PoolStats{Live: st.Live, Idle: st.Idle}
+}
+
 func (pl *Plugin) closePool() {
 	if pl.pool != nil {
 		pl.pool.close()

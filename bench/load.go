@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 )
 
@@ -12,7 +13,7 @@ import (
 // weir validate does but for process start.
 func LoadFlow(shape string, n int) func(b *testing.B) {
 	return func(b *testing.B) {
-		e, err := engine.New(engine.Options{})
+		e, err := weir.New(engine.Options{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -198,19 +198,19 @@ func TestBatchErrors(t *testing.T) {
 			name:   "no data",
 			args:   []string{"batch", "--home", home, scores},
 			code:   2,
-			stderr: "weir: batch needs --data FILE (or --resume RUN)\n" + hint,
+			stderr: "weir: batch needs --data FILE (or --resume RUN)\n" + usage("batch"),
 		},
 		{
 			name:   "bad map",
 			args:   []string{"batch", "--home", home, scores, "--data", scoresJSONL, "--map", "name"},
 			code:   2,
-			stderr: "weir: --map \"name\": write name='${data.col}'\n" + hint,
+			stderr: "weir: --map \"name\": write name='${data.col}'\n" + usage("batch"),
 		},
 		{
 			name:   "unknown format",
 			args:   []string{"batch", "--home", home, scores, "--data", "testdata/scores.cue"},
 			code:   2,
-			stderr: "weir: --data testdata/scores.cue: cannot tell the format from the extension; name it .jsonl or .csv, or pass --format\n" + hint,
+			stderr: "weir: --data testdata/scores.cue: cannot tell the format from the extension; name it .jsonl or .csv, or pass --format\n" + usage("batch"),
 		},
 		{
 			name:   "missing dataset",
@@ -252,7 +252,7 @@ func TestBatchErrors(t *testing.T) {
 			name:   "bad output format",
 			args:   []string{"runs", "list", "--home", home, "-o", "yaml"},
 			code:   2,
-			stderr: "weir: -o must be table or json, not \"yaml\"\n" + hint,
+			stderr: "weir: -o must be table or json, not \"yaml\"\n" + usage("runs list"),
 		},
 	})
 	// None of them left a run behind.

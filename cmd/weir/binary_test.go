@@ -94,6 +94,11 @@ func TestBinary(t *testing.T) {
 			stdout: "{\n  \"report\": \"WEIR has sha256 " + mixedSum + "\",\n  \"sha256\": \"" + mixedSum + "\"\n}\n",
 		},
 		{
+			name:   "run the flow of a folder",
+			args:   []string{"run", "examples/hello", "--input", "name=Ada", "-o", "json"},
+			stdout: "{\n  \"message\": \"Hello, Ada!\",\n  \"shouted\": null\n}\n",
+		},
+		{
 			name:   "run with inputs on stdin",
 			args:   []string{"run", "--inputs", "-", "-o", "json", "examples/hello/flow.cue"},
 			stdin:  `{"name": "Ada", "loud": true}`,
@@ -109,7 +114,13 @@ func TestBinary(t *testing.T) {
 			name:   "unknown input",
 			args:   []string{"run", "examples/hello/flow.cue", "--input", "nam=Ada"},
 			code:   2,
-			stderr: `weir: --input "nam=Ada": the flow has no input "nam" (inputs: loud, name)` + "\n" + hint,
+			stderr: `weir: --input "nam=Ada": the flow has no input "nam" (inputs: loud, name)` + "\n" + usage("run"),
+		},
+		{
+			name:   "a usage error points to its command's help",
+			args:   []string{"batch"},
+			code:   2,
+			stderr: "weir: batch takes 1 argument, got 0\n" + usage("batch"),
 		},
 		{
 			name:   "unknown command",

@@ -79,7 +79,7 @@ func TestBundleDefaultName(t *testing.T) {
 	// A flow whose name cannot name a file needs -o.
 	require.NoError(t, os.WriteFile("odd.cue", []byte("name: \"a/b\"\nnodes: n: {tool: \"builtin.json\", inputs: value: 1}\noutputs: {}\n"), 0o644))
 	got = weir(t, "", "bundle", "odd.cue")
-	assert.Equal(t, result{2, "", `weir: flow "a/b": its name is not a file name: name the bundle with -o` + "\n" + hint}, got)
+	assert.Equal(t, result{2, "", `weir: flow "a/b": its name is not a file name: name the bundle with -o` + "\n" + usage("bundle")}, got)
 
 	// A version shows in the line.
 	require.NoError(t, os.WriteFile("v.cue", []byte("name: \"v\"\nversion: \"1.2.0\"\nnodes: n: {tool: \"builtin.json\", inputs: value: 1}\noutputs: {}\n"), 0o644))
@@ -121,19 +121,19 @@ func TestBundleErrors(t *testing.T) {
 			name:   "no flow",
 			args:   []string{"bundle"},
 			code:   2,
-			stderr: "weir: bundle takes 1 argument, got 0\n" + hint,
+			stderr: "weir: bundle takes 1 argument, got 0\n" + usage("bundle"),
 		},
 		{
 			name:   "two flows",
 			args:   []string{"bundle", "testdata/typed.cue", "testdata/slow.cue"},
 			code:   2,
-			stderr: "weir: bundle takes 1 argument, got 2\n" + hint,
+			stderr: "weir: bundle takes 1 argument, got 2\n" + usage("bundle"),
 		},
 		{
 			name:   "no -o value",
 			args:   []string{"bundle", "testdata/typed.cue", "-o"},
 			code:   2,
-			stderr: "weir: flag needs an argument: 'o' in -o\n" + hint,
+			stderr: "weir: flag needs an argument: 'o' in -o\n" + usage("bundle"),
 		},
 	})
 	// Nothing was written.
@@ -206,13 +206,13 @@ sub/inner.cue  97 B   0644  %s
 			name:   "bad output format",
 			args:   []string{"bundle", "inspect", "-o", "yaml", out},
 			code:   2,
-			stderr: `weir: -o must be table or json, not "yaml"` + "\n" + hint,
+			stderr: `weir: -o must be table or json, not "yaml"` + "\n" + usage("bundle inspect"),
 		},
 		{
 			name:   "no file",
 			args:   []string{"bundle", "inspect"},
 			code:   2,
-			stderr: "weir: bundle inspect takes 1 argument, got 0\n" + hint,
+			stderr: "weir: bundle inspect takes 1 argument, got 0\n" + usage("bundle inspect"),
 		},
 	})
 }

@@ -118,7 +118,7 @@ func TestDeployCloudInit(t *testing.T) {
 			name:   "URLs without --cloud-init",
 			args:   []string{"deploy", "--home", home, hello, "--host", "vm", "--ssh", "root@127.0.0.1:1", "--bundle-url", "https://files.example.com/hello.weir"},
 			code:   2,
-			stderr: "weir: --binary-url, --bundle-url and --arch go with --cloud-init: a VM reached over SSH says its own architecture\n" + hint,
+			stderr: "weir: --binary-url, --bundle-url and --arch go with --cloud-init: a VM reached over SSH says its own architecture\n" + usage("deploy"),
 		},
 	})
 }
@@ -151,13 +151,13 @@ func TestDeployKubernetesDryRun(t *testing.T) {
 			name:   "bad format",
 			args:   []string{"deploy", "--home", home, hello, "--host", "kubernetes", "--image", "r.example.com/x", "--dry-run", "-o", "xml"},
 			code:   2,
-			stderr: "weir: -o must be yaml or json, not \"xml\"\n" + hint,
+			stderr: "weir: -o must be yaml or json, not \"xml\"\n" + usage("deploy"),
 		},
 		{
 			name:   "format without --dry-run",
 			args:   []string{"deploy", "--home", home, hello, "--host", "kubernetes", "--image", "r.example.com/x", "-o", "yaml"},
 			code:   2,
-			stderr: "weir: -o goes with --dry-run on --host kubernetes\n" + hint,
+			stderr: "weir: -o goes with --dry-run on --host kubernetes\n" + usage("deploy"),
 		},
 	})
 }

@@ -22,7 +22,11 @@ func newGraph(app *app) *cobra.Command {
 			if err := oneOf("--format", format, "dot", "mermaid"); err != nil {
 				return err
 			}
-			f, closeAll, err := app.loadFlow(cmd.Context(), a[0])
+			path, err := flowFile(a[0])
+			if err != nil {
+				return err
+			}
+			f, closeAll, err := app.loadFlow(cmd.Context(), path)
 			if err != nil {
 				return err
 			}

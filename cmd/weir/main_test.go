@@ -24,6 +24,11 @@ const (
 	hint     = "Run 'weir --help' for usage.\n"
 )
 
+// usage is what a usage error of the command path ends with: usage("run")
+// is "Run 'weir run --help' for usage.\n". A usage error of weir itself ends
+// with hint.
+func usage(path string) string { return "Run 'weir " + path + " --help' for usage.\n" }
+
 // TestMain keeps compiled Wasm modules in a folder of the test run, and
 // builds the example plugin that the hello flow uses, as make plugins does,
 // when it is missing or older than its sources.
@@ -116,6 +121,11 @@ func TestValidate(t *testing.T) {
 			stdout: hello + `: ok: flow "hello", 2 nodes` + "\n",
 		},
 		{
+			name:   "the flow of a folder",
+			args:   []string{"validate", "../../examples/hello"},
+			stdout: hello + `: ok: flow "hello", 2 nodes` + "\n",
+		},
+		{
 			name:   "sub-flow",
 			args:   []string{"validate", pipeline},
 			stdout: pipeline + `: ok: flow "pipeline", 5 nodes` + "\n",
@@ -172,6 +182,12 @@ func TestRun(t *testing.T) {
 			name:   "json",
 			args:   []string{"run", hello, "--input", "name=Ada", "-o", "json"},
 			stdout: "{\n  \"message\": \"Hello, Ada!\",\n  \"shouted\": null\n}\n",
+		},
+		{
+			name:   "a folder without a flow",
+			args:   []string{"run", "testdata"},
+			code:   1,
+			stderr: "weir: read flow: testdata is a folder with no flow file (flow.cue, flow.yaml, flow.yml, flow.json)\n",
 		},
 		{
 			name:   "flags before the flow",
@@ -310,37 +326,37 @@ func TestRun(t *testing.T) {
 			name:   "unknown input",
 			args:   []string{"run", hello, "--input", "nam=Ada"},
 			code:   2,
-			stderr: `weir: --input "nam=Ada": the flow has no input "nam" (inputs: loud, name)` + "\n" + hint,
+			stderr: `weir: --input "nam=Ada": the flow has no input "nam" (inputs: loud, name)` + "\n" + usage("run"),
 		},
 		{
 			name:   "input for a flow without inputs",
 			args:   []string{"run", "testdata/slow.cue", "--input", "x=1"},
 			code:   2,
-			stderr: `weir: --input "x=1": the flow takes no inputs` + "\n" + hint,
+			stderr: `weir: --input "x=1": the flow takes no inputs` + "\n" + usage("run"),
 		},
 		{
 			name:   "input without a value",
 			args:   []string{"run", hello, "--input", "name"},
 			code:   2,
-			stderr: `weir: --input "name": write name=value` + "\n" + hint,
+			stderr: `weir: --input "name": write name=value` + "\n" + usage("run"),
 		},
 		{
 			name:   "input without a name",
 			args:   []string{"run", hello, "--input", "=Ada"},
 			code:   2,
-			stderr: `weir: --input "=Ada": write name=value` + "\n" + hint,
+			stderr: `weir: --input "=Ada": write name=value` + "\n" + usage("run"),
 		},
 		{
 			name:   "bad output format",
 			args:   []string{"run", hello, "--input", "name=Ada", "-o", "yaml"},
 			code:   2,
-			stderr: `weir: -o must be table or json, not "yaml"` + "\n" + hint,
+			stderr: `weir: -o must be table or json, not "yaml"` + "\n" + usage("run"),
 		},
 		{
 			name:   "bad output format is found before the flow is read",
 			args:   []string{"run", "-o", "yaml", "testdata/missing.cue"},
 			code:   2,
-			stderr: `weir: -o must be table or json, not "yaml"` + "\n" + hint,
+			stderr: `weir: -o must be table or json, not "yaml"` + "\n" + usage("run"),
 		},
 		{
 			name:   "failed run, json",
@@ -564,14 +580,14 @@ func TestGraph(t *testing.T) {
 			name:   "bad format",
 			args:   []string{"graph", "--format", "svg", pipeline},
 			code:   2,
-			stderr: `weir: --format must be dot or mermaid, not "svg"` + "\n" + hint,
+			stderr: `weir: --format must be dot or mermaid, not "svg"` + "\n" + usage("graph"),
 		},
 	})
 }
 
 func TestSchema(t *testing.T) {
 	t.Parallel()
-	file, err := os.ReadFile("../../schemas/flow.cue")
+	file, err := os.ReadFile("../../internal/schemas/flow.cue")
 	require.NoError(t, err)
 	got := weir(t, "", "schema")
 	assert.Equal(t, result{0, string(file), ""}, got)
@@ -612,79 +628,79 @@ func TestUsageErrors(t *testing.T) {
 			name:   "unknown flag of a command",
 			args:   []string{"validate", "--bogus", hello},
 			code:   2,
-			stderr: "weir: unknown flag: --bogus\n" + hint,
+			stderr: "weir: unknown flag: --bogus\n" + usage("validate"),
 		},
 		{
 			name:   "unknown shorthand flag",
 			args:   []string{"run", "-x", hello},
 			code:   2,
-			stderr: "weir: unknown shorthand flag: 'x' in -x\n" + hint,
+			stderr: "weir: unknown shorthand flag: 'x' in -x\n" + usage("run"),
 		},
 		{
 			name:   "flag without its value",
 			args:   []string{"run", hello, "-o"},
 			code:   2,
-			stderr: "weir: flag needs an argument: 'o' in -o\n" + hint,
+			stderr: "weir: flag needs an argument: 'o' in -o\n" + usage("run"),
 		},
 		{
 			name:   "flag of another command",
 			args:   []string{"validate", "--format", "dot", hello},
 			code:   2,
-			stderr: "weir: unknown flag: --format\n" + hint,
+			stderr: "weir: unknown flag: --format\n" + usage("validate"),
 		},
 		{
 			name:   "wrong number of arguments",
 			args:   []string{"validate", hello, pipeline},
 			code:   2,
-			stderr: "weir: validate takes 1 argument, got 2\n" + hint,
+			stderr: "weir: validate takes 1 argument, got 2\n" + usage("validate"),
 		},
 		{
 			name:   "no flow",
 			args:   []string{"run", "--input", "name=Ada"},
 			code:   2,
-			stderr: "weir: run takes 1 argument, got 0\n" + hint,
+			stderr: "weir: run takes 1 argument, got 0\n" + usage("run"),
 		},
 		{
 			name:   "argument to a command that takes none",
 			args:   []string{"schema", "extra"},
 			code:   2,
-			stderr: "weir: schema takes no arguments, got 1\n" + hint,
+			stderr: "weir: schema takes no arguments, got 1\n" + usage("schema"),
 		},
 		{
 			name:   "no flow to graph",
 			args:   []string{"graph"},
 			code:   2,
-			stderr: "weir: graph takes 1 argument, got 0\n" + hint,
+			stderr: "weir: graph takes 1 argument, got 0\n" + usage("graph"),
 		},
 		{
 			name:   "argument to version",
 			args:   []string{"version", "now"},
 			code:   2,
-			stderr: "weir: version takes no arguments, got 1\n" + hint,
+			stderr: "weir: version takes no arguments, got 1\n" + usage("version"),
 		},
 		{
 			name:   "arguments to a subcommand",
 			args:   []string{"plugin", "describe", "a.wasm", "b.wasm"},
 			code:   2,
-			stderr: "weir: plugin describe takes 1 argument, got 2\n" + hint,
+			stderr: "weir: plugin describe takes 1 argument, got 2\n" + usage("plugin describe"),
 		},
 		{
 			name:   "unknown subcommand",
 			args:   []string{"plugin", "bogus"},
 			code:   2,
-			stderr: `weir: unknown command "bogus" for "weir plugin"` + "\n" + hint,
+			stderr: `weir: unknown command "bogus" for "weir plugin"` + "\n" + usage("plugin"),
 		},
 		{
 			name:   "unknown subcommand close to one",
 			args:   []string{"plugin", "describ", "x.wasm"},
 			code:   2,
-			stderr: "weir: unknown command \"describ\" for \"weir plugin\"\n\nDid you mean this?\n\tdescribe\n\n" + hint,
+			stderr: "weir: unknown command \"describ\" for \"weir plugin\"\n\nDid you mean this?\n\tdescribe\n\n" + usage("plugin"),
 		},
 		{
 			name:   "persistent flag without its value",
 			args:   []string{"validate", hello, "--cache-dir"},
 			code:   2,
-			stderr: "weir: flag needs an argument: --cache-dir\n" + hint,
+			stderr: "weir: flag needs an argument: --cache-dir\n" + usage("validate"),
 		},
 		{
 			name:   "help on an unknown topic",

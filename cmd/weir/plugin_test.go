@@ -202,13 +202,13 @@ func TestPluginDescribe(t *testing.T) {
 			name:   "bad output format",
 			args:   []string{"plugin", "describe", "-o", "yaml", textWasm},
 			code:   2,
-			stderr: `weir: -o must be table or json, not "yaml"` + "\n" + hint,
+			stderr: `weir: -o must be table or json, not "yaml"` + "\n" + usage("plugin describe"),
 		},
 		{
 			name:   "no file",
 			args:   []string{"plugin", "describe"},
 			code:   2,
-			stderr: "weir: plugin describe takes 1 argument, got 0\n" + hint,
+			stderr: "weir: plugin describe takes 1 argument, got 0\n" + usage("plugin describe"),
 		},
 	})
 }
@@ -500,7 +500,7 @@ func TestPluginNewNames(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			got := weir(t, "", "plugin", "new", "--dir", dir, tc.name)
-			assert.Equal(t, result{2, "", tc.stderr + "\n" + hint}, got)
+			assert.Equal(t, result{2, "", tc.stderr + "\n" + usage("plugin new")}, got)
 			assert.Empty(t, readTree(t, dir), "plugin new wrote files")
 		})
 	}
@@ -530,7 +530,7 @@ func TestPluginNewErrors(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
 		got := weir(t, "", "plugin", "new", "--dir", dir, "--weir", "testdata", "shout")
-		assert.Equal(t, result{2, "", "weir: --weir testdata: no go.mod there\n" + hint}, got)
+		assert.Equal(t, result{2, "", "weir: --weir testdata: no go.mod there\n" + usage("plugin new")}, got)
 		assert.Empty(t, readTree(t, dir))
 	})
 	t.Run("--weir of another module", func(t *testing.T) {
@@ -539,7 +539,7 @@ func TestPluginNewErrors(t *testing.T) {
 		other := t.TempDir()
 		require.NoError(t, os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n"), 0o644))
 		got := weir(t, "", "plugin", "new", "--dir", dir, "--weir", other, "shout")
-		assert.Equal(t, result{2, "", "weir: --weir " + other + ": its go.mod is module example.com/other, not github.com/weirflow/weir\n" + hint}, got)
+		assert.Equal(t, result{2, "", "weir: --weir " + other + ": its go.mod is module example.com/other, not github.com/weirflow/weir\n" + usage("plugin new")}, got)
 	})
 	t.Run("--dir under a file", func(t *testing.T) {
 		t.Parallel()

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -42,7 +43,7 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return 0
 	}
@@ -52,12 +53,21 @@ func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case errors.As(err, &list):
 		fmt.Fprintln(stderr, list.Error())
 	case errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command"):
-		fmt.Fprintf(stderr, "weir: %v\nRun 'weir --help' for usage.\n", err)
+		fmt.Fprintf(stderr, "weir: %v\nRun '%s --help' for usage.\n", err, helpPath(cmd))
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "weir: %v\n", err)
 	}
 	return exitError
+}
+
+// helpPath is the command whose --help a usage error of cmd points to: cmd
+// itself, or the root for the help command, whose errors are about topics.
+func helpPath(cmd *cobra.Command) string {
+	if cmd == nil || cmd.Name() == "help" && cmd.Parent() == cmd.Root() {
+		return "weir"
+	}
+	return cmd.CommandPath()
 }
 
 // app holds the persistent flags, which every command reads once cobra has
@@ -188,6 +198,26 @@ func (a *app) loadFlow(ctx context.Context, path string) (*engine.Flow, func(), 
 		return nil, nil, err
 	}
 	return f, closeAll, nil
+}
+
+// flowNames are the names of a folder's flow file, in the order flowFile
+// looks for them.
+var flowNames = []string{"flow.cue", "flow.yaml", "flow.yml", "flow.json"}
+
+// flowFile returns path, or the flow file in it when path is a folder, so
+// that weir run examples/hello runs examples/hello/flow.cue.
+func flowFile(path string) (string, error) {
+	info, err := os.Stat(path)
+	if err != nil || !info.IsDir() {
+		return path, nil // the loader says what is wrong with it
+	}
+	for _, name := range flowNames {
+		p := filepath.Join(path, name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("read flow: %s is a folder with no flow file (%s)", path, strings.Join(flowNames, ", "))
 }
 
 // count says n things: "1 node", "2 nodes".

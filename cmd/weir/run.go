@@ -28,7 +28,9 @@ func newRun(app *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run [flags] FLOW",
 		Short: "Run a flow once",
-		Long: `Run a flow once and print its outputs and what each node did.
+		Long: `Run a flow once and print its outputs and what each node did. FLOW is a
+flow file, or a folder holding one named flow.cue (or flow.yaml, flow.yml,
+flow.json).
 
 Inputs come from --inputs (a JSON object in a file, or - for stdin), then
 from each --input name=value. A value is taken as text when the input is a
@@ -40,7 +42,11 @@ string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
 			if err := oneOf("-o", output, "table", "json"); err != nil {
 				return err
 			}
-			f, closeAll, err := app.loadFlow(cmd.Context(), a[0])
+			path, err := flowFile(a[0])
+			if err != nil {
+				return err
+			}
+			f, closeAll, err := app.loadFlow(cmd.Context(), path)
 			if err != nil {
 				return err
 			}

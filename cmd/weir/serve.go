@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -114,7 +115,13 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 			return fmt.Errorf("--trust: %w", err)
 		}
 	}
+	if err := checkAddr(fl.addr); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", fl.addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("serve: %w: another program listens there (a weir serve still running?); pick another port with --addr, or --addr 127.0.0.1:0 for a free one", err)
+	}
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -209,6 +216,19 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return fmt.Errorf("drain: requests still running after %s were cut off", fl.grace)
 	}
 	return nil
+}
+
+// checkAddr checks that addr is HOST:PORT as a usage error, guessing what a
+// bare port or host meant.
+func checkAddr(addr string) error {
+	_, _, err := net.SplitHostPort(addr)
+	if err == nil {
+		return nil
+	}
+	if _, perr := strconv.ParseUint(addr, 10, 16); perr == nil {
+		return usageError{fmt.Errorf("--addr %s: did you mean :%s (every interface) or 127.0.0.1:%s (this machine only)?", addr, addr, addr)}
+	}
+	return usageError{fmt.Errorf("--addr %s: want HOST:PORT, as 127.0.0.1:8080, or :8080 for every interface", addr)}
 }
 
 // deployPath loads the flow or bundle at path and deploys it, as the

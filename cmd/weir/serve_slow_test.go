@@ -28,7 +28,7 @@ import (
 func TestServeBodyTimeout(t *testing.T) {
 	t.Parallel()
 	got := weir(t, "", "serve", "--body-timeout", "0s", hello)
-	assert.Equal(t, result{2, "", "weir: --body-timeout must be positive, got 0s\n" + hint}, got)
+	assert.Equal(t, result{2, "", "weir: --body-timeout must be positive, got 0s\n" + usage("serve")}, got)
 
 	_, root := weirBinary(t)
 	s := startServe(t, root, nil, 1, "--body-timeout", "1s", "examples/hello/flow.cue")

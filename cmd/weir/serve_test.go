@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -27,6 +28,9 @@ func TestServeUsage(t *testing.T) {
 	t.Parallel()
 	junk := filepath.Join(t.TempDir(), "junk.weir")
 	require.NoError(t, os.WriteFile(junk, []byte("not a bundle"), 0o644))
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { taken.Close() })
 	tests := []struct {
 		name   string
 		args   []string
@@ -37,19 +41,38 @@ func TestServeUsage(t *testing.T) {
 			name:   "nothing to serve",
 			args:   []string{"serve"},
 			code:   2,
-			stderr: "weir: serve needs a FLOW or BUNDLE.weir to serve, or --admin to take uploads\n" + hint,
+			stderr: "weir: serve needs a FLOW or BUNDLE.weir to serve, or --admin to take uploads\n" + usage("serve"),
 		},
 		{
 			name:   "a size that is not one",
 			args:   []string{"serve", "--max-body", "1XB", hello},
 			code:   2,
-			stderr: `weir: --max-body: "1XB" is not a size such as 1048576, 512KiB or 1MiB` + "\n" + hint,
+			stderr: `weir: --max-body: "1XB" is not a size such as 1048576, 512KiB or 1MiB` + "\n" + usage("serve"),
 		},
 		{
 			name:   "no deadline",
 			args:   []string{"serve", "--request-timeout", "0s", hello},
 			code:   2,
-			stderr: "weir: --request-timeout must be positive, got 0s\n" + hint,
+			stderr: "weir: --request-timeout must be positive, got 0s\n" + usage("serve"),
+		},
+		{
+			name:   "a port without a colon",
+			args:   []string{"serve", "--addr", "8081", hello},
+			code:   2,
+			stderr: "weir: --addr 8081: did you mean :8081 (every interface) or 127.0.0.1:8081 (this machine only)?\n" + usage("serve"),
+		},
+		{
+			name:   "a host without a port",
+			args:   []string{"serve", "--addr", "localhost", hello},
+			code:   2,
+			stderr: "weir: --addr localhost: want HOST:PORT, as 127.0.0.1:8080, or :8080 for every interface\n" + usage("serve"),
+		},
+		{
+			name: "a port in use",
+			args: []string{"serve", "--addr", taken.Addr().String(), hello},
+			code: 1,
+			stderr: "weir: serve: listen tcp " + taken.Addr().String() + ": bind: address already in use: " +
+				"another program listens there (a weir serve still running?); pick another port with --addr, or --addr 127.0.0.1:0 for a free one\n",
 		},
 		{
 			name:   "a flow with problems",
@@ -80,7 +103,7 @@ func TestServeUsage(t *testing.T) {
 			name:   "admin on every interface without a token",
 			args:   []string{"serve", "--admin", "--addr", "0.0.0.0:0"},
 			code:   2,
-			stderr: "weir: --admin on 0.0.0.0:0 needs a token (--admin-token or $WEIR_ADMIN_TOKEN): only a loopback address may go without\n" + hint,
+			stderr: "weir: --admin on 0.0.0.0:0 needs a token (--admin-token or $WEIR_ADMIN_TOKEN): only a loopback address may go without\n" + usage("serve"),
 		})
 	}
 	for _, tc := range tests {

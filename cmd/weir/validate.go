@@ -16,12 +16,16 @@ printed with its file:line:col.`,
 		Example: `  weir validate examples/hello/flow.cue`,
 		Args:    args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
-			f, closeAll, err := app.loadFlow(cmd.Context(), a[0])
+			path, err := flowFile(a[0])
+			if err != nil {
+				return err
+			}
+			f, closeAll, err := app.loadFlow(cmd.Context(), path)
 			if err != nil {
 				return err
 			}
 			defer closeAll()
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: flow %q, %s\n", a[0], f.Name(), count(len(f.Nodes()), "node"))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok: flow %q, %s\n", path, f.Name(), count(len(f.Nodes()), "node"))
 			return nil
 		},
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirflow/weir/engine/internal/hist"
@@ -187,9 +186,9 @@ func (f *Flow) Batch(ctx context.Context, src Source, opts BatchOptions) (*Batch
 	b.sum = BatchSummary{RunID: b.id, Flow: f.name, Start: time.Now(), Carried: b.sum.Carried}
 	ctx, b.cancel = context.WithCancelCause(ctx)
 	if t := f.e.tracer; t != nil {
-		ctx, b.span = t.Start(ctx, "weir.batch", trace.WithAttributes(
-			attribute.String("weir.flow", f.name),
-			attribute.String("weir.batch.id", b.id),
+		ctx, b.span = t.Start(ctx, "batch "+f.name, trace.WithAttributes(
+			attrFlowName.String(f.name),
+			attrBatchID.String(b.id),
 		))
 	}
 	go b.run(ctx, head, next, stop)
@@ -391,11 +390,7 @@ func (b *Batch) finish(err error) {
 			attribute.Int("weir.batch.failed", s.Failed),
 			attribute.Int("weir.batch.carried", s.Carried),
 		)
-		if err != nil {
-			b.span.RecordError(err)
-			b.span.SetStatus(codes.Error, err.Error())
-		}
-		b.span.End()
+		endSpan(b.span, err)
 	}
 	b.cancel(nil)
 }

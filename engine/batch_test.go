@@ -569,13 +569,13 @@ func TestBatchTrace(t *testing.T) {
 	runs := map[string]tracetest.SpanStub{}
 	for _, s := range spans {
 		switch s.Name {
-		case "weir.batch":
+		case "batch double":
 			batch = s
-		case "weir.run":
+		case "run double":
 			runs[attr(s, "weir.run.id")] = s
 		}
 	}
-	require.Equal(t, "weir.batch", batch.Name)
+	require.Equal(t, "batch double", batch.Name)
 	assert.Equal(t, "tb", attr(batch, "weir.batch.id"))
 	assert.Equal(t, "completed", attr(batch, "weir.batch.status"))
 	assert.Equal(t, "3", attr(batch, "weir.batch.succeeded"))

@@ -243,7 +243,9 @@ func (e *Engine) open(ctx context.Context, spec plugins.Spec) (*openPlugin, erro
 		return op, op.err
 	}
 
-	op.plugin, op.err = p.Open(ctx, spec)
+	octx, span := e.startSpan(ctx, "open_plugin "+spec.Name, attrPluginName.String(spec.Name), attrPluginKind.String(spec.Kind))
+	op.plugin, op.err = p.Open(octx, spec)
+	endSpan(span, op.err)
 	if op.err == nil {
 		op.tools = toolMap(op.plugin.Tools())
 	} else {

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"time"
 
-	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/internal/schemas"
 	"github.com/weirflow/weir/internal/jsonschema"
+	"github.com/weirflow/weir/internal/schemas"
+	"github.com/weirflow/weir/plugins"
 )
 
 // Flow is a loaded and checked flow. It is immutable and safe for concurrent
@@ -172,8 +172,15 @@ func (t *subflowTool) Contract() plugins.Contract {
 	}
 }
 
+// subNodes is the context key under which a run leaves a sub-flow node
+// the place for its sub-flow's NodeResults.
+type subNodes struct{}
+
 func (t *subflowTool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	res, err := t.flow.RunWith(ctx, json.RawMessage(in), RunOptions{})
+	if nodes, ok := ctx.Value(subNodes{}).(*[]NodeResult); ok {
+		*nodes = res.Nodes
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sub-flow %q: %w", t.flow.name, err)
 	}

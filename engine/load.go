@@ -37,11 +37,10 @@ func (e *Engine) Parse(ctx context.Context, filename string, src []byte) (*Flow,
 
 // load parses and compiles one flow file. stack holds the sub-flow files
 // being loaded above this one, to refuse a flow that includes itself.
-func (e *Engine) load(ctx context.Context, path string, src []byte, stack []string) (*Flow, error) {
-	var (
-		spec *schemas.Flow
-		err  error
-	)
+func (e *Engine) load(ctx context.Context, path string, src []byte, stack []string) (_ *Flow, err error) {
+	var spec *schemas.Flow
+	ctx, span := e.startSpan(ctx, "load", attrFlowFile.String(path))
+	defer func() { endLoad(span, spec, err) }()
 	if src == nil {
 		spec, err = schemas.Load(path)
 	} else {

@@ -54,6 +54,9 @@ type NodeResult struct {
 	Start    time.Time     `json:"start,omitzero"`
 	Duration time.Duration `json:"duration"`
 	Error    string        `json:"error,omitempty"`
+	// Nodes are, for a sub-flow node, the nodes of the sub-flow's run (of
+	// its last attempt).
+	Nodes []NodeResult `json:"nodes,omitempty"`
 }
 
 // NodeError is the error of a run that failed because one of its nodes did.

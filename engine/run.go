@@ -14,13 +14,12 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirflow/weir/engine/internal/jsoncheck"
-	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/internal/schemas"
 	"github.com/weirflow/weir/internal/jsonschema"
+	"github.com/weirflow/weir/internal/schemas"
+	"github.com/weirflow/weir/plugins"
 )
 
 // RunOptions adjust one run. The zero value is a plain run.
@@ -81,9 +80,9 @@ func (f *Flow) run(ctx context.Context, inputs any, opts RunOptions, attrs []att
 
 	var span trace.Span
 	if t := f.e.tracer; t != nil {
-		ctx, span = t.Start(ctx, "weir.run", trace.WithAttributes(
-			attribute.String("weir.flow", f.name),
-			attribute.String("weir.run.id", r.res.RunID),
+		ctx, span = t.Start(ctx, "run "+f.name, trace.WithAttributes(
+			attrFlowName.String(f.name),
+			attrRunID.String(r.res.RunID),
 		), trace.WithAttributes(attrs...))
 	}
 	err := r.start(ctx, inputs)
@@ -97,12 +96,8 @@ func (f *Flow) run(ctx context.Context, inputs any, opts RunOptions, attrs []att
 		}
 	}
 	if span != nil {
-		span.SetAttributes(attribute.String("weir.run.status", string(r.res.Status)))
-		if err != nil {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-		}
-		span.End()
+		span.SetAttributes(attrRunStatus.String(string(r.res.Status)))
+		endSpan(span, err)
 	}
 	return r, err
 }
@@ -302,8 +297,8 @@ func (r *run) bypass(ctx context.Context, i int) bool {
 		r.nodes[i].Status = Bypassed
 		r.nodes[i].Attempts = 0
 		if t := r.f.e.tracer; t != nil {
-			_, span := t.Start(ctx, "weir.node", trace.WithAttributes(r.nodeAttrs(n, 0)...))
-			span.SetAttributes(attribute.String("weir.node.status", string(Bypassed)), attribute.Bool("weir.node.bypassed", true))
+			_, span := t.Start(ctx, "node "+n.name, trace.WithAttributes(r.nodeAttrs(n, 0)...))
+			span.SetAttributes(attrNodeStatus.String(string(Bypassed)), attrNodeBypassed.Bool(true))
 			span.End()
 		}
 	}
@@ -343,6 +338,9 @@ func (r *run) exec(ctx context.Context, i int) ([]byte, error) {
 	if err != nil {
 		nr.Attempts = 0
 		return nil, r.nodeError(n, 0, fmt.Errorf("input: %w", err))
+	}
+	if n.kind == kindFlow {
+		ctx = context.WithValue(ctx, subNodes{}, &nr.Nodes)
 	}
 	return r.retry(ctx, n, in)
 }
@@ -398,21 +396,19 @@ func (r *run) attempt(ctx context.Context, n *node, attempt int, in []byte) (out
 	}
 	var span trace.Span
 	if t := r.f.e.tracer; t != nil {
-		ctx, span = t.Start(ctx, "weir.node", trace.WithAttributes(r.nodeAttrs(n, attempt)...))
+		ctx, span = t.Start(ctx, "node "+n.name, trace.WithAttributes(r.nodeAttrs(n, attempt)...))
 		defer func() {
 			status := Succeeded
 			if err != nil {
 				status = Failed
-				span.RecordError(err)
-				span.SetStatus(codes.Error, err.Error())
 			}
 			span.SetAttributes(
-				attribute.String("weir.node.status", string(status)),
-				attribute.Bool("weir.node.bypassed", false),
-				attribute.Int("weir.node.bytes_in", len(in)),
-				attribute.Int("weir.node.bytes_out", len(out)),
+				attrNodeStatus.String(string(status)),
+				attrNodeBypassed.Bool(false),
+				attrNodeBytesIn.Int(len(in)),
+				attrNodeBytesOut.Int(len(out)),
 			)
-			span.End()
+			endSpan(span, err)
 		}()
 	}
 	if n.kind == kindNative {
@@ -454,12 +450,12 @@ func checkOutput(out []byte) error {
 
 func (r *run) nodeAttrs(n *node, attempt int) []attribute.KeyValue {
 	return []attribute.KeyValue{
-		attribute.String("weir.run.id", r.res.RunID),
-		attribute.String("weir.node", n.name),
-		attribute.String("weir.tool", n.toolName),
-		attribute.String("weir.plugin", n.plugin),
-		attribute.String("weir.plugin.kind", n.kind),
-		attribute.Int("weir.node.attempt", attempt),
+		attrRunID.String(r.res.RunID),
+		attrNodeName.String(n.name),
+		attrToolName.String(n.toolName),
+		attrPluginName.String(n.plugin),
+		attrPluginKind.String(n.kind),
+		attrNodeAttempt.Int(attempt),
 	}
 }
 

@@ -141,7 +141,8 @@ func TestTraceparent(t *testing.T) {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 		fx := newFixture(t, endpoint.Options{TracerProvider: tp}, engine.Options{TracerProvider: tp})
 		fx.deploy(t, "v1", helloFlow)
-		require.Equal(t, http.StatusOK, do(t, "POST", fx.url+"/v1/flows/hello/runs", `{"inputs": {"name": "Ada"}}`, header).status)
+		got := do(t, "POST", fx.url+"/v1/flows/hello/runs", `{"inputs": {"name": "Ada"}}`, header)
+		require.Equal(t, http.StatusOK, got.status)
 
 		var server, run tracetest.SpanStub
 		require.Eventually(t, func() bool {
@@ -149,7 +150,7 @@ func TestTraceparent(t *testing.T) {
 				switch s.Name {
 				case "POST /v1/flows/{flow}/runs":
 					server = s
-				case "weir.run":
+				case "run hello":
 					run = s
 				}
 			}
@@ -164,9 +165,11 @@ func TestTraceparent(t *testing.T) {
 			"http.route":                "/v1/flows/{flow}/runs",
 			"url.path":                  "/v1/flows/hello/runs",
 			"http.response.status_code": int64(200),
-			"weir.flow":                 "hello",
+			"weir.flow.name":            "hello",
 			"weir.flow.version":         "v1",
 		}, attrs(server.Attributes))
+		assert.Equal(t, "00-"+traceID+"-"+server.SpanContext.SpanID().String()+"-01", got.header.Get("traceresponse"),
+			"the answer names the trace and the server's span")
 
 		assert.Equal(t, traceID, run.SpanContext.TraceID().String())
 		assert.Equal(t, server.SpanContext.SpanID(), run.Parent.SpanID(), "the run span is the server span's child")
@@ -178,10 +181,12 @@ func TestTraceparent(t *testing.T) {
 		tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
 		fx := newFixture(t, endpoint.Options{}, engine.Options{TracerProvider: tp})
 		fx.deploy(t, "v1", helloFlow)
-		require.Equal(t, http.StatusOK, do(t, "POST", fx.url+"/score", `{"name": "Ada"}`, header).status)
+		got := do(t, "POST", fx.url+"/score", `{"name": "Ada"}`, header)
+		require.Equal(t, http.StatusOK, got.status)
+		assert.Empty(t, got.header.Values("traceresponse"), "no server span, no span to name")
 		var run tracetest.SpanStub
 		for _, s := range exp.GetSpans() {
-			if s.Name == "weir.run" {
+			if s.Name == "run hello" {
 				run = s
 			}
 		}

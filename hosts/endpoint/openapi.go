@@ -110,6 +110,7 @@ func (t *table) openAPIDoc() obj {
 					"start":    obj{"type": "string", "format": "date-time"},
 					"duration": obj{"type": "integer", "description": "Nanoseconds."},
 					"error":    obj{"type": "string"},
+					"nodes":    obj{"type": "array", "items": obj{"$ref": "#/components/schemas/NodeResult"}, "description": "A sub-flow node's own nodes."},
 				},
 			},
 		}},

@@ -93,6 +93,10 @@ func (s *Server) instrument(route string, traced bool, h handlerFunc) http.Handl
 					attribute.String("http.route", path),
 					attribute.String("url.path", r.URL.Path),
 				))
+				// W3C Trace Context Level 2: the client learns the trace
+				// its request made, to find it in the operator's backend.
+				sc := span.SpanContext()
+				w.Header().Set("Traceresponse", "00-"+sc.TraceID().String()+"-"+sc.SpanID().String()+"-"+sc.TraceFlags().String())
 			}
 			if ctx != r.Context() {
 				r = r.WithContext(ctx)

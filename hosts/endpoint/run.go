@@ -206,7 +206,7 @@ const (
 func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m mode) {
 	v := rt.pick()
 	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
-		span.SetAttributes(attribute.String("weir.flow", rt.name), attribute.String("weir.flow.version", v.name))
+		span.SetAttributes(attribute.String("weir.flow.name", rt.name), attribute.String("weir.flow.version", v.name))
 	}
 	w.Header().Set("Weir-Version", v.name)
 	ctx, cancel := context.WithTimeoutCause(r.Context(), s.opts.RequestTimeout, s.timeoutCause)

@@ -16,7 +16,9 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/weirflow/weir/internal/tracing"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
@@ -98,7 +100,9 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 	if err != nil {
 		return nil, err
 	}
-	mod, key, err := p.compile(ctx, rt, limits.MemoryPages, digest, bin)
+	cctx, span := tracing.Child(ctx, "compile_wasm "+spec.Name, attribute.String("weir.plugin.name", spec.Name), attribute.Int("weir.wasm.bytes", len(bin)))
+	mod, key, err := p.compile(cctx, rt, limits.MemoryPages, digest, bin)
+	tracing.End(span, err, "")
 	if err != nil {
 		return nil, fmt.Errorf("compile %s: %w", name, err)
 	}

@@ -94,7 +94,7 @@ mean (aggregate)  1  0  -  -  Nms  -  -
 
 	r = weir(t, "", "runs", "outputs", "--home", home, "-o", "jsonl", id)
 	require.Equal(t, 0, r.code, r.stderr)
-	byLine := map[int]string{}
+	var byLine []string
 	for _, l := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
 		var o struct {
 			Line    int
@@ -104,21 +104,28 @@ mean (aggregate)  1  0  -  -  Nms  -  -
 			Outputs json.RawMessage
 		}
 		require.NoError(t, json.Unmarshal([]byte(l), &o), l)
-		byLine[o.Line] = strings.TrimSpace(o.Status + " " + o.Kind + " " + string(o.Outputs) + o.Error)
+		byLine = append(byLine, strings.Join(strings.Fields(fmt.Sprint(o.Line, " ", o.Status, " ", o.Kind, " ", string(o.Outputs), o.Error)), " "))
 	}
-	assert.Equal(t, map[int]string{
-		1: `succeeded  {"greeting":"Hello, Ada!","score":1}`,
-		2: `succeeded  {"greeting":"Hello, Grace!","score":0.5}`,
-		3: `failed tool node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "soon"`,
-		5: `failed input flow "scores": invalid inputs: score: must be a number, got string`,
-		6: `failed input invalid JSON at column 20: invalid character '"' after object key:value pair`,
-		7: `succeeded  {"greeting":"Hello, Barbara!","score":0.5}`,
+	// In line order, whatever order the lines ended in.
+	assert.Equal(t, []string{
+		`1 succeeded {"greeting":"Hello, Ada!","score":1}`,
+		`2 succeeded {"greeting":"Hello, Grace!","score":0.5}`,
+		`3 failed tool node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "soon"`,
+		`5 failed input flow "scores": invalid inputs: score: must be a number, got string`,
+		`6 failed input invalid JSON at column 20: invalid character '"' after object key:value pair`,
+		`7 succeeded {"greeting":"Hello, Barbara!","score":0.5}`,
 	}, byLine)
 
 	r = weir(t, "", "runs", "outputs", "--home", home, id)
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Contains(t, r.stdout, "LINE  STATUS     OUTPUTS OR ERROR\n")
-	assert.Contains(t, r.stdout, "\n3     failed     node \"nap\" (tool builtin.sleep, plugin builtin): input \"duration\": time: invalid duration \"soon\"\n")
+	assert.Equal(t, `LINE  STATUS  OUTPUTS OR ERROR
+1  succeeded  {"greeting":"Hello, Ada!","score":1}
+2  succeeded  {"greeting":"Hello, Grace!","score":0.5}
+3  failed  node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "soon"
+5  failed  flow "scores": invalid inputs: score: must be a number, got string
+6  failed  invalid JSON at column 20: invalid character '"' after object key:value pair
+7  succeeded  {"greeting":"Hello, Barbara!","score":0.5}
+`, normalize(r.stdout, home))
 
 	// The record folder holds what the issue of each line needs.
 	dir := filepath.Join(home, "runs", id)

@@ -274,8 +274,11 @@ func newRunsOutputs(app *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "outputs [flags] RUN",
 		Short: "Print the outputs of each line of a batch run",
-		Long: `Print each line's status and outputs, or its error, in the order the lines
-ended. -o jsonl prints one JSON object per line, as outputs.jsonl holds them.
+		Long: `Print each line's status and outputs, or its error, by line of the dataset
+(outputs.jsonl has them in the order they ended; a large record is sorted
+through a temporary file). -o jsonl prints one JSON object per line, as
+outputs.jsonl holds them, with "error_kind" (input, tool or timeout) for a
+line that failed.
 
 A record that disagrees with itself (outputs.jsonl shorter than the run's
 counts, a line cut off or malformed) prints the lines it can read, then

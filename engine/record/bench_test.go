@@ -39,3 +39,34 @@ func BenchmarkWrite(b *testing.B) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 	require.NoError(b, r.Finish(nil, errors.New("benchmark")))
 }
+
+// BenchmarkOutputs reads a run of 100k lines recorded in the order a
+// batch of concurrency 8 ends them: each line a few places from its own.
+func BenchmarkOutputs(b *testing.B) {
+	s := newStore(b)
+	r, err := s.Create(record.Meta{ID: "bench", Flow: "qa"})
+	require.NoError(b, err)
+	const n = 100_000
+	for i := 0; i < n; i += 8 {
+		for _, d := range []int{3, 0, 5, 1, 7, 2, 6, 4} {
+			lr := ok(i+d+1, "")
+			require.NoError(b, r.Write(lr))
+		}
+	}
+	sum := &engine.BatchSummary{Status: engine.Completed, Succeeded: n}
+	require.NoError(b, r.Finish(sum, nil))
+	b.ReportAllocs()
+	for b.Loop() {
+		lines := 0
+		for _, err := range s.Outputs("bench") {
+			if err != nil {
+				b.Fatal(err)
+			}
+			lines++
+		}
+		if lines != n {
+			b.Fatalf("%d lines", lines)
+		}
+	}
+	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "lines/s")
+}

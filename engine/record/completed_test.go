@@ -289,6 +289,24 @@ func TestOutputsDamaged(t *testing.T) {
 	assert.Equal(t, []string{`record of run "a" is damaged: outputs.jsonl:2: "duration_ms" is "x", not a number`}, errs)
 }
 
+// Outputs yields lines by dataset line, not in the order they ended; a
+// malformed line ends the lines read, which come sorted, then the error.
+func TestOutputsByLine(t *testing.T) {
+	s := newStore(t)
+	finished(t, s, "a", "", ok(3, ""), bad(1), ok(4, ""), ok(2, ""))
+	lines, err := readOutputs(s, "a")
+	require.NoError(t, err)
+	assert.Equal(t, []int{1, 2, 3, 4}, lines)
+
+	path := filepath.Join(s.Dir(), "runs", "a", "outputs.jsonl")
+	whole := strings.SplitAfter(readFile(t, path), "\n")
+	whole[2] = "{oops\n"
+	writeFile(t, strings.Join(whole, ""), path)
+	lines, err = readOutputs(s, "a")
+	assert.Equal(t, []int{1, 3}, lines)
+	require.EqualError(t, err, `record of run "a" is damaged: outputs.jsonl:3: not valid JSON`)
+}
+
 func TestUnknownRun(t *testing.T) {
 	s := newStore(t)
 	const want = `no run "nope" in the record; see weir runs list`

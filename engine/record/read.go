@@ -33,14 +33,19 @@ type Output struct {
 	Aggregate json.RawMessage
 }
 
-// Outputs yields the lines of the run's outputs.jsonl in file order. A
-// line being written (the run is running, or was killed while writing it)
-// is left out. It yields one error and stops if the run is unknown
-// (ErrNotFound), or if the file is missing or a line malformed
-// (ErrDamaged). After the last line it yields ErrDamaged if the file
-// disagrees with the run's counts (see checkCount): a file cut short
-// yields the lines it still has, then that error. The yielded Outputs are
-// the caller's.
+// Outputs yields the lines of the run's outputs.jsonl by dataset line (the
+// file has them in the order they ended). A line being written (the run is
+// running, or was killed while writing it) is left out. It yields one
+// error and stops if the run is unknown (ErrNotFound) or its file missing
+// (ErrDamaged). A malformed line (ErrDamaged) ends what is read: the lines
+// before it in the file are yielded, then the error. After the last line
+// it yields ErrDamaged if the file disagrees with the run's counts (see
+// checkCount): a file cut short yields the lines it still has, then that
+// error. The yielded Outputs are the caller's.
+//
+// The file is read whole before the first line is yielded, and sorted with
+// memory bounded however long it is (see lineSorter): a run of more than
+// sortChunk bytes of outputs is sorted through a temporary file.
 func (s *Store) Outputs(id string) iter.Seq2[Output, error] {
 	return func(yield func(Output, error) bool) {
 		in, err := s.Get(id)
@@ -55,27 +60,52 @@ func (s *Store) Outputs(id string) iter.Seq2[Output, error] {
 			return
 		}
 		defer f.Close()
-		n := 0
-		torn := false
-		for b, err := range lines(f, &torn) {
-			n++
+		var sorter lineSorter
+		defer sorter.close()
+		if fi, err := f.Stat(); err == nil {
+			sorter.grow(fi.Size())
+		}
+		last := s.sortOutputs(in, f, &sorter)
+		for e, err := range sorter.sorted() {
 			if err != nil {
 				yield(Output{}, fmt.Errorf("read run %q: %w", id, err))
 				return
 			}
-			o, err := parseOutput(b, true)
+			o, err := parseOutput(e.b, true)
 			if err != nil {
-				yield(Output{}, damaged(id, "outputs.jsonl:%d: %v", n, err))
+				yield(Output{}, damaged(id, "outputs.jsonl:%d: %v", e.at, err))
 				return
 			}
 			if !yield(o, nil) {
 				return
 			}
 		}
-		if err := s.checkCount(in, n, torn); err != nil {
-			yield(Output{}, err)
+		if last != nil {
+			yield(Output{}, last)
 		}
 	}
+}
+
+// sortOutputs reads the outputs.jsonl of run in from f into sorter, up to
+// its end or a line that is not whole and valid, and returns what is wrong
+// with the file, or nil.
+func (s *Store) sortOutputs(in Info, f io.Reader, sorter *lineSorter) error {
+	n := 0
+	torn := false
+	for b, err := range lines(f, &torn) {
+		n++
+		if err != nil {
+			return fmt.Errorf("read run %q: %w", in.ID, err)
+		}
+		o, err := parseOutput(b, false)
+		if err != nil {
+			return damaged(in.ID, "outputs.jsonl:%d: %v", n, err)
+		}
+		if err := sorter.add(o.Line, n, b); err != nil {
+			return fmt.Errorf("sort the outputs of run %q: %w", in.ID, err)
+		}
+	}
+	return s.checkCount(in, n, torn)
 }
 
 // checkCount compares the n whole lines of run in's outputs.jsonl, and

@@ -8,6 +8,8 @@
 //
 //   - weirbench: runs of no-op flows against the tool calls they make;
 //   - pluginbench: go-plugin tools against raw go-plugin calls;
+//   - loadbench: weir validate of flows of 1k and 10k nodes, time and
+//     memory, as ratios of 10k over 1k (linear is 10x);
 //   - batchbench: a batch's lines per second, run record included, against
 //     the same tool calls made directly, and the peak memory of weir batch
 //     over 100k and 1M lines;

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -21,4 +22,16 @@ func ModuleRoot() (string, error) {
 		return "", errors.New("run the benchmarks inside the weir repository")
 	}
 	return filepath.Dir(mod), nil
+}
+
+// BuildWeir builds the weir binary of the repository at root into exe, as
+// the Makefile does: static, without cgo.
+func BuildWeir(ctx context.Context, root, exe string) error {
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", exe, "./cmd/weir")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("build weir: %v\n%s", err, out)
+	}
+	return nil
 }

@@ -37,7 +37,9 @@ var topFields = []string{"concurrency", "defaults", "description", "inputs", "na
 // flow decodes the user's own value (not the one unified with #Flow, whose
 // positions point into the schema). Type errors were reported by #Flow
 // already, so a field of the wrong kind is skipped here without a word.
-func (d *decoder) flow(v cue.Value) *Flow {
+//
+// u is v unified with def, #Flow.
+func (d *decoder) flow(v, u, def cue.Value) *Flow {
 	f := &Flow{File: d.file}
 	seen := map[string]bool{}
 	d.fields(v, func(name string, label Pos, fv cue.Value) {
@@ -60,17 +62,18 @@ func (d *decoder) flow(v cue.Value) *Flow {
 		case "inputs":
 			f.Inputs, f.InputSchema = d.inputs(fv)
 		case "nodes":
-			for _, n := range d.nodes {
+			d.entries(name, d.nodes, v, u, def, func(n *entry) {
+				d.concreteNode(n, def)
 				if d.name("node", n.name, n.pos) {
 					f.Nodes = append(f.Nodes, d.node(n.name, n.pos, n.v))
 				}
-			}
+			})
 		case "outputs":
-			for _, o := range d.outputs {
+			d.entries(name, d.outputs, v, u, def, func(o *entry) {
 				if d.name("output", o.name, o.pos) {
 					f.Outputs = append(f.Outputs, Field{Name: o.name, Pos: o.pos, Value: d.value(o.v)})
 				}
-			}
+			})
 		case "concurrency":
 			if n, err := fv.Int64(); err == nil {
 				f.Concurrency = int(n)

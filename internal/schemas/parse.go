@@ -65,33 +65,17 @@ func Parse(filename string, src []byte) (*Flow, error) {
 		d.cueErrors(err, cue.Value{})
 		return nil, d.errs.Err()
 	}
-	schema := ctx.CompileString(FlowCUE, cue.Filename(schemaFile))
-	def := schema.LookupPath(cue.MakePath(cue.Def("Flow")))
+	def := ctx.CompileString(FlowCUE, cue.Filename(schemaFile)).LookupPath(cue.MakePath(cue.Def("Flow")))
 	if err := def.Err(); err != nil {
 		panic("schemas: #Flow does not compile: " + err.Error())
 	}
-	nodes := def.LookupPath(cue.MakePath(cue.Str("nodes")))
-	for _, err := range []error{d.evaluate(ctx, d.nodes, nodes, def), d.evaluate(ctx, d.outputs, cue.Value{}, def)} {
-		if err != nil {
-			d.cueErrors(err, cue.Value{})
-			return nil, d.errs.Err()
-		}
-	}
 	u := def.Unify(v)
 	d.cueErrors(u.Validate(), def)
-	if d.nodes == nil {
-		d.fields(v.LookupPath(cue.MakePath(cue.Str("nodes"))), func(name string, label Pos, nv cue.Value) {
-			nu := u.LookupPath(cue.MakePath(cue.Str("nodes"), cue.Str(name)))
-			d.nodes = append(d.nodes, entry{name: name, pos: label, v: nv, u: nu})
-		})
-	}
-	if d.outputs == nil {
-		d.fields(v.LookupPath(cue.MakePath(cue.Str("outputs"))), func(name string, label Pos, ov cue.Value) {
-			d.outputs = append(d.outputs, entry{name: name, pos: label, v: ov})
-		})
-	}
 	d.concrete(v, u, def)
-	flow := d.flow(v)
+	flow := d.flow(v, u, def)
+	if d.broken {
+		return nil, d.errs.Err()
+	}
 	return flow, d.errs.Err()
 }
 
@@ -102,9 +86,12 @@ type decoder struct {
 	yaml bool // YAML positions count runes; see pos
 	// lines holds the offset of each line's start in src; see offset.
 	lines []int
-	// nodes and outputs are the entries of those fields; see detach.
+	// nodes and outputs are the entries of those fields, when detached.
 	nodes, outputs []entry
-	errs           Errors
+	// broken is set when detached entries could not be built: the file
+	// cannot be read as a flow.
+	broken bool
+	errs   Errors
 }
 
 // syntax parses src into a CUE file, turning YAML and JSON into the same
@@ -230,16 +217,19 @@ func (d *decoder) concrete(v, u cue.Value, def cue.Value) {
 		switch name {
 		case "inputs", "outputs":
 		case "nodes":
-			for _, n := range d.nodes {
-				d.fields(n.v, func(field string, _ Pos, _ cue.Value) {
-					// when is checked, with a better message, as it is decoded.
-					if field != "inputs" && field != "when" {
-						d.cueErrors(n.u.LookupPath(cue.MakePath(cue.Str(field))).Validate(cue.Concrete(true)), def, n.at...)
-					}
-				})
-			}
+			// Checked one by one as they are decoded: see concreteNode.
 		default:
 			d.cueErrors(u.LookupPath(cue.MakePath(cue.Str(name))).Validate(cue.Concrete(true)), def)
+		}
+	})
+}
+
+// concreteNode is concrete for a node, but for its inputs and when.
+func (d *decoder) concreteNode(n *entry, def cue.Value) {
+	d.fields(n.v, func(field string, _ Pos, _ cue.Value) {
+		// when is checked, with a better message, as it is decoded.
+		if field != "inputs" && field != "when" {
+			d.cueErrors(n.u.LookupPath(cue.MakePath(cue.Str(field))).Validate(cue.Concrete(true)), def, n.at...)
 		}
 	})
 }

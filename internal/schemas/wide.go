@@ -22,34 +22,55 @@ import (
 // fields costs little next to the rest.
 const chunk = 128
 
-// evaluate evaluates detached entries, chunk by chunk, and unifies each
-// chunk with def when it exists. It returns the first error met building
-// them, which means the flow cannot be read, and reports the errors of the
-// unified values.
-func (d *decoder) evaluate(ctx *cue.Context, entries []entry, def, flowDef cue.Value) error {
-	for start := 0; start < len(entries); start += chunk {
-		part := entries[start:min(start+chunk, len(entries))]
+// entries calls fn for each entry of v's field name, in file order, with
+// its value as written and, for a node, as unified with def (#Flow).
+// Detached entries (see detach) are evaluated a chunk at a time, and only
+// one chunk's values are held at once: the flow's decoded form is smaller.
+func (d *decoder) entries(name string, detached []entry, v, u, def cue.Value, fn func(e *entry)) {
+	path := cue.MakePath(cue.Str(name))
+	if detached == nil {
+		in := u.LookupPath(path)
+		d.fields(v.LookupPath(path), func(label string, pos Pos, ev cue.Value) {
+			fn(&entry{name: label, pos: pos, v: ev, u: in.LookupPath(cue.MakePath(cue.Str(label)))})
+		})
+		return
+	}
+	// #Flow's nodes carry a pattern, [string]: #Node; outputs check nothing.
+	pattern := def.LookupPath(path)
+	if name != "nodes" {
+		pattern = cue.Value{}
+	}
+	ctx := v.Context()
+	for start := 0; start < len(detached); start += chunk {
+		part := detached[start:min(start+chunk, len(detached))]
 		lit := &ast.StructLit{Elts: make([]ast.Decl, len(part))}
 		for i, e := range part {
 			lit.Elts[i] = e.field
 		}
-		v := ctx.BuildExpr(lit)
-		if err := v.Err(); err != nil {
-			return err
+		cv := ctx.BuildExpr(lit)
+		if err := cv.Err(); err != nil {
+			// Plain data builds unless CUE finds a fault that its parser
+			// let pass; then, as for the whole file, there is no flow.
+			d.cueErrors(err, cue.Value{})
+			d.broken = true
+			return
 		}
-		u := v
-		if def.Exists() {
-			// The user's value first, as when #Flow's pattern applies
-			// def: CUE's errors name the two in that order.
-			u = v.Unify(def)
-			d.cueErrors(u.Validate(), flowDef, part[0].at...)
+		cu := cv
+		if pattern.Exists() {
+			// The user's value first, as when the pattern applies in
+			// place: CUE's errors name the two in that order.
+			cu = cv.Unify(pattern)
+			d.cueErrors(cu.Validate(), def, name)
 		}
 		for i := range part {
-			path := cue.MakePath(cue.Str(part[i].name))
-			part[i].v, part[i].u = v.LookupPath(path), u.LookupPath(path)
+			e := &part[i]
+			at := cue.MakePath(cue.Str(e.name))
+			e.v, e.u, e.at = cv.LookupPath(at), cu.LookupPath(at), []string{name}
+			fn(e)
+			// Let the chunk's syntax and values go.
+			*e = entry{}
 		}
 	}
-	return nil
 }
 
 // entry is one entry of nodes or outputs.
@@ -104,7 +125,7 @@ func (d *decoder) detach(f *ast.File, name string) []entry {
 		if strings.HasPrefix(label, "_") || strings.HasPrefix(label, "#") || x.Constraint != token.ILLEGAL {
 			return nil
 		}
-		entries = append(entries, entry{name: label, pos: d.pos(x.Pos()), field: x, at: []string{name}})
+		entries = append(entries, entry{name: label, pos: d.pos(x.Pos()), field: x})
 	}
 	field.Value = &ast.StructLit{Lbrace: s.Lbrace, Rbrace: s.Rbrace}
 	return entries

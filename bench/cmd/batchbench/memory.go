@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"context"
@@ -12,8 +11,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -24,11 +21,8 @@ import (
 // datasets of each size, and prints their peak RSS.
 func peakMemory(ctx context.Context, root, dir string, sizes []int) error {
 	exe := filepath.Join(dir, "weir")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", exe, "./cmd/weir")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build weir: %v\n%s", err, out)
+	if err := bench.BuildWeir(ctx, root, exe); err != nil {
+		return err
 	}
 	flow := bench.BatchFlowFile(root, bench.BuiltinFlow)
 	fmt.Println("peak memory: weir batch --concurrency 8 on the builtin flow, the weir binary as a child process")
@@ -143,7 +137,7 @@ func spawn(report string, args []string) int {
 	// Pass interrupts on: weir batch stops cleanly on one.
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)
-	floor := selfPeakRSS()
+	floor := bench.SelfPeakRSS()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, "batchbench: spawn:", err)
@@ -161,7 +155,7 @@ func spawn(report string, args []string) int {
 		fmt.Fprintln(os.Stderr, "batchbench: spawn:", err)
 		return 2
 	}
-	line := fmt.Sprintf("%d %d %d\n", wall.Nanoseconds(), peakRSS(cmd.ProcessState), floor)
+	line := fmt.Sprintf("%d %d %d\n", wall.Nanoseconds(), bench.PeakRSS(cmd.ProcessState), floor)
 	if err := os.WriteFile(report, []byte(line), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "batchbench: spawn:", err)
 		return 2
@@ -181,27 +175,6 @@ func readReport(path string) (childRun, error) {
 	}
 	r.wall = time.Duration(wall)
 	return r, nil
-}
-
-// selfPeakRSS is this process's peak RSS in bytes, VmHWM of
-// /proc/self/status, or 0 where there is no such file.
-func selfPeakRSS() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		if v, ok := strings.CutPrefix(s.Text(), "VmHWM:"); ok {
-			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kib << 10
-		}
-	}
-	return 0
 }
 
 // du is the size of the files under dir.

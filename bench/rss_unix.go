@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package bench
 
 import (
 	"os"
@@ -8,9 +8,9 @@ import (
 	"syscall"
 )
 
-// peakRSS is the finished process's peak resident set, in bytes: getrusage
+// PeakRSS is the finished process's peak resident set, in bytes: getrusage
 // gives it in KiB on Linux and the BSDs, in bytes on macOS.
-func peakRSS(ps *os.ProcessState) int64 {
+func PeakRSS(ps *os.ProcessState) int64 {
 	ru, ok := ps.SysUsage().(*syscall.Rusage)
 	if !ok {
 		return 0

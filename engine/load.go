@@ -81,11 +81,12 @@ type compiler struct {
 	stack []string
 	errs  schemas.Errors
 
-	tools   map[string]*toolEntry // "plugin.tool"
-	entries []*toolEntry          // the tool of each node, nil if unresolved
-	plugins map[string]bool       // plugin names a tool may start with
-	nodes   map[string]int
-	f       *Flow
+	tools    map[string]*toolEntry // "plugin.tool"
+	entries  []*toolEntry          // the tool of each node, nil if unresolved
+	plugins  map[string]bool       // plugin names a tool may start with
+	unopened map[string]bool       // plugins that failed to open
+	nodes    map[string]int
+	f        *Flow
 }
 
 func (c *compiler) compile() *Flow {

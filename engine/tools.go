@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/weirflow/weir/internal/jsonschema"
+	"github.com/weirflow/weir/internal/makehint"
 	"github.com/weirflow/weir/internal/schemas"
 	"github.com/weirflow/weir/plugins"
 )
@@ -25,6 +26,7 @@ type toolEntry struct {
 func (c *compiler) openPlugins() {
 	c.tools = map[string]*toolEntry{}
 	c.plugins = map[string]bool{}
+	c.unopened = map[string]bool{}
 	declared := map[string]bool{}
 	for _, p := range c.spec.Plugins {
 		declared[p.Spec.Name] = true
@@ -51,7 +53,8 @@ func (c *compiler) openPlugins() {
 		c.plugins[p.Spec.Name] = true
 		op, err := c.e.open(c.ctx, p.Spec)
 		if err != nil {
-			c.errs.Add(p.Pos, "plugin %q: %v", p.Spec.Name, err)
+			c.errs.Add(p.Pos, "plugin %q: %v%s", p.Spec.Name, err, makehint.Hint(p.Spec.Source))
+			c.unopened[p.Spec.Name] = true
 			continue
 		}
 		c.addTools(p.Spec.Name, p.Spec.Kind, op.plugin.Tools(), p.Pos)
@@ -118,6 +121,9 @@ func (c *compiler) resolveTool(sn *schemas.Node) *toolEntry {
 		c.errs.Add(sn.ToolPos, "node %q: unknown plugin %q in tool %q: declare it under plugins (declared: %s)%s",
 			sn.Name, plugin, sn.Tool, listOf(names), didYouMean(plugin, names))
 		return nil
+	}
+	if c.unopened[plugin] {
+		return nil // the plugin's own error says why it has no tools
 	}
 	var names []string
 	for addr := range c.tools {

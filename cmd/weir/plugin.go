@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/weirflow/weir/internal/makehint"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/goplugin"
 	"github.com/weirflow/weir/plugins/wasm"
@@ -129,7 +130,7 @@ func isExecutable(head []byte) bool {
 func (a *app) openPluginFile(ctx context.Context, path string) (pluginKind, plugins.Plugin, func(), error) {
 	head, err := readHead(path, 8)
 	if err != nil {
-		return pluginKind{}, nil, nil, fmt.Errorf("read plugin: %w", err)
+		return pluginKind{}, nil, nil, fmt.Errorf("read plugin: %w%s", err, makehint.Hint(path))
 	}
 	kind := pluginKinds[0]
 	for _, k := range pluginKinds {

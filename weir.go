@@ -17,7 +17,7 @@ type Options struct {
 	// the default folder (see wasm.CacheDir), "-" keeps them in memory.
 	CacheDir string
 	// TracerProvider makes the client spans of go-plugin calls; nil means
-	// the global one.
+	// the provider of the span each call is made under (the engine's).
 	TracerProvider trace.TracerProvider
 }
 

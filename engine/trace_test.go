@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -16,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/tracing/tracingtest"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
 	"github.com/weirflow/weir/plugins/wasm"
@@ -54,7 +54,7 @@ func TestSpanTree(t *testing.T) {
 	assert.Equal(t, `load traced
   load child
   open_plugin builtin
-`, spanTree(exp.GetSpans()))
+`, tracingtest.Tree(exp.GetSpans()))
 	load := exp.GetSpans()[len(exp.GetSpans())-1]
 	assert.Equal(t, map[string]any{
 		"weir.flow.file": filepath.Join(dir, "flow.cue"), "weir.flow.name": "traced",
@@ -73,7 +73,7 @@ func TestSpanTree(t *testing.T) {
   node sub
     run child
       node echo
-`, spanTree(spans))
+`, tracingtest.Tree(spans))
 
 	run := named(t, spans, "run traced")[0]
 	assert.Equal(t, map[string]any{
@@ -168,7 +168,7 @@ outputs: v: "${a.output.text}"
   open_plugin builtin
   open_plugin text
     compile_wasm text
-`, spanTree(exp.GetSpans()))
+`, tracingtest.Tree(exp.GetSpans()))
 	compile := attrMap(named(t, exp.GetSpans(), "compile_wasm text")[0].Attributes)
 	assert.Equal(t, "text", compile["weir.plugin.name"])
 	assert.Greater(t, compile["weir.wasm.bytes"], int64(0))
@@ -176,36 +176,7 @@ outputs: v: "${a.output.text}"
 	exp.Reset()
 	_, err = f.Run(context.Background(), nil)
 	require.NoError(t, err)
-	assert.Equal(t, "run w\n  node a\n", spanTree(exp.GetSpans()), "a warm plugin makes no spans of its own")
-}
-
-// spanTree draws spans as a tree, one span a line, children indented under
-// their parent and sorted by name.
-func spanTree(spans []tracetest.SpanStub) string {
-	children := map[string][]tracetest.SpanStub{}
-	ids := map[string]bool{}
-	for _, s := range spans {
-		ids[s.SpanContext.SpanID().String()] = true
-	}
-	for _, s := range spans {
-		parent := ""
-		if s.Parent.IsValid() && ids[s.Parent.SpanID().String()] {
-			parent = s.Parent.SpanID().String()
-		}
-		children[parent] = append(children[parent], s)
-	}
-	var b strings.Builder
-	var draw func(parent string, depth int)
-	draw = func(parent string, depth int) {
-		kids := children[parent]
-		slices.SortStableFunc(kids, func(a, b tracetest.SpanStub) int { return strings.Compare(a.Name, b.Name) })
-		for _, s := range kids {
-			fmt.Fprintf(&b, "%s%s\n", strings.Repeat("  ", depth), s.Name)
-			draw(s.SpanContext.SpanID().String(), depth+1)
-		}
-	}
-	draw("", 0)
-	return b.String()
+	assert.Equal(t, "run w\n  node a\n", tracingtest.Tree(exp.GetSpans()), "a warm plugin makes no spans of its own")
 }
 
 // named returns the spans called name, failing the test when there is none.

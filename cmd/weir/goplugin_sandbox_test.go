@@ -63,7 +63,7 @@ outputs: {
 		names = append(names, name)
 	}
 	assert.Equal(t, []string{
-		"GIVEN", "PATH", "PLUGIN_CLIENT_CERT", "PLUGIN_MAX_PORT", "PLUGIN_MIN_PORT", "PLUGIN_PROTOCOL_VERSIONS",
+		"GIVEN", "OTEL_SERVICE_NAME", "PATH", "PLUGIN_CLIENT_CERT", "PLUGIN_MAX_PORT", "PLUGIN_MIN_PORT", "PLUGIN_PROTOCOL_VERSIONS",
 		"PLUGIN_UNIX_SOCKET_DIR", "TMPDIR", "WEIR_PLUGIN", "WEIR_PLUGIN_MAX_MESSAGE_SIZE",
 	}, names)
 	assert.Contains(t, got.Env, "TMPDIR="+tmp)

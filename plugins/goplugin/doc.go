@@ -59,7 +59,8 @@
 // can reach what that user can. weir gives it no standard input and only
 // the environment the flow grants: the entry's env map and the variables
 // grants.env names, with PATH=/usr/local/bin:/usr/bin:/bin (unless the flow
-// sets or grants PATH), TMPDIR when weir has one, and go-plugin's
+// sets or grants PATH), TMPDIR when weir has one, OTEL_SERVICE_NAME (the
+// plugin's name in the flow, unless the flow sets it) and go-plugin's
 // handshake variables; HOME and every other variable of weir's, such as
 // WEIR_ADMIN_TOKEN, are left out. grants.hosts and grants.dirs, which weir
 // could not enforce on a process, are refused.
@@ -77,4 +78,25 @@
 // escapes all of this: a process group bounds well-behaved plugins, it
 // does not contain hostile ones. On Windows weir stops the plugin process
 // only, and Serve exits when weir is gone.
+//
+// # Tracing
+//
+// A call made under a span (a node's, the span of a plugin's start) gets a
+// gRPC client span, a child of that span, from Options.TracerProvider or,
+// by default, from the TracerProvider that made the span: the engine's.
+// Its trace context crosses to the plugin, whose call context then carries
+// it. Calls under no span make no span: the health check, and go-plugin's
+// broker, stdio and shutdown calls, which would otherwise start a root
+// trace every few seconds.
+//
+// A plugin that exports spans of its own passes its TracerProvider to
+// ServeWith, with the provider's Shutdown, which ServeWith calls once weir
+// has stopped the plugin, to flush what the provider holds:
+//
+//	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exporter))
+//	goplugin.ServeWith(goplugin.ServeOptions{TracerProvider: tp, Shutdown: tp.Shutdown}, tools...)
+//
+// Its spans come from the service OTEL_SERVICE_NAME names. The exporter's
+// own variables (OTEL_EXPORTER_OTLP_ENDPOINT and the like) reach the
+// plugin only as the flow grants them: grants: env: ["OTEL_EXPORTER_OTLP_ENDPOINT"].
 package goplugin

@@ -24,9 +24,9 @@ import (
 	"github.com/stretchr/testify/require"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/weirflow/weir/internal/schemas"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/goplugin"
-	"github.com/weirflow/weir/internal/schemas"
 )
 
 // bin holds the testdata programs, built once by TestMain.
@@ -543,7 +543,7 @@ func TestEnvOnlyGranted(t *testing.T) {
 		names = append(names, k)
 	}
 	assert.Equal(t, []string{
-		"PATH", "PLUGIN_CLIENT_CERT", "PLUGIN_MAX_PORT", "PLUGIN_MIN_PORT", "PLUGIN_PROTOCOL_VERSIONS",
+		"OTEL_SERVICE_NAME", "PATH", "PLUGIN_CLIENT_CERT", "PLUGIN_MAX_PORT", "PLUGIN_MIN_PORT", "PLUGIN_PROTOCOL_VERSIONS",
 		"PLUGIN_UNIX_SOCKET_DIR", "TMPDIR", "WEIR_PLUGIN", "WEIR_PLUGIN_MAX_MESSAGE_SIZE", "WEIR_TEST_GRANTED", "WEIR_TEST_VAR",
 	}, names)
 	assert.Equal(t, "/opt/bin", vars["PATH"], "the flow's env wins over the default PATH")
@@ -552,6 +552,7 @@ func TestEnvOnlyGranted(t *testing.T) {
 	assert.Equal(t, "set", vars["WEIR_TEST_VAR"])
 	assert.Equal(t, "weir.tool.v1.Tools", vars["WEIR_PLUGIN"], "go-plugin's cookie wins over the flow's env")
 	assert.Equal(t, "16777216", vars["WEIR_PLUGIN_MAX_MESSAGE_SIZE"])
+	assert.Equal(t, "tools", vars["OTEL_SERVICE_NAME"], "the plugin's name in the flow")
 }
 
 func TestRefusedGrants(t *testing.T) {

@@ -17,13 +17,15 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
 	"github.com/hashicorp/go-plugin/runner"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/internal/toolpb"
+	"github.com/weirflow/weir/internal/tracing"
+	"github.com/weirflow/weir/plugins"
 )
 
 // Plugin is an opened go-plugin executable: its tools and the process that
@@ -31,6 +33,7 @@ import (
 type Plugin struct {
 	provider *Provider
 	name     string // the executable's file name, for messages
+	label    string // the plugin's name in the flow that opened it
 	exe      string // an absolute path
 	args     []string
 	env      []string
@@ -54,8 +57,10 @@ type Stats struct {
 	PID int
 	// Starts counts the processes started, Crashes those that exited
 	// during use, and Kills those weir stopped because a call outlived its
-	// context.
+	// context or failed a health check.
 	Starts, Crashes, Kills int
+	// HealthChecks counts the health checks made.
+	HealthChecks int
 }
 
 // startOp is one start of the process, which every caller that needs the
@@ -167,7 +172,9 @@ func (pl *Plugin) current(ctx context.Context) (*process, error) {
 			wait = time.Until(pl.lastFailure.Add(backoff))
 		}
 		pl.wg.Add(1)
-		go pl.start(op, wait)
+		// The start outlives the caller that asked for it, but is part of
+		// its trace.
+		go pl.start(trace.ContextWithSpan(context.Background(), trace.SpanFromContext(ctx)), op, wait)
 	}
 	pl.mu.Unlock()
 	select {
@@ -199,7 +206,7 @@ func (pl *Plugin) dropLocked(pr *process, crashed bool) {
 	}()
 }
 
-func (pl *Plugin) start(op *startOp, wait time.Duration) {
+func (pl *Plugin) start(ctx context.Context, op *startOp, wait time.Duration) {
 	defer pl.wg.Done()
 	if wait > 0 {
 		select {
@@ -212,7 +219,7 @@ func (pl *Plugin) start(op *startOp, wait time.Duration) {
 	select {
 	case <-pl.closing:
 	default:
-		pr, err = pl.launch()
+		pr, err = pl.launch(ctx)
 	}
 	pl.mu.Lock()
 	pl.starting = nil
@@ -237,7 +244,10 @@ func (pl *Plugin) start(op *startOp, wait time.Duration) {
 
 // launch starts the executable, completes go-plugin's handshake, and reads
 // the contract, which doubles as a health check.
-func (pl *Plugin) launch() (*process, error) {
+func (pl *Plugin) launch(ctx context.Context) (_ *process, err error) {
+	ctx, span := tracing.Child(ctx, "start_plugin "+pl.label,
+		attribute.String("weir.plugin.name", pl.label), attribute.String("process.executable.name", pl.name))
+	defer func() { tracing.End(span, err, "") }()
 	// go-plugin checks a pin only on a Cmd of its own, which RunnerFunc
 	// replaces; the check is the same: the file's digest before each start.
 	if pl.sha256 != nil {
@@ -257,10 +267,6 @@ func (pl *Plugin) launch() (*process, error) {
 	logger := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: "goplugin", Output: hclog.DefaultOutput, Level: hclog.Off})
 	logger.RegisterSink(exitSink{pr})
 
-	handler := []otelgrpc.Option{otelgrpc.WithPropagators(propagator)}
-	if o.TracerProvider != nil {
-		handler = append(handler, otelgrpc.WithTracerProvider(o.TracerProvider))
-	}
 	client := plugin.NewClient(&plugin.ClientConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{pluginName: &toolsPlugin{}},
@@ -280,7 +286,7 @@ func (pl *Plugin) launch() (*process, error) {
 		SyncStdout:       pr.stderr, // and to os.Stdout: no use to weir but for a log
 		GRPCDialOptions: []grpc.DialOption{
 			grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(o.MaxMessageSize), grpc.MaxCallSendMsgSize(o.MaxMessageSize)),
-			grpc.WithStatsHandler(otelgrpc.NewClientHandler(handler...)),
+			grpc.WithStatsHandler(pl.provider.tracing),
 		},
 	})
 	pr.client = client
@@ -298,8 +304,9 @@ func (pl *Plugin) launch() (*process, error) {
 	}
 	pr.rpc = raw.(toolpb.ToolsClient)
 	pr.pid, _ = strconv.Atoi(client.ID())
+	span.SetAttributes(attribute.Int("process.pid", pr.pid))
 
-	ctx, cancel := context.WithTimeout(context.Background(), o.StartTimeout)
+	ctx, cancel := context.WithTimeout(ctx, o.StartTimeout)
 	defer cancel()
 	desc, err := pr.rpc.Describe(ctx, &toolpb.DescribeRequest{})
 	if err != nil {
@@ -430,9 +437,13 @@ func (pl *Plugin) watch(interval, timeout time.Duration) {
 		if pr == nil || pr.dead() {
 			continue
 		}
+		// Under no span: a health check joins no trace, and starts none.
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		_, err := pr.rpc.Describe(ctx, &toolpb.DescribeRequest{})
 		cancel()
+		pl.mu.Lock()
+		pl.stats.HealthChecks++
+		pl.mu.Unlock()
 		if err == nil || pr.dead() {
 			continue
 		}

@@ -8,8 +8,8 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/grpc"
 
-	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/internal/toolpb"
+	"github.com/weirflow/weir/plugins"
 )
 
 // ABI names the contract a go-plugin executable speaks: the gRPC service

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/stats"
 
 	"github.com/weirflow/weir/plugins"
 )
@@ -42,8 +43,11 @@ type Options struct {
 	// Logger receives the plugins' standard error lines at level Debug and
 	// their starts and exits. Nil means slog.Default().
 	Logger *slog.Logger
-	// TracerProvider makes the client spans of calls. Nil means the global
-	// one. Trace context crosses to the plugin either way.
+	// TracerProvider makes the client spans of the calls made under a span
+	// (a node's, a plugin's start), whose trace context crosses to the
+	// plugin. Nil means the TracerProvider of that span: the engine's.
+	// Calls under no span are never traced: health checks, and go-plugin's
+	// broker and stdio streams, start no trace.
 	TracerProvider trace.TracerProvider
 	// HealthInterval is how often a running process is asked for its
 	// contract as a health check; one that does not answer within
@@ -86,7 +90,8 @@ var ErrClosed = errors.New("goplugin: closed")
 // Provider opens go-plugin executables. It is safe for concurrent use.
 // Close stops every process of every plugin it opened.
 type Provider struct {
-	opts Options
+	opts    Options
+	tracing stats.Handler // every process's gRPC client's
 
 	mu     sync.Mutex
 	open   map[*Plugin]struct{}
@@ -95,7 +100,7 @@ type Provider struct {
 
 // NewProvider returns a Provider of the "goplugin" plugin kind.
 func NewProvider(opts Options) *Provider {
-	return &Provider{opts: opts.withDefaults(), open: map[*Plugin]struct{}{}}
+	return &Provider{opts: opts.withDefaults(), tracing: clientTracing(opts.TracerProvider), open: map[*Plugin]struct{}{}}
 }
 
 // Kind returns "goplugin".
@@ -130,7 +135,7 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 			return nil, fmt.Errorf("open plugin %q: grants.%s cannot be enforced on a go-plugin executable, which runs as a process of its own: remove it (only grants.env applies)", spec.Name, g.field)
 		}
 	}
-	env, err := childEnv(e.Env, spec.Grants.Env, p.opts.MaxMessageSize)
+	env, err := childEnv(spec.Name, e.Env, spec.Grants.Env, p.opts.MaxMessageSize)
 	if err != nil {
 		return nil, fmt.Errorf("open plugin %q: %w", spec.Name, err)
 	}
@@ -164,6 +169,7 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 	pl := &Plugin{
 		provider: p,
 		name:     name,
+		label:    spec.Name,
 		exe:      exe,
 		args:     e.Args,
 		env:      env,
@@ -200,12 +206,14 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 //     system's programs the same way whoever starts weir, and TMPDIR when
 //     weir has one, which says where temporary files may go and is no
 //     secret. HOME is left out: under it are the user's credentials.
+//   - OTEL_SERVICE_NAME, the plugin's name in the flow: the service its
+//     spans come from, when it exports any (see ServeWith).
 //   - the variables the flow grants by name (grants.env), with weir's
 //     values; a name weir does not have stays unset;
 //   - the flow's env map, as written;
 //   - the message size limit, which Serve reads.
-func childEnv(vars map[string]string, granted []string, maxMessage int) ([]string, error) {
-	var env []string
+func childEnv(service string, vars map[string]string, granted []string, maxMessage int) ([]string, error) {
+	env := []string{"OTEL_SERVICE_NAME=" + service}
 	if runtime.GOOS == "windows" {
 		// Windows programs fail to start, or to open sockets, without these.
 		granted = append([]string{"SystemRoot", "PATH", "TEMP", "TMP"}, granted...)

@@ -10,34 +10,62 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
-	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 
-	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/internal/toolpb"
+	"github.com/weirflow/weir/plugins"
 )
 
-// Serve serves tools to weir and does not return: it is the whole main
-// function of a go-plugin executable. Make the tools with plugins.Func (a
-// typed Go function, its contract from the Go types) or plugins.RawFunc
-// (JSON in, JSON out).
+// Serve serves tools to weir: it is the whole main function of a go-plugin
+// executable. Make the tools with plugins.Func (a typed Go function, its
+// contract from the Go types) or plugins.RawFunc (JSON in, JSON out). It is
+// ServeWith with the zero ServeOptions.
 //
 // Calls run concurrently, so the tools must be safe for concurrent use. A
 // call's context carries the node's deadline and its trace context: spans
-// the tool starts under it (with the plugin's global TracerProvider) are
-// children of the node's span. An error's plugins.Kind reaches weir; a
-// panic in a tool is recovered and reported as an internal error, its
-// stack written to standard error.
+// the tool starts under it are children of the node's span. An error's
+// plugins.Kind reaches weir; a panic in a tool is recovered and reported
+// as an internal error, its stack written to standard error.
 //
-// The process exits when weir stops it or when its parent process dies,
-// and takes with it the processes its tools started, unless they left its
-// process group (setsid, setpgid): weir makes the plugin the leader of a
-// group of its own.
-// Run by hand, outside weir, Serve prints that it is a plugin and exits
-// with status 1. Serve panics on two tools of one name: a programming
-// error.
-func Serve(tools ...plugins.Tool) {
+// Serve returns once weir has stopped the plugin, so that main can return;
+// the process also exits when its parent process dies, and takes with it
+// the processes its tools started, unless they left its process group
+// (setsid, setpgid): weir makes the plugin the leader of a group of its
+// own. Run by hand, outside weir, Serve prints that it is a plugin and
+// exits with status 1. Serve panics on two tools of one name: a
+// programming error.
+func Serve(tools ...plugins.Tool) { ServeWith(ServeOptions{}, tools...) }
+
+// ServeOptions configure ServeWith. The zero value serves as Serve does.
+type ServeOptions struct {
+	// TracerProvider makes a server span for each call weir makes under a
+	// span of its own (a node's, the plugin's start), the child of weir's
+	// client span; calls that carry no trace context (health checks,
+	// go-plugin's own streams) make none. Nil means otel's global
+	// provider, which records nothing unless the plugin sets one. weir
+	// starts the process with OTEL_SERVICE_NAME set to the plugin's name
+	// in the flow, which resource.WithFromEnv and resource.Default read;
+	// the exporter's own OTEL_* variables reach the plugin only as the
+	// flow grants them (grants.env).
+	TracerProvider trace.TracerProvider
+	// Shutdown, when not nil, is called once weir has stopped the plugin
+	// and before ServeWith returns: the place to flush telemetry, with a
+	// TracerProvider's Shutdown. Its context ends after 1.5s, as weir
+	// kills a plugin that has not exited two seconds after asking it to
+	// stop. Its error is written to standard error. A plugin that weir
+	// kills (a call that outlived its deadline, a failed health check) or
+	// that outlives weir is not shut down.
+	Shutdown func(context.Context) error
+}
+
+// shutdownGrace bounds ServeOptions.Shutdown.
+const shutdownGrace = 1500 * time.Millisecond
+
+// ServeWith is Serve with options: see Serve for what it does.
+func ServeWith(opts ServeOptions, tools ...plugins.Tool) {
 	srv := newServer(tools)
+	stderr := os.Stderr // go-plugin's Serve replaces it by a stream that ends with it
 	limit := MaxMessageSize
 	if n, err := strconv.Atoi(os.Getenv(envMaxMessage)); err == nil && n > 0 {
 		limit = n
@@ -48,15 +76,22 @@ func Serve(tools ...plugins.Tool) {
 	plugin.Serve(&plugin.ServeConfig{
 		HandshakeConfig: Handshake,
 		Plugins:         plugin.PluginSet{pluginName: &toolsPlugin{server: srv}},
-		GRPCServer: func(opts []grpc.ServerOption) *grpc.Server {
-			return grpc.NewServer(append(opts,
+		GRPCServer: func(gopts []grpc.ServerOption) *grpc.Server {
+			return grpc.NewServer(append(gopts,
 				grpc.MaxRecvMsgSize(limit),
 				grpc.MaxSendMsgSize(limit),
-				grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithPropagators(propagator))),
+				grpc.StatsHandler(serverTracing(opts.TracerProvider)),
 			)...)
 		},
 		Logger: hclog.New(&hclog.LoggerOptions{Output: os.Stderr, Level: hclog.Warn}),
 	})
+	if opts.Shutdown != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		if err := opts.Shutdown(ctx); err != nil {
+			fmt.Fprintf(stderr, "weir plugin: shut down: %v\n", err)
+		}
+	}
 }
 
 // exitWithParent ends the process and its group once its parent is gone,

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 
+	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirflow/weir/plugins"
@@ -48,7 +50,7 @@ func main() {
 	if len(os.Args) == 2 && os.Args[1] == "linger" {
 		select {} // a child the spawn tool started
 	}
-	goplugin.Serve(
+	goplugin.ServeWith(serveOptions(),
 		plugins.Func("upper", "Upper-cases text.", func(_ context.Context, in text) (text, error) {
 			return text{Text: strings.ToUpper(in.Text)}, nil
 		}),
@@ -99,6 +101,26 @@ func main() {
 			return text{Text: os.Getenv(in.Text) + " " + strings.Join(os.Args[1:], " ")}, nil
 		}),
 	)
+}
+
+// serveOptions traces the calls into the file WEIR_TEST_SPANS names, one
+// span a line, when it is set. The spans are batched, so that they reach
+// the file only because Serve shuts the provider down.
+func serveOptions() goplugin.ServeOptions {
+	path := os.Getenv("WEIR_TEST_SPANS")
+	if path == "" {
+		return goplugin.ServeOptions{}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		panic(err)
+	}
+	exp, err := stdouttrace.New(stdouttrace.WithWriter(f))
+	if err != nil {
+		panic(err)
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+	return goplugin.ServeOptions{TracerProvider: tp, Shutdown: tp.Shutdown}
 }
 
 func linger(setsid bool) (started, error) {

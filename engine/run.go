@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirflow/weir/engine/internal/jsoncheck"
+	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/internal/jsonschema"
 	"github.com/weirflow/weir/internal/schemas"
 	"github.com/weirflow/weir/plugins"
@@ -154,7 +155,7 @@ func (f *Flow) checkInputs(inputs any) ([]byte, error) {
 		raw = v
 	default:
 		var err error
-		if raw, err = json.Marshal(v); err != nil {
+		if raw, err = jsonscan.Marshal(v); err != nil {
 			return nil, &InputError{Flow: f.name, Err: err}
 		}
 	}

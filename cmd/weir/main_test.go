@@ -284,11 +284,11 @@ func TestRun(t *testing.T) {
 			name: "enum input",
 			args: []string{"run", pipeline, "--input", "title=hi", "--input", "text= there ", "--input", "mode=full", "-o", "json"},
 			stdout: `{
+  "page": "# HI\n\nthere\n\ndetails: {\"mode\":\"full\",\"text\":\"there\"}",
   "details": {
     "mode": "full",
     "text": "there"
-  },
-  "page": "# HI\n\nthere\n\ndetails: {\"mode\":\"full\",\"text\":\"there\"}"
+  }
 }
 `,
 		},
@@ -448,8 +448,8 @@ func TestRunTableMultilineOutput(t *testing.T) {
 	require.True(t, ok, "no node table in:\n%s", got.stdout)
 	// The page is shown as a JSON string, escapes and all, on its row.
 	assert.Equal(t, `OUTPUT   VALUE
-details  {"mode":"full","text":"there"}
-page     "# HI\n\nthere\n\ndetails: {\"mode\":\"full\",\"text\":\"there\"}"`, outputs)
+page     "# HI\n\nthere\n\ndetails: {\"mode\":\"full\",\"text\":\"there\"}"
+details  {"mode":"full","text":"there"}`, outputs)
 }
 
 func TestDisplay(t *testing.T) {

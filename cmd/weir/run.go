@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -77,9 +78,12 @@ string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
 }
 
 // readInputs merges the inputs file and the name=value pairs into one JSON
-// object, typing each value by the input it is for.
-func readInputs(f *engine.Flow, file string, pairs []string, stdin io.Reader) (map[string]any, error) {
-	inputs := map[string]any{}
+// object, typing each value by the input it is for. Values keep the bytes
+// they were written in (numbers beyond a float64's precision, characters
+// such as <), and names keep their order, the file's first: they reach
+// the flow as the user wrote them.
+func readInputs(f *engine.Flow, file string, pairs []string, stdin io.Reader) (json.RawMessage, error) {
+	var in inputsObject
 	if file != "" {
 		var data []byte
 		var err error
@@ -91,8 +95,11 @@ func readInputs(f *engine.Flow, file string, pairs []string, stdin io.Reader) (m
 		if err != nil {
 			return nil, fmt.Errorf("read inputs: %w", err)
 		}
-		if err := decodeObject(data, &inputs); err != nil {
+		if err := checkObject(data); err != nil {
 			return nil, fmt.Errorf("read inputs %s: not a JSON object: %w", file, err)
+		}
+		for key, val := range jsonscan.Members(data) {
+			in.set(string(jsonscan.AppendText(nil, key)), val)
 		}
 	}
 	types := map[string][]string{}
@@ -116,59 +123,82 @@ func readInputs(f *engine.Flow, file string, pairs []string, stdin io.Reader) (m
 			slices.Sort(names)
 			return nil, usageError{fmt.Errorf("--input %q: the flow has no input %q (inputs: %s)", p, name, strings.Join(names, ", "))}
 		}
-		inputs[name] = typedValue(value, t)
+		in.set(name, typedValue(value, t))
 	}
-	return inputs, nil
+	return in.encode(), nil
 }
 
-// decodeObject decodes the JSON object in data into obj, saying which JSON
-// type the data holds when it is not an object rather than naming Go types.
-func decodeObject(data []byte, obj *map[string]any) error {
+// inputsObject is a JSON object being put together, in the order its
+// names were first set.
+type inputsObject struct {
+	names []string
+	vals  [][]byte
+}
+
+// set sets name to the encoded value val; a name set again keeps its
+// place and takes the later value, as encoding/json would.
+func (o *inputsObject) set(name string, val []byte) {
+	if i := slices.Index(o.names, name); i >= 0 {
+		o.vals[i] = val
+		return
+	}
+	o.names = append(o.names, name)
+	o.vals = append(o.vals, val)
+}
+
+func (o *inputsObject) encode() json.RawMessage {
+	b := []byte{'{'}
+	for i, name := range o.names {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonscan.AppendString(b, name)
+		b = append(b, ':')
+		b = append(b, o.vals[i]...)
+	}
+	return append(b, '}')
+}
+
+// checkObject says what is wrong with data when it is not one JSON object,
+// naming the JSON type it holds rather than Go types.
+func checkObject(data []byte) error {
 	if !json.Valid(data) {
-		return json.Unmarshal(data, obj) // the syntax error
+		var v any
+		return json.Unmarshal(data, &v) // the syntax error
 	}
 	if k := plugins.JSONKind(data); k != "an object" {
 		return fmt.Errorf("got %s", k)
 	}
-	return json.Unmarshal(data, obj)
+	return nil
 }
 
 // typedValue reads value as text for a string input, else as JSON when it
-// parses, so that a mistyped value reaches the flow's type check intact.
-func typedValue(value string, types []string) any {
-	if slices.Contains(types, "string") && len(types) == 1 {
-		return value
+// is JSON, so that a mistyped value reaches the flow's type check intact.
+func typedValue(value string, types []string) []byte {
+	if !slices.Equal(types, []string{"string"}) && json.Valid([]byte(value)) {
+		return []byte(value)
 	}
-	var v any
-	if err := json.Unmarshal([]byte(value), &v); err == nil {
-		return v
-	}
-	return value
+	return jsonscan.AppendString(nil, value)
 }
 
+// printJSON prints the encoded object raw indented, its bytes otherwise
+// as they are: in the flow's order, numbers as the tools wrote them.
 func printJSON(w io.Writer, raw json.RawMessage) error {
-	var v any
-	if err := json.Unmarshal(raw, &v); err != nil {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, raw, "", "  "); err != nil {
 		return err
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	buf.WriteByte('\n')
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 func printTable(w io.Writer, res *engine.Result) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	if len(res.Outputs) > 0 {
-		var outs map[string]json.RawMessage
-		_ = json.Unmarshal(res.Outputs, &outs)
-		names := make([]string, 0, len(outs))
-		for n := range outs {
-			names = append(names, n)
-		}
-		slices.Sort(names)
 		fmt.Fprintln(tw, "OUTPUT\tVALUE")
-		for _, n := range names {
-			fmt.Fprintf(tw, "%s\t%s\n", n, display(outs[n]))
+		for name, val := range jsonscan.Members(res.Outputs) {
+			fmt.Fprintf(tw, "%s\t%s\n", jsonscan.AppendText(nil, name), display(val))
 		}
 		fmt.Fprintln(tw)
 	}

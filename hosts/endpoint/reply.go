@@ -1,12 +1,13 @@
 package endpoint
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
+
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // Error codes, the "code" of an error body.
@@ -80,25 +81,12 @@ var newline = []byte("\n")
 // writeJSON encodes v into a buffer and sends it; when v does not encode,
 // it sends a 500 instead, never half an answer.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, err := encode(v)
+	b, err := jsonscan.Marshal(v) // messages quote flows: <, > and & stay
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, codeInternal, encodeFailure(err))
 		return
 	}
 	writeRaw(w, status, b)
-}
-
-// encode encodes v as compact JSON, with no newline and <, > and & as
-// they are: messages quote flows. It fails only on a json.RawMessage in v
-// that is not valid JSON, such as outputs a tool got wrong.
-func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), newline), nil
 }
 
 // checkJSON returns nil for valid JSON in UTF-8, else a *badJSON saying
@@ -165,6 +153,6 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // errorJSON encodes an error body. Two strings always encode: invalid
 // UTF-8 becomes U+FFFD.
 func errorJSON(code, msg string) []byte {
-	b, _ := encode(errorBody{errorDetail{code, msg}})
+	b, _ := jsonscan.Marshal(errorBody{errorDetail{code, msg}})
 	return b
 }

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 func (s *Server) serveRuns(w *recorder, r *http.Request) {
@@ -265,7 +266,7 @@ func (s *Server) success(rt *route, v *version, res *engine.Result, m mode) (int
 	err := checkJSON(res.Outputs)
 	body := res.Outputs // for /score, the answer
 	if err == nil && m != modeScore {
-		body, err = encode(newRunBody(res, v.name))
+		body, err = jsonscan.Marshal(newRunBody(res, v.name))
 	}
 	if err == nil {
 		return http.StatusOK, body
@@ -355,7 +356,7 @@ func newEvents(w *recorder, nodes int) *events {
 // so the queue, as long as the flow has nodes, never blocks, not even
 // after finish.
 func (ev *events) node(n engine.NodeResult) {
-	b, err := json.Marshal(n)
+	b, err := jsonscan.Marshal(n)
 	if err != nil {
 		return
 	}

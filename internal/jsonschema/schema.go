@@ -74,11 +74,10 @@ func Compile(raw []byte) (*Schema, error) {
 var ErrNotObject = errors.New("want a JSON object")
 
 // Check validates raw, an encoded JSON object, applies the defaults of the
-// properties it lacks, and returns the object encoded: raw itself, or raw
-// with the defaults added, when the schema is flat (scalar properties with
-// bounds, lengths, patterns, enums and defaults: what a flow's inputs
-// usually are), else a fresh encoding. It returns a *ValidationError, an
-// error from Decode, or ErrNotObject.
+// properties it lacks, and returns the object encoded: raw's bytes, in
+// their order and with their numbers and strings as written, with the
+// defaults added after the members of each object that lacked them. It
+// returns a *ValidationError, an error from Decode, or ErrNotObject.
 //
 // The flat path reads raw without decoding it and accepts only what it is
 // sure of; a value it doubts, a duplicate key or an invalid one sends raw
@@ -102,7 +101,7 @@ func (s *Schema) Check(raw []byte) ([]byte, error) {
 	if err := s.Validate(obj); err != nil {
 		return nil, err
 	}
-	return json.Marshal(obj)
+	return appendLike(nil, raw, obj)
 }
 
 // noLoader refuses every external reference.

@@ -32,9 +32,10 @@ $(NATIVE): $(wildcard examples/plugins/native/*.go plugins/goplugin/*.go plugins
 demo: build $(TEXT_WASM)
 	$(WEIR) run examples/hello/flow.cue --input name=Ada
 
-## test: every test, with the race detector
+## test: every test, with the race detector, then the tests that skipped
+## and why (internal/testreport prints go test's usual output from -json)
 test:
-	$(GO) test -race -shuffle=on -count=1 ./...
+	$(GO) run ./internal/testreport $(GO) test -json -race -shuffle=on -count=1 ./...
 
 ## lint: formatting and vet
 lint:

@@ -19,6 +19,7 @@ type Flow struct {
 	name        string
 	file        string
 	spec        *schemas.Flow
+	src         []byte // the file's content, as parsed
 	inputs      *jsonschema.Schema
 	nodes       []*node
 	outputs     *tmpl
@@ -67,23 +68,15 @@ func (f *Flow) Name() string { return f.name }
 // File returns the path the flow was loaded from.
 func (f *Flow) File() string { return f.file }
 
-// Files returns the flow's file followed by the files of its sub-flows,
-// each once, as they were loaded: what a snapshot or a bundle of the flow
-// must hold besides its plugins.
+// Files returns the paths of FlowFiles: what a snapshot of the flow must
+// hold besides its plugins.
 func (f *Flow) Files() []string {
-	files := []string{f.file}
-	for _, n := range f.nodes {
-		sub, ok := n.tool.(*subflowTool)
-		if !ok {
-			continue
-		}
-		for _, file := range sub.flow.Files() {
-			if !slices.Contains(files, file) {
-				files = append(files, file)
-			}
-		}
+	files := f.FlowFiles()
+	paths := make([]string, len(files))
+	for i, ff := range files {
+		paths[i] = ff.Path
 	}
-	return files
+	return paths
 }
 
 // Description returns the flow's description, if it has one.

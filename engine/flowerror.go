@@ -55,7 +55,9 @@ func flowErrors(err error) error {
 	}
 	out := make(FlowErrors, len(list))
 	for i, e := range list {
-		out[i] = &FlowError{Pos: Pos{File: e.Pos.File, Line: e.Pos.Line, Col: e.Pos.Col}, Msg: e.Msg}
+		out[i] = &FlowError{Pos: toPos(e.Pos), Msg: e.Msg}
 	}
 	return out
 }
+
+func toPos(p schemas.Pos) Pos { return Pos{File: p.File, Line: p.Line, Col: p.Col} }

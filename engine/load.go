@@ -3,6 +3,8 @@ package engine
 import (
 	"cmp"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/weirflow/weir/internal/jsonschema"
@@ -42,10 +44,11 @@ func (e *Engine) load(ctx context.Context, path string, src []byte, stack []stri
 	ctx, span := e.startSpan(ctx, "load", attrFlowFile.String(path))
 	defer func() { endLoad(span, spec, err) }()
 	if src == nil {
-		spec, err = schemas.Load(path)
-	} else {
-		spec, err = schemas.Parse(path, src)
+		if src, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("read flow: %w", err)
+		}
 	}
+	spec, err = schemas.Parse(path, src)
 	if spec == nil {
 		return nil, err
 	}
@@ -60,6 +63,7 @@ func (e *Engine) load(ctx context.Context, path string, src []byte, stack []stri
 	if err := c.errs.Err(); err != nil {
 		return nil, err
 	}
+	f.src = src
 	return f, nil
 }
 

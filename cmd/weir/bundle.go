@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
 )
 
@@ -65,7 +66,7 @@ deploys only bundles signed by a trusted key.`,
 				}
 				out = f.Name() + ".weir"
 			}
-			m, size, err := writeBundle(a[0], key, out)
+			m, size, err := writeBundle(f, key, out)
 			if err != nil {
 				return err
 			}
@@ -168,10 +169,11 @@ func isFileName(name string) bool {
 	return name != "" && name != "." && name != ".." && !strings.ContainsAny(name, `/\`)
 }
 
-// writeBundle builds the bundle of the flow at flowPath, signed by key
-// unless it is nil, into a temporary file beside out, which it renames to out once it is complete. It returns
-// the manifest and the size of the file.
-func writeBundle(flowPath string, key ssh.Signer, out string) (*bundle.Manifest, int64, error) {
+// writeBundle builds the bundle of the loaded flow f, signed by key
+// unless it is nil, into a temporary file beside out, which it renames to
+// out once it is complete. It returns the manifest and the size of the
+// file.
+func writeBundle(f *engine.Flow, key ssh.Signer, out string) (*bundle.Manifest, int64, error) {
 	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
 		return nil, 0, fmt.Errorf("write %s: is a folder", out)
 	}
@@ -181,7 +183,7 @@ func writeBundle(flowPath string, key ssh.Signer, out string) (*bundle.Manifest,
 	}
 	defer os.Remove(tmp.Name()) // fails once renamed
 	w := bufio.NewWriterSize(tmp, 1<<20)
-	m, err := bundle.BuildSigned(flowPath, key, w)
+	m, err := bundle.BuildFlow(f, key, w)
 	if err != nil {
 		tmp.Close()
 		return nil, 0, err

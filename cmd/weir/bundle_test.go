@@ -92,7 +92,21 @@ func TestBundleErrors(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	out := filepath.Join(dir, "x.weir")
+	// A flow that loads, but would write into its bundle: its problem is
+	// printed as a flow's problems are, at the line of the entry.
+	writes := filepath.Join(t.TempDir(), "writes.cue")
+	require.NoError(t, os.WriteFile(writes, []byte(`name: "writes"
+plugins: builtin: {builtin: true, grants: dirs: "/d": {path: ".", write: true}}
+nodes: n: {tool: "builtin.json", inputs: value: 1}
+outputs: v: "${n.output.value}"
+`), 0o644))
 	runCases(t, []commandCase{
+		{
+			name:   "flow that leaves its bundle",
+			args:   []string{"bundle", "-o", out, writes},
+			code:   1,
+			stderr: writes + `:2:10: plugin "builtin": granted folder "/d": a plugin may not write into a bundle, whose files the server runs: grant the folder without write` + "\n",
+		},
 		{
 			name:   "flow with problems",
 			args:   []string{"bundle", "-o", out, "testdata/cycle.cue"},

@@ -249,7 +249,7 @@ func (app *app) bundleOf(ctx context.Context, path string) (file string, m bundl
 		}
 		return path, b.Manifest(), cleanup, nil
 	}
-	_, closeAll, err := app.loadFlow(ctx, path)
+	f, closeAll, err := app.loadFlow(ctx, path)
 	if err != nil {
 		return "", m, cleanup, err
 	}
@@ -259,7 +259,7 @@ func (app *app) bundleOf(ctx context.Context, path string) (file string, m bundl
 		return "", m, cleanup, err
 	}
 	cleanup = func() { os.Remove(tmp.Name()) }
-	built, err := bundle.Build(path, tmp)
+	built, err := bundle.BuildFlow(f, nil, tmp)
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

@@ -19,7 +19,6 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/weirflow/weir/engine"
-	"github.com/weirflow/weir/internal/schemas"
 )
 
 // level is the gzip level of every bundle: fixed, so that the same files
@@ -31,15 +30,16 @@ const level = gzip.DefaultCompression
 // sub-flows its nodes run, recursively, and the files of their wasm and
 // goplugin plugins, each file once. It returns the bundle's manifest.
 //
-// Build finds the files by parsing the flows (package schemas), not by
-// loading them with an engine: a flow that does not parse fails with its
-// schemas.Errors, but references, tools and types are not checked. Load the
-// flow with an engine first to refuse a flow with problems. Every plugin and
-// sub-flow path must be relative to the flow file that names it, so that it
-// points into the bundle once extracted.
+// Build reads each flow file once and parses it with engine.Inspect, not
+// by loading it with an engine: a flow that does not parse fails with its
+// engine.FlowErrors, but references, tools and types are not checked.
+// BuildFlow bundles a flow an engine loaded, which refuses a flow with
+// problems. Every plugin and sub-flow path must be relative to the flow
+// file that names it, so that it points into the bundle once extracted.
 //
 // A flow must also stay inside the bundle as Read checks it: a folder it
-// grants a plugin must be in the bundle and read-only.
+// grants a plugin must be in the bundle and read-only. Those problems are
+// engine.FlowErrors too, at the flow files as the user named them.
 //
 // On an error w may hold part of a bundle, which the caller discards. Build
 // is safe to call from several goroutines.
@@ -53,19 +53,88 @@ func Build(flowPath string, w io.Writer) (*Manifest, error) {
 // key and digest, so a signed bundle is as reproducible as its key type
 // allows; ECDSA signatures differ every time. key may be an ssh-agent's.
 func BuildSigned(flowPath string, key ssh.Signer, w io.Writer) (*Manifest, error) {
-	c := &collector{byAbs: map[string]*member{}, byPath: map[string]*member{}}
-	top, _, err := c.add(flowPath, true)
+	files, err := inspect(flowPath)
 	if err != nil {
 		return nil, err
 	}
-	if err := c.walk(top); err != nil {
+	return build(files, key, w)
+}
+
+// BuildFlow is BuildSigned for a flow an engine loaded: the bundle holds
+// its flow files as they were parsed then (f.FlowFiles), without reading
+// or parsing them again, and the files of their plugins.
+func BuildFlow(f *engine.Flow, key ssh.Signer, w io.Writer) (*Manifest, error) {
+	return build(f.FlowFiles(), key, w)
+}
+
+// inspect reads and parses the flow at path and the sub-flows it runs,
+// recursively, each file once.
+func inspect(path string) ([]*engine.FlowFile, error) {
+	read := func(path string) (*engine.FlowFile, error) {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("read flow: %w", err)
+		}
+		return engine.Inspect(path, src)
+	}
+	top, err := read(path)
+	if err != nil {
 		return nil, err
+	}
+	files := []*engine.FlowFile{top}
+	seen := map[string]bool{absPath(path): true}
+	for i := 0; i < len(files); i++ {
+		for _, sf := range files[i].SubFlows {
+			if seen[absPath(sf.Path)] {
+				continue
+			}
+			seen[absPath(sf.Path)] = true
+			f, err := read(sf.Path)
+			var list engine.FlowErrors
+			switch {
+			case errors.As(err, &list):
+				return nil, err
+			case err != nil:
+				return nil, fmt.Errorf("bundle %s: node %q: %w", files[i].Path, sf.Node, err)
+			}
+			files = append(files, f)
+		}
+	}
+	return files, nil
+}
+
+func absPath(p string) string {
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+// build writes the bundle of the flow files, the entry first, and the
+// files of their plugins.
+func build(flows []*engine.FlowFile, key ssh.Signer, w io.Writer) (*Manifest, error) {
+	c := &collector{byAbs: map[string]*member{}}
+	var flowMembers []*member
+	for _, f := range flows {
+		mb, isNew, err := c.add(f.Path, f)
+		if err != nil {
+			return nil, err
+		}
+		if isNew {
+			flowMembers = append(flowMembers, mb)
+		}
+	}
+	top := flowMembers[0]
+	for _, mb := range flowMembers {
+		if err := c.plugins(mb); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.place(); err != nil {
 		return nil, err
 	}
 	m := &Manifest{Format: Format, Flow: top.flow.Name, Version: top.flow.Version, Weir: engine.Version(), Entry: top.rel}
-	var total, flows int64
+	var total, flowBytes int64
 	for _, mb := range c.members {
 		if err := mb.hash(); err != nil {
 			return nil, fmt.Errorf("bundle %s: %s: %w", mb.from, mb.what, err)
@@ -75,18 +144,18 @@ func BuildSigned(flowPath string, key ssh.Signer, w io.Writer) (*Manifest, error
 		}
 		total += mb.file.Size
 		if isFlowFile(mb.rel) {
-			flows += mb.file.Size
+			flowBytes += mb.file.Size
 		}
 		m.Files = append(m.Files, mb.file)
 	}
 	if len(m.Files) > MaxFiles {
-		return nil, fmt.Errorf("bundle %s: %d files, over the limit of %d", flowPath, len(m.Files), MaxFiles)
+		return nil, fmt.Errorf("bundle %s: %d files, over the limit of %d", top.path, len(m.Files), MaxFiles)
 	}
 	if total > MaxSize {
-		return nil, fmt.Errorf("bundle %s: the files add up to %d MiB, over the %d MiB limit", flowPath, total>>20, MaxSize>>20)
+		return nil, fmt.Errorf("bundle %s: the files add up to %d MiB, over the %d MiB limit", top.path, total>>20, MaxSize>>20)
 	}
-	if flows > MaxFlows {
-		return nil, fmt.Errorf("bundle %s: the flow files (.cue, .yaml, .yml, .json) add up to %d MiB, over the %d MiB limit", flowPath, flows>>20, MaxFlows>>20)
+	if flowBytes > MaxFlows {
+		return nil, fmt.Errorf("bundle %s: the flow files (.cue, .yaml, .yml, .json) add up to %d MiB, over the %d MiB limit", top.path, flowBytes>>20, MaxFlows>>20)
 	}
 	if err := c.confine(top.rel); err != nil {
 		return nil, err
@@ -94,12 +163,13 @@ func BuildSigned(flowPath string, key ssh.Signer, w io.Writer) (*Manifest, error
 	m.Digest = digest(m.Entry, m.Files)
 	var sig []byte
 	if key != nil {
+		var err error
 		if sig, err = sign(m.Digest, key); err != nil {
 			return nil, err
 		}
 	}
 	if err := write(w, m, c.members, sig); err != nil {
-		return nil, fmt.Errorf("bundle %s: %w", flowPath, err)
+		return nil, fmt.Errorf("bundle %s: %w", top.path, err)
 	}
 	return m, nil
 }
@@ -110,8 +180,7 @@ type member struct {
 	abs  string
 	from string // the flow file that names it first, for errors
 	what string // what it is to that flow: `plugin "text"`
-	flow *schemas.Flow
-	src  []byte // a flow's source, as parsed; plugin files are read twice
+	flow *engine.FlowFile
 	rel  string // the path inside the bundle, once placed
 	pins []pin  // the SHA-256 the flows pin a plugin file to
 	file File
@@ -124,45 +193,31 @@ type pin struct{ flow, plugin, sha256 string }
 type collector struct {
 	members []*member          // sorted by rel once placed
 	byAbs   map[string]*member // by absolute path
-	byPath  map[string]*member // by the paths the flows resolved
 }
 
-// add records the file at path and parses it when it is a flow. It
+// add records the file at path, a flow file when flow is not nil. It
 // returns the file's member and whether it was new.
-func (c *collector) add(path string, isFlow bool) (*member, bool, error) {
+func (c *collector) add(path string, flow *engine.FlowFile) (*member, bool, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, false, err
 	}
 	if mb := c.byAbs[abs]; mb != nil {
-		c.byPath[path] = mb
 		return mb, false, nil
 	}
-	mb := &member{path: path, abs: abs, from: path, what: "flow"}
-	if isFlow {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return nil, false, fmt.Errorf("read flow: %w", err)
-		}
-		f, err := schemas.Parse(path, src)
-		if err != nil {
-			return nil, false, err
-		}
-		mb.flow, mb.src = f, src
-	}
+	mb := &member{path: path, abs: abs, from: path, what: "flow", flow: flow}
 	c.byAbs[abs] = mb
-	c.byPath[path] = mb
 	c.members = append(c.members, mb)
 	return mb, true, nil
 }
 
-// walk adds the plugin files and sub-flows of the flow fm, recursively.
-func (c *collector) walk(fm *member) error {
+// plugins adds the plugin files of the flow fm.
+func (c *collector) plugins(fm *member) error {
 	for _, p := range fm.flow.Plugins {
 		if p.Spec.Kind == "builtin" {
 			continue
 		}
-		mb, isNew, err := c.add(p.Spec.Source, false)
+		mb, isNew, err := c.add(p.Spec.Source, nil)
 		if err != nil {
 			return fmt.Errorf("bundle %s: plugin %q: %w", fm.path, p.Spec.Name, err)
 		}
@@ -174,25 +229,6 @@ func (c *collector) walk(fm *member) error {
 		mb.file.Exec = mb.file.Exec || p.Spec.Kind == "goplugin"
 		if p.Spec.SHA256 != "" {
 			mb.pins = append(mb.pins, pin{flow: fm.path, plugin: p.Spec.Name, sha256: p.Spec.SHA256})
-		}
-	}
-	for _, n := range fm.flow.Nodes {
-		if n.Flow == "" {
-			continue
-		}
-		mb, isNew, err := c.add(n.Flow, true)
-		var list schemas.Errors
-		switch {
-		case errors.As(err, &list):
-			return err
-		case err != nil:
-			return fmt.Errorf("bundle %s: node %q: %w", fm.path, n.Name, err)
-		case !isNew:
-			continue
-		}
-		mb.from, mb.what = fm.path, fmt.Sprintf("node %q", n.Name)
-		if err := c.walk(mb); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -244,22 +280,14 @@ func (c *collector) confine(entry string) error {
 	for _, mb := range c.members {
 		byRel[mb.rel] = mb
 	}
-	isFile := func(p string) bool { return byRel[p] != nil }
-	src := func(p string) []byte {
-		if mb := byRel[p]; mb != nil {
-			return mb.src
+	flow := func(p string) (*engine.FlowFile, error) {
+		if mb := byRel[p]; mb != nil && mb.flow != nil {
+			return mb.flow, nil
 		}
-		return nil
+		// A sub-flow path leads to every flow file of the bundle.
+		return nil, fmt.Errorf("bundle %s: no flow at %s", entry, p)
 	}
-	_, err := confine(entry, isFile, src)
-	var list schemas.Errors
-	if errors.As(err, &list) {
-		for _, e := range list {
-			if mb := byRel[filepath.ToSlash(e.Pos.File)]; mb != nil {
-				e.Pos.File = mb.path
-			}
-		}
-	}
+	_, err := confine(entry, flow, func(p string) bool { return byRel[p] != nil })
 	return err
 }
 
@@ -273,8 +301,8 @@ func within(path, dir string) bool {
 func (mb *member) hash() error {
 	h := sha256.New()
 	if mb.flow != nil {
-		h.Write(mb.src)
-		mb.file.Size = int64(len(mb.src))
+		h.Write(mb.flow.Source)
+		mb.file.Size = int64(len(mb.flow.Source))
 	} else {
 		f, err := openRegular(mb.path)
 		if err != nil {
@@ -354,7 +382,7 @@ func write(w io.Writer, m *Manifest, members []*member, sig []byte) error {
 // change since it was hashed.
 func (mb *member) write(tw *tar.Writer) error {
 	if mb.flow != nil {
-		return writeEntry(tw, mb.file, bytes.NewReader(mb.src))
+		return writeEntry(tw, mb.file, bytes.NewReader(mb.flow.Source))
 	}
 	f, err := openRegular(mb.path)
 	if err != nil {

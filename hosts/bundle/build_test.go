@@ -150,6 +150,27 @@ func TestBuildGreet(t *testing.T) {
 	assert.Equal(t, []string{"flow.cue", "upper.cue"}, paths(m.Files))
 }
 
+// BuildFlow bundles a loaded flow as Build bundles its file, from the
+// flow files as the engine parsed them: a file changed since is not read.
+func TestBuildFlow(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS("testdata/builtin")))
+	path := filepath.Join(dir, "flow.cue")
+	want, _ := build(t, path)
+
+	e, err := weir.New(engine.Options{})
+	require.NoError(t, err)
+	defer e.Close()
+	f, err := e.Load(context.Background(), path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "upper.cue"), []byte("changed"), 0o644))
+	var buf bytes.Buffer
+	_, err = bundle.BuildFlow(f, nil, &buf)
+	require.NoError(t, err)
+	assert.True(t, bytes.Equal(want, buf.Bytes()), "the bundle of the loaded flow differs")
+}
+
 func paths(files []bundle.File) []string {
 	var p []string
 	for _, f := range files {

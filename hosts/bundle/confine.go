@@ -1,17 +1,19 @@
 package bundle
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/weirflow/weir/internal/schemas"
+	"github.com/weirflow/weir/engine"
 )
 
 // isFlowFile reports whether the bundle path p may hold a flow: the
-// schemas package reads .cue, .yaml, .yml and .json files, by extension.
+// engine reads .cue, .yaml, .yml and .json files, by extension.
 func isFlowFile(p string) bool {
 	switch strings.ToLower(path.Ext(p)) {
 	case ".cue", ".yaml", ".yml", ".json":
@@ -20,111 +22,115 @@ func isFlowFile(p string) bool {
 	return false
 }
 
-// confine parses the entry flow of a bundle and every sub-flow it reaches,
-// each as the file at its path inside the bundle, and checks that every
-// path they name stays in the bundle: a plugin's file and a sub-flow are
-// files of the bundle, and a granted folder is a folder of it, granted
-// read-only. A flow is parsed as the engine parses it, so a path that the
-// check resolves inside the bundle resolves to the same file once the
-// bundle is extracted; and since an extracted bundle holds only regular
-// files and the folders Extract made, no link can lead out of it.
+// confine checks the entry flow of a bundle and every sub-flow it reaches,
+// each the file at its bundle path: every path they name must stay in the
+// bundle. A plugin's file and a sub-flow are files of the bundle, and a
+// granted folder is a folder of it, granted read-only. Paths are taken as
+// the flows write them and resolved against the flow's folder inside the
+// bundle, as the engine resolves them once the bundle is extracted; and
+// since an extracted bundle holds only regular files and the folders
+// Extract made, no link can lead out of it.
 //
-// isFile reports whether a bundle path is one of the bundle's files; src
-// returns the content of a flow file, or nil when it is not one. confine
-// returns the entry flow, or schemas.Errors at positions in files named by
-// their bundle paths.
-func confine(entry string, isFile func(string) bool, src func(string) []byte) (*schemas.Flow, error) {
-	c := &confiner{isFile: isFile, src: src, seen: map[string]bool{entry: true}}
-	top, err := c.flow(entry)
+// flow returns the flow file at a bundle path, parsed (Read parses it
+// there; Build has parsed it already), with positions naming the file as
+// the user should read them. isFile reports whether a bundle path is one
+// of the bundle's files. confine returns the entry flow, or
+// engine.FlowErrors sorted by position.
+func confine(entry string, flow func(string) (*engine.FlowFile, error), isFile func(string) bool) (*engine.FlowFile, error) {
+	c := &confiner{flow: flow, isFile: isFile, seen: map[string]bool{entry: true}}
+	top, err := c.check(entry)
 	if err != nil {
 		return nil, err
 	}
-	return top, c.errs.Err()
+	return top, c.err()
 }
 
 type confiner struct {
+	flow   func(string) (*engine.FlowFile, error)
 	isFile func(string) bool
-	src    func(string) []byte
-	seen   map[string]bool // flows parsed or being parsed
-	errs   schemas.Errors
+	seen   map[string]bool // flows checked or being checked
+	errs   engine.FlowErrors
 }
 
-// flow parses the flow at the bundle path p and checks it and its
-// sub-flows.
-func (c *confiner) flow(p string) (*schemas.Flow, error) {
-	name := filepath.FromSlash(p)
-	f, err := schemas.Parse(name, c.src(p))
+func (c *confiner) add(pos engine.Pos, format string, args ...any) {
+	c.errs = append(c.errs, &engine.FlowError{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// err returns the problems found sorted by position, or nil.
+func (c *confiner) err() error {
+	if len(c.errs) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(c.errs, func(a, b *engine.FlowError) int {
+		return cmp.Or(cmp.Compare(a.Pos.File, b.Pos.File), cmp.Compare(a.Pos.Line, b.Pos.Line), cmp.Compare(a.Pos.Col, b.Pos.Col))
+	})
+	return c.errs
+}
+
+// check checks the flow at the bundle path p and its sub-flows.
+func (c *confiner) check(p string) (*engine.FlowFile, error) {
+	f, err := c.flow(p)
 	if err != nil {
 		return nil, err
 	}
-	dir := filepath.Dir(name)
+	dir := filepath.Dir(filepath.FromSlash(p))
 	for _, pl := range f.Plugins {
 		what := fmt.Sprintf("plugin %q", pl.Spec.Name)
 		if pl.Spec.Kind != "builtin" {
-			c.file(pl.Pos, what, dir, pl.Spec.Source)
+			c.file(pl.Pos, what, dir, pl.File)
 		}
-		guests := make([]string, 0, len(pl.Spec.Grants.Dirs))
-		for guest := range pl.Spec.Grants.Dirs {
-			guests = append(guests, guest)
-		}
-		slices.Sort(guests)
-		for _, guest := range guests {
-			d := pl.Spec.Grants.Dirs[guest]
+		for _, guest := range slices.Sorted(maps.Keys(pl.Dirs)) {
 			what := fmt.Sprintf("%s: granted folder %q", what, guest)
-			if _, ok := c.inside(pl.Pos, what, dir, d.Path); ok && d.Write {
-				c.errs.Add(pl.Pos, "%s: a plugin may not write into a bundle, whose files the server runs: grant the folder without write", what)
+			if _, ok := c.inside(pl.Pos, what, dir, pl.Dirs[guest]); ok && pl.Spec.Grants.Dirs[guest].Write {
+				c.add(pl.Pos, "%s: a plugin may not write into a bundle, whose files the server runs: grant the folder without write", what)
 			}
 		}
 	}
-	for _, n := range f.Nodes {
-		if n.Flow == "" {
-			continue
-		}
-		sub, ok := c.file(n.FlowPos, fmt.Sprintf("node %q", n.Name), dir, n.Flow)
+	for _, sf := range f.SubFlows {
+		sub, ok := c.file(sf.Pos, fmt.Sprintf("node %q", sf.Node), dir, sf.Written)
 		if !ok || c.seen[sub] {
 			continue
 		}
 		c.seen[sub] = true
-		if _, err := c.flow(sub); err != nil {
+		if _, err := c.check(sub); err != nil {
 			return nil, err
 		}
 	}
 	return f, nil
 }
 
-// file checks that resolved, a path the flow in dir names, is a file of
-// the bundle, and returns its bundle path.
-func (c *confiner) file(pos schemas.Pos, what, dir, resolved string) (string, bool) {
-	p, ok := c.inside(pos, what, dir, resolved)
+// file checks that written, a path the flow in the bundle folder dir
+// names, is a file of the bundle, and returns its bundle path.
+func (c *confiner) file(pos engine.Pos, what, dir, written string) (string, bool) {
+	p, ok := c.inside(pos, what, dir, written)
 	if ok && !c.isFile(p) {
-		c.errs.Add(pos, "%s: the path %s is not a file of the bundle", what, written(dir, resolved))
+		c.add(pos, "%s: the path %s is not a file of the bundle", what, relTo(dir, p))
 		return "", false
 	}
 	return p, ok
 }
 
-// inside checks that resolved, a path the flow in dir names and the
-// schemas package joined to dir, does not leave the bundle, and returns it
-// as a bundle path.
-func (c *confiner) inside(pos schemas.Pos, what, dir, resolved string) (string, bool) {
-	if filepath.IsAbs(resolved) || filepath.VolumeName(resolved) != "" {
-		c.errs.Add(pos, "%s: the path %s is absolute: a flow in a bundle reaches only the bundle's files, by paths relative to the flow file", what, resolved)
+// inside checks that written, a path the flow in the bundle folder dir
+// names, does not leave the bundle, and returns it as a bundle path.
+func (c *confiner) inside(pos engine.Pos, what, dir, written string) (string, bool) {
+	if filepath.IsAbs(written) || filepath.VolumeName(written) != "" {
+		c.add(pos, "%s: the path %s is absolute: a flow in a bundle reaches only the bundle's files, by paths relative to the flow file", what, written)
 		return "", false
 	}
-	p := filepath.ToSlash(resolved)
+	p := filepath.ToSlash(filepath.Join(dir, written))
 	if p == ".." || strings.HasPrefix(p, "../") {
-		c.errs.Add(pos, "%s: the path %s leads outside the bundle: a flow in a bundle reaches only the bundle's files", what, written(dir, resolved))
+		c.add(pos, "%s: the path %s leads outside the bundle: a flow in a bundle reaches only the bundle's files", what, relTo(dir, p))
 		return "", false
 	}
 	return p, true
 }
 
-// written is the relative path that the flow in dir wrote for resolved,
-// as clean as the schemas package made it.
-func written(dir, resolved string) string {
-	rel, err := filepath.Rel(dir, resolved)
+// relTo is the bundle path p relative to the bundle folder dir: the path
+// the flow in dir wrote, as clean as the engine makes it.
+func relTo(dir, p string) string {
+	rel, err := filepath.Rel(dir, filepath.FromSlash(p))
 	if err != nil {
-		return resolved
+		return p
 	}
 	return rel
 }

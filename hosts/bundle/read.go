@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/weirflow/weir/engine"
 )
 
 // ErrTooLarge is what an *InvalidError about a limit unwraps to: MaxSize,
@@ -164,10 +166,11 @@ func read(name string, data []byte, t *Trust) (*Bundle, error) {
 // confine checks the flows of the bundle: see Read.
 func (b *Bundle) confine() error {
 	m := &b.manifest
+	flow := func(p string) (*engine.FlowFile, error) { return engine.Inspect(filepath.FromSlash(p), b.flows[p]) }
 	isFile := func(p string) bool { _, ok := b.files[p]; return ok }
-	f, err := confine(m.Entry, isFile, func(p string) []byte { return b.flows[p] })
+	f, err := confine(m.Entry, flow, isFile)
 	if err != nil {
-		// Not wrapped: the command line prints schemas.Errors without
+		// Not wrapped: the command line prints engine.FlowErrors without
 		// what they are about, and here that is the bundle.
 		return &InvalidError{Bundle: b.name, Reason: err.Error()}
 	}

@@ -156,7 +156,7 @@ func (d *decoder) node(name string, pos Pos, v cue.Value) Node {
 			n.ToolPos = d.valuePos(fv)
 		case "flow":
 			if s, ok := d.str(fv); ok {
-				n.Flow = d.path(s)
+				n.Flow, n.FlowWritten = d.path(s), s
 				n.FlowPos = d.valuePos(fv)
 			}
 		case "inputs":
@@ -205,7 +205,7 @@ func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
 		kinds = append(kinds, kind)
 		p.Spec.Kind = kind
 		if s, ok := d.str(kv); ok {
-			p.Spec.Source = d.path(s)
+			p.Spec.Source, p.File = d.path(s), s
 		}
 	}
 	if len(kinds) != 1 {
@@ -226,7 +226,9 @@ func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
 		if err := json.Unmarshal(raw, &p.Spec.Grants); err != nil {
 			d.errs.Add(d.valuePos(g), "plugin %q: grants: %v", name, err)
 		}
+		p.Dirs = make(map[string]string, len(p.Spec.Grants.Dirs))
 		for guest, dir := range p.Spec.Grants.Dirs {
+			p.Dirs[guest] = dir.Path
 			dir.Path = d.path(dir.Path)
 			p.Spec.Grants.Dirs[guest] = dir
 		}

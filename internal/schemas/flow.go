@@ -38,6 +38,10 @@ type Input struct {
 type Plugin struct {
 	Pos  Pos
 	Spec plugins.Spec
+	// File and Dirs are Spec.Source and the paths of the granted folders
+	// as the file writes them, before they are resolved.
+	File string
+	Dirs map[string]string
 }
 
 // Node is one step of a flow.
@@ -48,10 +52,12 @@ type Node struct {
 	ToolPos Pos
 	Flow    string // the sub-flow's path, resolved against the flow's folder
 	FlowPos Pos
-	Inputs  []Field
-	When    *When
-	Timeout time.Duration
-	Retry   *Retry
+	// FlowWritten is Flow as the file writes it.
+	FlowWritten string
+	Inputs      []Field
+	When        *When
+	Timeout     time.Duration
+	Retry       *Retry
 	// Aggregate nodes run once per batch over lists of their inputs.
 	Aggregate bool
 }

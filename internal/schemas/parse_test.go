@@ -76,7 +76,8 @@ func plain(f *schemas.Flow, keepPos bool) *schemas.Flow {
 	}
 	g.Plugins = nil
 	for _, p := range f.Plugins {
-		g.Plugins = append(g.Plugins, schemas.Plugin{Pos: pos(p.Pos), Spec: p.Spec})
+		p.Pos = pos(p.Pos)
+		g.Plugins = append(g.Plugins, p)
 	}
 	g.Inputs = nil
 	for _, in := range f.Inputs {
@@ -144,13 +145,16 @@ func TestLoadFull(t *testing.T) {
 					`"env":["HOME"],"clock":true,"random":true},` +
 					`"limits":{"memory":"64MiB","timeout":"5s","output":1024,"instances":2},` +
 					`"config":{"mode":"fast"}}`),
-			}},
+			},
+				File: "plugins/text.wasm",
+				Dirs: map[string]string{"/data": "data", "/abs": "/srv/abs"},
+			},
 			{Pos: at(22, 2), Spec: plugins.Spec{
 				Name:    "native",
 				Kind:    "goplugin",
 				Source:  "/opt/bin/native",
 				Options: json.RawMessage(`{"goplugin":"/opt/bin/native","args":["-v"],"env":{"LEVEL":"debug"}}`),
-			}},
+			}, File: "/opt/bin/native"},
 			{Pos: at(23, 2), Spec: plugins.Spec{
 				Name:    "more",
 				Kind:    "builtin",
@@ -198,11 +202,12 @@ func TestLoadFull(t *testing.T) {
 				Aggregate: true,
 			},
 			{
-				Name:    "sub",
-				Pos:     at(48, 2),
-				Flow:    filepath.Join("testdata", "sub", "other.cue"),
-				FlowPos: at(48, 14),
-				Inputs:  []schemas.Field{{Name: "text", Pos: at(48, 39), Value: str(48, 45, "${shout.output.text}")}},
+				Name:        "sub",
+				Pos:         at(48, 2),
+				Flow:        filepath.Join("testdata", "sub", "other.cue"),
+				FlowPos:     at(48, 14),
+				FlowWritten: "sub/other.cue",
+				Inputs:      []schemas.Field{{Name: "text", Pos: at(48, 39), Value: str(48, 45, "${shout.output.text}")}},
 			},
 		},
 		Outputs: []schemas.Field{

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -35,15 +34,6 @@ var yamlLine = regexp.MustCompile(`^[^:]*:(\d+): (.*)$`)
 
 // schemaFile names positions inside FlowCUE in CUE's own errors.
 const schemaFile = "weir/flow.cue"
-
-// Load reads and parses the flow file at path. See Parse.
-func Load(path string) (*Flow, error) {
-	src, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read flow: %w", err)
-	}
-	return Parse(path, src)
-}
 
 // Parse parses a flow from src. The extension of filename picks the syntax
 // (.cue, .yaml, .yml or .json) and filename names the positions in errors.

@@ -83,7 +83,9 @@ func newRoot() *cobra.Command {
 		Use:   "weir",
 		Short: "Run flows of sandboxed tools",
 		Long: `weir runs flows: DAGs of tool nodes written in CUE, YAML or JSON. Tools are
-sandboxed WebAssembly modules, go-plugin processes or native Go functions.`,
+sandboxed WebAssembly modules, go-plugin processes or native Go functions.
+
+` + tracingHelp,
 		Example: `  weir validate examples/hello/flow.cue
   weir run examples/hello/flow.cue --input name=Ada`,
 		SilenceUsage:  true,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,9 +61,11 @@ included.
 FILE is a WebAssembly module (weir-abi-1, see plugins/wasm/ABI.md) or a
 go-plugin executable (an ELF, Mach-O or PE file serving weir.tool.v1.Tools,
 see plugins/goplugin), which is started and stopped again. Its plugin is
-named after the file, without the extension.`,
+named after the file, without the extension. FILE builtin, when no such
+file is there, describes the builtin plugin that every flow has.`,
 		Example: `  weir plugin describe examples/plugins/text/text.wasm
-  weir plugin describe -o json examples/plugins/text/text.wasm`,
+  weir plugin describe -o json examples/plugins/text/text.wasm
+  weir plugin describe builtin`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if err := oneOf("-o", output, "table", "json"); err != nil {
@@ -125,10 +128,18 @@ func isExecutable(head []byte) bool {
 	return false
 }
 
+// builtinKind is the plugin every flow has, which plugin describe builtin
+// shows: weir's own tools, called in its process.
+var builtinKind = pluginKind{name: "builtin", abi: "native"}
+
 // openPluginFile opens the plugin file at path with the provider of its
-// kind. The returned func closes the plugin and the provider.
+// kind, or the builtin plugin when path is "builtin" and no such file is
+// there. The returned func closes the plugin and the provider.
 func (a *app) openPluginFile(ctx context.Context, path string) (pluginKind, plugins.Plugin, func(), error) {
 	head, err := readHead(path, 8)
+	if errors.Is(err, fs.ErrNotExist) && path == builtinKind.name {
+		return a.openPlugin(ctx, builtinKind, plugins.Spec{Name: path, Kind: builtinKind.name})
+	}
 	if err != nil {
 		return pluginKind{}, nil, nil, fmt.Errorf("read plugin: %w%s", err, makehint.Hint(path))
 	}
@@ -144,11 +155,15 @@ func (a *app) openPluginFile(ctx context.Context, path string) (pluginKind, plug
 		return pluginKind{}, nil, nil, err
 	}
 	base := filepath.Base(path)
-	spec := plugins.Spec{
+	return a.openPlugin(ctx, kind, plugins.Spec{
 		Name:   strings.TrimSuffix(base, filepath.Ext(base)),
 		Kind:   kind.name,
 		Source: abs,
-	}
+	})
+}
+
+// openPlugin opens spec with a provider of kind.
+func (a *app) openPlugin(ctx context.Context, kind pluginKind, spec plugins.Spec) (pluginKind, plugins.Plugin, func(), error) {
 	p := a.provider(kind.name)
 	closeProvider := func() {
 		if c, ok := p.(io.Closer); ok {

@@ -670,3 +670,25 @@ hash  text:string*, algorithm:string  algorithm:string, hex:string  Digests text
 	assert.True(t, isExecutable([]byte("MZ\x90\x00")))
 	assert.False(t, isExecutable([]byte("#!/bin/sh")))
 }
+
+// TestPluginDescribeBuiltin lists the tools every flow has, stats among
+// them.
+func TestPluginDescribeBuiltin(t *testing.T) {
+	t.Parallel()
+	got := weir(t, "", "plugin", "describe", "builtin")
+	require.Equal(t, 0, got.code, got.stderr)
+	lines := strings.Split(got.stdout, "\n")
+	require.Greater(t, len(lines), 3, got.stdout)
+	assert.Equal(t, "builtin: builtin plugin, native, 5 tools", lines[0])
+	var tools []string
+	for _, l := range lines[3:] {
+		if name, _, ok := strings.Cut(l, " "); ok {
+			tools = append(tools, name)
+		}
+	}
+	assert.Equal(t, []string{"http", "json", "sleep", "stats", "template"}, tools)
+	assert.Regexp(t, `(?m)^stats +values:\[\]any\|null\* +count:integer, sum:number, mean:number, min:number, max:number +Counts, sums and averages a list of numbers: the metric of a batch's aggregate node\.$`, got.stdout)
+
+	got = weir(t, "", "plugin", "describe", "-o", "json", "builtin")
+	assert.Contains(t, got.stdout, "{\n  \"abi\": \"native\",\n  \"tools\": [\n    {\n      \"name\": \"http\",")
+}

@@ -1,6 +1,7 @@
-// Package builtin holds the native tools that ship with weir: template, json,
-// sleep and http, opened under the plugin kind "builtin" and addressed in a
-// flow as "<entry name>.<tool>", usually "builtin.template".
+// Package builtin holds the native tools that ship with weir: http, json,
+// sleep, stats and template, opened under the plugin kind "builtin" and
+// addressed in a flow as "<entry name>.<tool>", usually "builtin.template".
+// weir plugin describe builtin prints their contracts.
 //
 // They are plain plugins.Tool values with published contracts, so a flow
 // cannot tell them from Wasm or go-plugin tools. The http tool reaches only

@@ -4,12 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/weirflow/weir/internal/granthttp"
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -36,10 +33,8 @@ func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, erro
 	if name == "" {
 		name = defaultName
 	}
-	for i, h := range spec.Grants.Hosts {
-		if _, _, ok := parseGrant(h); !ok {
-			return nil, fmt.Errorf("open plugin %q: grants.hosts[%d] %q is not \"host\" or \"host:port\"", name, i, h)
-		}
+	if err := granthttp.CheckHosts(spec.Grants.Hosts); err != nil {
+		return nil, fmt.Errorf("open plugin %q: %w", name, err)
 	}
 	limit, err := parseTimeout(spec.Options)
 	if err != nil {
@@ -84,20 +79,20 @@ func Tools(g plugins.Grants) []plugins.Tool {
 
 type plugin struct {
 	tools  []plugins.Tool
-	client *http.Client
+	client *granthttp.Client
 }
 
 func newPlugin(name string, g plugins.Grants, limit time.Duration) *plugin {
-	h := newHTTPTool(name, g, limit)
+	client := granthttp.New(name, g.Hosts, limit)
 	return &plugin{
 		tools: []plugins.Tool{
-			h.tool(),
+			client.Tool(),
 			jsonTool(),
 			sleepTool(),
 			statsTool(),
 			(&templateTool{}).tool(),
 		},
-		client: h.client,
+		client: client,
 	}
 }
 
@@ -107,36 +102,6 @@ func (p *plugin) Tools() []plugins.Tool { return append([]plugins.Tool(nil), p.t
 func (p *plugin) Close() error {
 	p.client.CloseIdleConnections()
 	return nil
-}
-
-// parseGrant splits a host grant into a lower-case host and a port, which is
-// empty when any port is allowed.
-func parseGrant(g string) (host, port string, ok bool) {
-	g = strings.ToLower(strings.TrimSpace(g))
-	switch {
-	case g == "" || strings.ContainsAny(g, "/@?# "):
-		return "", "", false
-	case strings.HasPrefix(g, "[") && strings.HasSuffix(g, "]"):
-		host = g[1 : len(g)-1]
-	case strings.Count(g, ":") > 1 && !strings.HasPrefix(g, "["):
-		host = g // a bare IPv6 address
-	case strings.Contains(g, ":"):
-		var err error
-		host, port, err = net.SplitHostPort(g)
-		if err != nil {
-			return "", "", false
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
-			return "", "", false
-		}
-	default:
-		host = g
-	}
-	host = strings.TrimSuffix(host, ".")
-	if host == "" || strings.ContainsAny(host, "[]") {
-		return "", "", false
-	}
-	return host, port, true
 }
 
 var (

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir/internal/granthttp"
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -286,11 +287,11 @@ func TestHTTPBodyLimit(t *testing.T) {
 	s := newTestServer(t)
 	tool := grantedHTTP(t, "127.0.0.1")
 
-	out, err := tool.Invoke(t.Context(), []byte(`{"url":"`+s.URL+`/size/`+strconv.Itoa(maxResponseBody)+`"}`))
+	out, err := tool.Invoke(t.Context(), []byte(`{"url":"`+s.URL+`/size/`+strconv.Itoa(granthttp.MaxResponseBody)+`"}`))
 	require.NoError(t, err)
-	assert.Greater(t, len(out), maxResponseBody, "exactly the limit is allowed")
+	assert.Greater(t, len(out), granthttp.MaxResponseBody, "exactly the limit is allowed")
 
-	for _, path := range []string{"/size/" + strconv.Itoa(maxResponseBody+1), "/size/" + strconv.Itoa(maxResponseBody+1) + "?length"} {
+	for _, path := range []string{"/size/" + strconv.Itoa(granthttp.MaxResponseBody+1), "/size/" + strconv.Itoa(granthttp.MaxResponseBody+1) + "?length"} {
 		_, err = tool.Invoke(t.Context(), []byte(`{"url":"`+s.URL+path+`"}`))
 		require.EqualError(t, err, `http: GET "`+s.URL+path+`": response body is over the 10 MiB limit`)
 		assert.Equal(t, plugins.Limit, plugins.KindOf(err))
@@ -385,35 +386,6 @@ func TestHTTPContextDeadlineCoversTheBody(t *testing.T) {
 	assert.Equal(t, plugins.Timeout, plugins.KindOf(err))
 	assert.GreaterOrEqual(t, took, 200*time.Millisecond)
 	assert.Less(t, took, 10*time.Second)
-}
-
-// Without an input timeout, a limits.timeout or a deadline in the context,
-// a request still has one: the default.
-func TestHTTPBudget(t *testing.T) {
-	ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
-	defer cancel()
-	plain := newHTTPTool("web", plugins.Grants{}, 0)
-	limited := newHTTPTool("web", plugins.Grants{}, 3*time.Second)
-	tests := []struct {
-		name  string
-		tool  *httpTool
-		ctx   context.Context
-		input time.Duration
-		want  time.Duration
-		limit string
-	}{
-		{"default", plain, context.Background(), 0, time.Minute, "the default 1m0s timeout"},
-		{"context deadline", plain, ctx, 0, 0, ""},
-		{"entry limit", limited, ctx, 0, 3 * time.Second, "the 3s timeout of plugins.web.limits"},
-		{"input", limited, context.Background(), time.Second, time.Second, "the 1s timeout"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			d, limit := tt.tool.budget(tt.ctx, tt.input)
-			assert.Equal(t, tt.want, d)
-			assert.Equal(t, tt.limit, limit)
-		})
-	}
 }
 
 func TestOpenLimitsTimeout(t *testing.T) {

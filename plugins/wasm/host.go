@@ -142,8 +142,8 @@ func (h *hostFuncs) configGet(_ context.Context, m api.Module, stack []uint64) {
 	stack[0] = answer(m, []byte(v), stack[2], stack[3])
 }
 
-// httpRequest performs the request through the builtin http tool, which
-// checks the plugin's granted hosts. The response is kept for the call so
+// httpRequest performs the request through the http tool the builtin
+// plugin has too, which checks the plugin's granted hosts. The response is kept for the call so
 // that a guest whose buffer was too small gets it again, not a new request.
 func (h *hostFuncs) httpRequest(ctx context.Context, m api.Module, stack []uint64) {
 	in := h.instance(m)

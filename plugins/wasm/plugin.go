@@ -15,8 +15,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"golang.org/x/time/rate"
 
+	"github.com/weirflow/weir/internal/granthttp"
 	"github.com/weirflow/weir/plugins"
-	"github.com/weirflow/weir/plugins/builtin"
 	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
 
@@ -33,7 +33,8 @@ type Plugin struct {
 	config  map[string]string
 	log     *slog.Logger
 	logRate *rate.Limiter
-	http    plugins.Tool
+	web     *granthttp.Client // serves http_request
+	http    plugins.Tool      // web's http tool
 	tools   []plugins.Tool
 	command bool          // the module runs in command mode
 	slots   chan struct{} // command mode: one per call running
@@ -84,15 +85,11 @@ func newPlugin(ctx context.Context, p *Provider, rt *wruntime, mod wazero.Compil
 	if pl.command {
 		pl.slots = make(chan struct{}, limits.Instances)
 	}
-	web, err := builtin.NewProvider().Open(ctx, plugins.Spec{Name: spec.Name, Kind: "builtin", Grants: spec.Grants})
-	if err != nil {
-		return nil, err
+	if err := granthttp.CheckHosts(spec.Grants.Hosts); err != nil {
+		return nil, fmt.Errorf("open plugin %q: %w", spec.Name, err)
 	}
-	for _, t := range web.Tools() {
-		if t.Contract().Name == "http" {
-			pl.http = t
-		}
-	}
+	pl.web = granthttp.New(spec.Name, spec.Grants.Hosts, 0)
+	pl.http = pl.web.Tool()
 	var doc describeDoc
 	if pl.command {
 		doc, err = commandContract(name, mod)
@@ -254,14 +251,16 @@ func (pl *Plugin) closePool() {
 func (pl *Plugin) Close() error {
 	pl.closePool()
 	pl.closeDirs()
+	pl.web.CloseIdleConnections()
 	if pl.release != nil {
 		pl.release()
 	}
 	return nil
 }
 
-// doHTTP serves a guest's http_request: the request JSON goes to the
-// builtin http tool, which refuses hosts the flow did not grant.
+// doHTTP serves a guest's http_request: the request JSON goes to the http
+// tool of weir's HTTP client, as builtin.http's does, which refuses hosts
+// the flow did not grant.
 func (pl *Plugin) doHTTP(ctx context.Context, req []byte) []byte {
 	out, err := pl.http.Invoke(ctx, req)
 	if err != nil {

@@ -1,4 +1,11 @@
-package builtin
+// Package granthttp is the HTTP client of weir's plugins: the builtin http
+// tool and the http_request host function of Wasm guests both send their
+// requests through it. A Client reaches only the hosts a flow grants to
+// the plugin entry, redirects included; an exchange ends with the input's
+// timeout, else the entry's limits.timeout, else the caller's deadline
+// (a node's remaining time), else a minute; and it reads at most
+// MaxResponseBody bytes of a response.
+package granthttp
 
 import (
 	"bytes"
@@ -11,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -18,9 +26,9 @@ import (
 )
 
 const (
-	// maxResponseBody caps what one call may read, so a large download
+	// MaxResponseBody caps what one call may read, so a large download
 	// cannot take the engine's memory with it.
-	maxResponseBody = 10 << 20
+	MaxResponseBody = 10 << 20
 	// maxErrorBody is how much of a failed response goes into the error.
 	maxErrorBody = 200
 	maxRedirects = 10
@@ -31,7 +39,8 @@ const (
 	defaultTimeout = time.Minute
 )
 
-type httpIn struct {
+// Request is what the http tool takes.
+type Request struct {
 	URL     string            `json:"url" desc:"The http or https URL to request. Its host must be granted to the plugin entry."`
 	Method  string            `json:"method,omitempty" desc:"The request method: GET by default, POST when a body is given."`
 	Headers map[string]string `json:"headers,omitempty" desc:"Request headers by name."`
@@ -39,16 +48,18 @@ type httpIn struct {
 	Timeout string            `json:"timeout,omitempty" desc:"How long the whole exchange (connecting, headers and body) may take, as a Go duration such as \"5s\". By default the plugin entry's limits.timeout, else the node's deadline, else one minute."`
 }
 
-type httpOut struct {
+// Response is what the http tool returns.
+type Response struct {
 	Status  int               `json:"status" desc:"The response status code, below 400."`
 	Headers map[string]string `json:"headers" desc:"The first value of each response header, by canonical name."`
 	Body    string            `json:"body" desc:"The response body as text."`
 	JSON    json.RawMessage   `json:"json,omitempty" desc:"The response body as a value, when its Content-Type is JSON."`
 }
 
-// httpTool sends requests to granted hosts only. A grant "host" allows any
-// port and "host:port" one port; both are kept lower case.
-type httpTool struct {
+// Client sends requests to granted hosts only. A grant "host" allows any
+// port and "host:port" one port; both are kept lower case. A Client is safe
+// for concurrent use.
+type Client struct {
 	plugin   string
 	limit    time.Duration // the entry's limits.timeout; 0 if it has none
 	anyPort  map[string]bool
@@ -56,9 +67,12 @@ type httpTool struct {
 	client   *http.Client
 }
 
-func newHTTPTool(plugin string, g plugins.Grants, limit time.Duration) *httpTool {
-	t := &httpTool{plugin: plugin, limit: limit, anyPort: map[string]bool{}, hostPort: map[string]bool{}}
-	for _, e := range g.Hosts {
+// New returns the Client of the plugin entry named plugin, which may reach
+// hosts; limit is the entry's limits.timeout, or 0. Grants that are not
+// "host" or "host:port" (see CheckHosts) match nothing.
+func New(plugin string, hosts []string, limit time.Duration) *Client {
+	t := &Client{plugin: plugin, limit: limit, anyPort: map[string]bool{}, hostPort: map[string]bool{}}
+	for _, e := range hosts {
 		host, port, ok := parseGrant(e)
 		switch {
 		case !ok:
@@ -89,23 +103,39 @@ func newHTTPTool(plugin string, g plugins.Grants, limit time.Duration) *httpTool
 	return t
 }
 
-func (t *httpTool) tool() plugins.Tool {
+// Tool returns the http tool, whose calls the Client sends: its inputs
+// are a Request, its outputs a Response.
+func (t *Client) Tool() plugins.Tool {
 	return plugins.Func("http",
 		"Sends an HTTP request to a granted host and returns the response. "+
 			"A status of 400 or more is an error; 429 and 5xx can be retried.",
-		t.invoke)
+		t.Do)
+}
+
+// CloseIdleConnections closes the connections no request is using.
+func (t *Client) CloseIdleConnections() { t.client.CloseIdleConnections() }
+
+// CheckHosts reports the first host grant that is not "host" or
+// "host:port", since it could never match.
+func CheckHosts(hosts []string) error {
+	for i, h := range hosts {
+		if _, _, ok := parseGrant(h); !ok {
+			return fmt.Errorf("grants.hosts[%d] %q is not \"host\" or \"host:port\"", i, h)
+		}
+	}
+	return nil
 }
 
 // checkRedirect holds redirects to the grants too, or a granted host could
 // send the tool anywhere.
-func (t *httpTool) checkRedirect(req *http.Request, via []*http.Request) error {
+func (t *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= maxRedirects {
 		return plugins.Errorf(plugins.Internal, "http: stopped after %d redirects", maxRedirects)
 	}
 	return t.check(req.URL)
 }
 
-func (t *httpTool) check(u *url.URL) error {
+func (t *Client) check(u *url.URL) error {
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	port := u.Port()
 	if port == "" {
@@ -122,29 +152,31 @@ func (t *httpTool) check(u *url.URL) error {
 		"http: host %q is not granted; add it to the flow's plugins.%s.grants.hosts", hp, t.plugin)
 }
 
-func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
+// Do sends the request in, as the http tool does: its errors are
+// plugins.Error values whose Kind says whether a retry can help.
+func (t *Client) Do(ctx context.Context, in Request) (Response, error) {
 	u, err := url.Parse(in.URL)
 	if err != nil {
-		return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"url\": %w", err)
+		return Response{}, plugins.Errorf(plugins.InvalidInput, "input \"url\": %w", err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"url\": %q is not an http or https URL", u.Redacted())
+		return Response{}, plugins.Errorf(plugins.InvalidInput, "input \"url\": %q is not an http or https URL", u.Redacted())
 	}
 	if u.Host == "" {
-		return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"url\": %q has no host", u.Redacted())
+		return Response{}, plugins.Errorf(plugins.InvalidInput, "input \"url\": %q has no host", u.Redacted())
 	}
 	if err := t.check(u); err != nil {
-		return httpOut{}, err
+		return Response{}, err
 	}
 
 	var timeout time.Duration
 	if in.Timeout != "" {
 		timeout, err = time.ParseDuration(in.Timeout)
 		if err != nil {
-			return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"timeout\": %w", err)
+			return Response{}, plugins.Errorf(plugins.InvalidInput, "input \"timeout\": %w", err)
 		}
 		if timeout <= 0 {
-			return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"timeout\": %q is not positive", in.Timeout)
+			return Response{}, plugins.Errorf(plugins.InvalidInput, "input \"timeout\": %q is not positive", in.Timeout)
 		}
 	}
 
@@ -154,7 +186,7 @@ func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
 		if in.Body[0] == '"' {
 			var s string
 			if err := json.Unmarshal(in.Body, &s); err != nil {
-				return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"body\": %w", err)
+				return Response{}, plugins.Errorf(plugins.InvalidInput, "input \"body\": %w", err)
 			}
 			body = strings.NewReader(s)
 		} else {
@@ -179,14 +211,14 @@ func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
 	}
 	req, err := http.NewRequestWithContext(reqCtx, method, u.String(), body)
 	if err != nil {
-		return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"method\": %w", err)
+		return Response{}, plugins.Errorf(plugins.InvalidInput, "input \"method\": %w", err)
 	}
 	for k, v := range in.Headers {
 		if !validHeaderName(k) {
-			return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"headers\": %q is not a valid header name", k)
+			return Response{}, plugins.Errorf(plugins.InvalidInput, "input \"headers\": %q is not a valid header name", k)
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
-			return httpOut{}, plugins.Errorf(plugins.InvalidInput, "input \"headers\": the value of %q holds a line break or NUL", k)
+			return Response{}, plugins.Errorf(plugins.InvalidInput, "input \"headers\": the value of %q holds a line break or NUL", k)
 		}
 		if strings.EqualFold(k, "Host") {
 			req.Host = v
@@ -201,25 +233,25 @@ func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
 	call := fmt.Sprintf("http: %s %q", method, u.Redacted())
 	resp, err := t.client.Do(req)
 	if err != nil {
-		return httpOut{}, failed(ctx, reqCtx, call, "no response within "+limit, err)
+		return Response{}, failed(ctx, reqCtx, call, "no response within "+limit, err)
 	}
 	defer resp.Body.Close()
 
 	if resp.StatusCode >= 400 {
-		return httpOut{}, statusError(call, resp)
+		return Response{}, statusError(call, resp)
 	}
-	if resp.ContentLength > maxResponseBody {
-		return httpOut{}, plugins.Errorf(plugins.Limit, "%s: response body is over the 10 MiB limit", call)
+	if resp.ContentLength > MaxResponseBody {
+		return Response{}, plugins.Errorf(plugins.Limit, "%s: response body is over the 10 MiB limit", call)
 	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBody+1))
 	if err != nil {
-		return httpOut{}, failed(ctx, reqCtx, call, "response body not complete within "+limit, err)
+		return Response{}, failed(ctx, reqCtx, call, "response body not complete within "+limit, err)
 	}
-	if len(b) > maxResponseBody {
-		return httpOut{}, plugins.Errorf(plugins.Limit, "%s: response body is over the 10 MiB limit", call)
+	if len(b) > MaxResponseBody {
+		return Response{}, plugins.Errorf(plugins.Limit, "%s: response body is over the 10 MiB limit", call)
 	}
 
-	out := httpOut{Status: resp.StatusCode, Headers: make(map[string]string, len(resp.Header)), Body: string(b)}
+	out := Response{Status: resp.StatusCode, Headers: make(map[string]string, len(resp.Header)), Body: string(b)}
 	for k, vs := range resp.Header {
 		if len(vs) > 0 {
 			out.Headers[http.CanonicalHeaderKey(k)] = vs[0]
@@ -235,7 +267,7 @@ func (t *httpTool) invoke(ctx context.Context, in httpIn) (httpOut, error) {
 // else the entry's limits.timeout, else the default when ctx has no
 // deadline of its own, and how messages name that limit. It returns 0 when
 // ctx's deadline is the only one.
-func (t *httpTool) budget(ctx context.Context, input time.Duration) (time.Duration, string) {
+func (t *Client) budget(ctx context.Context, input time.Duration) (time.Duration, string) {
 	switch {
 	case input > 0:
 		return input, fmt.Sprintf("the %s timeout", input)
@@ -306,4 +338,34 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// parseGrant splits a host grant into a lower-case host and a port, which is
+// empty when any port is allowed.
+func parseGrant(g string) (host, port string, ok bool) {
+	g = strings.ToLower(strings.TrimSpace(g))
+	switch {
+	case g == "" || strings.ContainsAny(g, "/@?# "):
+		return "", "", false
+	case strings.HasPrefix(g, "[") && strings.HasSuffix(g, "]"):
+		host = g[1 : len(g)-1]
+	case strings.Count(g, ":") > 1 && !strings.HasPrefix(g, "["):
+		host = g // a bare IPv6 address
+	case strings.Contains(g, ":"):
+		var err error
+		host, port, err = net.SplitHostPort(g)
+		if err != nil {
+			return "", "", false
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+			return "", "", false
+		}
+	default:
+		host = g
+	}
+	host = strings.TrimSuffix(host, ".")
+	if host == "" || strings.ContainsAny(host, "[]") {
+		return "", "", false
+	}
+	return host, port, true
 }

@@ -20,7 +20,8 @@ type Host interface {
 	// Name is the host's name on the command line: "local", "endpoint".
 	Name() string
 	// Deploy runs the bundle and returns once the deployment answers
-	// /readyz, with its endpoint URL.
+	// /readyz, with its endpoint URL. A Deploy that fails removes what it
+	// made (containers, images, processes, files), even when ctx is done.
 	Deploy(ctx context.Context, req DeployRequest) (Deployment, error)
 	// Status reports whether the deployment is up.
 	Status(ctx context.Context, d Deployment) (Status, error)

@@ -1,25 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/weirflow/weir/hosts"
-	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/container"
 )
-
-// hostNames are the hosts weir deploy knows, for --help and messages.
-var hostNames = []string{"local", "container", "vm", "kubernetes", "endpoint"}
 
 type deployFlags struct {
 	host   string
@@ -48,38 +41,6 @@ type deployFlags struct {
 	// endpoint
 	url   string
 	token string
-}
-
-// hostFlags are the flags that only some hosts take; any other host
-// refuses them.
-var hostFlags = map[string][]string{
-	"addr":                     {"local", "container", "vm"},
-	"binary":                   {"container", "vm", "kubernetes"},
-	"env":                      {"container", "vm", "kubernetes"},
-	"memory":                   {"container", "vm", "kubernetes"},
-	"cpus":                     {"container", "vm", "kubernetes"},
-	"restart":                  {"container", "vm"},
-	"arch":                     {"container", "vm", "kubernetes"},
-	"output":                   {"container", "kubernetes"},
-	"docker":                   {"container"},
-	"ssh":                      {"vm"},
-	"identity":                 {"vm"},
-	"known-hosts":              {"vm"},
-	"insecure-ignore-host-key": {"vm"},
-	"dir":                      {"vm"},
-	"supervisor":               {"vm"},
-	"cloud-init":               {"vm"},
-	"binary-url":               {"vm"},
-	"bundle-url":               {"vm"},
-	"image":                    {"kubernetes"},
-	"namespace":                {"kubernetes"},
-	"replicas":                 {"kubernetes"},
-	"max-replicas":             {"kubernetes"},
-	"kubeconfig":               {"kubernetes"},
-	"context":                  {"kubernetes"},
-	"dry-run":                  {"kubernetes"},
-	"url":                      {"endpoint"},
-	"token":                    {"endpoint"},
 }
 
 func newDeploy(app *app) *cobra.Command {
@@ -135,7 +96,7 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.host, "host", "", "where to deploy: "+strings.Join(hostNames, ", "))
+	f.StringVar(&fl.host, "host", "", "where to deploy: "+strings.Join(hostKinds().Names(), ", "))
 	f.StringVar(&fl.name, "name", "", "the deployment's name (default: the flow's name)")
 	f.StringVar(&fl.addr, "addr", "", "local, container: the `HOST:PORT` it answers on (default: a free loopback port); vm: where weir serve listens on the VM (default :8080)")
 	f.StringVar(&fl.binary, "binary", "", "container, vm, kubernetes: the static weir binary to ship (default: this one)")
@@ -167,69 +128,46 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	return cmd
 }
 
-// orList writes a list as "a", "a or b", "a, b or c".
-func orList(items []string) string {
-	if len(items) < 2 {
-		return strings.Join(items, "")
-	}
-	return strings.Join(items[:len(items)-1], ", ") + " or " + items[len(items)-1]
-}
-
-// checkHostFlags refuses the flags that the chosen host does not take.
-func checkHostFlags(cmd *cobra.Command, host string) error {
-	var err error
-	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if hs, ok := hostFlags[f.Name]; ok && err == nil && !slices.Contains(hs, host) {
-			err = usageError{fmt.Errorf("--%s is for --host %s, not %s", f.Name, orList(hs), host)}
-		}
-	})
-	return err
-}
-
 func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 	ctx := cmd.Context()
+	reg := hostKinds()
 	if fl.host == "" {
-		return usageError{fmt.Errorf("deploy needs --host (one of: %s)", strings.Join(hostNames, ", "))}
+		return usageError{fmt.Errorf("deploy needs --host (one of: %s)", strings.Join(reg.Names(), ", "))}
 	}
-	if !slices.Contains(hostNames, fl.host) {
-		return usageError{fmt.Errorf("--host %q: unknown host; use one of: %s", fl.host, strings.Join(hostNames, ", "))}
+	kind, ok := reg.Kind(fl.host)
+	if !ok {
+		return usageError{fmt.Errorf("--host %q: unknown host; use one of: %s", fl.host, strings.Join(reg.Names(), ", "))}
 	}
-	if err := checkHostFlags(cmd, fl.host); err != nil {
+	if err := checkHostFlags(cmd, reg, fl.host); err != nil {
 		return err
 	}
 	store, err := app.deployments()
 	if err != nil {
 		return err
 	}
-	file, manifest, cleanup, err := app.bundleOf(ctx, path)
+	settings, err := fl.settings(store.Dir())
 	if err != nil {
 		return err
 	}
-	defer cleanup()
-	name := fl.name
-	if name == "" {
-		name = dnsName(manifest.Flow)
+	host, err := kind.New(settings)
+	if err != nil {
+		return usageError{err}
 	}
+	b, err := app.bundleOf(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer b.Close()
+	name := cmp.Or(fl.name, hosts.DNSName(b.Manifest.Flow))
 	if err := hosts.CheckName(name); err != nil {
 		return usageError{err}
 	}
-	req := hosts.DeployRequest{Name: name, Bundle: file, Flow: manifest.Flow, Version: manifest.Version, Digest: manifest.Digest}
-	host, err := app.host(store, fl)
+	req := b.Request(name)
+	if done, err := export(cmd, kind, host, fl, req); done {
+		return err
+	}
+	d, err := store.Deploy(ctx, host, req)
 	if err != nil {
-		return err
-	}
-	if done, err := writeInstead(cmd, host, fl, req); done {
-		return err
-	}
-	if _, err := store.Get(name); err == nil {
-		return fmt.Errorf("deploy: a deployment %q exists; delete it with weir deployments delete %s, or pass --name", name, name)
-	}
-	d, err := host.Deploy(ctx, req)
-	if err != nil {
-		return err
-	}
-	if err := store.Put(d); err != nil {
-		_ = host.Delete(context.WithoutCancel(ctx), d)
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "deployed flow %q (%s) on %s as %q\n", d.Flow, shortDigest(d.Digest), d.Host, d.Name)
@@ -240,34 +178,16 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 // bundleOf returns the bundle to deploy: path itself when it is a .weir
 // file (checked), else a bundle of the flow at path, built into a
 // temporary file once the flow loads without problems.
-func (app *app) bundleOf(ctx context.Context, path string) (file string, m bundle.Manifest, cleanup func(), err error) {
-	cleanup = func() {}
+func (app *app) bundleOf(ctx context.Context, path string) (*hosts.Bundle, error) {
 	if strings.HasSuffix(path, ".weir") {
-		b, err := bundle.Open(path)
-		if err != nil {
-			return "", m, cleanup, err
-		}
-		return path, b.Manifest(), cleanup, nil
+		return hosts.OpenBundle(path)
 	}
 	f, closeAll, err := app.loadFlow(ctx, path)
 	if err != nil {
-		return "", m, cleanup, err
+		return nil, err
 	}
 	closeAll()
-	tmp, err := os.CreateTemp("", "weir-deploy-*.weir")
-	if err != nil {
-		return "", m, cleanup, err
-	}
-	cleanup = func() { os.Remove(tmp.Name()) }
-	built, err := bundle.BuildFlow(f, nil, tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		cleanup()
-		return "", m, func() {}, err
-	}
-	return tmp.Name(), *built, cleanup, nil
+	return hosts.BuildBundle(f)
 }
 
 // deployments opens the state of deployments, beside the run record.
@@ -277,17 +197,6 @@ func (app *app) deployments() (*hosts.Store, error) {
 		return nil, err
 	}
 	return hosts.NewStore(filepath.Join(dir, "deployments"))
-}
-
-var notDNS = regexp.MustCompile(`[^a-z0-9-]+`)
-
-// dnsName makes a deployment name of a flow name: "My_Flow" -> "my-flow".
-func dnsName(s string) string {
-	s = strings.Trim(notDNS.ReplaceAllString(strings.ToLower(s), "-"), "-")
-	if len(s) > 63 {
-		s = strings.TrimRight(s[:63], "-")
-	}
-	return s
 }
 
 func shortDigest(d string) string {
@@ -324,7 +233,7 @@ func newDeployments(app *app) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				host, err := app.host(store, deployFlags{host: d.Host, url: d.State["url"], token: d.State["token"]})
+				host, err := hostKinds().Reach(d, store.Dir())
 				if err != nil {
 					return err
 				}

@@ -35,7 +35,10 @@ func TestDeployContainer(t *testing.T) {
 	assert.Equal(t, `{"message":"Hello, Ada!","shouted":null}`, score(t, url, `{"name":"Ada"}`))
 
 	r = runBinary(t, bin, root, "deployments", "status", "--home", home, "hello-cli")
-	assert.Regexp(t, `^hello-cli: ready on container at `+url+` \(container weir-hello-cli running, (starting|healthy)\)\n$`, r.stdout)
+	// Ready, and never "starting" with it: Docker's first health check
+	// runs 10s after the start.
+	assert.Regexp(t, `^hello-cli: ready on container at `+url+` \(container weir-hello-cli running, (health check pending|healthy)\)\n$`, r.stdout)
+	assert.NotContains(t, r.stdout, "starting")
 	r = runBinary(t, bin, root, "deployments", "logs", "--home", home, "hello-cli")
 	assert.Contains(t, r.stdout, `serving flow "hello" at http://0.0.0.0:8080`)
 
@@ -142,12 +145,6 @@ func TestDeployKubernetesDryRun(t *testing.T) {
 
 	runCases(t, []commandCase{
 		{
-			name:   "no image",
-			args:   []string{"deploy", "--home", home, hello, "--host", "kubernetes", "--dry-run"},
-			code:   1,
-			stderr: "weir: manifests of \"hello\": no image to push to: give REGISTRY/REPOSITORY[:TAG] with --image, a registry the cluster can pull from\n",
-		},
-		{
 			name:   "bad format",
 			args:   []string{"deploy", "--home", home, hello, "--host", "kubernetes", "--image", "r.example.com/x", "--dry-run", "-o", "xml"},
 			code:   2,
@@ -162,13 +159,28 @@ func TestDeployKubernetesDryRun(t *testing.T) {
 	})
 }
 
+// TestBinaryDeployKubernetesDryRunWithoutImage prints the manifests of a
+// dry run that names no registry: they name a placeholder, and say so.
+func TestBinaryDeployKubernetesDryRunWithoutImage(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	r := runBinary(t, bin, root, "deploy", "--home", t.TempDir(), "examples/hello/flow.cue", "--host", "kubernetes", "--dry-run")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Regexp(t, `\n      - image: registry\.invalid/weir/hello@sha256:[0-9a-f]{64}\n`, r.stdout)
+	assert.Equal(t, "the manifests name the placeholder image registry.invalid/weir/hello, as no --image was given; to deploy, give --image REGISTRY/REPOSITORY[:TAG], a registry the cluster pulls from\n", r.stderr)
+
+	// Deploying needs the registry.
+	r = runBinary(t, bin, root, "deploy", "--home", t.TempDir(), "examples/hello/flow.cue", "--host", "kubernetes", "--kubeconfig", filepath.Join(t.TempDir(), "none"))
+	assert.Equal(t, result{1, "", "weir: deploy \"hello\" on kubernetes: no image to push to: give REGISTRY/REPOSITORY[:TAG] with --image, a registry the cluster can pull from\n"}, r)
+}
+
 // TestDeployHelpListsHosts checks that weir deploy --help names every
 // host, with what it does and an example.
 func TestDeployHelpListsHosts(t *testing.T) {
 	r := weir(t, "", "deploy", "--help")
 	require.Equal(t, 0, r.code)
 	assert.Contains(t, r.stdout, "where to deploy: local, container, vm, kubernetes, endpoint")
-	for _, h := range hostNames {
+	for _, h := range hostKinds().Names() {
 		assert.Regexp(t, `\n  `+h+` +\S`, r.stdout, "the Hosts list has no %s", h)
 		assert.Contains(t, r.stdout, "--host "+h, "no example for %s", h)
 	}

@@ -109,10 +109,16 @@ func (h *Host) WriteImage(req hosts.DeployRequest, w io.Writer) error {
 // container of it named weir-NAME with the port published, and waits
 // until it answers /readyz. A container of the same name that an earlier,
 // interrupted deploy left is replaced; a container that exits or restarts
-// before it is ready fails the deploy with the end of its log, and is
-// removed.
+// before it is ready fails the deploy with the end of its log. A deploy
+// that fails removes the container and the image it made (an image that
+// another container uses stays).
 func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deployment, error) {
+	var undo []func(context.Context)
 	fail := func(err error) (hosts.Deployment, error) {
+		// Even when ctx is done: nothing of a failed deploy stays.
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i](context.WithoutCancel(ctx))
+		}
 		return hosts.Deployment{}, fmt.Errorf("deploy %q on container: %w", req.Name, err)
 	}
 	restart := cmp.Or(h.Restart, "always")
@@ -136,6 +142,7 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 		return fail(err)
 	}
 	tag := ImageTag(req.Name, req.Digest)
+	undo = append(undo, func(ctx context.Context) { _ = d.removeImage(ctx, tag) })
 	if err := load(ctx, d, tag, img); err != nil {
 		return fail(err)
 	}
@@ -143,34 +150,16 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err := clearLeftover(ctx, d, cname, req.Name); err != nil {
 		return fail(err)
 	}
-	port := strconv.Itoa(DefaultPort) + "/tcp"
-	cfg, err := img.ConfigFile()
+	spec, err := h.spec(img, tag, req.Name, restart, bindIP, bindPort)
 	if err != nil {
 		return fail(err)
-	}
-	labels := map[string]string{LabelDeployment: req.Name}
-	for k, v := range cfg.Config.Labels {
-		labels[k] = v
-	}
-	spec := containerSpec{
-		Image:        tag,
-		Labels:       labels,
-		ExposedPorts: map[string]struct{}{port: {}},
-		HostConfig: hostConfig{
-			PortBindings:  map[string][]portBinding{port: {{HostIP: bindIP, HostPort: bindPort}}},
-			Memory:        h.Memory,
-			NanoCPUs:      int64(h.CPUs * 1e9),
-			RestartPolicy: restartPolicy{Name: restart},
-		},
 	}
 	id, err := d.create(ctx, cname, spec)
 	if err != nil {
 		return fail(err)
 	}
-	// From here on a failure removes the container, even when ctx is done.
-	cleanup := func() { _ = d.remove(context.WithoutCancel(ctx), id) }
+	undo = append(undo, func(ctx context.Context) { _ = d.remove(ctx, id) })
 	if err := d.start(ctx, id); err != nil {
-		cleanup()
 		return fail(startError(err, h.Addr))
 	}
 	info, err := d.inspect(ctx, id)
@@ -178,16 +167,13 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 		err = exited(d, info)
 	}
 	if err != nil {
-		cleanup()
 		return fail(err)
 	}
-	u, err := endpointURL(d, info, port)
+	u, err := endpointURL(d, info, containerPort)
 	if err != nil {
-		cleanup()
 		return fail(err)
 	}
 	if err := h.waitReady(ctx, d, id, u); err != nil {
-		cleanup()
 		return fail(err)
 	}
 	return hosts.Deployment{
@@ -199,6 +185,32 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 		Digest:  req.Digest,
 		Created: time.Now().UTC(),
 		State:   map[string]string{"container": id, "image": tag, "docker": d.addr},
+	}, nil
+}
+
+// containerPort is weir serve's port in the container, as Docker names it.
+var containerPort = strconv.Itoa(DefaultPort) + "/tcp"
+
+// spec is the container of deployment, of the image img tagged tag.
+func (h *Host) spec(img v1.Image, tag, deployment, restart, bindIP, bindPort string) (containerSpec, error) {
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return containerSpec{}, err
+	}
+	labels := map[string]string{LabelDeployment: deployment}
+	for k, v := range cfg.Config.Labels {
+		labels[k] = v
+	}
+	return containerSpec{
+		Image:        tag,
+		Labels:       labels,
+		ExposedPorts: map[string]struct{}{containerPort: {}},
+		HostConfig: hostConfig{
+			PortBindings:  map[string][]portBinding{containerPort: {{HostIP: bindIP, HostPort: bindPort}}},
+			Memory:        h.Memory,
+			NanoCPUs:      int64(h.CPUs * 1e9),
+			RestartPolicy: restartPolicy{Name: restart},
+		},
 	}, nil
 }
 
@@ -358,7 +370,7 @@ func (h *Host) Status(ctx context.Context, d hosts.Deployment) (hosts.Status, er
 	}
 	detail := fmt.Sprintf("container %s %s", ContainerName(d.Name), info.State.Status)
 	if info.State.Health != nil {
-		detail += ", " + info.State.Health.Status
+		detail += ", " + healthText(info.State.Health.Status)
 	}
 	if info.RestartCount > 0 {
 		detail += fmt.Sprintf(", restarted %d times", info.RestartCount)
@@ -370,6 +382,16 @@ func (h *Host) Status(ctx context.Context, d hosts.Deployment) (hosts.Status, er
 		return hosts.Status{Detail: detail + ", not ready: " + err.Error()}, nil
 	}
 	return hosts.Status{Ready: true, Detail: detail}, nil
+}
+
+// healthText words Docker's health status of a container so that it never
+// contradicts the readiness Status reports: Docker says "starting" until
+// its first check passes, 10s after a start, while /readyz answers at once.
+func healthText(status string) string {
+	if status == "starting" {
+		return "health check pending"
+	}
+	return status // healthy, unhealthy
 }
 
 // Logs copies the container's log.

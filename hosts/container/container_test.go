@@ -246,10 +246,12 @@ func TestDeployPortTaken(t *testing.T) {
 	require.NoError(t, err)
 	defer l.Close()
 	h := &Host{Binary: hoststest.Weir(t), Addr: l.Addr().String()}
-	_, err = h.Deploy(context.Background(), hoststest.HelloRequest(t, "port-taken"))
+	req := hoststest.HelloRequest(t, "port-taken")
+	removeImageAfter(t, d, req)
+	_, err = h.Deploy(context.Background(), req)
 	require.Error(t, err)
 	assert.True(t, strings.HasPrefix(err.Error(), `deploy "port-taken" on container: port `+l.Addr().String()+` is taken on the Docker host; free it, or pick another with --addr (leave it out for a free port): `), err.Error())
-	assertGone(t, d, "port-taken")
+	assertGone(t, d, req)
 }
 
 func TestDeployExitsAtStart(t *testing.T) {
@@ -262,18 +264,20 @@ func TestDeployExitsAtStart(t *testing.T) {
 	require.NoError(t, err, "%s", out)
 
 	h := &Host{Binary: bin, Restart: "no"}
-	_, err = h.Deploy(context.Background(), hoststest.HelloRequest(t, "exits"))
+	req := hoststest.HelloRequest(t, "exits")
+	removeImageAfter(t, d, req)
+	_, err = h.Deploy(context.Background(), req)
 	require.EqualError(t, err, `deploy "exits" on container: container exited at start (exit code 3); its log ends with:
   weir serve: load /srv/bundle.weir: the bundle is damaged`)
-	assertGone(t, d, "exits")
+	assertGone(t, d, req)
 
 	// With a restart policy the container restarts instead of staying
 	// down; that fails the deploy the same way.
 	h.Restart = "always"
-	_, err = h.Deploy(context.Background(), hoststest.HelloRequest(t, "exits"))
+	_, err = h.Deploy(context.Background(), req)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "weir serve: load /srv/bundle.weir: the bundle is damaged")
-	assertGone(t, d, "exits")
+	assertGone(t, d, req)
 }
 
 // TestDeployConverges deploys over what an interrupted deploy left: the
@@ -303,17 +307,38 @@ func TestDeployConverges(t *testing.T) {
 	id, err := d.create(ctx, ContainerName("foreign"), containerSpec{Image: second.State["image"]})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.remove(context.Background(), id) })
-	_, err = h.Deploy(ctx, hoststest.HelloRequest(t, "foreign"))
+	foreign := hoststest.HelloRequest(t, "foreign")
+	removeImageAfter(t, d, foreign)
+	_, err = h.Deploy(ctx, foreign)
 	require.EqualError(t, err, `deploy "foreign" on container: a container named weir-foreign exists and weir did not make it; remove it, or deploy with another --name`)
 	_, err = d.inspect(ctx, id)
 	require.NoError(t, err, "the container weir did not make was removed")
+	tag := ImageTag(foreign.Name, foreign.Digest)
+	err = d.call(ctx, http.MethodGet, "/images/"+tag+"/json", nil, nil, nil)
+	assert.True(t, isStatus(err, http.StatusNotFound), "image %s left behind: %v", tag, err)
 }
 
-// assertGone checks that the deployment left no container.
-func assertGone(t *testing.T, d *docker, deployment string) {
+// removeImageAfter removes the image of req when the test ends: a deploy
+// that leaves it fails assertGone, and the next run starts clean anyway.
+func removeImageAfter(t *testing.T, d *docker, req hosts.DeployRequest) {
+	t.Cleanup(func() { _ = d.removeImage(context.Background(), ImageTag(req.Name, req.Digest)) })
+}
+
+// assertGone checks that the deploy of req left no container and no
+// image.
+func assertGone(t *testing.T, d *docker, req hosts.DeployRequest) {
 	t.Helper()
-	_, err := d.inspect(context.Background(), ContainerName(deployment))
-	assert.True(t, isStatus(err, http.StatusNotFound), "container %s left behind: %v", ContainerName(deployment), err)
+	_, err := d.inspect(context.Background(), ContainerName(req.Name))
+	assert.True(t, isStatus(err, http.StatusNotFound), "container %s left behind: %v", ContainerName(req.Name), err)
+	tag := ImageTag(req.Name, req.Digest)
+	err = d.call(context.Background(), http.MethodGet, "/images/"+tag+"/json", nil, nil, nil)
+	assert.True(t, isStatus(err, http.StatusNotFound), "image %s left behind: %v", tag, err)
+}
+
+func TestHealthText(t *testing.T) {
+	assert.Equal(t, "health check pending", healthText("starting"))
+	assert.Equal(t, "healthy", healthText("healthy"))
+	assert.Equal(t, "unhealthy", healthText("unhealthy"))
 }
 
 // TestLayerSameBytes checks that a layer's bytes depend on its files only.

@@ -13,8 +13,9 @@ import (
 )
 
 // Host deploys to a running runtime server through its admin API: the
-// bundle becomes a new version of its flow there. The zero value is not
-// ready: set Client.URL.
+// bundle becomes a new version of its flow there. Deploy needs Client.URL;
+// Status, Logs and Delete reach the server a deployment names, with the
+// token it was deployed with, unless Client says otherwise.
 type Host struct {
 	Client Client
 	// Version names the versions this host uploads; empty uses the
@@ -59,10 +60,23 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	}, nil
 }
 
+// client returns the client that reaches d: h's, with the token d was
+// deployed with when h has none.
+func (h *Host) client(d hosts.Deployment) *Client {
+	c := h.Client
+	if c.URL == "" {
+		c.URL = d.URL
+	}
+	if c.Token == "" {
+		c.Token = d.State["token"]
+	}
+	return &c
+}
+
 // Status reports whether the server still has the version, and its share
 // of the flow's traffic.
 func (h *Host) Status(ctx context.Context, d hosts.Deployment) (hosts.Status, error) {
-	list, err := h.Client.List(ctx)
+	list, err := h.client(d).List(ctx)
 	if err != nil {
 		return hosts.Status{Detail: err.Error()}, nil
 	}
@@ -84,7 +98,7 @@ func (h *Host) Logs(context.Context, hosts.Deployment, io.Writer) error { return
 // Delete removes the version from the server; one already gone is not an
 // error.
 func (h *Host) Delete(ctx context.Context, d hosts.Deployment) error {
-	err := h.Client.Delete(ctx, d.Flow, d.Version)
+	err := h.client(d).Delete(ctx, d.Flow, d.Version)
 	var api *APIError
 	if errors.As(err, &api) && api.Status == 404 {
 		return nil

@@ -69,11 +69,13 @@ func (h *Host) Name() string { return "kubernetes" }
 
 func (h *Host) namespace() string { return cmp.Or(h.Namespace, "default") }
 
+var errNoImage = errors.New("no image to push to: give REGISTRY/REPOSITORY[:TAG] with --image, a registry the cluster can pull from")
+
 // image builds the deployment's image and returns it with its reference
 // by digest in the repository of h.Image.
 func (h *Host) image(req hosts.DeployRequest) (v1.Image, string, error) {
 	if h.Image == "" {
-		return nil, "", errors.New("no image to push to: give REGISTRY/REPOSITORY[:TAG] with --image, a registry the cluster can pull from")
+		return nil, "", errNoImage
 	}
 	parsed, err := name.ParseReference(h.Image)
 	if err != nil {
@@ -96,11 +98,16 @@ func (h *Host) image(req hosts.DeployRequest) (v1.Image, string, error) {
 
 // Render returns the manifests of req without pushing or applying
 // anything, for a dry run: the image is built for its digest only, and the
-// cluster is not contacted. The namespace is h.Namespace, else the
+// cluster is not contacted. Without h.Image the manifests name the image
+// in PlaceholderRepository. The namespace is h.Namespace, else the
 // kubeconfig context's when there is a kubeconfig, else "default"; a
 // kubeconfig or context named in h that cannot be read is an error.
 func (h *Host) Render(req hosts.DeployRequest) (*Set, error) {
-	_, ref, err := h.image(req)
+	hi := *h
+	if hi.Image == "" {
+		hi.Image = PlaceholderRepository + "/" + req.Name
+	}
+	_, ref, err := hi.image(req)
 	if err != nil {
 		return nil, fmt.Errorf("manifests of %q: %w", req.Name, err)
 	}
@@ -121,6 +128,11 @@ func (h *Host) Render(req hosts.DeployRequest) (*Set, error) {
 	return set, nil
 }
 
+// PlaceholderRepository is where the image of a dry run without Image is
+// said to be: a domain reserved never to resolve (.invalid), so that
+// manifests applied as they are fail to pull at once.
+const PlaceholderRepository = "registry.invalid/weir"
+
 // Deploy pushes the image, applies the manifests with server-side apply
 // (field manager "weir": objects of the name that weir made are updated in
 // place, and an autoscaler no longer wanted is removed), and waits until a
@@ -135,6 +147,9 @@ func (h *Host) Render(req hosts.DeployRequest) (*Set, error) {
 func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deployment, error) {
 	fail := func(err error) (hosts.Deployment, error) {
 		return hosts.Deployment{}, fmt.Errorf("deploy %q on kubernetes: %w", req.Name, err)
+	}
+	if h.Image == "" {
+		return fail(errNoImage) // before the cluster is asked anything
 	}
 	c, err := connect(h.Kubeconfig, h.Context)
 	if err != nil {

@@ -353,7 +353,9 @@ func (p process) describe(state string) (bool, string) {
 	case len(fields) == 2 && fields[0] == "running":
 		return true, "supervised process, pid " + fields[1]
 	case len(fields) == 1 && fields[0] == "running":
-		return true, "supervised process, weir serve restarting"
+		// The supervisor runs, weir serve not: not ready, whatever an
+		// earlier /readyz said.
+		return false, "supervised process, weir serve restarting"
 	}
 	return false, "not running"
 }

@@ -108,7 +108,7 @@ func TestDescribe(t *testing.T) {
 		{systemdUnit{service{name: "hello"}}, "inactive\n", false, "systemd unit weir-hello inactive"},
 		{systemdUnit{service{name: "hello"}}, "activating\n", false, "systemd unit weir-hello activating"},
 		{process{service{name: "hello"}}, "running 4242\n", true, "supervised process, pid 4242"},
-		{process{service{name: "hello"}}, "running\n", true, "supervised process, weir serve restarting"},
+		{process{service{name: "hello"}}, "running\n", false, "supervised process, weir serve restarting"},
 		{process{service{name: "hello"}}, "stopped\n", false, "not running"},
 	}
 	for _, tt := range tests {

@@ -57,6 +57,9 @@ type Host struct {
 	// Restart says when weir serve is started again after it exits:
 	// "always" (the default), "on-failure" or "no".
 	Restart string
+	// Arch is a new VM's GOARCH, for Export: hosts.HostArch by default.
+	// Deploy asks the VM its own.
+	Arch string
 	// Supervisor is what runs weir serve: "systemd" (a unit; needs root),
 	// "process" (a sh loop with a pid file, started detached), or "auto"
 	// (the default): systemd when the VM runs it and the user is root.

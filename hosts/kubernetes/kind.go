@@ -1,0 +1,57 @@
+package kubernetes
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/weirflow/weir/hosts"
+)
+
+// Kind is the kubernetes kind of host, for a hosts.Registry. Its hosts
+// export their manifests (--dry-run).
+func Kind() hosts.Kind {
+	return hosts.Kind{
+		Name: "kubernetes",
+		Takes: []string{"binary", "env", "memory", "cpus", "arch", "output", "image", "namespace", "replicas", "max-replicas",
+			"kubeconfig", "context", "dry-run"},
+		Export: "dry-run",
+		New: func(s hosts.Settings) (hosts.Host, error) {
+			return &Host{
+				Image: s.Image, Binary: s.Binary, Arch: s.Arch, Namespace: s.Namespace,
+				Replicas: s.Replicas, MaxReplicas: s.MaxReplicas, CPUs: s.CPUs, Memory: s.Memory, Env: s.Env,
+				Kubeconfig: s.Kubeconfig, Context: s.Context,
+			}, nil
+		},
+	}
+}
+
+// Export writes the manifests of req (see Render) as YAML, or JSON when
+// o.Format is "json". Without h.Image the note says that they name a
+// placeholder image.
+func (h *Host) Export(req hosts.DeployRequest, o hosts.ExportOptions, w io.Writer) (string, error) {
+	set, err := h.Render(req)
+	if err != nil {
+		return "", err
+	}
+	var b []byte
+	switch o.Format {
+	case "", "yaml":
+		b, err = set.YAML()
+	case "json":
+		b, err = set.JSON()
+	default:
+		return "", fmt.Errorf("manifests of %q: format %q: use yaml or json", req.Name, o.Format)
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := w.Write(b); err != nil {
+		return "", err
+	}
+	if h.Image != "" {
+		return "", nil
+	}
+	return fmt.Sprintf("the manifests name the placeholder image %s/%s, as no --image was given; to deploy, give --image REGISTRY/REPOSITORY[:TAG], a registry the cluster pulls from", PlaceholderRepository, req.Name), nil
+}
+
+var _ hosts.Exporter = (*Host)(nil)

@@ -9,11 +9,13 @@ import (
 	"github.com/weirflow/weir/engine"
 )
 
-// BenchmarkEngine runs 10-node no-op flows; compare ns/node with
-// BenchmarkDirect for the engine's own cost per node.
+// BenchmarkEngine runs no-op flows of 10 and 100 nodes; compare ns/node
+// with BenchmarkDirect for the engine's own cost per node.
 func BenchmarkEngine(b *testing.B) {
-	b.Run(Chain, EngineRun(Chain, 10))
-	b.Run(FanOut, EngineRun(FanOut, 10))
+	for _, n := range []int{10, 100} {
+		b.Run(fmt.Sprintf("%s-%d", Chain, n), EngineRun(Chain, n))
+		b.Run(fmt.Sprintf("%s-%d", FanOut, n), EngineRun(FanOut, n))
+	}
 }
 
 // BenchmarkDirect makes the same 10 tool calls without the engine.

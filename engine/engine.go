@@ -72,6 +72,7 @@ type Engine struct {
 	defaults  Defaults
 	tracer    trace.Tracer
 	providers map[string]plugins.Provider
+	workers   workers
 
 	mu     sync.Mutex
 	native map[string][]plugins.Tool
@@ -151,6 +152,7 @@ func (e *Engine) Close() error {
 		return nil
 	}
 	e.closed = true
+	e.workers.stop()
 	opened := e.opened
 	e.opened = nil
 	e.mu.Unlock()

@@ -218,10 +218,7 @@ func (r *run) schedule(ctx context.Context) error {
 				continue
 			}
 			inflight++
-			go func(i int) {
-				out, err := r.exec(ctx, i)
-				done <- finished{i, out, err}
-			}(i)
+			f.e.workers.start(task{r: r, ctx: ctx, i: i, done: done})
 		}
 		if inflight == 0 {
 			break

@@ -31,7 +31,12 @@
 // error body, or an "error" event once a stream has begun; so is a
 // handler's panic, which is logged with its stack. A client that goes away
 // cancels its run; the metrics count it as 499. Run answers carry the
-// headers Weir-Version and, but for streams, Weir-Run-Id.
+// headers Weir-Version and, but for streams, Weir-Run-Id. When the server
+// traces (Options.TracerProvider), the answers of runs and of the admin
+// API carry traceresponse (W3C Trace Context Level 2:
+// 00-TRACEID-SPANID-FLAGS), naming the request's trace and the server's
+// span, error answers included; a W3C traceparent in the request makes
+// that trace the caller's.
 //
 // Versions of a flow are immutable. Each request picks one at random by the
 // flow's traffic split: the routing table is copied on every change and

@@ -170,6 +170,9 @@ func TestTraceparent(t *testing.T) {
 		}, attrs(server.Attributes))
 		assert.Equal(t, "00-"+traceID+"-"+server.SpanContext.SpanID().String()+"-01", got.header.Get("traceresponse"),
 			"the answer names the trace and the server's span")
+		missing := do(t, "POST", fx.url+"/v1/flows/nope/runs", `{"inputs": {}}`, header)
+		require.Equal(t, http.StatusNotFound, missing.status)
+		assert.Regexp(t, "^00-"+traceID+"-[0-9a-f]{16}-01$", missing.header.Get("traceresponse"), "error answers too")
 
 		assert.Equal(t, traceID, run.SpanContext.TraceID().String())
 		assert.Equal(t, server.SpanContext.SpanID(), run.Parent.SpanID(), "the run span is the server span's child")

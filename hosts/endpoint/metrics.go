@@ -2,6 +2,8 @@ package endpoint
 
 import (
 	"net/http"
+	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -11,34 +13,61 @@ import (
 )
 
 // metrics are the server's Prometheus metrics, in a registry of its own so
-// that two servers in one process do not collide.
+// that two servers in one process do not collide. A series is made when it
+// has something to count, never beforehand: a deployed flow adds none until
+// it runs, and a node only the statuses it ended in.
 type metrics struct {
 	reg      *prometheus.Registry
-	requests *prometheus.HistogramVec // route, code
-	nodes    *prometheus.HistogramVec // flow, node, status
+	requests *prometheus.HistogramVec // method, route, code
 	runs     *prometheus.CounterVec   // flow, version, status
+	runTime  *prometheus.HistogramVec // flow, version, status
+	nodeTime *prometheus.HistogramVec // flow, node, tool, plugin, status
+	attempts *prometheus.CounterVec   // flow, node, tool, plugin
+	retries  *prometheus.CounterVec   // flow, node, tool, plugin
 	handler  http.Handler
+
+	// nodes holds the series of each node that ran, by nodeKey: resolved
+	// once, not per run.
+	nodes sync.Map
 }
 
+// durations are the buckets of the run and node histograms, in seconds:
+// from a builtin tool's tenth of a millisecond to a model's minute.
+var durations = []float64{.0001, .0005, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
+
 func newMetrics(s *Server) *metrics {
+	node := []string{"flow", "node", "tool", "plugin"}
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "weir_http_request_duration_seconds",
-			Help:    "Latency of HTTP requests by route and status code; 499 is a client that went away.",
+			Help:    "Latency of HTTP requests by method, route and status code; 499 is a client that went away, route other a path no route has.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}, []string{"route", "code"}),
-		nodes: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "weir_node_duration_seconds",
-			Help:    "Latency of the nodes that ran, by flow, node and status.",
-			Buckets: []float64{.0001, .0005, .001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}, []string{"flow", "node", "status"}),
+		}, []string{"method", "route", "code"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_runs_total",
 			Help: "Runs by flow, version and status.",
 		}, []string{"flow", "version", "status"}),
+		runTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "weir_run_duration_seconds",
+			Help:    "Latency of runs, from the inputs' check to the outputs, by flow, version and status.",
+			Buckets: durations,
+		}, []string{"flow", "version", "status"}),
+		nodeTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "weir_node_duration_seconds",
+			Help:    "Latency of the nodes that ran, their retries included, by flow (a sub-flow's own name for its nodes), node, tool, plugin and status.",
+			Buckets: durations,
+		}, append(node, "status")),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "weir_node_attempts_total",
+			Help: "Calls of the nodes' tools, first attempts and retries, by flow, node, tool and plugin.",
+		}, node),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "weir_node_retries_total",
+			Help: "Calls of the nodes' tools after a failed attempt, by flow, node, tool and plugin.",
+		}, node),
 	}
-	m.reg.MustRegister(m.requests, m.nodes, m.runs,
+	m.reg.MustRegister(m.requests, m.runs, m.runTime, m.nodeTime, m.attempts, m.retries,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "weir_runs_in_flight",
 			Help: "Runs in progress, those whose request body is being read included.",
@@ -69,18 +98,78 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
-// observe records a run's nodes and outcome on version v.
-func (v *version) observe(res *engine.Result) {
+// observe records a run of version v, its nodes and its sub-flows'.
+func (m *metrics) observe(v *version, res *engine.Result) {
 	if res == nil {
 		return
 	}
-	v.runs[statusIndex(res.Status)].Inc()
-	for i, n := range res.Nodes {
-		if n.Start.IsZero() || i >= v.nodes {
+	st := string(res.Status)
+	m.runs.WithLabelValues(v.flow.Name(), v.name, st).Inc()
+	m.runTime.WithLabelValues(v.flow.Name(), v.name, st).Observe(res.Duration.Seconds())
+	m.observeNodes(res.Flow, res.Nodes)
+}
+
+func (m *metrics) observeNodes(flow string, nodes []engine.NodeResult) {
+	for _, n := range nodes {
+		if n.Start.IsZero() {
 			continue // bypassed, or never started
 		}
-		v.nodeObs[i*len(statuses)+statusIndex(n.Status)].Observe(n.Duration.Seconds())
+		m.series(nodeKey{flow, n.Node, n.Tool, n.Plugin}).observe(n)
+		if n.Kind == "flow" {
+			m.observeNodes(n.Plugin, n.Nodes) // a sub-flow node's plugin is the sub-flow
+		}
 	}
+}
+
+// nodeKey names a node's series.
+type nodeKey struct{ flow, node, tool, plugin string }
+
+// nodeSeries are the series of one node.
+type nodeSeries struct {
+	m        *metrics
+	key      nodeKey
+	attempts prometheus.Counter
+	byStatus sync.Map // engine.Status -> prometheus.Observer
+	retries  atomic.Pointer[prometheus.Counter]
+}
+
+func (m *metrics) series(k nodeKey) *nodeSeries {
+	if ns, ok := m.nodes.Load(k); ok {
+		return ns.(*nodeSeries)
+	}
+	ns, _ := m.nodes.LoadOrStore(k, &nodeSeries{m: m, key: k, attempts: m.attempts.WithLabelValues(k.flow, k.node, k.tool, k.plugin)})
+	return ns.(*nodeSeries)
+}
+
+func (ns *nodeSeries) observe(n engine.NodeResult) {
+	k := ns.key
+	o, ok := ns.byStatus.Load(n.Status)
+	if !ok {
+		o, _ = ns.byStatus.LoadOrStore(n.Status, ns.m.nodeTime.WithLabelValues(k.flow, k.node, k.tool, k.plugin, string(n.Status)))
+	}
+	o.(prometheus.Observer).Observe(n.Duration.Seconds())
+	ns.attempts.Add(float64(n.Attempts))
+	if n.Attempts > 1 {
+		r := ns.retries.Load()
+		if r == nil {
+			c := ns.m.retries.WithLabelValues(k.flow, k.node, k.tool, k.plugin)
+			ns.retries.CompareAndSwap(nil, &c)
+			r = ns.retries.Load()
+		}
+		(*r).Add(float64(n.Attempts - 1))
+	}
+}
+
+// methodLabel is the method label of a request: one of HTTP's methods, or
+// _OTHER, as OpenTelemetry's conventions say, so that a client cannot
+// make series of its own.
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return method
+	}
+	return "_OTHER"
 }
 
 // pluginCollector reports the engine's plugin pools at each scrape.

@@ -107,6 +107,6 @@ func TestPanic(t *testing.T) {
 
 	rec := httptest.NewRecorder()
 	s.metrics.handler.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
-	assert.Contains(t, rec.Body.String(), `weir_http_request_duration_seconds_count{code="500",route="before"} 1`)
-	assert.Contains(t, rec.Body.String(), `weir_http_request_duration_seconds_count{code="500",route="begun"} 1`)
+	assert.Contains(t, rec.Body.String(), `weir_http_request_duration_seconds_count{code="500",method="GET",route="before"} 1`)
+	assert.Contains(t, rec.Body.String(), `weir_http_request_duration_seconds_count{code="500",method="GET",route="begun"} 1`)
 }

@@ -65,10 +65,14 @@ func (s *Server) routes() http.Handler {
 var traceContext = propagation.TraceContext{}
 
 // instrument wraps h with a server span, when traced, and the request
-// latency histogram, under the label route.
+// latency histogram, under route: a pattern ("POST /score") whose path is
+// the route label, or a name alone for requests of any method.
 func (s *Server) instrument(route string, traced bool, h handlerFunc) http.Handler {
-	byCode := s.metrics.requests.MustCurryWith(map[string]string{"route": route})
-	method, path, _ := strings.Cut(route, " ")
+	method, path, ok := strings.Cut(route, " ")
+	if !ok {
+		method, path = "", route
+	}
+	byRoute := s.metrics.requests.MustCurryWith(map[string]string{"route": path})
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		w := &recorder{ResponseWriter: rw}
@@ -104,7 +108,11 @@ func (s *Server) instrument(route string, traced bool, h handlerFunc) http.Handl
 		}
 		defer func() {
 			code := w.status()
-			byCode.WithLabelValues(strconv.Itoa(code)).Observe(time.Since(start).Seconds())
+			m := method
+			if m == "" {
+				m = methodLabel(r.Method)
+			}
+			byRoute.WithLabelValues(m, strconv.Itoa(code)).Observe(time.Since(start).Seconds())
 			if span != nil {
 				span.SetAttributes(attribute.Int("http.response.status_code", code))
 				if code >= 500 {

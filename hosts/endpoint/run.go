@@ -221,7 +221,7 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 		opts.OnNode = ev.node
 	}
 	res, err := v.flow.RunWith(ctx, inputs, opts)
-	v.observe(res)
+	s.metrics.observe(v, res)
 	if ev != nil {
 		ev.finish()
 	}

@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/weirflow/weir/engine"
 )
 
@@ -48,38 +46,10 @@ type version struct {
 	digest  string
 	created time.Time
 	nodes   int
-	// nodeObs[i*len(statuses)+j] observes node i ending in statuses[j];
-	// runs[j] counts runs ending in statuses[j]. Resolved once here, not
-	// per request.
-	nodeObs []prometheus.Observer
-	runs    []prometheus.Counter
-}
-
-// statuses are the states a run or a node that ran can end in.
-var statuses = []engine.Status{engine.Succeeded, engine.Failed, engine.Canceled}
-
-func statusIndex(s engine.Status) int {
-	switch s {
-	case engine.Succeeded:
-		return 0
-	case engine.Failed:
-		return 1
-	}
-	return 2
 }
 
 func (s *Server) newVersion(name string, f *engine.Flow, digest string) *version {
-	nodes := f.Nodes()
-	v := &version{name: name, flow: f, digest: digest, created: time.Now().UTC(), nodes: len(nodes)}
-	for _, n := range nodes {
-		for _, st := range statuses {
-			v.nodeObs = append(v.nodeObs, s.metrics.nodes.WithLabelValues(f.Name(), n.Name, string(st)))
-		}
-	}
-	for _, st := range statuses {
-		v.runs = append(v.runs, s.metrics.runs.WithLabelValues(f.Name(), name, string(st)))
-	}
-	return v
+	return &version{name: name, flow: f, digest: digest, created: time.Now().UTC(), nodes: len(f.Nodes())}
 }
 
 // with returns a copy of t in which r replaces the route of its name.

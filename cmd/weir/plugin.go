@@ -10,12 +10,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/weirflow/weir/internal/jsonschema"
 	"github.com/weirflow/weir/internal/makehint"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/goplugin"
@@ -215,7 +215,7 @@ func printTools(w io.Writer, path string, kind pluginKind, contracts []plugins.C
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TOOL\tINPUTS\tOUTPUTS\tDESCRIPTION")
 	for _, c := range contracts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, fields(c.Inputs, "*"), fields(c.Outputs, ""), oneLine(c.Description))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", c.Name, jsonschema.Fields(c.Inputs, "*"), jsonschema.Fields(c.Outputs, ""), oneLine(c.Description))
 	}
 	_ = tw.Flush()
 }
@@ -223,145 +223,4 @@ func printTools(w io.Writer, path string, kind pluginKind, contracts []plugins.C
 // oneLine keeps a description on its row of the table.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
-}
-
-// jsonSchema holds the keywords of a JSON Schema that fields and typeName
-// read.
-type jsonSchema struct {
-	Ref                  string            `json:"$ref"`
-	Type                 json.RawMessage   `json:"type"`
-	Const                json.RawMessage   `json:"const"`
-	Enum                 []json.RawMessage `json:"enum"`
-	AnyOf                []json.RawMessage `json:"anyOf"`
-	OneOf                []json.RawMessage `json:"oneOf"`
-	Items                json.RawMessage   `json:"items"`
-	Properties           json.RawMessage   `json:"properties"`
-	Required             []string          `json:"required"`
-	AdditionalProperties json.RawMessage   `json:"additionalProperties"`
-}
-
-// fields lists the properties of an object schema in the order the schema
-// has them, as name:type, with mark after the required ones. An object
-// without properties is "(none)" when it allows no other fields and
-// "(any)" otherwise.
-func fields(raw json.RawMessage, mark string) string {
-	var s jsonSchema
-	if json.Unmarshal(raw, &s) != nil {
-		return "(any)"
-	}
-	names, schemas := orderedObject(s.Properties)
-	if len(names) == 0 {
-		if string(bytes.TrimSpace(s.AdditionalProperties)) == "false" {
-			return "(none)"
-		}
-		return "(any)"
-	}
-	list := make([]string, len(names))
-	for i, n := range names {
-		list[i] = n + ":" + typeName(schemas[i])
-		if slices.Contains(s.Required, n) {
-			list[i] += mark
-		}
-	}
-	return strings.Join(list, ", ")
-}
-
-// typeName names the type a schema allows: a JSON type ("string",
-// "integer"), []T for an array, a union as a|b, the values of an enum, or
-// "any".
-func typeName(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
-	switch string(raw) {
-	case "", "true", "{}":
-		return "any"
-	case "false":
-		return "none"
-	}
-	var s jsonSchema
-	if json.Unmarshal(raw, &s) != nil {
-		return "any"
-	}
-	switch {
-	case s.Const != nil:
-		return compact(s.Const)
-	case len(s.Enum) > 0:
-		values := make([]string, len(s.Enum))
-		for i, v := range s.Enum {
-			values[i] = compact(v)
-		}
-		return strings.Join(values, "|")
-	case len(s.AnyOf) > 0 || len(s.OneOf) > 0:
-		var alts []string
-		for _, a := range append(s.AnyOf, s.OneOf...) {
-			alts = append(alts, typeName(a))
-		}
-		return strings.Join(alts, "|")
-	case s.Ref != "":
-		if i := strings.LastIndex(s.Ref, "/"); i >= 0 && i < len(s.Ref)-1 {
-			return s.Ref[i+1:] // a $defs entry
-		}
-		return "object"
-	}
-	var types []string
-	if json.Unmarshal(s.Type, &types) != nil {
-		var one string
-		if json.Unmarshal(s.Type, &one) == nil {
-			types = []string{one}
-		}
-	}
-	if len(types) == 0 {
-		if s.Properties != nil {
-			return "object"
-		}
-		return "any"
-	}
-	// null last, as in string|null.
-	slices.SortStableFunc(types, func(a, b string) int {
-		switch {
-		case a == b:
-			return 0
-		case a == "null":
-			return 1
-		case b == "null":
-			return -1
-		}
-		return 0
-	})
-	for i, t := range types {
-		if t == "array" {
-			types[i] = "[]" + typeName(s.Items)
-		}
-	}
-	return strings.Join(types, "|")
-}
-
-// orderedObject returns the members of a JSON object in document order.
-func orderedObject(raw json.RawMessage) ([]string, []json.RawMessage) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, nil
-	}
-	var names []string
-	var values []json.RawMessage
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, nil
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, nil
-		}
-		names = append(names, t.(string))
-		values = append(values, v)
-	}
-	return names, values
-}
-
-func compact(raw json.RawMessage) string {
-	var buf bytes.Buffer
-	if json.Compact(&buf, raw) != nil {
-		return string(raw)
-	}
-	return buf.String()
 }

@@ -15,6 +15,8 @@
 //   - [Schema.Lookup], [Schema.Type], [Schema.Properties] and [Schema.Required]
 //     let the engine's static checks ask what a schema says about a reference
 //     such as ${node.output.a.b[0]} before anything runs.
+//   - [TypeName] and [Fields] name the types a contract's schemas allow, for
+//     people: weir plugin describe prints a tool's inputs as name:string*.
 //
 // Validation is done by github.com/santhosh-tekuri/jsonschema/v6; this package
 // turns that library's structured errors into short messages and never parses

@@ -179,3 +179,5 @@ func (t *subflowTool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	}
 	return res.Outputs, nil
 }
+
+var _ plugins.Tool = (*subflowTool)(nil)

@@ -247,3 +247,8 @@ func encodeOutputs(v any) ([]byte, error) {
 		return nil, Errorf(Internal, "encode outputs: want object, got %s", k)
 	}
 }
+
+var (
+	_ Tool = (*funcTool[struct{}, struct{}])(nil)
+	_ Tool = (*rawTool)(nil)
+)

@@ -425,3 +425,5 @@ func (h *Host) Delete(ctx context.Context, d hosts.Deployment) error {
 	}
 	return nil
 }
+
+var _ hosts.Host = (*Host)(nil)

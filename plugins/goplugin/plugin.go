@@ -513,4 +513,8 @@ func size(n int) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
-var _ plugins.Plugin = (*Plugin)(nil)
+var (
+	_ plugins.Plugin = (*Plugin)(nil)
+	_ plugins.Pooled = (*Plugin)(nil)
+	_ plugins.Tool   = (*tool)(nil)
+)

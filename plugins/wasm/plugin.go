@@ -312,4 +312,8 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	return out, err
 }
 
-var _ plugins.Plugin = (*Plugin)(nil)
+var (
+	_ plugins.Plugin = (*Plugin)(nil)
+	_ plugins.Pooled = (*Plugin)(nil)
+	_ plugins.Tool   = (*tool)(nil)
+)

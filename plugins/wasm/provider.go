@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -272,8 +273,6 @@ func (p *Provider) Close() error {
 	return errors.Join(errs...)
 }
 
-var _ plugins.Provider = (*Provider)(nil)
-
 // compileGuarded compiles the module as internal/guard rewrites it for the
 // memory limit, so that its tables and call stack count against the limit.
 // The rewrite is kept in the cache folder, beside the compiled code, so
@@ -346,3 +345,8 @@ func describeCompileError(err error) error {
 	}
 	return err
 }
+
+var (
+	_ plugins.Provider = (*Provider)(nil)
+	_ io.Closer        = (*Provider)(nil)
+)

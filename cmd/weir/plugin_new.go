@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -21,9 +22,10 @@ import (
 	"github.com/weirflow/weir/engine"
 )
 
-// scaffold holds the files of a new plugin, as templates of scaffoldData.
+// scaffold holds the files of a new plugin, as templates of scaffoldData:
+// go.mod, shared, and the other files in a folder for each kind.
 //
-//go:embed scaffold/*.tmpl
+//go:embed scaffold
 var scaffold embed.FS
 
 // scaffoldFiles are the files plugin new writes, in the order it lists them.
@@ -44,7 +46,7 @@ var pluginName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 // scaffoldData is what the templates of scaffold read.
 type scaffoldData struct {
-	Name    string // the module, the plugin and the .wasm file
+	Name    string // the module, the plugin and the file it builds
 	Label   string // Name as a CUE label
 	Go      string
 	Version string // of the weir module, if known
@@ -52,50 +54,112 @@ type scaffoldData struct {
 }
 
 func newPluginNew() *cobra.Command {
-	var dir, weirDir string
+	var dir, weirDir, kind string
 	cmd := &cobra.Command{
 		Use:   "new [flags] NAME",
-		Short: "Create a Go Wasm plugin to start from",
-		Long: `Create the folder NAME (in --dir) holding a Go Wasm plugin with one tool,
-written with the plugin development kit (plugins/pdk): go.mod, main.go,
-main_test.go, a Makefile whose build target makes NAME.wasm, and a README.
-An existing folder is never overwritten.
+		Short: "Create a Go plugin to start from",
+		Long: `Create the folder NAME (in --dir) holding a Go plugin with one tool: go.mod,
+main.go, main_test.go, a Makefile whose build target makes the plugin, and
+a README. An existing folder is never overwritten.
 
-go.mod requires the version of weir this command is. With --weir it uses
-weir's source in that folder instead, through a replace directive; a weir
-built from source without --weir leaves it to go mod tidy to require the
-latest version.`,
+--kind wasm (the default) makes a WebAssembly module, NAME.wasm, written
+with the plugin development kit (plugins/pdk): sandboxed, granted only what
+its flow gives it. --kind goplugin makes an executable, NAME, serving its
+tools with goplugin.Serve: a process of its own, for what Wasm cannot do
+(cgo, native libraries, devices), not sandboxed.
+
+go.mod uses weir's source through a replace directive: the folder --weir
+names, else the weir checkout that holds NAME's folder or the working
+folder. A weir that is a published release, outside a checkout, requires
+its own version instead.`,
 		Example: `  weir plugin new shout
-  weir plugin new --dir plugins --weir ../weir shout`,
+  weir plugin new --kind goplugin --dir plugins digest
+  weir plugin new --weir ../weir shout`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			name := a[0]
+			if err := oneOf("--kind", kind, "wasm", "goplugin"); err != nil {
+				return err
+			}
 			if err := checkPluginName(name); err != nil {
 				return err
 			}
 			target := filepath.Join(dir, name)
 			p := scaffoldData{Name: name, Label: cueLabel(name), Go: goVersion}
-			if weirDir != "" {
+			if weirDir == "" {
+				weirDir = checkout(target)
+			}
+			switch {
+			case weirDir != "":
 				replace, err := replacePath(weirDir, target)
 				if err != nil {
 					return err
 				}
 				p.Version, p.Replace = placeholderVersion, replace
-			} else {
+			case publishedVersion() != "":
 				p.Version = publishedVersion()
+			default:
+				return usageError{fmt.Errorf("plugin new %s: this weir was built from source, whose module no version names: "+
+					"run it inside a weir checkout, or pass --weir with the folder of weir's source", name)}
 			}
-			if err := writeScaffold(target, p); err != nil {
+			// weir's go.sum holds the sums of every module the plugin
+			// needs, so that go mod tidy checks them without asking the
+			// checksum database (and works offline, given the module cache).
+			var goSum []byte
+			files := scaffoldFiles
+			if p.Replace != "" {
+				if goSum, _ = os.ReadFile(filepath.Join(weirDir, "go.sum")); goSum != nil {
+					files = slices.Insert(slices.Clone(files), 1, "go.sum")
+				}
+			}
+			if err := writeScaffold(target, kind, p, goSum); err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "created %s: %s\n", target, strings.Join(scaffoldFiles, ", "))
+			fmt.Fprintf(out, "created %s: %s\n", target, strings.Join(files, ", "))
 			fmt.Fprintf(out, "next: cd %s && go mod tidy && make test build\n", target)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", ".", "create NAME in the folder `DIR`")
-	cmd.Flags().StringVar(&weirDir, "weir", "", "build against weir's source in the folder `PATH`")
+	cmd.Flags().StringVar(&weirDir, "weir", "", "build against weir's source in the folder `PATH` (default: the weir checkout around DIR or the working folder)")
+	cmd.Flags().StringVar(&kind, "kind", "wasm", "the kind of plugin: wasm or goplugin")
 	return cmd
+}
+
+// checkout returns the weir checkout that holds target or the working
+// folder, as a path relative to the working folder when it holds target
+// (so that the replace directive moves with both), or "" when there is none.
+func checkout(target string) string {
+	abs, err := filepath.Abs(target)
+	if err != nil {
+		return ""
+	}
+	for _, start := range []string{filepath.Dir(abs), "."} {
+		dir, err := filepath.Abs(start)
+		if err != nil {
+			continue
+		}
+		for {
+			if mod, err := modulePath(filepath.Join(dir, "go.mod")); err == nil && mod == weirModule {
+				if !strings.HasPrefix(abs, dir+string(filepath.Separator)) {
+					return dir
+				}
+				if wd, err := os.Getwd(); err == nil {
+					if rel, err := filepath.Rel(wd, dir); err == nil {
+						return rel
+					}
+				}
+				return dir
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				break
+			}
+			dir = parent
+		}
+	}
+	return ""
 }
 
 func checkPluginName(name string) error {
@@ -198,15 +262,24 @@ func publishedVersion() string {
 	if v := engine.Version(); moduleVersion.MatchString(v) && !gitDescribe.MatchString(v) {
 		return v
 	}
-	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Path == weirModule && moduleVersion.MatchString(info.Main.Version) {
-		return info.Main.Version
+	info, ok := debug.ReadBuildInfo()
+	if !ok || info.Main.Path != weirModule || !moduleVersion.MatchString(info.Main.Version) {
+		return ""
 	}
-	return ""
+	// A build in a checkout stamps a version from its commit, which
+	// need not be published: go install of a version stamps none.
+	for _, s := range info.Settings {
+		if s.Key == "vcs" {
+			return ""
+		}
+	}
+	return info.Main.Version
 }
 
-// writeScaffold creates the folder target and the files of the plugin p in
-// it, and removes the folder again when a file fails.
-func writeScaffold(target string, p scaffoldData) (err error) {
+// writeScaffold creates the folder target and the files of the plugin p, of
+// kind wasm or goplugin, in it, with goSum as its go.sum unless it is nil,
+// and removes the folder again when a file fails.
+func writeScaffold(target, kind string, p scaffoldData, goSum []byte) (err error) {
 	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", filepath.Dir(target), err)
 	}
@@ -221,7 +294,7 @@ func writeScaffold(target string, p scaffoldData) (err error) {
 			_ = os.RemoveAll(target)
 		}
 	}()
-	tmpl, err := template.ParseFS(scaffold, "scaffold/*.tmpl")
+	tmpl, err := template.ParseFS(scaffold, "scaffold/*.tmpl", "scaffold/"+kind+"/*.tmpl")
 	if err != nil {
 		return err // the embedded templates always parse
 	}
@@ -233,6 +306,9 @@ func writeScaffold(target string, p scaffoldData) (err error) {
 		if err := os.WriteFile(filepath.Join(target, f), buf.Bytes(), 0o644); err != nil {
 			return err
 		}
+	}
+	if goSum != nil {
+		return os.WriteFile(filepath.Join(target, "go.sum"), goSum, 0o644)
 	}
 	return nil
 }

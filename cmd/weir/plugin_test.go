@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -389,33 +388,38 @@ func scaffoldArgs(t *testing.T, name string) ([]string, string) {
 	return []string{"plugin", "new", "--dir", filepath.Join(dir, "plugins"), "--weir", rel, name}, filepath.Join(dir, "plugins")
 }
 
-// The files plugin new writes are in testdata/scaffold/shout, each with
-// .golden added to its name: a go.mod there would make the folder a module
-// of its own, which the weir module leaves out. go test -update rewrites
-// them.
+// The files plugin new writes are in testdata/scaffold/KIND/shout, each
+// with .golden added to its name: a go.mod there would make the folder a
+// module of its own, which the weir module leaves out. go test -update
+// rewrites them.
 func TestPluginNew(t *testing.T) {
 	t.Parallel()
-	args, dir := scaffoldArgs(t, "shout")
-	got := weir(t, "", args...)
-	target := filepath.Join(dir, "shout")
-	assert.Equal(t, result{0, "created " + target + ": go.mod, main.go, main_test.go, Makefile, README.md\n" +
-		"next: cd " + target + " && go mod tidy && make test build\n", ""}, got)
-	files := readTree(t, target)
-	golden := filepath.Join("testdata", "scaffold", "shout")
-	if *update {
-		require.NoError(t, os.RemoveAll(golden))
-		require.NoError(t, os.MkdirAll(golden, 0o755))
-		for name, text := range files {
-			require.NoError(t, os.WriteFile(filepath.Join(golden, name+".golden"), []byte(text), 0o644))
-		}
+	for _, kind := range []string{"wasm", "goplugin"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			args, dir := scaffoldArgs(t, "shout")
+			got := weir(t, "", append(args, "--kind", kind)...)
+			target := filepath.Join(dir, "shout")
+			assert.Equal(t, result{0, "created " + target + ": go.mod, main.go, main_test.go, Makefile, README.md\n" +
+				"next: cd " + target + " && go mod tidy && make test build\n", ""}, got)
+			files := readTree(t, target)
+			golden := filepath.Join("testdata", "scaffold", kind, "shout")
+			if *update {
+				require.NoError(t, os.RemoveAll(golden))
+				require.NoError(t, os.MkdirAll(golden, 0o755))
+				for name, text := range files {
+					require.NoError(t, os.WriteFile(filepath.Join(golden, name+".golden"), []byte(text), 0o644))
+				}
+			}
+			want := map[string]string{}
+			for name, text := range readTree(t, golden) {
+				want[strings.TrimSuffix(name, ".golden")] = text
+			}
+			// go.mod's replace is the path of weir from the plugin.
+			assert.Contains(t, want["go.mod"], "replace github.com/weirflow/weir => ../../weir\n")
+			assert.Equal(t, want, files)
+		})
 	}
-	want := map[string]string{}
-	for name, text := range readTree(t, golden) {
-		want[strings.TrimSuffix(name, ".golden")] = text
-	}
-	// go.mod's replace is the path of weir from the plugin.
-	assert.Contains(t, want["go.mod"], "replace github.com/weirflow/weir => ../../weir\n")
-	assert.Equal(t, want, files)
 }
 
 // readTree returns the files under dir by their slash-separated paths.
@@ -485,6 +489,13 @@ func TestPluginNewErrors(t *testing.T) {
 		got := weir(t, "", "plugin", "new", "--dir", dir, "shout")
 		assert.Equal(t, result{1, "", "weir: create " + target + ": it exists, and plugin new does not overwrite\n"}, got)
 	})
+	t.Run("an unknown kind", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		got := weir(t, "", "plugin", "new", "--dir", dir, "--kind", "c", "shout")
+		assert.Equal(t, result{2, "", "weir: --kind must be wasm or goplugin, not \"c\"\n" + usage("plugin new")}, got)
+		assert.Empty(t, readTree(t, dir))
+	})
 	t.Run("--weir without go.mod", func(t *testing.T) {
 		t.Parallel()
 		dir := t.TempDir()
@@ -509,16 +520,54 @@ func TestPluginNewErrors(t *testing.T) {
 	})
 }
 
-// A test binary is a development build: without --weir, go.mod leaves the
-// version of weir to go mod tidy.
-func TestPluginNewWithoutWeir(t *testing.T) {
+// A test binary is a development build: without --weir, go.mod uses the
+// weir checkout the tests run in, and its go.sum.
+func TestPluginNewInCheckout(t *testing.T) {
 	t.Parallel()
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
 	dir := t.TempDir()
 	got := weir(t, "", "plugin", "new", "--dir", dir, "shout")
-	require.Equal(t, 0, got.code, got.stderr)
-	gomod, err := os.ReadFile(filepath.Join(dir, "shout", "go.mod"))
+	target := filepath.Join(dir, "shout")
+	assert.Equal(t, result{0, "created " + target + ": go.mod, go.sum, main.go, main_test.go, Makefile, README.md\n" +
+		"next: cd " + target + " && go mod tidy && make test build\n", ""}, got)
+	gomod, err := os.ReadFile(filepath.Join(target, "go.mod"))
 	require.NoError(t, err)
-	assert.Equal(t, "module shout\n\ngo 1.26.0\n", string(gomod))
+	assert.Equal(t, "module shout\n\ngo 1.26.0\n\nrequire github.com/weirflow/weir v0.0.0-00010101000000-000000000000\n\n"+
+		"replace github.com/weirflow/weir => "+root+"\n", string(gomod))
+	gosum, err := os.ReadFile(filepath.Join(target, "go.sum"))
+	require.NoError(t, err)
+	weirSum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	require.NoError(t, err)
+	assert.Equal(t, string(weirSum), string(gosum))
+}
+
+// Outside a checkout, a development build cannot know where weir is.
+func TestPluginNewOutsideCheckout(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	got := weir(t, "", "plugin", "new", "shout")
+	assert.Equal(t, result{2, "", "weir: plugin new shout: this weir was built from source, whose module no version names: " +
+		"run it inside a weir checkout, or pass --weir with the folder of weir's source\n" + usage("plugin new")}, got)
+	assert.Empty(t, readTree(t, dir))
+}
+
+func TestCheckout(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "weir", "plugins"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "weir", "go.mod"), []byte("module github.com/weirflow/weir\n"), 0o644))
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "other"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "other", "go.mod"), []byte("module example.com/other\n"), 0o644))
+
+	t.Chdir(filepath.Join(dir, "weir"))
+	// In the checkout, its path from the working folder, which the replace
+	// directive makes relative to the plugin, so that both move together.
+	assert.Equal(t, ".", checkout("shout"))
+	assert.Equal(t, ".", checkout("plugins/shout"))
+	assert.Equal(t, filepath.Join(dir, "weir"), checkout(filepath.Join(dir, "other", "shout")), "outside it: absolute")
+	t.Chdir(filepath.Join(dir, "other"))
+	assert.Equal(t, "../weir", checkout("../weir/plugins/shout"), "a target in a checkout, from elsewhere")
+	assert.Equal(t, "", checkout("shout"))
 }
 
 func TestReplacePath(t *testing.T) {
@@ -549,63 +598,70 @@ func TestReplacePath(t *testing.T) {
 	assert.Equal(t, `"`+spaced+`"`, got)
 }
 
-// TestPluginNewBuilds builds a new plugin as its README says, against this
-// repository: go mod tidy, go test, make build, then describes the module.
+// TestPluginNewBuilds makes a plugin of each kind as a newcomer does, in
+// the checkout and without --weir, and runs the command it prints next
+// exactly, offline where the module cache allows; then describes the Wasm
+// module, and runs the go-plugin in a flow.
 func TestPluginNewBuilds(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds a Go Wasm plugin; skipped under -short")
+		t.Skip("builds Go plugins; skipped under -short")
 	}
 	t.Parallel()
-	goTool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("SKIP LOUDLY: no go tool on PATH to build a plugin: %v", err)
+	for _, name := range []string{"make", "sh"} {
+		if _, err := exec.LookPath(name); err != nil {
+			t.Skipf("SKIP LOUDLY: no %s on PATH to run what plugin new prints: %v", name, err)
+		}
 	}
-	root, err := filepath.Abs("../..")
-	require.NoError(t, err)
-	dir := t.TempDir()
-	got := weir(t, "", "plugin", "new", "--dir", dir, "--weir", root, "shout")
-	require.Equal(t, 0, got.code, got.stderr)
-	plugin := filepath.Join(dir, "shout")
-
-	run := func(env []string, name string, args ...string) (string, error) {
-		cmd := exec.Command(name, args...)
-		cmd.Dir = plugin
-		cmd.Env = append(os.Environ(), append([]string{"GOWORK=off"}, env...)...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		return out.String(), err
+	// next runs the line plugin new printed after "next: " in a shell.
+	next := func(t *testing.T, stdout string, env ...string) (string, error) {
+		_, line, ok := strings.Cut(stdout, "\nnext: ")
+		require.True(t, ok, "no next line in %q", stdout)
+		cmd := exec.Command("sh", "-c", strings.TrimSuffix(line, "\n"))
+		cmd.Env = append(os.Environ(), env...)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
 	}
-	// Every module the plugin needs is weir's, so in the module cache: try
-	// offline first, then through the configured proxy.
-	goflags := strings.TrimSpace(os.Getenv("GOFLAGS") + " -mod=mod")
-	out, err := run([]string{"GOFLAGS=" + goflags, "GOPROXY=off"}, goTool, "mod", "tidy")
-	if err != nil {
-		t.Logf("go mod tidy offline failed, trying the proxy:\n%s", out)
-		out, err = run([]string{"GOFLAGS=" + goflags}, goTool, "mod", "tidy")
+	build := func(t *testing.T, kind string) string {
+		dir := t.TempDir()
+		got := weir(t, "", "plugin", "new", "--kind", kind, "--dir", dir, "shout")
+		require.Equal(t, 0, got.code, got.stderr)
+		// Every module the plugin needs is weir's, so in the module cache
+		// and in go.sum: try offline first, then through the proxy.
+		goflags := strings.TrimSpace(os.Getenv("GOFLAGS") + " -mod=mod")
+		out, err := next(t, got.stdout, "GOWORK=off", "GOFLAGS="+goflags, "GOPROXY=off")
+		if err != nil {
+			t.Logf("offline, it failed; trying the proxy:\n%s", out)
+			out, err = next(t, got.stdout, "GOWORK=off", "GOFLAGS="+goflags)
+		}
+		require.NoError(t, err, "%s", out)
+		assert.Contains(t, out, "ok  \tshout")
+		return filepath.Join(dir, "shout")
 	}
-	require.NoError(t, err, "go mod tidy:\n%s", out)
-
-	out, err = run(nil, goTool, "test", "./...")
-	require.NoError(t, err, "go test:\n%s", out)
-	assert.Contains(t, out, "ok  \tshout")
-
-	wasmFile := filepath.Join(plugin, "shout.wasm")
-	if makeTool, err := exec.LookPath("make"); err == nil {
-		out, err = run(nil, makeTool, "build")
-		require.NoError(t, err, "make build:\n%s", out)
-	} else {
-		t.Logf("no make: building as the Makefile does")
-		out, err = run([]string{"GOOS=wasip1", "GOARCH=wasm"}, goTool, "build", "-buildmode=c-shared", "-o", "shout.wasm", ".")
-		require.NoError(t, err, "go build:\n%s", out)
-	}
-
-	got = weir(t, "", "plugin", "describe", wasmFile)
-	assert.Equal(t, result{0, wasmFile + `: wasm plugin, weir-abi-1, 1 tool
+	t.Run("wasm", func(t *testing.T) {
+		t.Parallel()
+		wasmFile := filepath.Join(build(t, "wasm"), "shout.wasm")
+		got := weir(t, "", "plugin", "describe", wasmFile)
+		assert.Equal(t, result{0, wasmFile + `: wasm plugin, weir-abi-1, 1 tool
 
 TOOL   INPUTS        OUTPUTS         DESCRIPTION
 greet  name:string*  message:string  Greets someone by name.
 `, ""}, got)
+	})
+	t.Run("goplugin", func(t *testing.T) {
+		t.Parallel()
+		dir := build(t, "goplugin")
+		flow := filepath.Join(dir, "flow.cue")
+		require.NoError(t, os.WriteFile(flow, []byte(`name: "hi"
+plugins: shout: goplugin: "shout"
+nodes: hi: {
+	tool: "shout.greet"
+	inputs: name: "Ada"
+}
+outputs: message: "${hi.output.message}"
+`), 0o644))
+		got := weir(t, "", "run", "-o", "json", flow)
+		assert.Equal(t, result{0, "{\n  \"message\": \"Hello, Ada!\"\n}\n", ""}, got)
+	})
 }
 
 func TestPluginDescribeGoPlugin(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
+	"github.com/weirflow/weir/internal/bytesize"
 )
 
 func newBundle(app *app) *cobra.Command {
@@ -78,7 +79,7 @@ deploys only bundles signed by a trusted key.`,
 			if key != nil {
 				signed = ", signed by " + keyName(key.PublicKey())
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: flow %s, %s, %s, %s%s\n", out, flow, count(len(m.Files), "file"), byteSize(size), m.Digest, signed)
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s: flow %s, %s, %s, %s%s\n", out, flow, count(len(m.Files), "file"), bytesize.Round(size), m.Digest, signed)
 			return nil
 		},
 	}
@@ -234,7 +235,7 @@ func printManifest(w io.Writer, m bundle.Manifest, signer ssh.PublicKey) error {
 	fmt.Fprintf(tw, "version\t%s\n", cmpDash(m.Version))
 	fmt.Fprintf(tw, "weir\t%s\n", m.Weir)
 	fmt.Fprintf(tw, "entry\t%s\n", m.Entry)
-	fmt.Fprintf(tw, "files\t%d (%s)\n", len(m.Files), byteSize(m.Size()))
+	fmt.Fprintf(tw, "files\t%d (%s)\n", len(m.Files), bytesize.Round(m.Size()))
 	fmt.Fprintf(tw, "digest\t%s\n", m.Digest)
 	if signer != nil {
 		fmt.Fprintf(tw, "signed by\t%s\n", keyName(signer))
@@ -252,20 +253,7 @@ func printManifest(w io.Writer, m bundle.Manifest, signer ssh.PublicKey) error {
 		if f.Exec {
 			mode = "0755"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Path, byteSize(f.Size), mode, f.SHA256)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.Path, bytesize.Round(f.Size), mode, f.SHA256)
 	}
 	return tw.Flush()
-}
-
-// byteSize says n bytes in B, KiB, MiB or GiB, with one decimal above B.
-func byteSize(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	v, i := float64(n)/unit, 0
-	for ; v >= unit && i < 2; i++ {
-		v /= unit
-	}
-	return fmt.Sprintf("%.1f %s", v, []string{"KiB", "MiB", "GiB"}[i])
 }

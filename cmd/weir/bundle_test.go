@@ -15,6 +15,7 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
+	"github.com/weirflow/weir/internal/bytesize"
 )
 
 // wrote is the line weir bundle prints for the bundle at path.
@@ -25,7 +26,7 @@ func wrote(t *testing.T, path string) string {
 	fi, err := os.Stat(path)
 	require.NoError(t, err)
 	m := b.Manifest()
-	return fmt.Sprintf("wrote %s: flow %q, %s, %s, %s\n", path, m.Flow, count(len(m.Files), "file"), byteSize(fi.Size()), m.Digest)
+	return fmt.Sprintf("wrote %s: flow %q, %s, %s, %s\n", path, m.Flow, count(len(m.Files), "file"), bytesize.Round(fi.Size()), m.Digest)
 }
 
 func TestBundle(t *testing.T) {

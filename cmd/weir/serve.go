@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/endpoint"
+	"github.com/weirflow/weir/internal/bytesize"
 )
 
 type serveFlags struct {
@@ -265,23 +265,12 @@ func displayAddr(a *net.TCPAddr) string {
 	return net.JoinHostPort(host, strconv.Itoa(a.Port))
 }
 
-// parseSize reads a size in bytes: a whole number, or one with a suffix
-// KiB, MiB or GiB (powers of 1024) or KB, MB or GB (powers of 1000).
+// parseSize reads a size in bytes for a flag: a whole number, or one with
+// a suffix KiB, MiB or GiB (powers of 1024) or KB, MB or GB (powers of 1000).
 func parseSize(s string) (int64, error) {
-	units := []struct {
-		suffix string
-		n      int64
-	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
-	num, mult := s, int64(1)
-	for _, u := range units {
-		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
-			num, mult = strings.TrimSpace(rest), u.n
-			break
-		}
-	}
-	n, err := strconv.ParseInt(num, 10, 64)
-	if err != nil || n <= 0 || n > (1<<62)/mult {
+	n, ok := bytesize.Parse(s)
+	if !ok {
 		return 0, fmt.Errorf("%q is not a size such as 1048576, 512KiB or 1MiB", s)
 	}
-	return n * mult, nil
+	return n, nil
 }

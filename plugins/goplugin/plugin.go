@@ -23,6 +23,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/weirflow/weir/internal/bytesize"
 	"github.com/weirflow/weir/internal/toolpb"
 	"github.com/weirflow/weir/internal/tracing"
 	"github.com/weirflow/weir/plugins"
@@ -388,7 +389,7 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	pl := t.pl
 	if limit := pl.provider.opts.MaxMessageSize; len(in) > limit-len(t.contract.Name)-64 {
 		return nil, plugins.Errorf(plugins.Limit, "call %s.%s: inputs of %d bytes are over the message limit of %s",
-			pl.name, t.contract.Name, len(in), size(limit))
+			pl.name, t.contract.Name, len(in), bytesize.Format(int64(limit)))
 	}
 	pr, err := pl.current(ctx)
 	if err != nil {
@@ -473,7 +474,7 @@ func (pl *Plugin) callFailed(ctx context.Context, pr *process, tool string, err 
 	st, _ := status.FromError(err)
 	if st.Code() == codes.ResourceExhausted {
 		return plugins.Errorf(plugins.Limit, "call %s.%s: a message is over the limit of %s: %s",
-			pl.name, tool, size(pl.provider.opts.MaxMessageSize), st.Message())
+			pl.name, tool, bytesize.Format(int64(pl.provider.opts.MaxMessageSize)), st.Message())
 	}
 	if pr.killed.Load() {
 		return plugins.Errorf(plugins.Retryable, "call %s.%s: the plugin was stopped during the call, after another call outlived its deadline", pl.name, tool)
@@ -503,14 +504,6 @@ func (pl *Plugin) waitExit(pr *process, d time.Duration) bool {
 		}
 	}
 	return true
-}
-
-// size writes a byte count the way limits are usually given.
-func size(n int) string {
-	if n%(1<<20) == 0 {
-		return fmt.Sprintf("%d MiB", n>>20)
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 var (

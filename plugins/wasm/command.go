@@ -10,6 +10,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/weirflow/weir/internal/bytesize"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
@@ -85,7 +86,7 @@ func (pl *Plugin) runCommand(ctx context.Context, input []byte) ([]byte, error) 
 	}
 	switch cause := context.Cause(ctx); {
 	case stdout.n > pl.limits.Output || cause == errOutputCap:
-		err = &limitError{what: "limits.output", value: formatBytes(int64(pl.limits.Output)), detail: "the module wrote more to stdout and was stopped"}
+		err = &limitError{what: "limits.output", value: bytesize.Format(int64(pl.limits.Output)), detail: "the module wrote more to stdout and was stopped"}
 	case cause == errTimeout:
 		// Ended, or ended late, past limits.timeout.
 		err = errTimeout

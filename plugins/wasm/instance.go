@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/weirflow/weir/internal/bytesize"
 	"github.com/weirflow/weir/internal/inert"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/wasm/internal/guard"
@@ -222,8 +223,8 @@ func (in *instance) invoke(ctx context.Context, toolName string, input []byte) (
 func (in *instance) output(packed uint64, limit int) ([]byte, error) {
 	ptr, n := uint32(packed>>32), uint32(packed)
 	if int(n) > limit {
-		return nil, &limitError{what: "limits.output", value: formatBytes(int64(limit)),
-			detail: fmt.Sprintf("the output is %s", formatBytes(int64(n)))}
+		return nil, &limitError{what: "limits.output", value: bytesize.Format(int64(limit)),
+			detail: fmt.Sprintf("the output is %s", bytesize.Format(int64(n)))}
 	}
 	b, ok := in.mod.Memory().Read(ptr, n)
 	if !ok {
@@ -345,14 +346,14 @@ func (pl *Plugin) memoryExceeded(in *instance) error {
 	if in.growFailed != nil {
 		failed = in.growFailed.Get()
 	}
-	le := &limitError{what: "limits.memory", value: formatBytes(limit)}
+	le := &limitError{what: "limits.memory", value: bytesize.Format(limit)}
 	switch {
 	case in.stackUsed != nil && uint32(in.stackUsed.Get()) > pl.guard.StackBytes:
-		le.detail = "the call stack passed its share of " + formatBytes(int64(pl.guard.StackBytes))
+		le.detail = "the call stack passed its share of " + bytesize.Format(int64(pl.guard.StackBytes))
 	case failed&guard.GrewTable != 0:
 		le.detail = fmt.Sprintf("a table could not grow past %d elements", pl.guard.TableElements)
 	case failed&guard.GrewMemory != 0 || size+pageSize > limit:
-		le.detail = "the memory could not grow past " + formatBytes(size)
+		le.detail = "the memory could not grow past " + bytesize.Format(size)
 	default:
 		return nil
 	}

@@ -3,11 +3,10 @@ package wasm
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"runtime"
-	"strconv"
-	"strings"
 	"time"
+
+	"github.com/weirflow/weir/internal/bytesize"
 )
 
 // Limits bound one plugin. Zero fields take the defaults in their comments.
@@ -102,10 +101,6 @@ func parseEntry(opts []byte, defaults Limits) (Limits, map[string]string, error)
 	return l.withDefaults(), e.Config, nil
 }
 
-var sizePattern = regexp.MustCompile(`^([0-9]+)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$`)
-
-var units = map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "KB": 1e3, "MB": 1e6, "GB": 1e9}
-
 // parseSize reads a number (counted in unit bytes) or a string such as
 // "64MiB", and returns bytes.
 func parseSize(raw json.RawMessage, unit int64) (int64, error) {
@@ -120,26 +115,9 @@ func parseSize(raw json.RawMessage, unit int64) (int64, error) {
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return 0, fmt.Errorf("%s is not a number or a size such as \"64MiB\"", raw)
 	}
-	m := sizePattern.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
+	n, ok := bytesize.Parse(s)
+	if !ok {
 		return 0, fmt.Errorf("%q is not a size such as \"64MiB\"", s)
 	}
-	v, err := strconv.ParseInt(m[1], 10, 64)
-	if err != nil || v <= 0 {
-		return 0, fmt.Errorf("%q is not a positive size", s)
-	}
-	return v * units[m[2]], nil
-}
-
-// formatBytes prints a size for error messages.
-func formatBytes(n int64) string {
-	switch {
-	case n >= 1<<30 && n%(1<<30) == 0:
-		return fmt.Sprintf("%d GiB", n>>30)
-	case n >= 1<<20 && n%(1<<20) == 0:
-		return fmt.Sprintf("%d MiB", n>>20)
-	case n >= 1<<10 && n%(1<<10) == 0:
-		return fmt.Sprintf("%d KiB", n>>10)
-	}
-	return fmt.Sprintf("%d bytes", n)
+	return n, nil
 }

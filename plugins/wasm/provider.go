@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"go.opentelemetry.io/otel/attribute"
 
+	"github.com/weirflow/weir/internal/bytesize"
 	"github.com/weirflow/weir/internal/tracing"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/wasm/internal/guard"
@@ -289,7 +290,7 @@ func (p *Provider) compileGuarded(ctx context.Context, rt *wruntime, pages uint3
 		if err != nil {
 			var te *guard.TableError
 			if errors.As(err, &te) {
-				return nil, &limitError{what: "limits.memory", value: formatBytes(int64(pages) * pageSize), detail: te.Error()}
+				return nil, &limitError{what: "limits.memory", value: bytesize.Format(int64(pages) * pageSize), detail: te.Error()}
 			}
 			return nil, err
 		}

@@ -40,7 +40,13 @@ func buildFixtures() {
 		}
 	}
 	goGuest("hostile", "./testdata/hostile")
-	goGuest("text", "../../examples/plugins/text")
+	// The text guest is built where make plugins puts it, which Example
+	// opens, and copied for the tests.
+	if text, err := testbuild.TextPlugin("../.."); err != nil {
+		fixtures.missing["text"] = err.Error()
+	} else if out, err := exec.Command("cp", text, fixtures.dir).CombinedOutput(); err != nil {
+		fixtures.missing["text"] = fmt.Sprintf("copy text: %v\n%s", err, out)
+	}
 
 	wats := []string{"trap", "loop", "grow", "bigout", "noabi", "wrongabi", "badjson", "command",
 		"bounds", "noisy", "badout", "loadloop", "initloop", "cmdspin", "cmdflood", "sleep"}

@@ -153,6 +153,22 @@ func (f *Flow) Nodes() []Node {
 	return out
 }
 
+// subflow runs sub-flow node n, and keeps the sub-flow's run in the
+// result of r, for metrics and records to see its nodes.
+func (r *run) subflow(ctx context.Context, n *node, in []byte) ([]byte, error) {
+	var sub *Result
+	out, err := r.retry(context.WithValue(ctx, subResult{}, &sub), n, in)
+	if sub != nil {
+		r.mu.Lock()
+		if r.res.Subflows == nil {
+			r.res.Subflows = map[string]*Result{}
+		}
+		r.res.Subflows[n.name] = sub
+		r.mu.Unlock()
+	}
+	return out, err
+}
+
 // subflowTool runs a flow as a node of another flow.
 type subflowTool struct{ flow *Flow }
 
@@ -165,14 +181,14 @@ func (t *subflowTool) Contract() plugins.Contract {
 	}
 }
 
-// subNodes is the context key under which a run leaves a sub-flow node
-// the place for its sub-flow's NodeResults.
-type subNodes struct{}
+// subResult is the context key under which a run leaves a sub-flow node
+// the place for its sub-flow's Result.
+type subResult struct{}
 
 func (t *subflowTool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	res, err := t.flow.RunWith(ctx, json.RawMessage(in), RunOptions{})
-	if nodes, ok := ctx.Value(subNodes{}).(*[]NodeResult); ok {
-		*nodes = res.Nodes
+	if p, ok := ctx.Value(subResult{}).(**Result); ok {
+		*p = res
 	}
 	if err != nil {
 		return nil, fmt.Errorf("sub-flow %q: %w", t.flow.name, err)

@@ -41,6 +41,9 @@ type Result struct {
 	Nodes    []NodeResult    `json:"nodes"`
 	Start    time.Time       `json:"start"`
 	Duration time.Duration   `json:"duration"`
+	// Subflows are the runs of the sub-flow nodes that ran, by node (the
+	// run of a node's last attempt); nil when none ran.
+	Subflows map[string]*Result `json:"subflows,omitempty"`
 }
 
 // NodeResult is what happened to one node of a run.
@@ -54,9 +57,6 @@ type NodeResult struct {
 	Start    time.Time     `json:"start,omitzero"`
 	Duration time.Duration `json:"duration"`
 	Error    string        `json:"error,omitempty"`
-	// Nodes are, for a sub-flow node, the nodes of the sub-flow's run (of
-	// its last attempt).
-	Nodes []NodeResult `json:"nodes,omitempty"`
 }
 
 // NodeError is the error of a run that failed because one of its nodes did.

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -116,6 +117,7 @@ type run struct {
 	nodes  []NodeResult
 	values runValues
 	res    *Result
+	mu     sync.Mutex // guards res.Subflows
 }
 
 // finished is what a node's goroutine hands back to the scheduler.
@@ -338,7 +340,7 @@ func (r *run) exec(ctx context.Context, i int) ([]byte, error) {
 		return nil, r.nodeError(n, 0, fmt.Errorf("input: %w", err))
 	}
 	if n.kind == kindFlow {
-		ctx = context.WithValue(ctx, subNodes{}, &nr.Nodes)
+		return r.subflow(ctx, n, in)
 	}
 	return r.retry(ctx, n, in)
 }

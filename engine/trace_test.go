@@ -111,9 +111,12 @@ func TestSpanTree(t *testing.T) {
 		assert.Equal(t, run.SpanContext.TraceID(), s.SpanContext.TraceID(), "one trace")
 	}
 
-	// The sub-flow's nodes are in the result too.
-	sub := res.Nodes[2]
-	require.Equal(t, "sub", sub.Node)
+	// The sub-flow's run is in the result too.
+	require.Len(t, res.Subflows, 1)
+	sub := res.Subflows["sub"]
+	require.NotNil(t, sub)
+	assert.Equal(t, "child", sub.Flow)
+	assert.Equal(t, `{"v":2}`, string(sub.Outputs))
 	require.Len(t, sub.Nodes, 1)
 	assert.Equal(t, "echo", sub.Nodes[0].Node)
 	assert.Equal(t, engine.Succeeded, sub.Nodes[0].Status)

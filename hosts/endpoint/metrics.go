@@ -106,17 +106,19 @@ func (m *metrics) observe(v *version, res *engine.Result) {
 	st := string(res.Status)
 	m.runs.WithLabelValues(v.flow.Name(), v.name, st).Inc()
 	m.runTime.WithLabelValues(v.flow.Name(), v.name, st).Observe(res.Duration.Seconds())
-	m.observeNodes(res.Flow, res.Nodes)
+	m.observeNodes(res)
 }
 
-func (m *metrics) observeNodes(flow string, nodes []engine.NodeResult) {
-	for _, n := range nodes {
+// observeNodes records the nodes of a run that ran, and those of its
+// sub-flows under their own flow's name.
+func (m *metrics) observeNodes(res *engine.Result) {
+	for _, n := range res.Nodes {
 		if n.Start.IsZero() {
 			continue // bypassed, or never started
 		}
-		m.series(nodeKey{flow, n.Node, n.Tool, n.Plugin}).observe(n)
-		if n.Kind == "flow" {
-			m.observeNodes(n.Plugin, n.Nodes) // a sub-flow node's plugin is the sub-flow
+		m.series(nodeKey{res.Flow, n.Node, n.Tool, n.Plugin}).observe(n)
+		if sub := res.Subflows[n.Node]; sub != nil {
+			m.observeNodes(sub)
 		}
 	}
 }

@@ -110,7 +110,6 @@ func (t *table) openAPIDoc() obj {
 					"start":    obj{"type": "string", "format": "date-time"},
 					"duration": obj{"type": "integer", "description": "Nanoseconds."},
 					"error":    obj{"type": "string"},
-					"nodes":    obj{"type": "array", "items": obj{"$ref": "#/components/schemas/NodeResult"}, "description": "A sub-flow node's own nodes."},
 				},
 			},
 		}},

@@ -167,9 +167,9 @@ func (f *BatchFlow) Store() *record.Store { return f.store }
 
 // Run does what weir batch does, but for starting a process, loading the
 // flow and opening the record: it reads the dataset at data once for its
-// SHA-256, then streams it through the flow, concurrency lines at a time,
-// writing each line to a new run of the record, flushed every second, and
-// finishes the run. A line that failed is an error.
+// SHA-256, then runs it into a new run of the record with
+// record.Store.StartBatch, concurrency lines at a time. A line that failed
+// is an error.
 func (f *BatchFlow) Run(ctx context.Context, data string, concurrency int) (*engine.BatchSummary, error) {
 	return f.batch(ctx, data, concurrency, true)
 }

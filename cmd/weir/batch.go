@@ -98,20 +98,9 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	}
 	defer store.Close()
 
-	var resume *record.Info
-	if fl.resume != "" {
-		info, err := store.Get(fl.resume)
-		if err != nil {
-			return fmt.Errorf("resume: %w", err)
-		}
-		if info.Status == engine.Running || info.Status == engine.Queued {
-			return fmt.Errorf("resume: run %q is still running", info.ID)
-		}
-		resume = &info
-		fl.data = cmp.Or(fl.data, info.Data)
-		if len(fl.maps) == 0 {
-			mapping = info.Map
-		}
+	resume, err := resumed(store, &fl, &mapping)
+	if err != nil {
+		return err
 	}
 	format, err := dataFormat(fl.data, fl.format)
 	if err != nil {
@@ -163,17 +152,45 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	if err := printSummary(cmd.OutOrStdout(), fl.output, store, b, sum); err != nil {
 		return err
 	}
+	return batchError(sum, batchErr, flowPath, b.ID(), failed)
+}
+
+// resumed returns the run that --resume names, nil without it, and takes
+// from it what the flags leave out: the dataset, and the mapping when
+// there is no --map.
+func resumed(store *record.Store, fl *batchFlags, mapping *map[string]string) (*record.Info, error) {
+	if fl.resume == "" {
+		return nil, nil
+	}
+	info, err := store.Get(fl.resume)
+	if err != nil {
+		return nil, fmt.Errorf("resume: %w", err)
+	}
+	if info.Status == engine.Running || info.Status == engine.Queued {
+		return nil, fmt.Errorf("resume: run %q is still running", info.ID)
+	}
+	fl.data = cmp.Or(fl.data, info.Data)
+	if len(fl.maps) == 0 {
+		*mapping = info.Map
+	}
+	return &info, nil
+}
+
+// batchError is the error weir batch ends with after the batch id of
+// flowPath ended as sum and err say: nil when every line succeeded, else
+// what happened, with the first failed lines and how to go on.
+func batchError(sum *engine.BatchSummary, err error, flowPath, id string, failed failedLines) error {
 	switch {
 	case sum.Status == engine.Canceled:
-		return fmt.Errorf("batch canceled after %s; finish it with weir batch %s --resume %s", count(sum.Lines(), "line"), flowPath, b.ID())
-	case batchErr != nil:
-		msg := fmt.Sprintf("batch stopped: %v; rerun what is left with weir batch %s --resume %s", batchErr, flowPath, b.ID())
+		return fmt.Errorf("batch canceled after %s; finish it with weir batch %s --resume %s", count(sum.Lines(), "line"), flowPath, id)
+	case err != nil:
+		msg := fmt.Sprintf("batch stopped: %v; rerun what is left with weir batch %s --resume %s", err, flowPath, id)
 		if sum.Failed > 0 {
-			msg += failed.list(sum.Failed, b.ID())
+			msg += failed.list(sum.Failed, id)
 		}
 		return errors.New(msg)
 	case sum.Failed > 0:
-		return fmt.Errorf("%d of %s failed; rerun them with weir batch %s --resume %s%s", sum.Failed, count(sum.Lines(), "line"), flowPath, b.ID(), failed.list(sum.Failed, b.ID()))
+		return fmt.Errorf("%d of %s failed; rerun them with weir batch %s --resume %s%s", sum.Failed, count(sum.Lines(), "line"), flowPath, id, failed.list(sum.Failed, id))
 	}
 	return nil
 }

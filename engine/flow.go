@@ -134,9 +134,13 @@ type Node struct {
 	Name string
 	// Tool is the tool's address ("text.upper"), or the sub-flow's file name.
 	Tool string
+	// Kind is the plugin kind of the tool ("wasm", "builtin"), or "flow"
+	// for a sub-flow.
 	Kind string
-	// Deps are the nodes this node references.
+	// Deps are the nodes this node references, and Inputs the flow's
+	// inputs (in its inputs, its when or its aggregate fields).
 	Deps        []string
+	Inputs      []string
 	Conditional bool
 	Aggregate   bool
 }
@@ -145,7 +149,7 @@ type Node struct {
 func (f *Flow) Nodes() []Node {
 	out := make([]Node, len(f.nodes))
 	for i, n := range f.nodes {
-		out[i] = Node{Name: n.name, Tool: n.toolName, Kind: n.kind, Conditional: n.when != nil, Aggregate: n.aggregate}
+		out[i] = Node{Name: n.name, Tool: n.toolName, Kind: n.kind, Inputs: f.nodeInputs(n), Conditional: n.when != nil, Aggregate: n.aggregate}
 		for _, d := range n.deps {
 			out[i].Deps = append(out[i].Deps, f.nodes[d].name)
 		}

@@ -15,8 +15,17 @@ func newGraph(app *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "graph [flags] FLOW",
 		Short: "Print a flow's DAG as Graphviz dot or Mermaid",
+		Long: `Print a flow's DAG as Graphviz dot or Mermaid: its inputs on the left, each
+node with its tool, the flow's outputs on the right, and an arrow for each
+reference. The shapes, which a legend in the drawing repeats:
+
+  ellipse (Mermaid: stadium)     an input or an output of the flow
+  box                            a tool node
+  double border (Mermaid: [[ ]]) a sub-flow node, labelled with its file
+  parallelogram                  an aggregate node, run once per batch
+  dashed border                  a node with a when: it may be bypassed`,
 		Example: `  weir graph examples/hello/flow.cue | dot -Tsvg > hello.svg
-  weir graph --format mermaid examples/hello/flow.cue`,
+  weir graph --format mermaid examples/pipeline`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if err := oneOf("--format", format, "dot", "mermaid"); err != nil {
@@ -31,10 +40,11 @@ func newGraph(app *app) *cobra.Command {
 				return err
 			}
 			defer closeAll()
+			g := graphOf(f)
 			if format == "dot" {
-				writeDot(cmd.OutOrStdout(), f)
+				g.writeDot(cmd.OutOrStdout())
 			} else {
-				writeMermaid(cmd.OutOrStdout(), f)
+				g.writeMermaid(cmd.OutOrStdout())
 			}
 			return nil
 		},
@@ -43,32 +53,187 @@ func newGraph(app *app) *cobra.Command {
 	return cmd
 }
 
-func writeDot(w io.Writer, f *engine.Flow) {
-	fmt.Fprintf(w, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", f.Name())
-	for _, n := range f.Nodes() {
-		style := ""
+// shape is what a box of the drawing stands for.
+type shape int
+
+const (
+	toolShape shape = iota
+	subflowShape
+	aggregateShape
+	whenShape // drawn as a dashed border on one of the others
+	ioShape
+)
+
+// legend is the id and the text of each shape in the legend, in its order.
+var legend = []struct {
+	shape    shape
+	id, text string
+}{
+	{ioShape, "io", "input or output"},
+	{toolShape, "tool", "tool node"},
+	{subflowShape, "flow", "sub-flow node"},
+	{aggregateShape, "aggregate", "aggregate node"},
+	{whenShape, "when", "may be bypassed (when)"},
+}
+
+// graph is a flow as the drawings see it.
+type graph struct {
+	name    string
+	inputs  []string
+	nodes   []engine.Node
+	outputs []engine.Output
+	used    map[shape]bool
+}
+
+func graphOf(f *engine.Flow) *graph {
+	g := &graph{name: f.Name(), nodes: f.Nodes(), outputs: f.Outputs(), used: map[shape]bool{}}
+	for _, in := range f.Inputs() {
+		g.inputs = append(g.inputs, in.Name)
+	}
+	if len(g.inputs)+len(g.outputs) > 0 {
+		g.used[ioShape] = true
+	}
+	for _, n := range g.nodes {
+		g.used[nodeShape(n)] = true
 		if n.Conditional {
-			style = ", style=dashed"
+			g.used[whenShape] = true
 		}
-		fmt.Fprintf(w, "  %q [label=\"%s\\n%s\"%s];\n", n.Name, n.Name, n.Tool, style)
+	}
+	return g
+}
+
+// nodeShape is the shape of a node, its when aside.
+func nodeShape(n engine.Node) shape {
+	switch {
+	case n.Kind == "flow":
+		return subflowShape
+	case n.Aggregate:
+		return aggregateShape
+	}
+	return toolShape
+}
+
+// dotAttrs are the attributes that draw a shape in dot.
+var dotAttrs = map[shape]string{
+	ioShape:        "shape=ellipse",
+	toolShape:      "shape=box",
+	subflowShape:   "shape=box, peripheries=2",
+	aggregateShape: "shape=parallelogram",
+	whenShape:      "shape=box, style=dashed",
+}
+
+func (g *graph) writeDot(w io.Writer) {
+	fmt.Fprintf(w, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", g.name)
+	if len(g.inputs) > 0 {
+		fmt.Fprintf(w, "  subgraph cluster_inputs {\n    label=\"inputs\";\n")
+		for _, in := range g.inputs {
+			fmt.Fprintf(w, "    %q [label=%q, %s];\n", "inputs."+in, in, dotAttrs[ioShape])
+		}
+		fmt.Fprintln(w, "  }")
+	}
+	for _, n := range g.nodes {
+		attrs := ""
+		if s := nodeShape(n); s != toolShape {
+			attrs = ", " + strings.TrimPrefix(dotAttrs[s], "shape=box, ")
+		}
+		if n.Conditional {
+			attrs += ", style=dashed"
+		}
+		fmt.Fprintf(w, "  %q [label=\"%s\\n%s\"%s];\n", n.Name, n.Name, n.Tool, attrs)
+		for _, in := range n.Inputs {
+			fmt.Fprintf(w, "  %q -> %q;\n", "inputs."+in, n.Name)
+		}
 		for _, d := range n.Deps {
 			fmt.Fprintf(w, "  %q -> %q;\n", d, n.Name)
 		}
 	}
+	if len(g.outputs) > 0 {
+		fmt.Fprintf(w, "  subgraph cluster_outputs {\n    label=\"outputs\";\n")
+		for _, o := range g.outputs {
+			fmt.Fprintf(w, "    %q [label=%q, %s];\n", "outputs."+o.Name, o.Name, dotAttrs[ioShape])
+		}
+		fmt.Fprintln(w, "  }")
+		for _, o := range g.outputs {
+			for _, from := range o.Nodes {
+				fmt.Fprintf(w, "  %q -> %q;\n", from, "outputs."+o.Name)
+			}
+			for _, from := range o.Inputs {
+				fmt.Fprintf(w, "  %q -> %q;\n", "inputs."+from, "outputs."+o.Name)
+			}
+		}
+	}
+	fmt.Fprintf(w, "  subgraph cluster_legend {\n    label=\"legend\";\n    style=dotted;\n")
+	for _, l := range legend {
+		if g.used[l.shape] {
+			fmt.Fprintf(w, "    %q [label=%q, %s];\n", "legend."+l.id, l.text, dotAttrs[l.shape])
+		}
+	}
+	fmt.Fprintln(w, "  }")
 	fmt.Fprintln(w, "}")
 }
 
-func writeMermaid(w io.Writer, f *engine.Flow) {
+// mermaidShapes are the brackets that draw a shape in Mermaid; a dashed
+// border is the class when.
+var mermaidShapes = map[shape][2]string{
+	ioShape:        {"([", "])"},
+	toolShape:      {"[", "]"},
+	subflowShape:   {"[[", "]]"},
+	aggregateShape: {"[/", "/]"},
+	whenShape:      {"[", "]"},
+}
+
+func (g *graph) writeMermaid(w io.Writer) {
+	// Mermaid ids are words: each kind of box gets a prefix of its own.
+	id := func(prefix, s string) string { return prefix + strings.ReplaceAll(s, "-", "_") }
+	box := func(s shape, id, label string) string {
+		b := mermaidShapes[s]
+		return fmt.Sprintf("%s%s\"%s\"%s", id, b[0], label, b[1])
+	}
 	fmt.Fprintln(w, "flowchart LR")
-	id := func(s string) string { return strings.ReplaceAll(s, "-", "_") }
-	for _, n := range f.Nodes() {
-		open, end := "[", "]"
-		if n.Conditional {
-			open, end = "{{", "}}"
+	fmt.Fprintln(w, "  classDef when stroke-dasharray: 5 5")
+	if len(g.inputs) > 0 {
+		fmt.Fprintln(w, "  subgraph inputs")
+		for _, in := range g.inputs {
+			fmt.Fprintf(w, "    %s\n", box(ioShape, id("in_", in), in))
 		}
-		fmt.Fprintf(w, "  %s%s\"%s<br/>%s\"%s\n", id(n.Name), open, n.Name, n.Tool, end)
+		fmt.Fprintln(w, "  end")
+	}
+	for _, n := range g.nodes {
+		fmt.Fprintf(w, "  %s\n", box(nodeShape(n), id("n_", n.Name), n.Name+"<br/>"+n.Tool))
+		if n.Conditional {
+			fmt.Fprintf(w, "  class %s when\n", id("n_", n.Name))
+		}
+		for _, in := range n.Inputs {
+			fmt.Fprintf(w, "  %s --> %s\n", id("in_", in), id("n_", n.Name))
+		}
 		for _, d := range n.Deps {
-			fmt.Fprintf(w, "  %s --> %s\n", id(d), id(n.Name))
+			fmt.Fprintf(w, "  %s --> %s\n", id("n_", d), id("n_", n.Name))
 		}
 	}
+	if len(g.outputs) > 0 {
+		fmt.Fprintln(w, "  subgraph outputs")
+		for _, o := range g.outputs {
+			fmt.Fprintf(w, "    %s\n", box(ioShape, id("out_", o.Name), o.Name))
+		}
+		fmt.Fprintln(w, "  end")
+		for _, o := range g.outputs {
+			for _, from := range o.Nodes {
+				fmt.Fprintf(w, "  %s --> %s\n", id("n_", from), id("out_", o.Name))
+			}
+			for _, from := range o.Inputs {
+				fmt.Fprintf(w, "  %s --> %s\n", id("in_", from), id("out_", o.Name))
+			}
+		}
+	}
+	fmt.Fprintln(w, "  subgraph legend")
+	for _, l := range legend {
+		if g.used[l.shape] {
+			lid := "legend_" + l.id
+			fmt.Fprintf(w, "    %s\n", box(l.shape, lid, l.text))
+			if l.shape == whenShape {
+				fmt.Fprintf(w, "    class %s when\n", lid)
+			}
+		}
+	}
+	fmt.Fprintln(w, "  end")
 }

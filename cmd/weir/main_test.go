@@ -528,63 +528,6 @@ func TestNormalizeTable(t *testing.T) {
 	assert.Equal(t, []time.Duration{123456 * time.Microsecond, 92 * time.Microsecond}, durations)
 }
 
-func TestGraph(t *testing.T) {
-	t.Parallel()
-	const dot = `digraph "pipeline" {
-  rankdir=LR;
-  node [shape=box];
-  "headline" [label="headline\nbuiltin.template"];
-  "body" [label="body\nbuiltin.template"];
-  "wait" [label="wait\nbuiltin.sleep"];
-  "details" [label="details\nbuiltin.json", style=dashed];
-  "body" -> "details";
-  "wait" -> "details";
-  "page" [label="page\nformat.cue"];
-  "headline" -> "page";
-  "body" -> "page";
-  "details" -> "page";
-}
-`
-	runCases(t, []commandCase{
-		{name: "dot by default", args: []string{"graph", pipeline}, stdout: dot},
-		{name: "dot", args: []string{"graph", "--format", "dot", pipeline}, stdout: dot},
-		{
-			name: "mermaid",
-			args: []string{"graph", "--format=mermaid", pipeline},
-			stdout: `flowchart LR
-  headline["headline<br/>builtin.template"]
-  body["body<br/>builtin.template"]
-  wait["wait<br/>builtin.sleep"]
-  details{{"details<br/>builtin.json"}}
-  body --> details
-  wait --> details
-  page["page<br/>format.cue"]
-  headline --> page
-  body --> page
-  details --> page
-`,
-		},
-		{
-			name: "hello",
-			args: []string{"graph", hello},
-			stdout: `digraph "hello" {
-  rankdir=LR;
-  node [shape=box];
-  "greet" [label="greet\ntext.greet"];
-  "shout" [label="shout\ntext.upper", style=dashed];
-  "greet" -> "shout";
-}
-`,
-		},
-		{
-			name:   "bad format",
-			args:   []string{"graph", "--format", "svg", pipeline},
-			code:   2,
-			stderr: `weir: --format must be dot or mermaid, not "svg"` + "\n" + usage("graph"),
-		},
-	})
-}
-
 func TestSchema(t *testing.T) {
 	t.Parallel()
 	file, err := os.ReadFile("../../internal/schemas/flow.cue")

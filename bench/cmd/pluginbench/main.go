@@ -38,10 +38,10 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/toolpb"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
 	"github.com/weirflow/weir/plugins/goplugin"
-	"github.com/weirflow/weir/internal/toolpb"
 	"github.com/weirflow/weir/plugins/wasm"
 
 	"github.com/weirflow/weir/bench"

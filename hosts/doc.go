@@ -12,7 +12,6 @@
 // when it fails; BuildBundle and OpenBundle give it the bundle. The hosts
 // are in the packages below this one: local, container, vm, kubernetes and
 // endpoint, each with a Kind that a Registry, built per use, makes hosts of
-// by name from Settings.
-// ShippableBinary checks that a weir binary can run on a machine that has
-// nothing else: static, Linux, the right architecture.
+// by name from Settings. A host ships only a weir binary that can run on
+// a machine that has nothing else: static, Linux, the right architecture.
 package hosts

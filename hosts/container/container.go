@@ -21,6 +21,7 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/internal/hostutil"
 )
 
 // Host runs deployments as containers of the local Docker engine (or the
@@ -30,8 +31,8 @@ type Host struct {
 	// Docker is the engine's address, unix:///path or tcp://host:port;
 	// default $DOCKER_HOST, else DefaultDocker.
 	Docker string
-	// Binary is the static weir binary the image ships (see
-	// hosts.ShippableBinary); the running one when empty.
+	// Binary is the static weir binary the image ships: a static Linux
+	// executable for Arch; the running one when empty.
 	Binary string
 	// Addr is where the container's port is published on the Docker
 	// host, HOST:PORT; "127.0.0.1:0" (a free loopback port) when empty.
@@ -76,8 +77,8 @@ func (h *Host) engine() (*docker, error) {
 // Image builds the image of req for the architecture arch (this
 // machine's when empty) with the host's binary and environment.
 func (h *Host) Image(req hosts.DeployRequest, arch string) (v1.Image, error) {
-	arch = cmp.Or(arch, hosts.HostArch)
-	bin, err := hosts.ShippableBinary(h.Binary, arch)
+	arch = cmp.Or(arch, hostutil.HostArch)
+	bin, err := hostutil.ShippableBinary(h.Binary, arch)
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +318,7 @@ func (h *Host) waitReady(ctx context.Context, d *docker, id, u string) error {
 		if err := exited(d, info); err != nil {
 			return err
 		}
-		if last = hosts.Ready(ctx, nil, u); last == nil {
+		if last = hostutil.Ready(ctx, nil, u); last == nil {
 			return nil
 		}
 		select {
@@ -344,7 +345,7 @@ func logTail(d *docker, id string) string {
 	if err := d.logs(ctx, id, 10, &b); err != nil {
 		return fmt.Sprintf("  (no log: %v)", err)
 	}
-	return hosts.LogTail(b.String(), 10)
+	return hostutil.LogTail(b.String(), 10)
 }
 
 // engineOf returns the engine that d was deployed on.
@@ -378,7 +379,7 @@ func (h *Host) Status(ctx context.Context, d hosts.Deployment) (hosts.Status, er
 	if !info.State.Running {
 		return hosts.Status{Detail: fmt.Sprintf("%s (exit code %d)", detail, info.State.ExitCode)}, nil
 	}
-	if err := hosts.Ready(ctx, nil, d.URL); err != nil {
+	if err := hostutil.Ready(ctx, nil, d.URL); err != nil {
 		return hosts.Status{Detail: detail + ", not ready: " + err.Error()}, nil
 	}
 	return hosts.Status{Ready: true, Detail: detail}, nil

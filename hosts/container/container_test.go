@@ -23,6 +23,7 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/internal/hostutil"
 	"github.com/weirflow/weir/internal/hoststest"
 )
 
@@ -55,7 +56,7 @@ func TestImage(t *testing.T) {
 	cfg, err := img.ConfigFile()
 	require.NoError(t, err)
 	assert.Equal(t, "linux", cfg.OS)
-	assert.Equal(t, hosts.HostArch, cfg.Architecture)
+	assert.Equal(t, hostutil.HostArch, cfg.Architecture)
 	c := cfg.Config
 	assert.Equal(t, []string{"/weir", "serve"}, c.Entrypoint)
 	assert.Equal(t, []string{"--addr", ":8080", "/srv/bundle.weir"}, c.Cmd)
@@ -157,8 +158,8 @@ func TestImageBadInput(t *testing.T) {
 		want string
 	}{
 		{"missing bundle", &Host{Binary: weir}, missing, "", "build image: bundle: stat " + missing.Bundle + ": no such file or directory"},
-		{"dynamic binary", &Host{Binary: "/bin/sh"}, req, "", "weir binary /bin/sh is linked dynamically (built with cgo), and the target has no C library to load; build one with CGO_ENABLED=0 GOOS=linux GOARCH=" + hosts.HostArch + " go build -o weir ./cmd/weir (make build does this for this machine) and pass it with --binary"},
-		{"wrong architecture", &Host{Binary: weir}, req, "s390x", "weir binary " + weir + " is for linux/" + hosts.HostArch + ", the target is linux/s390x; build one with CGO_ENABLED=0 GOOS=linux GOARCH=s390x go build -o weir ./cmd/weir (make build does this for this machine) and pass it with --binary"},
+		{"dynamic binary", &Host{Binary: "/bin/sh"}, req, "", "weir binary /bin/sh is linked dynamically (built with cgo), and the target has no C library to load; build one with CGO_ENABLED=0 GOOS=linux GOARCH=" + hostutil.HostArch + " go build -o weir ./cmd/weir (make build does this for this machine) and pass it with --binary"},
+		{"wrong architecture", &Host{Binary: weir}, req, "s390x", "weir binary " + weir + " is for linux/" + hostutil.HostArch + ", the target is linux/s390x; build one with CGO_ENABLED=0 GOOS=linux GOARCH=s390x go build -o weir ./cmd/weir (make build does this for this machine) and pass it with --binary"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

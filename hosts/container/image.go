@@ -16,8 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
-
-	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/internal/hostutil"
 )
 
 // Where things are in the image.
@@ -43,8 +42,7 @@ const (
 
 // ImageOptions is what goes into an image.
 type ImageOptions struct {
-	// Binary is a static Linux weir binary for Arch (see
-	// hosts.ShippableBinary).
+	// Binary is a static Linux weir binary for Arch.
 	Binary string
 	// Bundle is the path of the .weir bundle.
 	Bundle string
@@ -72,7 +70,7 @@ func Image(o ImageOptions) (v1.Image, error) {
 		port = DefaultPort
 	}
 	if o.Arch == "" {
-		o.Arch = hosts.HostArch
+		o.Arch = hostutil.HostArch
 	}
 	bundle, err := os.ReadFile(o.Bundle)
 	if err != nil {

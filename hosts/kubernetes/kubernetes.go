@@ -28,8 +28,8 @@ type Host struct {
 	// Image is where the deployment's image is pushed:
 	// REGISTRY/REPOSITORY[:TAG]. The pods run it by digest.
 	Image string
-	// Binary is the static weir binary the image ships (see
-	// hosts.ShippableBinary); the running one when empty.
+	// Binary is the static weir binary the image ships: a static Linux
+	// executable for Arch; the running one when empty.
 	Binary string
 	// Arch is the image's architecture, as GOARCH: amd64 when empty.
 	Arch string

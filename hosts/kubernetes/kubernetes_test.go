@@ -31,6 +31,7 @@ import (
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/container"
+	"github.com/weirflow/weir/hosts/internal/hostutil"
 	"github.com/weirflow/weir/internal/hoststest"
 )
 
@@ -161,7 +162,7 @@ func TestDeploy(t *testing.T) {
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
 
-	h := &Host{Image: repo + ":v1", Binary: hoststest.Weir(t), Arch: hosts.HostArch, Kubeconfig: kubeconfig(t, srv), MaxReplicas: 4, Env: []string{"API_KEY=secret"}}
+	h := &Host{Image: repo + ":v1", Binary: hoststest.Weir(t), Arch: hostutil.HostArch, Kubeconfig: kubeconfig(t, srv), MaxReplicas: 4, Env: []string{"API_KEY=secret"}}
 	req := hoststest.HelloRequest(t, "hello")
 	ctx := context.Background()
 	d, err := h.Deploy(ctx, req)
@@ -215,7 +216,7 @@ func TestDeployAgainWithoutAutoscaler(t *testing.T) {
 	api := newAPIServer()
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
-	h := &Host{Image: repo, Binary: hoststest.Weir(t), Arch: hosts.HostArch, Kubeconfig: kubeconfig(t, srv), MaxReplicas: 4}
+	h := &Host{Image: repo, Binary: hoststest.Weir(t), Arch: hostutil.HostArch, Kubeconfig: kubeconfig(t, srv), MaxReplicas: 4}
 	req := hoststest.HelloRequest(t, "hello")
 	_, err := h.Deploy(context.Background(), req)
 	require.NoError(t, err)
@@ -238,7 +239,7 @@ func TestDeployNotReady(t *testing.T) {
 	api.stuck = true
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
-	h := &Host{Image: repo, Binary: hoststest.Weir(t), Arch: hosts.HostArch, Kubeconfig: kubeconfig(t, srv), MaxReplicas: 4, ReadyTimeout: 1500 * time.Millisecond}
+	h := &Host{Image: repo, Binary: hoststest.Weir(t), Arch: hostutil.HostArch, Kubeconfig: kubeconfig(t, srv), MaxReplicas: 4, ReadyTimeout: 1500 * time.Millisecond}
 	_, err := h.Deploy(context.Background(), hoststest.HelloRequest(t, "hello"))
 	require.EqualError(t, err, `deploy "hello" on kubernetes: no pod of Deployment flows/hello is ready after 1.5s; pod `+podName+`: ImagePullBackOff: Back-off pulling image`)
 	assert.Empty(t, api.objects)
@@ -257,7 +258,7 @@ func TestDeployLeavesOthersAlone(t *testing.T) {
 	srv := httptest.NewTLSServer(api)
 	defer srv.Close()
 	// Nothing listens on the registry: a push would fail differently.
-	h := &Host{Image: "127.0.0.1:1/flows/hello", Binary: hoststest.Weir(t), Arch: hosts.HostArch, Kubeconfig: kubeconfig(t, srv)}
+	h := &Host{Image: "127.0.0.1:1/flows/hello", Binary: hoststest.Weir(t), Arch: hostutil.HostArch, Kubeconfig: kubeconfig(t, srv)}
 	_, err := h.Deploy(context.Background(), hoststest.HelloRequest(t, "hello"))
 	require.EqualError(t, err, `deploy "hello" on kubernetes: a Service hello that weir did not make is in namespace flows; deploy with another --name or --namespace`)
 	assert.Empty(t, api.changes)
@@ -269,11 +270,11 @@ func TestRender(t *testing.T) {
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
 	weir := hoststest.Weir(t)
 	req := hoststest.HelloRequest(t, "hello")
-	h := &Host{Image: "registry.example.com/flows/hello:v1", Binary: weir, Arch: hosts.HostArch, Env: []string{"API_KEY=secret"}}
+	h := &Host{Image: "registry.example.com/flows/hello:v1", Binary: weir, Arch: hostutil.HostArch, Env: []string{"API_KEY=secret"}}
 	set, err := h.Render(req)
 	require.NoError(t, err)
 	img, err := container.Image(container.ImageOptions{
-		Binary: weir, Bundle: req.Bundle, Arch: hosts.HostArch,
+		Binary: weir, Bundle: req.Bundle, Arch: hostutil.HostArch,
 		Flow: req.Flow, FlowVersion: req.Version, Digest: req.Digest, WeirVersion: engine.Version(),
 	})
 	require.NoError(t, err)

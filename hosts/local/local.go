@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/internal/hostutil"
 )
 
 // Host runs deployments as detached `weir serve --admin` processes
@@ -109,7 +110,7 @@ func (h *Host) Status(ctx context.Context, d hosts.Deployment) (hosts.Status, er
 	if !alive {
 		return hosts.Status{Detail: "not running"}, nil
 	}
-	if err := hosts.Ready(ctx, nil, d.URL); err != nil {
+	if err := hostutil.Ready(ctx, nil, d.URL); err != nil {
 		return hosts.Status{Detail: fmt.Sprintf("running, pid %d, not ready: %v", pid, err)}, nil
 	}
 	return hosts.Status{Ready: true, Detail: fmt.Sprintf("running, pid %d", pid)}, nil
@@ -198,7 +199,7 @@ func waitReady(ctx context.Context, url string, timeout time.Duration, exited <-
 		case <-ctx.Done():
 			return fmt.Errorf("not ready after %s: %v", timeout, last)
 		case <-tick.C:
-			if last = hosts.Ready(ctx, nil, url); last == nil {
+			if last = hostutil.Ready(ctx, nil, url); last == nil {
 				return nil
 			}
 		}
@@ -208,7 +209,7 @@ func waitReady(ctx context.Context, url string, timeout time.Duration, exited <-
 // tail returns the last n lines of a file, indented.
 func tail(path string, n int) string {
 	b, _ := os.ReadFile(path)
-	return hosts.LogTail(string(b), n)
+	return hostutil.LogTail(string(b), n)
 }
 
 func copyFile(src, dst string) error {

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/internal/hostutil"
 )
 
 // CloudInitOptions is what CloudInit needs beyond the Host's fields. Its
@@ -20,7 +21,7 @@ type CloudInitOptions struct {
 	// binary and the bundle from: the binary (tens of MB) is too big for
 	// user-data, which clouds limit to about 16 KB.
 	BinaryURL, BundleURL string
-	// Arch is the new VM's GOARCH: hosts.HostArch by default.
+	// Arch is the new VM's GOARCH: the running machine's by default.
 	Arch string
 }
 
@@ -61,7 +62,7 @@ func (h *Host) CloudInit(req hosts.DeployRequest, o CloudInitOptions) ([]byte, e
 		return fail(err)
 	}
 	s.dir = cmp.Or(s.dir, path.Join("/opt/weir", req.Name))
-	binary, err := hosts.ShippableBinary(h.Binary, cmp.Or(o.Arch, hosts.HostArch))
+	binary, err := hostutil.ShippableBinary(h.Binary, cmp.Or(o.Arch, hostutil.HostArch))
 	if err != nil {
 		return fail(err)
 	}

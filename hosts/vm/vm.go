@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/internal/hostutil"
 )
 
 // Host deploys to a Linux VM over SSH. The zero value needs SSH for
@@ -40,7 +41,7 @@ type Host struct {
 	// can then read the connection.
 	InsecureIgnoreHostKey bool
 	// Binary is the weir binary to ship: a static Linux executable for the
-	// VM's architecture (hosts.ShippableBinary); the running one when empty.
+	// VM's architecture; the running one when empty.
 	Binary string
 	// Dir is the install folder on the VM, an absolute path: /opt/weir/NAME
 	// for root, ~/.weir/NAME for other users by default.
@@ -57,7 +58,8 @@ type Host struct {
 	// Restart says when weir serve is started again after it exits:
 	// "always" (the default), "on-failure" or "no".
 	Restart string
-	// Arch is a new VM's GOARCH, for Export: hosts.HostArch by default.
+	// Arch is a new VM's GOARCH, for Export: the running machine's by
+	// default.
 	// Deploy asks the VM its own.
 	Arch string
 	// Supervisor is what runs weir serve: "systemd" (a unit; needs root),
@@ -174,11 +176,11 @@ type deploy struct {
 // prepare picks the binary, the supervisor and the install folder for
 // the VM the probe saw.
 func (d *deploy) prepare(h *Host) error {
-	arch := hosts.GOARCH(d.probe.machine)
+	arch := hostutil.GOARCH(d.probe.machine)
 	if arch == "" {
 		return fmt.Errorf("the VM is a %s machine, which weir is not built for", d.probe.machine)
 	}
-	binary, err := hosts.ShippableBinary(h.Binary, arch)
+	binary, err := hostutil.ShippableBinary(h.Binary, arch)
 	if err != nil {
 		return err
 	}
@@ -307,7 +309,7 @@ func (d *deploy) wait(ctx context.Context, client *ssh.Client, timeout time.Dura
 		if status = strings.TrimSpace(status); err == nil && status != "" {
 			return d.undo(fmt.Errorf("weir serve exited with status %s before it was ready", status))
 		}
-		if last = hosts.Ready(ctx, httpc, "http://weir"); last == nil {
+		if last = hostutil.Ready(ctx, httpc, "http://weir"); last == nil {
 			return nil
 		}
 	}
@@ -319,7 +321,7 @@ func (d *deploy) undo(err error) error {
 	ctx, cancel := cleanupContext()
 	defer cancel()
 	if log, logErr := d.r.output(ctx, d.sup.logs(10)); logErr == nil && strings.TrimSpace(log) != "" {
-		err = fmt.Errorf("%w; its log ends with:\n%s", err, hosts.LogTail(log, 10))
+		err = fmt.Errorf("%w; its log ends with:\n%s", err, hostutil.LogTail(log, 10))
 	}
 	if rmErr := d.r.run(ctx, d.sup.remove()+removeDir(d.svc.dir), nil); rmErr != nil {
 		err = fmt.Errorf("%w (and removing it failed: %v)", err, rmErr)
@@ -373,7 +375,7 @@ func (h *Host) Status(ctx context.Context, d hosts.Deployment) (hosts.Status, er
 		}
 		httpc := tunnel(vm.r.client, addr)
 		defer httpc.CloseIdleConnections()
-		if err := hosts.Ready(ctx, httpc, "http://weir"); err != nil {
+		if err := hostutil.Ready(ctx, httpc, "http://weir"); err != nil {
 			st.Detail += ", not ready: " + err.Error()
 			return nil
 		}

@@ -1,4 +1,4 @@
-package hosts
+package hostutil
 
 import (
 	"debug/elf"

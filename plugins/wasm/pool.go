@@ -75,6 +75,8 @@ func (p *pool) put(in *instance) {
 		return
 	}
 	in.idle = time.Now().UnixNano()
+	// An idle instance keeps no bytes of its last call.
+	in.httpReq, in.httpResp = nil, nil
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
@@ -144,6 +146,8 @@ func (p *pool) stopOverdue(now int64) {
 	}
 }
 
+// trim closes the idle instances put back before cutoff (unix nanos), but
+// for the one used last.
 func (p *pool) trim(cutoff int64) {
 	var old []*instance
 	p.mu.Lock()

@@ -36,7 +36,8 @@ type Options struct {
 	// Logger receives the guests' log lines; nil means slog.Default().
 	Logger *slog.Logger
 	// IdleTimeout closes instances unused for this long, keeping one warm
-	// per module (30s).
+	// per module (5s). An idle instance holds its guest's memory, a few
+	// MiB for a Go guest, and a new one takes a few milliseconds to start.
 	IdleTimeout time.Duration
 }
 
@@ -72,7 +73,7 @@ func NewProvider(opts Options) *Provider {
 		opts.Logger = slog.Default()
 	}
 	if opts.IdleTimeout == 0 {
-		opts.IdleTimeout = 30 * time.Second
+		opts.IdleTimeout = 5 * time.Second
 	}
 	opts.Limits = opts.Limits.withDefaults()
 	return &Provider{opts: opts, runtimes: map[uint32]*wruntime{}, modules: map[string]*compiled{}}

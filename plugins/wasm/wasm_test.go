@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -310,6 +311,54 @@ func TestConcurrentCallsRecycle(t *testing.T) {
 	assert.Less(t, int64(after.HeapInuse)-int64(before.HeapInuse), int64(32<<20), "host memory stays flat")
 	require.NoError(t, pl.Close())
 	assert.Equal(t, 0, pl.Stats().Live, "Close closes every instance")
+}
+
+// Instances that wait in the pool past the idle period are closed, but for
+// the one used last, which stays warm.
+func TestIdleInstancesAreClosed(t *testing.T) {
+	// Three calls meet in the server, so that each needs an instance.
+	const calls = 3
+	var (
+		mu      sync.Mutex
+		arrived int
+		all     = make(chan struct{})
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if arrived++; arrived == calls {
+			close(all)
+		}
+		mu.Unlock()
+		select {
+		case <-all:
+			fmt.Fprint(w, "met")
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	// The watchdog must not trim during the test: TrimIdle stands in for it.
+	p := newProvider(t, wasm.Options{IdleTimeout: time.Hour})
+	pl := open(t, p, "hostile", "", plugins.Grants{Hosts: []string{strings.TrimPrefix(srv.URL, "http://")}})
+	in := fmt.Sprintf(`{"url":%q}`, srv.URL)
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, err := call(t, pl, "get", in)
+			assert.NoError(t, err)
+			assert.Equal(t, `{"status":200,"body":"met"}`, out)
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, wasm.Stats{Live: 3, Idle: 3, Created: 3}, pl.Stats())
+
+	pl.TrimIdle(time.Hour)
+	assert.Equal(t, wasm.Stats{Live: 3, Idle: 3, Created: 3}, pl.Stats(), "none has been idle an hour")
+	pl.TrimIdle(0)
+	assert.Equal(t, wasm.Stats{Live: 1, Idle: 1, Created: 3}, pl.Stats(), "one stays warm")
+	assert.Equal(t, `{"value":"x"}`, mustCall(t, pl, "echo", `{"value":"x"}`))
+	assert.Equal(t, wasm.Stats{Live: 1, Idle: 1, Created: 3}, pl.Stats(), "the warm one serves the next call")
 }
 
 func TestCompileOnceAndCacheOnDisk(t *testing.T) {

@@ -11,10 +11,11 @@
 //     parsed in memory, with no engine and no record; and, to show which
 //     part costs what, the batch without its run record.
 //   - peak memory: the weir binary (built first, CGO_ENABLED=0) running
-//     weir batch --concurrency 8 on the builtin flow, as a child process,
-//     over 100k lines and over 1M: its peak RSS (ru_maxrss, from a small
-//     launcher process: see spawn), which should stay under 256 MiB and
-//     flat as lines grow, its wall time and lines per second.
+//     weir batch --concurrency 8 on each flow, as a child process, over
+//     100k lines and over 1M, with the Wasm modules compiled into its cache
+//     beforehand: its peak RSS (ru_maxrss, from a small launcher process:
+//     see spawn), which should stay under 256 MiB and flat as lines grow,
+//     its wall time and lines per second.
 //
 // Everything it writes (datasets, records of a few hundred MB, the binary)
 // goes into a temporary folder, removed at the end. Run it from anywhere in

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	"github.com/weirflow/weir/internal/jsonscan"
-	"github.com/weirflow/weir/plugins"
 )
 
 // Record is one line of a dataset: a JSON object of columns.
@@ -104,7 +103,7 @@ func notObject(b []byte) error {
 		}
 		return fmt.Errorf("invalid JSON: %v", err)
 	}
-	return fmt.Errorf("want a JSON object of columns, got %s", plugins.JSONKind(b))
+	return fmt.Errorf("want a JSON object of columns, got %s", jsonscan.TypePhrase(b))
 }
 
 // CSV reads a dataset with a header row naming the columns. Every cell is

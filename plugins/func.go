@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // anyObject is the schema of inputs or outputs that may hold any fields.
@@ -136,7 +138,7 @@ func DecodeInputs(in []byte, v any) error {
 	err := json.Unmarshal(in, v)
 	if err == nil {
 		if raw, ok := v.(*json.RawMessage); ok {
-			if k := JSONType(*raw); k != "object" {
+			if k := jsonscan.Type(*raw); k != "object" {
 				return Errorf(InvalidInput, "inputs: want object, got %s", k)
 			}
 		}
@@ -193,42 +195,6 @@ func jsonTypeName(t reflect.Type) string {
 	return t.String()
 }
 
-// JSONType names the JSON type of an encoded value (object, array, string,
-// boolean, null, number) from its first byte, which is enough for valid
-// JSON; it is "nothing" for empty input. Error messages use it.
-func JSONType(b []byte) string {
-	b = bytes.TrimLeft(b, " \t\r\n")
-	if len(b) == 0 {
-		return "nothing"
-	}
-	switch b[0] {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}
-
-// JSONKind is JSONType with an article, for messages: "an object",
-// "a number", "null".
-func JSONKind(b []byte) string {
-	switch t := JSONType(b); t {
-	case "null", "nothing":
-		return t
-	case "object", "array":
-		return "an " + t
-	default:
-		return "a " + t
-	}
-}
-
 // encodeOutputs encodes a Func's result. HTML characters are left alone:
 // outputs end up in files and terminals more often than in web pages.
 func encodeOutputs(v any) ([]byte, error) {
@@ -237,7 +203,7 @@ func encodeOutputs(v any) ([]byte, error) {
 		return nil, Errorf(Internal, "encode outputs: %w", err)
 	}
 	b := buf.Bytes()
-	switch k := JSONType(b); k {
+	switch k := jsonscan.Type(b); k {
 	case "object":
 		return b, nil
 	case "null":

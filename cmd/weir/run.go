@@ -17,7 +17,6 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/internal/jsonscan"
-	"github.com/weirflow/weir/plugins"
 )
 
 func newRun(app *app) *cobra.Command {
@@ -166,7 +165,7 @@ func checkObject(data []byte) error {
 		var v any
 		return json.Unmarshal(data, &v) // the syntax error
 	}
-	if k := plugins.JSONKind(data); k != "an object" {
+	if k := jsonscan.TypePhrase(data); k != "an object" {
 		return fmt.Errorf("got %s", k)
 	}
 	return nil

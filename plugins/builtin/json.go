@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -268,7 +269,7 @@ func pick(v json.RawMessage, p string) (json.RawMessage, error) {
 
 // jsonKind names the JSON type of an encoded value; a nil value is null.
 func jsonKind(b []byte) string {
-	if k := plugins.JSONType(b); k != "nothing" {
+	if k := jsonscan.Type(b); k != "nothing" {
 		return k
 	}
 	return "null"

@@ -111,18 +111,6 @@ func (pl *Plugin) PoolStats() plugins.PoolStats {
 	return plugins.PoolStats{}
 }
 
-// Ping checks that the plugin answers, starting its process if none runs.
-func (pl *Plugin) Ping(ctx context.Context) error {
-	pr, err := pl.current(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err := pr.rpc.Describe(ctx, &toolpb.DescribeRequest{}); err != nil {
-		return pl.callFailed(ctx, pr, "ping", err)
-	}
-	return nil
-}
-
 // Close stops the plugin's process and waits until it is gone. Calls after
 // Close fail with ErrClosed. It is idempotent.
 func (pl *Plugin) Close() error {

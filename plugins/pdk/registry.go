@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"unsafe"
 
+	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -270,7 +271,7 @@ func (r *registry) encode(v any) ([]byte, error) {
 	}
 	b := r.out.Bytes()
 	b = b[:len(b)-1] // Encode's newline
-	switch k := plugins.JSONType(b); k {
+	switch k := jsonscan.Type(b); k {
 	case "object":
 		return b, nil
 	case "null":

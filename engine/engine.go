@@ -21,8 +21,11 @@ import (
 // tools a program registers and sub-flows, without tracing, with the
 // default limits below; weir.New adds the plugin kinds that ship with weir.
 type Options struct {
-	// TracerProvider receives a span per run and per node attempt. When nil
-	// the engine does not trace at all, at no cost.
+	// TracerProvider receives a span per load, plugin open, run, node
+	// attempt and batch; the plugin kinds trace their own work (a Wasm
+	// compile, a go-plugin's start and calls) under those spans, in the
+	// same provider. When nil the engine does not trace at all, at no
+	// cost. The README's Observability section names the spans.
 	TracerProvider trace.TracerProvider
 	// Providers open the plugin entries of flows, one per kind. With none
 	// (nil or empty), a flow can use only registered tools and sub-flows;

@@ -48,7 +48,7 @@ type Host struct {
 	// "unless-stopped" or "no".
 	Restart string
 	// Arch is the image's architecture, as GOARCH: by default the Docker
-	// engine's, or this machine's for WriteImage.
+	// engine's, or this machine's for Export.
 	Arch string
 	// ReadyTimeout bounds the wait for /readyz (60s).
 	ReadyTimeout time.Duration
@@ -57,11 +57,11 @@ type Host struct {
 // Name returns "container".
 func (h *Host) Name() string { return "container" }
 
-// ContainerName is the name of the container of a deployment.
-func ContainerName(deployment string) string { return "weir-" + deployment }
+// containerName is the name of the container of a deployment.
+func containerName(deployment string) string { return "weir-" + deployment }
 
-// ImageTag is the tag of a deployment's image in the engine.
-func ImageTag(deployment, digest string) string {
+// imageTag is the tag of a deployment's image in the engine.
+func imageTag(deployment, digest string) string {
 	return "weir/" + deployment + ":" + shortHex(digest)
 }
 
@@ -92,14 +92,14 @@ func (h *Host) Image(req hosts.DeployRequest, arch string) (v1.Image, error) {
 	})
 }
 
-// WriteImage writes the image of req to w as a tarball (docker save's
+// writeImage writes the image of req to w as a tarball (docker save's
 // format), which docker load and registry tools read.
-func (h *Host) WriteImage(req hosts.DeployRequest, w io.Writer) error {
+func (h *Host) writeImage(req hosts.DeployRequest, w io.Writer) error {
 	img, err := h.Image(req, h.Arch)
 	if err != nil {
 		return err
 	}
-	tag, err := name.NewTag(ImageTag(req.Name, req.Digest))
+	tag, err := name.NewTag(imageTag(req.Name, req.Digest))
 	if err != nil {
 		return err
 	}
@@ -142,12 +142,12 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err != nil {
 		return fail(err)
 	}
-	tag := ImageTag(req.Name, req.Digest)
+	tag := imageTag(req.Name, req.Digest)
 	undo = append(undo, func(ctx context.Context) { _ = d.removeImage(ctx, tag) })
 	if err := load(ctx, d, tag, img); err != nil {
 		return fail(err)
 	}
-	cname := ContainerName(req.Name)
+	cname := containerName(req.Name)
 	if err := clearLeftover(ctx, d, cname, req.Name); err != nil {
 		return fail(err)
 	}
@@ -364,12 +364,12 @@ func (h *Host) Status(ctx context.Context, d hosts.Deployment) (hosts.Status, er
 	}
 	info, err := eng.inspect(ctx, d.State["container"])
 	if isStatus(err, http.StatusNotFound) {
-		return hosts.Status{Detail: "no container " + ContainerName(d.Name)}, nil
+		return hosts.Status{Detail: "no container " + containerName(d.Name)}, nil
 	}
 	if err != nil {
 		return hosts.Status{}, err
 	}
-	detail := fmt.Sprintf("container %s %s", ContainerName(d.Name), info.State.Status)
+	detail := fmt.Sprintf("container %s %s", containerName(d.Name), info.State.Status)
 	if info.State.Health != nil {
 		detail += ", " + healthText(info.State.Health.Status)
 	}
@@ -403,7 +403,7 @@ func (h *Host) Logs(ctx context.Context, d hosts.Deployment, w io.Writer) error 
 	}
 	if err := eng.logs(ctx, d.State["container"], 0, w); err != nil {
 		if isStatus(err, http.StatusNotFound) {
-			return fmt.Errorf("logs of %q: its container %s is gone", d.Name, ContainerName(d.Name))
+			return fmt.Errorf("logs of %q: its container %s is gone", d.Name, containerName(d.Name))
 		}
 		return fmt.Errorf("logs of %q: %w", d.Name, err)
 	}

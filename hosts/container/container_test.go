@@ -91,8 +91,8 @@ func TestImage(t *testing.T) {
 
 	// What --output writes, docker load and registry tools read back.
 	var buf bytes.Buffer
-	require.NoError(t, h.WriteImage(req, &buf))
-	tag, err := name.NewTag(ImageTag("hello", req.Digest))
+	require.NoError(t, h.writeImage(req, &buf))
+	tag, err := name.NewTag(imageTag("hello", req.Digest))
 	require.NoError(t, err)
 	back, err := tarball.Image(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }, &tag)
 	require.NoError(t, err)
@@ -213,7 +213,7 @@ func TestDeploy(t *testing.T) {
 	require.Equal(t, http.StatusOK, code, "%v", out)
 	assert.Equal(t, "Hello, Ada!", out["message"])
 
-	info, err := d.inspect(ctx, ContainerName("hello-test"))
+	info, err := d.inspect(ctx, containerName("hello-test"))
 	require.NoError(t, err)
 	assert.Equal(t, dep.State["container"], info.ID)
 	assert.Equal(t, "hello-test", info.Config.Labels[LabelDeployment])
@@ -229,7 +229,7 @@ func TestDeploy(t *testing.T) {
 	assert.Contains(t, logs.String(), "hello")
 
 	require.NoError(t, h.Delete(ctx, dep))
-	_, err = d.inspect(ctx, ContainerName("hello-test"))
+	_, err = d.inspect(ctx, containerName("hello-test"))
 	assert.True(t, isStatus(err, http.StatusNotFound), "container left behind: %v", err)
 	err = d.call(ctx, http.MethodGet, "/images/"+dep.State["image"]+"/json", nil, nil, nil)
 	assert.True(t, isStatus(err, http.StatusNotFound), "image left behind: %v", err)
@@ -305,7 +305,7 @@ func TestDeployConverges(t *testing.T) {
 	code, _ := hoststest.Score(t, second.URL, `{"name":"Ada"}`)
 	assert.Equal(t, http.StatusOK, code)
 
-	id, err := d.create(ctx, ContainerName("foreign"), containerSpec{Image: second.State["image"]})
+	id, err := d.create(ctx, containerName("foreign"), containerSpec{Image: second.State["image"]})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = d.remove(context.Background(), id) })
 	foreign := hoststest.HelloRequest(t, "foreign")
@@ -314,7 +314,7 @@ func TestDeployConverges(t *testing.T) {
 	require.EqualError(t, err, `deploy "foreign" on container: a container named weir-foreign exists and weir did not make it; remove it, or deploy with another --name`)
 	_, err = d.inspect(ctx, id)
 	require.NoError(t, err, "the container weir did not make was removed")
-	tag := ImageTag(foreign.Name, foreign.Digest)
+	tag := imageTag(foreign.Name, foreign.Digest)
 	err = d.call(ctx, http.MethodGet, "/images/"+tag+"/json", nil, nil, nil)
 	assert.True(t, isStatus(err, http.StatusNotFound), "image %s left behind: %v", tag, err)
 }
@@ -322,16 +322,16 @@ func TestDeployConverges(t *testing.T) {
 // removeImageAfter removes the image of req when the test ends: a deploy
 // that leaves it fails assertGone, and the next run starts clean anyway.
 func removeImageAfter(t *testing.T, d *docker, req hosts.DeployRequest) {
-	t.Cleanup(func() { _ = d.removeImage(context.Background(), ImageTag(req.Name, req.Digest)) })
+	t.Cleanup(func() { _ = d.removeImage(context.Background(), imageTag(req.Name, req.Digest)) })
 }
 
 // assertGone checks that the deploy of req left no container and no
 // image.
 func assertGone(t *testing.T, d *docker, req hosts.DeployRequest) {
 	t.Helper()
-	_, err := d.inspect(context.Background(), ContainerName(req.Name))
-	assert.True(t, isStatus(err, http.StatusNotFound), "container %s left behind: %v", ContainerName(req.Name), err)
-	tag := ImageTag(req.Name, req.Digest)
+	_, err := d.inspect(context.Background(), containerName(req.Name))
+	assert.True(t, isStatus(err, http.StatusNotFound), "container %s left behind: %v", containerName(req.Name), err)
+	tag := imageTag(req.Name, req.Digest)
 	err = d.call(context.Background(), http.MethodGet, "/images/"+tag+"/json", nil, nil, nil)
 	assert.True(t, isStatus(err, http.StatusNotFound), "image %s left behind: %v", tag, err)
 }

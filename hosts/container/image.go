@@ -21,15 +21,15 @@ import (
 
 // Where things are in the image.
 const (
-	// BinaryPath is the weir binary.
-	BinaryPath = "/weir"
-	// BundlePath is the bundle weir serve runs.
-	BundlePath = "/srv/bundle.weir"
+	// binaryPath is the weir binary.
+	binaryPath = "/weir"
+	// bundlePath is the bundle weir serve runs.
+	bundlePath = "/srv/bundle.weir"
 	// DefaultPort is the port weir serve listens on inside the container.
 	DefaultPort = 8080
-	// User is the user and group the container runs as: not root, and
+	// user is the user and group the container runs as: not root, and
 	// with no /etc/passwd needed.
-	User = "65532:65532"
+	user = "65532:65532"
 )
 
 // Labels of the image and of the containers made from it.
@@ -82,7 +82,7 @@ func Image(o ImageOptions) (v1.Image, error) {
 	}
 	bundleLayer, err := layer(
 		file{path: "srv/", mode: 0o755 | int64(os.ModeDir)},
-		file{path: BundlePath[1:], mode: 0o444, data: bundle},
+		file{path: bundlePath[1:], mode: 0o444, data: bundle},
 	)
 	if err != nil {
 		return nil, err
@@ -93,9 +93,9 @@ func Image(o ImageOptions) (v1.Image, error) {
 		Architecture: o.Arch,
 		OS:           "linux",
 		Config: v1.Config{
-			Entrypoint: []string{BinaryPath, "serve"},
-			Cmd:        []string{"--addr", addr, BundlePath},
-			User:       User,
+			Entrypoint: []string{binaryPath, "serve"},
+			Cmd:        []string{"--addr", addr, bundlePath},
+			User:       user,
 			WorkingDir: "/tmp",
 			// HOME is where weir keeps its cache of compiled plugins.
 			Env:          append([]string{"HOME=/tmp"}, o.Env...),
@@ -109,7 +109,7 @@ func Image(o ImageOptions) (v1.Image, error) {
 				LabelVersion:                           o.WeirVersion,
 			},
 			Healthcheck: &v1.HealthConfig{
-				Test:        []string{"CMD", BinaryPath, "probe", "http://127.0.0.1" + addr},
+				Test:        []string{"CMD", binaryPath, "probe", "http://127.0.0.1" + addr},
 				Interval:    10 * time.Second,
 				Timeout:     3 * time.Second,
 				StartPeriod: 30 * time.Second,
@@ -161,7 +161,7 @@ func binaryLayer(path string) (v1.Layer, error) {
 	}
 	l, err := layer(
 		file{path: "tmp/", mode: 0o1777 | int64(os.ModeDir)},
-		file{path: BinaryPath[1:], mode: 0o755, data: binary},
+		file{path: binaryPath[1:], mode: 0o755, data: binary},
 	)
 	if err != nil {
 		return nil, err

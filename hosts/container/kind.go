@@ -21,14 +21,14 @@ func Kind() hosts.Kind {
 	}
 }
 
-// Export writes the image of req to w as WriteImage does, and says what it
-// wrote and how to load it.
+// Export writes the image of req to w as a tarball (docker save's
+// format), and says what it wrote and how to load it.
 func (h *Host) Export(req hosts.DeployRequest, o hosts.ExportOptions, w io.Writer) (string, error) {
 	cw := &counter{w: w}
-	if err := h.WriteImage(req, cw); err != nil {
+	if err := h.writeImage(req, cw); err != nil {
 		return "", fmt.Errorf("write image: %w", err)
 	}
-	note := fmt.Sprintf("wrote the image %s of flow %q (%s, %.1f MB)", ImageTag(req.Name, req.Digest), req.Flow, shortDigest(req.Digest), float64(cw.n)/1e6)
+	note := fmt.Sprintf("wrote the image %s of flow %q (%s, %.1f MB)", imageTag(req.Name, req.Digest), req.Flow, shortDigest(req.Digest), float64(cw.n)/1e6)
 	if o.File != "" {
 		note += fmt.Sprintf(" to %s; load it with docker load -i %s", o.File, o.File)
 	}

@@ -35,11 +35,11 @@ const (
 
 // Defaults of the manifests.
 const (
-	// ServicePort is the port of the Service.
-	ServicePort = 80
-	// TargetCPU is the average CPU use, in percent of the request, that
+	// servicePort is the port of the Service.
+	servicePort = 80
+	// targetCPU is the average CPU use, in percent of the request, that
 	// the autoscaler keeps.
-	TargetCPU = 70
+	targetCPU = 70
 )
 
 // The requests of a pod when no limit lowers them: the autoscaler needs a
@@ -148,7 +148,7 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 			Spec: corev1.ServiceSpec{
 				Type:     corev1.ServiceTypeClusterIP,
 				Selector: selector,
-				Ports:    []corev1.ServicePort{{Name: "http", Port: ServicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+				Ports:    []corev1.ServicePort{{Name: "http", Port: servicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
 			},
 		},
 	}
@@ -169,7 +169,7 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 				Type: autoscalingv2.ResourceMetricSourceType,
 				Resource: &autoscalingv2.ResourceMetricSource{
 					Name:   corev1.ResourceCPU,
-					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(TargetCPU))},
+					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: ptr(int32(targetCPU))},
 				},
 			}},
 		},

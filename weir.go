@@ -1,8 +1,6 @@
 package weir
 
 import (
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
@@ -16,9 +14,6 @@ type Options struct {
 	// CacheDir holds compiled Wasm modules across processes: empty means
 	// the default folder (see wasm.CacheDir), "-" keeps them in memory.
 	CacheDir string
-	// TracerProvider makes the client spans of go-plugin calls; nil means
-	// the provider of the span each call is made under (the engine's).
-	TracerProvider trace.TracerProvider
 }
 
 // Providers returns a new provider of each plugin kind that ships with
@@ -28,15 +23,18 @@ func Providers(o Options) []plugins.Provider {
 	return []plugins.Provider{
 		builtin.NewProvider(),
 		wasm.NewProvider(wasm.Options{CacheDir: o.CacheDir}),
-		goplugin.NewProvider(goplugin.Options{TracerProvider: o.TracerProvider}),
+		// go-plugin calls are traced by the TracerProvider of the span
+		// they are made under: the engine's.
+		goplugin.NewProvider(goplugin.Options{}),
 	}
 }
 
 // New returns an engine configured by opts. When opts.Providers is nil, it
-// gets Providers with the default cache folder and opts.TracerProvider.
+// gets Providers(Options{}): weir's plugin kinds, compiling Wasm modules
+// into the default cache folder.
 func New(opts engine.Options) (*engine.Engine, error) {
 	if opts.Providers == nil {
-		opts.Providers = Providers(Options{TracerProvider: opts.TracerProvider})
+		opts.Providers = Providers(Options{})
 	}
 	return engine.New(opts)
 }

@@ -191,7 +191,7 @@ type PluginStats struct {
 	Name, Source, Kind string
 	// Live counts its instances (Wasm) or processes (go-plugin) now; Idle
 	// those of them waiting for a call.
-	Live, Idle int
+	plugins.PoolStats
 }
 
 // Plugins reports the instance pools of the plugins the engine opened that
@@ -212,8 +212,7 @@ func (e *Engine) Plugins() []PluginStats {
 			continue // still opening
 		}
 		if pl, ok := op.plugin.(plugins.Pooled); ok {
-			st := pl.PoolStats()
-			out = append(out, PluginStats{Name: op.spec.Name, Source: op.spec.Source, Kind: op.spec.Kind, Live: st.Live, Idle: st.Idle})
+			out = append(out, PluginStats{Name: op.spec.Name, Source: op.spec.Source, Kind: op.spec.Kind, PoolStats: pl.PoolStats()})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Source < out[j].Source })

@@ -68,7 +68,7 @@ plugins: fake: goplugin: "fake"
 nodes: a: {tool: "fake.id", inputs: value: "x"}
 outputs: v: "${a.output.value}"
 `)
-	assert.Equal(t, []engine.PluginStats{{Name: "fake", Source: filepath.Join(filepath.Dir(f.File()), "fake"), Kind: "goplugin", Live: 3, Idle: 2}}, e.Plugins())
+	assert.Equal(t, []engine.PluginStats{{Name: "fake", Source: filepath.Join(filepath.Dir(f.File()), "fake"), Kind: "goplugin", PoolStats: plugins.PoolStats{Live: 3, Idle: 2}}}, e.Plugins())
 }
 
 // fakeProvider opens plugins with one tool, id; they are pooled when stats

@@ -12,7 +12,6 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
-	"go.opentelemetry.io/otel/trace"
 
 	// Named so, since the tests of this package call their helper weir.
 	weirflow "github.com/weirflow/weir"
@@ -155,14 +154,14 @@ func oneOf(flag, value, a, b string) error {
 // providers returns the plugin kinds the commands open, compiling Wasm
 // modules into --cache-dir when it is set (wasm.CacheDir says where
 // otherwise). Every command gets them from here.
-func (a *app) providers(tp trace.TracerProvider) []plugins.Provider {
-	return weirflow.Providers(weirflow.Options{CacheDir: a.cacheDir, TracerProvider: tp})
+func (a *app) providers() []plugins.Provider {
+	return weirflow.Providers(weirflow.Options{CacheDir: a.cacheDir})
 }
 
 // provider returns the provider of one plugin kind, or nil. The caller
 // closes it when it is an io.Closer.
 func (a *app) provider(kind string) plugins.Provider {
-	for _, p := range a.providers(nil) {
+	for _, p := range a.providers() {
 		if p.Kind() == kind {
 			return p
 		}
@@ -177,7 +176,7 @@ func (a *app) newEngine(ctx context.Context) (*engine.Engine, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: a.providers(tp)})
+	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: a.providers()})
 	if err != nil {
 		shutdownTracing()
 		return nil, nil, err

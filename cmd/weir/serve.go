@@ -137,7 +137,7 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return err
 	}
 	defer shutdownTracing()
-	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: app.providers(tp)})
+	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: app.providers()})
 	if err != nil {
 		return err
 	}

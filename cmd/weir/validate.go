@@ -12,7 +12,8 @@ func newValidate(app *app) *cobra.Command {
 		Short: "Check a flow without running it",
 		Long: `Check a flow without running it: its syntax and schema, names, tools,
 references, types against the tools' contracts, and cycles. Every problem is
-printed with its file:line:col.`,
+printed with its file:line:col. FLOW is a flow file, or a folder holding one
+named flow.cue (or flow.yaml, flow.yml, flow.json).`,
 		Example: `  weir validate examples/hello/flow.cue`,
 		Args:    args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {

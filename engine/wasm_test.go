@@ -67,7 +67,7 @@ func TestWasmRunawayGuestLeavesOtherRunsAlone(t *testing.T) {
 	hostile := filepath.Join(t.TempDir(), "hostile.wasm")
 	require.NoError(t, testbuild.GoWasm("../plugins/wasm/testdata/hostile", hostile))
 	f := load(t, e, fmt.Sprintf(`name: "mixed"
-plugins: h: {wasm: %q, limits: timeout: "200ms"}
+plugins: h: {wasm: %q, limits: timeout: "1s"}
 inputs: mode: string
 nodes: {
 	spin: {tool: "h.loop", when: {ref: "${inputs.mode}", is: "spin"}}
@@ -82,7 +82,7 @@ outputs: v: "${echo.output.value}"
 			defer wg.Done()
 			if i == 0 {
 				_, err := f.Run(context.Background(), map[string]any{"mode": "spin"})
-				assert.EqualError(t, err, `node "spin" (tool h.loop, plugin h): limits.timeout (200ms) exceeded: the guest was stopped`)
+				assert.EqualError(t, err, `node "spin" (tool h.loop, plugin h): limits.timeout (1s) exceeded: the guest was stopped`)
 				return
 			}
 			res, err := f.Run(context.Background(), map[string]any{"mode": "echo"})

@@ -88,9 +88,11 @@ func TestCPluginIsLanguageNeutral(t *testing.T) {
 func TestHostileGuests(t *testing.T) {
 	p := newProvider(t, wasm.Options{})
 	t.Run("infinite loop stopped by limits.timeout", func(t *testing.T) {
-		pl := open(t, p, "hostile", `{"limits":{"timeout":"100ms"}}`, plugins.Grants{})
+		// Long enough for a Go guest's _initialize on a loaded machine: a
+		// new instance replaces the stopped one under the same limit.
+		pl := open(t, p, "hostile", `{"limits":{"timeout":"1s"}}`, plugins.Grants{})
 		_, err := call(t, pl, "loop", `{}`)
-		assert.EqualError(t, err, "limits.timeout (100ms) exceeded: the guest was stopped")
+		assert.EqualError(t, err, "limits.timeout (1s) exceeded: the guest was stopped")
 		assert.Equal(t, plugins.Timeout, plugins.KindOf(err))
 		assert.Equal(t, `{"value":1}`, mustCall(t, pl, "echo", `{"value":1}`))
 		assert.Equal(t, 1, pl.Stats().Discarded)

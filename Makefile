@@ -35,7 +35,7 @@ demo: build $(TEXT_WASM)
 ## test: every test, with the race detector, then the tests that skipped
 ## and why (internal/testreport prints go test's usual output from -json)
 test:
-	$(GO) run ./internal/testreport $(GO) test -json -race -shuffle=on -count=1 ./...
+	$(GO) run ./internal/testreport $(GO) test -json -race -shuffle=on -count=1 -timeout=30m ./...
 
 ## lint: formatting and vet
 lint:

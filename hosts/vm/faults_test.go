@@ -188,7 +188,7 @@ func TestDeployExitsAtStart(t *testing.T) {
 			other.Listener = l
 			other.Start()
 			t.Cleanup(other.Close)
-			return []string{"weir: serve: listen tcp " + h.Addr + ": bind: address already in use"}
+			return []string{"weir: serve: listen tcp " + h.Addr + ": bind: address already in use: another program listens there (a weir serve still running?); pick another port with --addr, or --addr 127.0.0.1:0 for a free one"}
 		}},
 	}
 	for _, tt := range tests {

@@ -34,7 +34,12 @@ func (e *LineError) Error() string { return fmt.Sprintf("line %d: %v", e.Line, e
 func (e *LineError) Unwrap() error { return e.Err }
 
 // MarshalText makes a LineResult encode its error as the error's text.
-func (e *LineError) MarshalText() ([]byte, error) { return []byte(e.Err.Error()), nil }
+func (e *LineError) MarshalText() ([]byte, error) {
+	if e.Err == nil {
+		return nil, nil
+	}
+	return []byte(e.Err.Error()), nil
+}
 
 // FailureKind says what made a line of a batch fail.
 type FailureKind uint8

@@ -70,7 +70,7 @@ Hosts:
               pulls from), then a Deployment, a Service and, with
               --max-replicas, an autoscaler, applied with your kubeconfig
               (--kubeconfig, --context, --namespace); --dry-run -o yaml prints
-              them instead
+              them instead, naming a placeholder image without --image
   endpoint    a running weir serve, through its admin API (--url, --token or
               WEIR_ADMIN_TOKEN): the flow becomes a new version there
 
@@ -88,6 +88,7 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
   weir deploy hello.weir --host vm --ssh deploy@vm.example.com:2222 --addr :9000 --restart on-failure
   weir deploy hello.weir --host vm --cloud-init --binary-url https://example.com/weir --bundle-url https://example.com/hello.weir
   weir deploy hello.weir --host kubernetes --image registry.example.com/flows/hello --dry-run -o yaml
+  weir deploy examples/hello/flow.cue --host kubernetes --dry-run
   weir deploy hello.weir --host kubernetes --image registry.example.com/flows/hello --namespace flows --replicas 2 --max-replicas 10 --cpus 1 --memory 256MiB
   weir deploy hello.weir --host endpoint --url http://10.0.0.5:8080 --token "$TOKEN"`,
 		Args: args(1),

@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -183,10 +180,11 @@ func (f *BatchFlow) Engine(ctx context.Context, data string, concurrency int) (*
 func (f *BatchFlow) batch(ctx context.Context, data string, concurrency int, keep bool) (*engine.BatchSummary, error) {
 	var sha string
 	if keep {
-		var err error
-		if sha, err = digest(data); err != nil {
+		d, err := record.ScanDataset(data)
+		if err != nil {
 			return nil, err
 		}
+		sha = d.SHA256
 	}
 	file, err := os.Open(data)
 	if err != nil {
@@ -213,21 +211,6 @@ func (f *BatchFlow) batch(ctx context.Context, data string, concurrency int, kee
 		err = fmt.Errorf("batch %s: %d of %d lines failed", id, sum.Failed, sum.Lines())
 	}
 	return sum, err
-}
-
-// digest is the dataset's SHA-256, which weir batch reads before the
-// batch (with the count of lines, for the progress).
-func digest(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", fmt.Errorf("read dataset: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read dataset: %w", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // Direct makes the flow's three tool calls for every line, with the bytes

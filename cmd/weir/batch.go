@@ -1,11 +1,7 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,9 +102,13 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	if err != nil {
 		return err
 	}
-	digest, lines, err := scanDataset(fl.data, format)
+	data, err := record.ScanDataset(fl.data)
 	if err != nil {
 		return err
+	}
+	digest, lines := data.SHA256, data.Lines
+	if format == "csv" && lines > 0 {
+		lines-- // the header
 	}
 	meta := record.Meta{Name: fl.name, Data: fl.data, DataSHA256: digest}
 	if resume != nil {
@@ -277,38 +277,6 @@ func dataFormat(path, format string) (string, error) {
 		return "csv", nil
 	}
 	return "", usageError{fmt.Errorf("--data %s: cannot tell the format from the extension; name it .jsonl or .csv, or pass --format", path)}
-}
-
-// scanDataset reads the dataset once, before the batch: its SHA-256, which
-// a resume compares, and its number of lines, for the progress's ETA.
-func scanDataset(path, format string) (digest string, lines int, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, fmt.Errorf("read dataset: %w", err)
-	}
-	defer f.Close()
-	h := sha256.New()
-	r := bufio.NewReaderSize(io.TeeReader(f, h), 256<<10)
-	for {
-		line, err := r.ReadSlice('\n')
-		if len(bytes.TrimSpace(line)) > 0 {
-			lines++
-		}
-		for err == bufio.ErrBufferFull {
-			// A long line, counted once: skip to its end.
-			_, err = r.ReadSlice('\n')
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return "", 0, fmt.Errorf("read dataset: %w", err)
-		}
-	}
-	if format == "csv" && lines > 0 {
-		lines-- // the header
-	}
-	return hex.EncodeToString(h.Sum(nil)), lines, nil
 }
 
 // progress shows how a batch goes on stderr: a bar redrawn in place on a

@@ -22,7 +22,7 @@ plugins: $(TEXT_WASM) $(NATIVE)
 	@if command -v wat2wasm >/dev/null; then $(MAKE) -s -C plugins/wasm/testdata/wat; \
 	else echo "skipping plugins/wasm/testdata/wat: no wat2wasm (apt-get install wabt)"; fi
 
-$(TEXT_WASM): $(wildcard examples/plugins/text/*.go plugins/pdk/*.go plugins/*.go)
+$(TEXT_WASM): $(wildcard examples/plugins/text/*.go plugins/pdk/*.go plugins/*.go internal/jsonscan/*.go)
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -o $@ ./examples/plugins/text
 
 $(NATIVE): $(wildcard examples/plugins/native/*.go plugins/goplugin/*.go plugins/*.go)
@@ -49,6 +49,7 @@ FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./engine/internal/ref
 	$(GO) test -run=NONE -fuzz='^FuzzSelect$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
+	$(GO) test -run=NONE -fuzz='^FuzzScan$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
 	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/schemas
 	$(GO) test -run=NONE -fuzz='^FuzzValidate$$' -fuzztime=$(FUZZTIME) ./internal/jsonschema
 	$(GO) test -run=NONE -fuzz='^FuzzExport$$' -fuzztime=$(FUZZTIME) ./plugins/pdk

@@ -1,7 +1,14 @@
 // Package jsonscan reads and writes encoded JSON without decoding it, so
 // that values travel through weir as the bytes they came in: between flow
 // nodes, from a command line's --input to -o json, in and out of a Wasm
-// guest. It is weir's one JSON scanner and its one path syntax.
+// guest. It is weir's one JSON scanner: the engine's selections and its
+// output check, the PDK (compiled for wasip1 too), the fast schema check
+// and builtin.json scan with it.
+//
+// Space, Value, String, Number and Unquote check what they scan, as
+// encoding/json does, without allocating; they return the offset just
+// past what they read, or -1. PlainRun finds the end of a string's plain
+// bytes eight at a time, which matters most in a Wasm guest.
 //
 // Select scans only as much of a document as the path needs: it skips the
 // values it passes over without allocating, and returns a sub-slice of its

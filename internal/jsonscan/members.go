@@ -8,26 +8,26 @@ import "iter"
 // valid JSON; at bytes that are not, the iteration stops.
 func Members(obj []byte) iter.Seq2[[]byte, []byte] {
 	return func(yield func(key, val []byte) bool) {
-		p := skipSpace(obj, 0)
+		p := Space(obj, 0)
 		if p >= len(obj) || obj[p] != '{' {
 			return
 		}
-		for p = skipSpace(obj, p+1); p < len(obj) && obj[p] == '"'; {
+		for p = Space(obj, p+1); p < len(obj) && obj[p] == '"'; {
 			end, err := skipString(obj, p)
 			if err != nil {
 				return
 			}
 			key := obj[p:end]
-			p = skipSpace(obj, end)
+			p = Space(obj, end)
 			if p >= len(obj) || obj[p] != ':' {
 				return
 			}
-			start := skipSpace(obj, p+1)
+			start := Space(obj, p+1)
 			if end, err = skipValue(obj, start); err != nil || !yield(key, obj[start:end]) {
 				return
 			}
-			if p = skipSpace(obj, end); p < len(obj) && obj[p] == ',' {
-				p = skipSpace(obj, p+1)
+			if p = Space(obj, end); p < len(obj) && obj[p] == ',' {
+				p = Space(obj, p+1)
 			}
 		}
 	}
@@ -38,17 +38,17 @@ func Members(obj []byte) iter.Seq2[[]byte, []byte] {
 // the iteration stops.
 func Elements(arr []byte) iter.Seq[[]byte] {
 	return func(yield func(val []byte) bool) {
-		p := skipSpace(arr, 0)
+		p := Space(arr, 0)
 		if p >= len(arr) || arr[p] != '[' {
 			return
 		}
-		for p = skipSpace(arr, p+1); p < len(arr) && arr[p] != ']'; {
+		for p = Space(arr, p+1); p < len(arr) && arr[p] != ']'; {
 			end, err := skipValue(arr, p)
 			if err != nil || !yield(arr[p:end]) {
 				return
 			}
-			if p = skipSpace(arr, end); p < len(arr) && arr[p] == ',' {
-				p = skipSpace(arr, p+1)
+			if p = Space(arr, end); p < len(arr) && arr[p] == ',' {
+				p = Space(arr, p+1)
 			}
 		}
 	}

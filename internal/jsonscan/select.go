@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -40,7 +39,7 @@ func (e *MissingError) Error() string { return e.Reason }
 // copies); the caller must not modify it. When two fields of an object have
 // the same name, the first one is selected.
 func Select(doc []byte, path []Step) ([]byte, error) {
-	p := skipSpace(doc, 0)
+	p := Space(doc, 0)
 	for i, st := range path {
 		var err error
 		if st.IsIndex {
@@ -67,7 +66,7 @@ func selectField(doc []byte, p, at int, key string) (int, error) {
 	if doc[p] != '{' {
 		return 0, wrongKind(doc, p, at, fmt.Sprintf("field %q", key))
 	}
-	p = skipSpace(doc, p+1)
+	p = Space(doc, p+1)
 	if p < len(doc) && doc[p] == '}' {
 		return 0, &MissingError{At: at, Reason: fmt.Sprintf("no field %q", key)}
 	}
@@ -80,24 +79,24 @@ func selectField(doc []byte, p, at int, key string) (int, error) {
 			return 0, err
 		}
 		match := keyEqual(doc[p+1:end-1], plain, key)
-		p = skipSpace(doc, end)
+		p = Space(doc, end)
 		if p >= len(doc) || doc[p] != ':' {
 			return 0, unexpected(doc, p, `":" after object key`)
 		}
-		p = skipSpace(doc, p+1)
+		p = Space(doc, p+1)
 		if match {
 			return p, nil
 		}
 		if p, err = skipValue(doc, p); err != nil {
 			return 0, err
 		}
-		p = skipSpace(doc, p)
+		p = Space(doc, p)
 		if p >= len(doc) {
 			return 0, malformed(p, "unexpected end of input")
 		}
 		switch doc[p] {
 		case ',':
-			p = skipSpace(doc, p+1)
+			p = Space(doc, p+1)
 		case '}':
 			return 0, &MissingError{At: at, Reason: fmt.Sprintf("no field %q", key)}
 		default:
@@ -115,7 +114,7 @@ func selectIndex(doc []byte, p, at, idx int) (int, error) {
 	if doc[p] != '[' {
 		return 0, wrongKind(doc, p, at, fmt.Sprintf("index %d", idx))
 	}
-	p = skipSpace(doc, p+1)
+	p = Space(doc, p+1)
 	n := 0
 	if p < len(doc) && doc[p] == ']' {
 		return 0, outOfRange(at, idx, n)
@@ -129,13 +128,13 @@ func selectIndex(doc []byte, p, at, idx int) (int, error) {
 			return 0, err
 		}
 		n++
-		p = skipSpace(doc, p)
+		p = Space(doc, p)
 		if p >= len(doc) {
 			return 0, malformed(p, "unexpected end of input")
 		}
 		switch doc[p] {
 		case ',':
-			p = skipSpace(doc, p+1)
+			p = Space(doc, p+1)
 		case ']':
 			return 0, outOfRange(at, idx, n)
 		default:
@@ -182,21 +181,11 @@ func unexpected(doc []byte, p int, want string) error {
 	return malformed(p, fmt.Sprintf("unexpected %q, expected %s", doc[p:p+1], want))
 }
 
-// space marks JSON's four whitespace bytes.
-var space = [256]bool{' ': true, '\t': true, '\n': true, '\r': true}
-
 // numberByte marks the bytes a number can contain; skipping a number does not
 // check their order, since a document is validated where it enters.
 var numberByte = [256]bool{
 	'0': true, '1': true, '2': true, '3': true, '4': true, '5': true, '6': true, '7': true, '8': true, '9': true,
 	'-': true, '+': true, '.': true, 'e': true, 'E': true,
-}
-
-func skipSpace(doc []byte, p int) int {
-	for p < len(doc) && space[doc[p]] {
-		p++
-	}
-	return p
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
@@ -353,64 +342,14 @@ func keyEqual(raw []byte, plain bool, key string) bool {
 // key matches nothing that a valid document could hold.
 func decodeRune(s []byte) (r rune, n int) {
 	c := s[0]
-	if c != '\\' {
-		if c < utf8.RuneSelf {
-			return rune(c), 1
-		}
+	switch {
+	case c < utf8.RuneSelf && c != '\\':
+		return rune(c), 1
+	case c != '\\':
 		return utf8.DecodeRune(s)
 	}
-	if len(s) < 2 {
+	if r, n = unescape(s); n == 0 {
 		return '\\', 1
 	}
-	switch s[1] {
-	case '"', '\\', '/':
-		return rune(s[1]), 2
-	case 'b':
-		return '\b', 2
-	case 'f':
-		return '\f', 2
-	case 'n':
-		return '\n', 2
-	case 'r':
-		return '\r', 2
-	case 't':
-		return '\t', 2
-	case 'u':
-		r, ok := hex4(s)
-		if !ok {
-			return '\\', 1
-		}
-		if !utf16.IsSurrogate(r) {
-			return r, 6
-		}
-		if r2, ok := hex4(s[6:]); ok {
-			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-				return d, 12
-			}
-		}
-		return utf8.RuneError, 6
-	}
-	return '\\', 1
-}
-
-// hex4 decodes a `\uXXXX` escape at the start of s.
-func hex4(s []byte) (rune, bool) {
-	if len(s) < 6 || s[0] != '\\' || s[1] != 'u' {
-		return 0, false
-	}
-	var r rune
-	for _, c := range s[2:6] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c = c - 'a' + 10
-		case 'A' <= c && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
+	return r, n
 }

@@ -239,7 +239,7 @@ func checkAgainstOracle(t testing.TB, doc []byte, path []Step) {
 	if !isSubslice(doc, got) {
 		t.Fatalf("Select(%q, %v) = %q is not a slice of the document", doc, path, got)
 	}
-	if len(got) == 0 || space[got[0]] || space[got[len(got)-1]] {
+	if len(got) == 0 || isSpace[got[0]] || isSpace[got[len(got)-1]] {
 		t.Fatalf("Select(%q, %v) = %q is not trimmed", doc, path, got)
 	}
 	v, err := decode(got)

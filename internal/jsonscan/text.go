@@ -48,7 +48,7 @@ func appendCompact(dst, val []byte) []byte {
 				end = len(val)
 			}
 			i = end - 1
-		case space[c]:
+		case isSpace[c]:
 			dst = append(dst, val[start:i]...)
 			start = i + 1
 		}
@@ -58,23 +58,14 @@ func appendCompact(dst, val []byte) []byte {
 
 func trimSpace(b []byte) []byte {
 	i, j := 0, len(b)
-	for i < j && space[b[i]] {
+	for i < j && isSpace[b[i]] {
 		i++
 	}
-	for j > i && space[b[j-1]] {
+	for j > i && isSpace[b[j-1]] {
 		j--
 	}
 	return b[i:j]
 }
-
-// safe marks the ASCII bytes that encoding/json writes unescaped when it is
-// not escaping HTML: all but control bytes, the quote and the backslash.
-var safe = func() (t [utf8.RuneSelf]bool) {
-	for c := ' '; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 const hexDigits = "0123456789abcdef"
 
@@ -89,7 +80,7 @@ func AppendString(dst []byte, s string) []byte {
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
-			if safe[c] {
+			if plain[c] {
 				i++
 				continue
 			}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // fastCheck checks an encoded JSON object against a flat object schema (the
@@ -232,11 +234,11 @@ func types(v any) (uint8, bool) {
 // is sure raw is valid; ok is false otherwise.
 func (f *fastCheck) check(raw []byte) (out []byte, ok bool) {
 	var seen uint64
-	i := space(raw, 0)
+	i := jsonscan.Space(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return nil, false
 	}
-	i = space(raw, i+1)
+	i = jsonscan.Space(raw, i+1)
 	closing := -1
 	members := 0
 	for i < len(raw) {
@@ -247,8 +249,8 @@ func (f *fastCheck) check(raw []byte) (out []byte, ok bool) {
 		if raw[i] != '"' {
 			return nil, false
 		}
-		end, plain := stringEnd(raw, i)
-		if end < 0 || !plain {
+		end, escaped := jsonscan.String(raw, i)
+		if end < 0 || escaped {
 			return nil, false
 		}
 		key := raw[i+1 : end-1]
@@ -256,12 +258,12 @@ func (f *fastCheck) check(raw []byte) (out []byte, ok bool) {
 		if !known && f.closed {
 			return nil, false
 		}
-		i = space(raw, end)
+		i = jsonscan.Space(raw, end)
 		if i >= len(raw) || raw[i] != ':' {
 			return nil, false
 		}
-		i = space(raw, i+1)
-		vend := valueEnd(raw, i, 0)
+		i = jsonscan.Space(raw, i+1)
+		vend := jsonscan.Value(raw, i)
 		if vend < 0 {
 			return nil, false
 		}
@@ -275,9 +277,9 @@ func (f *fastCheck) check(raw []byte) (out []byte, ok bool) {
 			}
 		}
 		members++
-		i = space(raw, vend)
+		i = jsonscan.Space(raw, vend)
 		if i < len(raw) && raw[i] == ',' {
-			i = space(raw, i+1)
+			i = jsonscan.Space(raw, i+1)
 			continue
 		}
 		if i < len(raw) && raw[i] == '}' {
@@ -285,7 +287,7 @@ func (f *fastCheck) check(raw []byte) (out []byte, ok bool) {
 		}
 		break
 	}
-	if closing < 0 || space(raw, closing+1) != len(raw) {
+	if closing < 0 || jsonscan.Space(raw, closing+1) != len(raw) {
 		return nil, false
 	}
 	for _, r := range f.required {
@@ -327,12 +329,11 @@ func (p *fastProp) ok(v []byte) bool {
 			return true
 		}
 		text := v[1 : len(v)-1]
-		if end, plain := stringEnd(v, 0); end != len(v) || !plain {
-			var decoded string
-			if json.Unmarshal(v, &decoded) != nil {
+		if end, escaped := jsonscan.String(v, 0); end != len(v) || escaped {
+			var end int
+			if text, end = jsonscan.Unquote(nil, v, 0); end != len(v) {
 				return false
 			}
-			text = []byte(decoded)
 		}
 		if p.strs != nil && !p.strs[string(text)] || p.notStr != nil && string(text) == *p.notStr {
 			return false
@@ -360,11 +361,7 @@ func (p *fastProp) ok(v []byte) bool {
 		if !p.checkItems || p.itemTypes == 0 {
 			return p.strs == nil
 		}
-		var items []json.RawMessage
-		if json.Unmarshal(v, &items) != nil {
-			return false
-		}
-		for _, it := range items {
+		for it := range jsonscan.Elements(v) {
 			if p.itemTypes&kindOf(it) == 0 {
 				return false
 			}
@@ -423,157 +420,4 @@ func kindOf(v []byte) uint8 {
 		}
 	}
 	return tInteger
-}
-
-func space(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// stringEnd returns the index just past the JSON string starting at b[i],
-// or -1 when it is not a valid string; plain says it has no escapes.
-func stringEnd(b []byte, i int) (end int, plain bool) {
-	plain = true
-	for j := i + 1; j < len(b); j++ {
-		switch c := b[j]; {
-		case c == '"':
-			return j + 1, plain
-		case c < 0x20:
-			return -1, false
-		case c == '\\':
-			plain = false
-			if j+1 >= len(b) {
-				return -1, false
-			}
-			switch b[j+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				j++
-			case 'u':
-				if j+5 >= len(b) {
-					return -1, false
-				}
-				for _, h := range b[j+2 : j+6] {
-					if !isHex(h) {
-						return -1, false
-					}
-				}
-				j += 5
-			default:
-				return -1, false
-			}
-		}
-	}
-	return -1, false
-}
-
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
-}
-
-// valueEnd returns the index just past the valid JSON value at b[i], or -1.
-func valueEnd(b []byte, i, depth int) int {
-	if i >= len(b) || depth > 64 {
-		return -1
-	}
-	switch c := b[i]; {
-	case c == '"':
-		end, _ := stringEnd(b, i)
-		return end
-	case c == '{' || c == '[':
-		closer := byte('}')
-		if c == '[' {
-			closer = ']'
-		}
-		i = space(b, i+1)
-		if i < len(b) && b[i] == closer {
-			return i + 1
-		}
-		for {
-			if c == '{' {
-				if i >= len(b) || b[i] != '"' {
-					return -1
-				}
-				end, _ := stringEnd(b, i)
-				if end < 0 {
-					return -1
-				}
-				i = space(b, end)
-				if i >= len(b) || b[i] != ':' {
-					return -1
-				}
-				i = space(b, i+1)
-			}
-			end := valueEnd(b, i, depth+1)
-			if end < 0 {
-				return -1
-			}
-			i = space(b, end)
-			if i < len(b) && b[i] == ',' {
-				i = space(b, i+1)
-				continue
-			}
-			if i < len(b) && b[i] == closer {
-				return i + 1
-			}
-			return -1
-		}
-	case c == 't':
-		return literalEnd(b, i, "true")
-	case c == 'f':
-		return literalEnd(b, i, "false")
-	case c == 'n':
-		return literalEnd(b, i, "null")
-	default:
-		return numberEnd(b, i)
-	}
-}
-
-func literalEnd(b []byte, i int, lit string) int {
-	if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
-		return i + len(lit)
-	}
-	return -1
-}
-
-// numberEnd follows JSON's number grammar.
-func numberEnd(b []byte, i int) int {
-	if i < len(b) && b[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(b) && b[i] == '0':
-		i++
-	case i < len(b) && '1' <= b[i] && b[i] <= '9':
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-	default:
-		return -1
-	}
-	if i < len(b) && b[i] == '.' {
-		i++
-		start := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return -1
-		}
-	}
-	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
-		i++
-		if i < len(b) && (b[i] == '+' || b[i] == '-') {
-			i++
-		}
-		start := i
-		for i < len(b) && '0' <= b[i] && b[i] <= '9' {
-			i++
-		}
-		if i == start {
-			return -1
-		}
-	}
-	return i
 }

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // flatType is a struct whose fields are all strings, booleans, integers and
@@ -161,7 +163,7 @@ func (d *flatDecoder) decode(in []byte, p unsafe.Pointer) bool {
 			return false
 		}
 		var ok bool
-		if d.key, ok = s.str(d.key[:0], true); !ok || s.peek() != ':' {
+		if d.key, ok = s.str(d.key[:0]); !ok || s.peek() != ':' {
 			return false
 		}
 		s.i++
@@ -169,7 +171,7 @@ func (d *flatDecoder) decode(in []byte, p unsafe.Pointer) bool {
 			if !d.set(f, &s, p) {
 				return false
 			}
-		} else if d.folds(d.key) || !s.skip(0) {
+		} else if d.folds(d.key) || !s.skip() {
 			return false
 		}
 		switch s.peek() {
@@ -222,7 +224,7 @@ func (d *flatDecoder) set(f *flatField, s *scanner, p unsafe.Pointer) bool {
 			return false
 		}
 		var ok bool
-		if d.str, ok = s.str(d.str[:0], true); !ok {
+		if d.str, ok = s.str(d.str[:0]); !ok {
 			return false
 		}
 		*(*string)(ptr) = string(d.str)
@@ -310,7 +312,7 @@ func (ft *flatType) encode(b []byte, p unsafe.Pointer) ([]byte, bool) {
 		b = append(b, f.key...)
 		switch f.kind {
 		case reflect.String:
-			b = appendString(b, *(*string)(ptr))
+			b = jsonscan.AppendString(b, *(*string)(ptr))
 		case reflect.Bool:
 			b = strconv.AppendBool(b, *(*bool)(ptr))
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -395,58 +397,4 @@ func appendFloat(b []byte, x float64, bits int) []byte {
 		}
 	}
 	return b
-}
-
-// appendString appends s to b as a JSON string, as encoding/json does with
-// HTML escaping off: invalid UTF-8 becomes U+FFFD, and U+2028 and U+2029
-// are escaped.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= ' ' && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

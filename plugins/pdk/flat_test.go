@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 type myString string
@@ -112,8 +113,8 @@ func TestFlatDecode(t *testing.T) {
 		{`{"s":"a"`, false},
 		{`{"s":"a"} {}`, false},
 		{`{"s":"a",}`, false},
-		{`{"x":` + deep(maxDepth+1) + `}`, false},
-		{`{"x":` + deep(maxDepth) + `}`, true},
+		{`{"x":` + deep(jsonscan.MaxDepth+1) + `}`, false},
+		{`{"x":` + deep(jsonscan.MaxDepth) + `}`, true},
 	}
 	for _, tc := range cases {
 		var fast flatIn

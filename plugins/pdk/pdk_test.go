@@ -1,7 +1,6 @@
 package pdk
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -321,20 +320,6 @@ func TestAppendError(t *testing.T) {
 	for _, tc := range cases {
 		assert.Equal(t, tc.want, string(appendError(nil, tc.err)))
 	}
-}
-
-// FuzzAppendString checks appendString against encoding/json, byte for byte.
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", "a\"b\\c\n\x00\b\f\x7f", "\xff\xfe", "é€😀", "\u2028</script>&\u2029"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetEscapeHTML(false)
-		require.NoError(t, enc.Encode(s))
-		assert.Equal(t, strings.TrimSuffix(want.String(), "\n"), string(appendString(nil, s)))
-	})
 }
 
 func TestConfig(t *testing.T) {

@@ -305,7 +305,7 @@ func appendError(b []byte, err error) []byte {
 	b = append(b, `{"kind":"`...)
 	b = append(b, kind...)
 	b = append(b, `","message":`...)
-	b = appendString(b, err.Error())
+	b = jsonscan.AppendString(b, err.Error())
 	return append(b, '}')
 }
 

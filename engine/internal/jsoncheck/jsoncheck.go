@@ -6,9 +6,10 @@
 package jsoncheck
 
 import (
-	"encoding/binary"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // Error says where and why an output is not acceptable.
@@ -205,44 +206,13 @@ func (c *checker) key() error {
 	return nil
 }
 
-// plain marks the bytes a string may hold as they are: printable ASCII
-// but for the quote and the backslash.
-var plain = func() (t [256]bool) {
-	for ch := 0x20; ch < 0x80; ch++ {
-		t[ch] = ch != '"' && ch != '\\'
-	}
-	return t
-}()
-
-const (
-	ones  = 0x0101010101010101
-	highs = 0x8080808080808080
-)
-
-// special reports whether any of the eight bytes in x is not plain: a
-// quote, a backslash, below 0x20 or from 0x80 (the usual tests for a zero
-// byte, on x and on x xor the byte looked for).
-func special(x uint64) bool {
-	q := x ^ (ones * '"')
-	bs := x ^ (ones * '\\')
-	return (x|(q-ones)&^q|(bs-ones)&^bs|(x-ones*0x20)&^x)&highs != 0
-}
-
 func (c *checker) str() error {
 	c.i++ // the opening quote
 	b, i := c.b, c.i
 	for {
-		// Eight bytes at a time while none of them needs a look: no quote,
+		// Past the bytes that need no look, eight at a time: no quote,
 		// backslash, control character or byte of a multi-byte rune.
-		for rest := b[i:]; len(rest) >= 16; rest = rest[16:] {
-			if special(binary.LittleEndian.Uint64(rest[:8])) || special(binary.LittleEndian.Uint64(rest[8:16])) {
-				break
-			}
-			i += 16
-		}
-		for i < len(b) && plain[b[i]] {
-			i++
-		}
+		i = jsonscan.PlainRun(b, i)
 		c.i = i
 		if i >= len(b) {
 			break

@@ -1,6 +1,6 @@
 //go:build !wasm
 
-package pdk
+package jsonscan
 
 import "encoding/binary"
 

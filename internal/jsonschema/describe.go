@@ -53,7 +53,7 @@ func Fields(raw []byte, mark string) string {
 }
 
 // TypeName names the type a schema allows, for people: a JSON type
-// ("string", "integer"), []T for an array, a union as a|b, the values of an
+// ("string", "integer"), []T for an array ([](a|b) when T is a union), a union as a|b, the values of an
 // enum, the name of a $defs entry, or "any". It reads raw as it is, without
 // compiling it, and never fails: what it cannot read is "any".
 func TypeName(raw []byte) string {
@@ -116,7 +116,11 @@ func TypeName(raw []byte) string {
 	})
 	for i, t := range types {
 		if t == "array" {
-			types[i] = "[]" + TypeName(s.Items)
+			elem := TypeName(s.Items)
+			if strings.Contains(elem, "|") {
+				elem = "(" + elem + ")" // [](string|null), not []string|null
+			}
+			types[i] = "[]" + elem
 		}
 	}
 	return strings.Join(types, "|")

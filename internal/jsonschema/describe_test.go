@@ -14,7 +14,7 @@ func TestTypeName(t *testing.T) {
 		{`{"type": "string"}`, "string"},
 		{`{"type": ["null", "integer"]}`, "integer|null"},
 		{`{"type": "array", "items": {"type": "number"}}`, "[]number"},
-		{`{"type": ["array", "null"], "items": {"type": ["string", "null"]}}`, "[]string|null|null"},
+		{`{"type": ["array", "null"], "items": {"type": ["string", "null"]}}`, "[](string|null)|null"},
 		{`{"type": "array"}`, "[]any"},
 		{`{"enum": ["full", "short"]}`, `"full"|"short"`},
 		{`{"const": 3}`, "3"},

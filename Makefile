@@ -47,7 +47,7 @@ lint:
 ## tool outputs, the module rewrite, guest text, the server's answers
 FUZZTIME ?= 20s
 fuzz:
-	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./engine/internal/ref
+	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/ref
 	$(GO) test -run=NONE -fuzz='^FuzzSelect$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
 	$(GO) test -run=NONE -fuzz='^FuzzScan$$' -fuzztime=$(FUZZTIME) ./internal/jsonscan
 	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/schemas

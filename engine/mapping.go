@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/weirflow/weir/engine/internal/ref"
 	"github.com/weirflow/weir/internal/jsonscan"
+	"github.com/weirflow/weir/internal/ref"
 )
 
 // mapInput is how one flow input is taken from a line.

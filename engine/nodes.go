@@ -6,8 +6,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/weirflow/weir/engine/internal/ref"
 	"github.com/weirflow/weir/internal/jsonschema"
+	"github.com/weirflow/weir/internal/ref"
 	"github.com/weirflow/weir/internal/schemas"
 )
 

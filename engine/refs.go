@@ -4,11 +4,10 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"strings"
 
-	"github.com/weirflow/weir/engine/internal/ref"
 	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/internal/jsonschema"
+	"github.com/weirflow/weir/internal/ref"
 	"github.com/weirflow/weir/internal/schemas"
 )
 
@@ -172,18 +171,7 @@ func stepsText(steps []jsonscan.Step) string {
 	if len(steps) == 0 {
 		return "the value"
 	}
-	var b strings.Builder
-	for i, s := range steps {
-		switch {
-		case s.IsIndex:
-			fmt.Fprintf(&b, "[%d]", s.Index)
-		case i == 0:
-			b.WriteString(s.Key)
-		default:
-			b.WriteString("." + s.Key)
-		}
-	}
-	return quote(b.String())
+	return quote(ref.FormatSteps(steps))
 }
 
 func (c *compiler) inputNames() []string {

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/weirflow/weir/engine/internal/ref"
 	"github.com/weirflow/weir/internal/jsonscan"
+	"github.com/weirflow/weir/internal/ref"
 )
 
 // tmpl builds one JSON value of a run (a node's inputs, the flow's outputs)

@@ -79,7 +79,7 @@ func TestContractSchemas(t *testing.T) {
 		"required":["text"],"additionalProperties":false}`, string(tools["template"].Outputs))
 	assert.JSONEq(t, `{"type":"object","properties":{
 		"value":{"description":"The value to start from: null by default, {} when merge is given."},
-		"pick":{"type":"string","description":"A path into the result to return instead of all of it, such as a.b[0] or [\"odd key\"].x."},
+		"pick":{"type":"string","description":"A path into the result to return instead of all of it, written as the steps of a reference: a.b[0], or [\"odd key\"].x for a key that is not a name."},
 		"merge":{"type":["array","null"],"items":{"type":["object","null"],"additionalProperties":{}},"description":"Objects merged into value in order, one level deep: later keys win. Null entries are skipped."}},
 		"additionalProperties":false}`, string(tools["json"].Inputs))
 	assert.JSONEq(t, `{"type":"object","properties":{"value":{"description":"The result."}},"required":["value"],"additionalProperties":false}`,

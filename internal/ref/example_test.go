@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/weirflow/weir/engine/internal/ref"
+	"github.com/weirflow/weir/internal/ref"
 )
 
 func ExampleParse() {

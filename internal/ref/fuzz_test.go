@@ -4,6 +4,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // FuzzParse checks that Parse never panics, that its errors are
@@ -137,6 +139,13 @@ func FuzzParsePath(f *testing.F) {
 		tmpl, err := Parse("${" + s + "}")
 		if err != nil || !tmpl.IsRef() || !sameRef(tmpl.Parts[0].Ref, r) {
 			t.Fatalf("ParsePath(%q) reads %q %v, but Parse of it in ${} gives %#v, %v", s, root, steps, tmpl, err)
+		}
+		all := append([]jsonscan.Step{{Key: root}}, steps...)
+		if got, err := ParseSteps(s); err != nil || !reflect.DeepEqual(got, all) {
+			t.Fatalf("ParsePath(%q) reads %q %v, but ParseSteps %v, %v", s, root, steps, got, err)
+		}
+		if got, err := ParseSteps(FormatSteps(all)); err != nil || !reflect.DeepEqual(got, all) {
+			t.Fatalf("ParsePath(%q) formats as %q, which ParseSteps reads as %v, %v", s, FormatSteps(all), got, err)
 		}
 	})
 }

@@ -162,12 +162,28 @@ func TestParsePath(t *testing.T) {
 	}
 }
 
+// syntaxCase is a path that does not parse, with its error.
+type syntaxCase struct {
+	s      string
+	offset int
+	msg    string
+}
+
+// checkSyntaxErrors parses each case's path and checks its *SyntaxError.
+func checkSyntaxErrors(t *testing.T, parse func(string) error, tests []syntaxCase) {
+	for _, tt := range tests {
+		t.Run(tt.s, func(t *testing.T) {
+			var se *SyntaxError
+			err := parse(tt.s)
+			require.True(t, errors.As(err, &se), "want a *SyntaxError, got %v", err)
+			assert.Equal(t, tt.msg, se.Msg)
+			assert.Equal(t, tt.offset, se.Offset)
+		})
+	}
+}
+
 func TestParsePathErrors(t *testing.T) {
-	tests := []struct {
-		s      string
-		offset int
-		msg    string
-	}{
+	checkSyntaxErrors(t, func(s string) error { _, _, err := ParsePath(s); return err }, []syntaxCase{
 		{``, 0, `empty path: write a path such as a.b[0]`},
 		{`data.`, 5, `bad path "data.": expected a field name after "."`},
 		{`data.1`, 5, `bad path "data.1": expected a field name after "."; write [1] for a list index`},
@@ -183,16 +199,7 @@ func TestParsePathErrors(t *testing.T) {
 		{`data[1}`, 4, `bad index "[1}" in "data[1}": use [0], [1], ... or ["key"]`},
 		{`a["x"`, 5, `bad key "[\"x\"" in "a[\"x\"": add "]" after the key`},
 		{`a["x`, 1, `bad key "[\"x" in "a[\"x": add the closing quote`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.s, func(t *testing.T) {
-			_, _, err := ParsePath(tt.s)
-			var se *SyntaxError
-			require.True(t, errors.As(err, &se), "want a *SyntaxError, got %v", err)
-			assert.Equal(t, tt.msg, se.Msg)
-			assert.Equal(t, tt.offset, se.Offset)
-		})
-	}
+	})
 }
 
 func TestRefString(t *testing.T) {
@@ -245,4 +252,38 @@ func TestRefsAreCopies(t *testing.T) {
 	refs := tmpl.Refs()
 	refs[0].Root = "changed"
 	assert.Equal(t, "x", tmpl.Parts[0].Ref.Root)
+}
+
+func TestParseSteps(t *testing.T) {
+	tests := []struct {
+		s     string
+		steps []jsonscan.Step
+		text  string // FormatSteps of the steps
+	}{
+		{`a`, []jsonscan.Step{key("a")}, `a`},
+		{`a.b[0]`, []jsonscan.Step{key("a"), key("b"), index(0)}, `a.b[0]`},
+		{`[1][0]`, []jsonscan.Step{index(1), index(0)}, `[1][0]`},
+		{`["odd key"].x`, []jsonscan.Step{key("odd key"), key("x")}, `["odd key"].x`},
+		{`["a"].b`, []jsonscan.Step{key("a"), key("b")}, `a.b`},
+		{`["名前"]`, []jsonscan.Step{key("名前")}, `["名前"]`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.s, func(t *testing.T) {
+			steps, err := ParseSteps(tt.s)
+			require.NoError(t, err)
+			assert.Equal(t, tt.steps, steps)
+			assert.Equal(t, tt.text, FormatSteps(steps))
+		})
+	}
+}
+
+func TestParseStepsErrors(t *testing.T) {
+	checkSyntaxErrors(t, func(s string) error { _, err := ParseSteps(s); return err }, []syntaxCase{
+		{``, 0, `empty path: write a path such as a.b[0]`},
+		{`名前`, 0, `bad path "名前": expected a name at the start, such as a.b[0]; write ["key"] for a key that is not a name`},
+		{`a b`, 1, `bad path "a b": unexpected " " after "a"; spaces are not allowed in a path`},
+		{`.a`, 0, `bad path ".a": expected a name at the start, such as a.b[0]`},
+		{`[0]x`, 3, `bad path "[0]x": unexpected "x" after "[0]"; put "." before a field name`},
+		{`a[`, 1, `bad index "[" in "a[": use [0], [1], ... or ["key"]`},
+	})
 }

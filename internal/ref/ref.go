@@ -173,6 +173,38 @@ func ParsePath(s string) (root string, steps []jsonscan.Step, err error) {
 	return root, steps, nil
 }
 
+// ParseSteps parses a path of steps alone, such as "a.b[0]", `["odd key"].x`
+// or "[1][0]": the steps of a path whose first step may be a name or a
+// bracket, with no root. builtin.json's pick takes paths so. Errors are
+// *SyntaxError.
+func ParseSteps(s string) ([]jsonscan.Step, error) {
+	p := parser{s: s, steps: true}
+	root, steps, end, err := p.path(0)
+	if err != nil {
+		return nil, err
+	}
+	if end != len(s) {
+		return nil, p.unexpected(end)
+	}
+	if root != "" {
+		steps = append([]jsonscan.Step{{Key: root}}, steps...)
+	}
+	return steps, nil
+}
+
+// FormatSteps returns steps in the canonical form ParseSteps reads, such
+// as `a["b c"][0]`.
+func FormatSteps(steps []jsonscan.Step) string {
+	var b []byte
+	for _, st := range steps {
+		b = appendStep(b, st)
+	}
+	if len(b) > 0 && b[0] == '.' {
+		b = b[1:]
+	}
+	return string(b)
+}
+
 // parseRef parses the reference whose "${" is at o.
 func parseRef(s string, o int) (*Ref, error) {
 	p := parser{s: s, start: o, ref: true}
@@ -198,6 +230,7 @@ type parser struct {
 	s     string
 	start int  // offset of the "$" of "${", or 0 for a bare path
 	ref   bool // whether the path is inside "${...}"
+	steps bool // whether the path has no root and may start with "["
 }
 
 // path parses a path from offset i and returns the offset just past it: the
@@ -213,12 +246,15 @@ func (p *parser) path(i int) (root string, steps []jsonscan.Step, end int, err e
 	if p.ref && s[i] == '}' {
 		return "", nil, 0, p.fail(p.start, `empty reference "${}": write a path such as ${inputs.name}, or $${} for the literal text`)
 	}
-	if !isNameStart(s[i]) {
+	switch {
+	case p.steps && s[i] == '[':
+	case !isNameStart(s[i]):
 		return "", nil, 0, p.noName(i)
+	default:
+		j := nameEnd(s, i)
+		root, i = s[i:j], j
 	}
-	j := nameEnd(s, i)
-	root = s[i:j]
-	for i = j; i < len(s); {
+	for i < len(s) {
 		switch s[i] {
 		case '.':
 			i++
@@ -366,6 +402,8 @@ func (p *parser) noName(i int) error {
 		return p.fail(i, `bad reference %s: expected a name after "${", such as ${inputs.name}`, quote(p.whole(i)))
 	case strings.HasPrefix(s, "${") && strings.HasSuffix(s, "}"):
 		return p.fail(i, `bad path %s: write it without "${" and "}", as %s`, quote(s), s[2:len(s)-1])
+	case p.steps && !strings.ContainsRune(".]", rune(s[i])):
+		return p.fail(i, `bad path %s: expected a name at the start, such as a.b[0]; write ["key"] for a key that is not a name`, quote(s))
 	default:
 		return p.fail(i, "bad path %s: expected a name at the start, such as a.b[0]", quote(s))
 	}

@@ -8,6 +8,9 @@
 // "${...}", not even spaces. "$${" stands for a literal "${"; any other "$" is
 // literal text.
 //
-// Parse and ParsePath are safe for concurrent use. A Template is not changed
+// ParseSteps reads the same steps without a root, the path syntax of
+// builtin.json's pick: "a.b[0]", `["odd key"].x`, "[1][0]".
+//
+// Parse, ParsePath and ParseSteps are safe for concurrent use. A Template is not changed
 // after Parse returns it, so it may be shared by goroutines that only read it.
 package ref

@@ -168,7 +168,12 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		}
 		flows = append(flows, name)
 	}
-	base := "http://" + displayAddr(ln.Addr().(*net.TCPAddr))
+	printServing(stderr, "http://"+displayAddr(ln.Addr().(*net.TCPAddr)), flows, fl)
+	return serveUntil(ctx, stderr, ln, s, fl.grace)
+}
+
+// printServing says where each flow is served, and the admin API.
+func printServing(stderr io.Writer, base string, flows []string, fl serveFlags) {
 	for i, name := range flows {
 		routes := "/v1/flows/" + name + "/runs"
 		if i == 0 {
@@ -186,7 +191,11 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		}
 		fmt.Fprintf(stderr, "admin API at %s/v1/admin, %s\n", base, auth)
 	}
+}
 
+// serveUntil serves s on ln until ctx ends, then drains: new requests are
+// refused, and those in flight have grace to finish before they are cut off.
+func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, grace time.Duration) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -199,10 +208,10 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	fmt.Fprintf(stderr, "draining: no new requests; those in flight have %s to finish\n", fl.grace)
+	fmt.Fprintf(stderr, "draining: no new requests; those in flight have %s to finish\n", grace)
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }() // /readyz answers 503 from now on
-	drainCtx, cancel := context.WithTimeout(context.Background(), fl.grace)
+	drainCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	cut := hs.Shutdown(drainCtx) != nil
 	if cut {
@@ -213,7 +222,7 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return err
 	}
 	if cut {
-		return fmt.Errorf("drain: requests still running after %s were cut off", fl.grace)
+		return fmt.Errorf("drain: requests still running after %s were cut off", grace)
 	}
 	return nil
 }

@@ -90,11 +90,47 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	annotations := map[string]string{AnnotationDigest: req.Digest, AnnotationFlow: req.Flow}
 	meta := metav1.ObjectMeta{Name: req.Name, Namespace: ns, Labels: labels, Annotations: annotations}
 
+	pod := h.podSpec(image, env)
+	set := &Set{
+		Deployment: &appsv1.Deployment{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
+			ObjectMeta: meta,
+			Spec: appsv1.DeploymentSpec{
+				Selector: &metav1.LabelSelector{MatchLabels: selector},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
+					Spec:       pod,
+				},
+			},
+		},
+		Service: &corev1.Service{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: meta,
+			Spec: corev1.ServiceSpec{
+				Type:     corev1.ServiceTypeClusterIP,
+				Selector: selector,
+				Ports:    []corev1.ServicePort{{Name: "http", Port: servicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
+			},
+		},
+	}
+	if h.MaxReplicas <= replicas {
+		// Without an autoscaler the Deployment says how many; with one,
+		// the autoscaler does, and applying again must not undo it.
+		set.Deployment.Spec.Replicas = ptr(replicas)
+		return set, nil
+	}
+	set.HPA = h.autoscaler(meta, replicas)
+	return set, nil
+}
+
+// podSpec is the pod of weir serve running image: its port, probes,
+// resources, and a security context that locks it down.
+func (h *Host) podSpec(image string, env []corev1.EnvVar) corev1.PodSpec {
 	port := int32(container.DefaultPort)
 	httpGet := func(path string) corev1.ProbeHandler {
 		return corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromString("http")}}
 	}
-	pod := corev1.PodSpec{
+	return corev1.PodSpec{
 		SecurityContext: &corev1.PodSecurityContext{
 			RunAsNonRoot:   ptr(true),
 			RunAsUser:      ptr(int64(65532)),
@@ -130,39 +166,16 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 		// The server drains in-flight requests for up to 30s on SIGTERM.
 		TerminationGracePeriodSeconds: ptr(int64(40)),
 	}
-	set := &Set{
-		Deployment: &appsv1.Deployment{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
-			ObjectMeta: meta,
-			Spec: appsv1.DeploymentSpec{
-				Selector: &metav1.LabelSelector{MatchLabels: selector},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},
-					Spec:       pod,
-				},
-			},
-		},
-		Service: &corev1.Service{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-			ObjectMeta: meta,
-			Spec: corev1.ServiceSpec{
-				Type:     corev1.ServiceTypeClusterIP,
-				Selector: selector,
-				Ports:    []corev1.ServicePort{{Name: "http", Port: servicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
-			},
-		},
-	}
-	if h.MaxReplicas <= replicas {
-		// Without an autoscaler the Deployment says how many; with one,
-		// the autoscaler does, and applying again must not undo it.
-		set.Deployment.Spec.Replicas = ptr(replicas)
-		return set, nil
-	}
-	set.HPA = &autoscalingv2.HorizontalPodAutoscaler{
+}
+
+// autoscaler scales the Deployment of meta on CPU from replicas up to
+// h.MaxReplicas.
+func (h *Host) autoscaler(meta metav1.ObjectMeta, replicas int32) *autoscalingv2.HorizontalPodAutoscaler {
+	return &autoscalingv2.HorizontalPodAutoscaler{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 		ObjectMeta: meta,
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
-			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: req.Name},
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: meta.Name},
 			MinReplicas:    ptr(replicas),
 			MaxReplicas:    h.MaxReplicas,
 			Metrics: []autoscalingv2.MetricSpec{{
@@ -174,7 +187,6 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 			}},
 		},
 	}
-	return set, nil
 }
 
 // resources are the pod's requests and limits: limits as h says, and

@@ -112,100 +112,114 @@ func compileProp(name string, v any) (fastProp, bool) {
 		return p, false
 	}
 	for k, v := range s {
-		switch k {
-		case "description":
-		case "type":
-			bits, ok := types(v)
-			if !ok {
-				return p, false
-			}
-			p.types = bits
-		case "default":
-			b, err := json.Marshal(v)
-			if err != nil {
-				return p, false
-			}
-			p.def = b
-		case "enum", "const":
-			list, isList := v.([]any)
-			if !isList {
-				list = []any{v}
-			}
-			p.strs = map[string]bool{}
-			for _, e := range list {
-				str, ok := e.(string)
-				if !ok {
-					return p, false
-				}
-				p.strs[str] = true
-			}
-			p.needText = true
-		case "not":
-			n, ok := v.(map[string]any)
-			str, isStr := n["const"].(string)
-			if !ok || len(n) != 1 || !isStr {
-				return p, false
-			}
-			p.notStr, p.needText = &str, true
-		case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum":
-			n, ok := v.(json.Number)
-			if !ok {
-				return p, false
-			}
-			f, err := n.Float64()
-			if err != nil {
-				return p, false
-			}
-			switch k {
-			case "minimum":
-				p.min = &f
-			case "maximum":
-				p.max = &f
-			case "exclusiveMinimum":
-				p.min, p.exMin = &f, true
-			case "exclusiveMaximum":
-				p.max, p.exMax = &f, true
-			}
-		case "minLength", "maxLength":
-			n, ok := v.(json.Number)
-			i, err := n.Int64()
-			if !ok || err != nil {
-				return p, false
-			}
-			if k == "minLength" {
-				p.minLen = int(i)
-			} else {
-				p.maxLen = int(i)
-			}
-			p.needText = true
-		case "pattern":
-			str, ok := v.(string)
-			re, err := regexp.Compile(str)
-			if !ok || err != nil {
-				return p, false
-			}
-			p.pattern, p.needText = re, true
-		case "items":
-			it, ok := v.(map[string]any)
-			if !ok {
-				return p, false
-			}
-			p.checkItems = true
-			if len(it) == 0 {
-				continue
-			}
-			bits, ok := types(it["type"])
-			if !ok || len(it) != 1 || bits&(tObject|tArray) != 0 {
-				return p, false
-			}
-			p.itemTypes = bits
-		default:
+		if !p.compile(k, v) {
 			return p, false
 		}
 	}
 	// Bounds on both exclusive and inclusive forms at once are rare: leave
 	// them, and anything odd, to the full check.
 	return p, true
+}
+
+// compile adds keyword k of the property's schema, with value v, to the
+// check; it reports false for what it leaves to the full check.
+func (p *fastProp) compile(k string, v any) bool {
+	switch k {
+	case "description":
+		return true
+	case "type":
+		bits, ok := types(v)
+		p.types = bits
+		return ok
+	case "default":
+		b, err := jsonscan.Marshal(v)
+		p.def = b
+		return err == nil
+	case "enum", "const":
+		return p.compileStrings(v)
+	case "not":
+		n, ok := v.(map[string]any)
+		str, isStr := n["const"].(string)
+		p.notStr, p.needText = &str, true
+		return ok && len(n) == 1 && isStr
+	case "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum":
+		return p.compileBound(k, v)
+	case "minLength", "maxLength":
+		n, ok := v.(json.Number)
+		i, err := n.Int64()
+		if k == "minLength" {
+			p.minLen = int(i)
+		} else {
+			p.maxLen = int(i)
+		}
+		p.needText = true
+		return ok && err == nil
+	case "pattern":
+		str, ok := v.(string)
+		re, err := regexp.Compile(str)
+		p.pattern, p.needText = re, true
+		return ok && err == nil
+	case "items":
+		return p.compileItems(v)
+	}
+	return false
+}
+
+// compileStrings compiles an enum or a const whose values are strings.
+func (p *fastProp) compileStrings(v any) bool {
+	list, isList := v.([]any)
+	if !isList {
+		list = []any{v}
+	}
+	p.strs = map[string]bool{}
+	for _, e := range list {
+		str, ok := e.(string)
+		if !ok {
+			return false
+		}
+		p.strs[str] = true
+	}
+	p.needText = true
+	return true
+}
+
+// compileBound compiles a bound on a number, inclusive or exclusive.
+func (p *fastProp) compileBound(k string, v any) bool {
+	n, ok := v.(json.Number)
+	if !ok {
+		return false
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return false
+	}
+	switch k {
+	case "minimum":
+		p.min = &f
+	case "maximum":
+		p.max = &f
+	case "exclusiveMinimum":
+		p.min, p.exMin = &f, true
+	case "exclusiveMaximum":
+		p.max, p.exMax = &f, true
+	}
+	return true
+}
+
+// compileItems compiles the schema of an array's items: none, or one
+// scalar type.
+func (p *fastProp) compileItems(v any) bool {
+	it, ok := v.(map[string]any)
+	if !ok {
+		return false
+	}
+	p.checkItems = true
+	if len(it) == 0 {
+		return true
+	}
+	bits, ok := types(it["type"])
+	p.itemTypes = bits
+	return ok && len(it) == 1 && bits&(tObject|tArray) == 0
 }
 
 func types(v any) (uint8, bool) {

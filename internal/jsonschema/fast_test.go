@@ -135,3 +135,12 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckFastPathAddsDefaultsAsWritten(t *testing.T) {
+	s, err := Compile([]byte(`{"type":"object","properties":{"tag":{"type":"string","default":"<a&b>"},"n":{"type":"integer"}}}`))
+	require.NoError(t, err)
+	require.NotNil(t, s.fast)
+	out, err := s.Check([]byte(`{"n":9007199254740993}`))
+	require.NoError(t, err)
+	assert.Equal(t, `{"n":9007199254740993,"tag":"<a&b>"}`, string(out))
+}

@@ -28,7 +28,9 @@ func TestBinaryConsoleTraces(t *testing.T) {
 	bin, root := weirBinary(t)
 	cmd := exec.Command(bin, "run", "-o", "json", "examples/mixed/flow.cue", "--input", "text=weir")
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=console", "OTEL_SERVICE_NAME=", "OTEL_RESOURCE_ATTRIBUTES=")
+	// A cache of its own: a plugin described before would be compiled on
+	// its first call instead of as the flow loads.
+	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=console", "OTEL_SERVICE_NAME=", "OTEL_RESOURCE_ATTRIBUTES=", "WEIR_CACHE_DIR="+t.TempDir())
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), stderr.String())

@@ -37,7 +37,9 @@ func TestMetricsPluginShared(t *testing.T) {
 	}
 	out, err := exec.Command("wat2wasm", "../../plugins/wasm/testdata/wat/loop.wat", "-o", wasm).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	e, err := weir.New(engine.Options{})
+	// No cache folder: with one, the second entry would be opened from the
+	// first's contract, and start no instance until it is called.
+	e, err := weir.New(engine.Options{Providers: weir.Providers(weir.Options{CacheDir: "-"})})
 	require.NoError(t, err)
 	t.Cleanup(func() { e.Close() })
 	s, err := endpoint.New(endpoint.Options{Engine: e, Logger: discard})

@@ -24,28 +24,28 @@ const contractSection = "weir-contract"
 
 var anyObject = json.RawMessage(`{"type":"object"}`)
 
-// commandContract reads a command module's contract from its custom
-// section, or makes one tool "run" that takes and returns any object.
-func commandContract(name string, mod wazero.CompiledModule) (describeDoc, error) {
+// commandContract reads a command module's contract, as JSON, from its
+// custom section, or makes one tool "run" that takes and returns any object.
+func commandContract(name string, mod wazero.CompiledModule) ([]byte, error) {
 	for _, s := range mod.CustomSections() {
 		if s.Name() != contractSection {
 			continue
 		}
 		var doc describeDoc
 		if err := json.Unmarshal(s.Data(), &doc); err != nil {
-			return describeDoc{}, fmt.Errorf("%s: custom section %s is not a JSON contract: %w", name, contractSection, err)
+			return nil, fmt.Errorf("%s: custom section %s is not a JSON contract: %w", name, contractSection, err)
 		}
 		if len(doc.Tools) != 1 || doc.Tools[0].Name != commandTool {
-			return describeDoc{}, fmt.Errorf("%s: a command module has one tool, %q; its %s section describes %d", name, commandTool, contractSection, len(doc.Tools))
+			return nil, fmt.Errorf("%s: a command module has one tool, %q; its %s section describes %d", name, commandTool, contractSection, len(doc.Tools))
 		}
-		return doc, nil
+		return s.Data(), nil
 	}
-	return describeDoc{ABI: ABI, Tools: []plugins.Contract{{
+	return json.Marshal(describeDoc{ABI: ABI, Tools: []plugins.Contract{{
 		Name:        commandTool,
 		Description: "Runs " + name + " with the inputs on stdin and reads the outputs from stdout.",
 		Inputs:      anyObject,
 		Outputs:     anyObject,
-	}}}, nil
+	}}})
 }
 
 // runCommand runs a fresh instance of a command module: the inputs on

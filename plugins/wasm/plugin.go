@@ -8,14 +8,17 @@ import (
 	"log/slog"
 	"regexp"
 	"sort"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"go.opentelemetry.io/otel/attribute"
 	"golang.org/x/time/rate"
 
 	"github.com/weirflow/weir/internal/granthttp"
+	"github.com/weirflow/weir/internal/tracing"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
@@ -26,6 +29,7 @@ const ABI = "weir-abi-1"
 // Plugin is an opened Wasm module: its tools, and the pool of instances
 // that serves their calls.
 type Plugin struct {
+	p       *Provider
 	name    string // the module's file name, for messages
 	spec    plugins.Spec
 	limits  Limits
@@ -36,16 +40,23 @@ type Plugin struct {
 	web     *granthttp.Client // serves http_request
 	http    plugins.Tool      // web's http tool
 	tools   []plugins.Tool
-	command bool          // the module runs in command mode
-	slots   chan struct{} // command mode: one per call running
-	// commandRuns counts the instances command mode made.
-	commandRuns atomic.Int64
-	dirs        []mount // the granted folders, open until Close (sandbox.go)
+	dirs    []mount // the granted folders, open until Close (sandbox.go)
 
-	rt      *wruntime
-	mod     wazero.CompiledModule
-	pool    *pool
-	release func()
+	// The module is compiled, and its pool made, by start: at Open, or on
+	// the first call of a plugin opened from a cached contract. Until then
+	// bin and digest are the module's; the fields below them are set once
+	// started is.
+	startMu     sync.Mutex
+	started     atomic.Bool
+	bin         []byte
+	digest      string
+	rt          *wruntime
+	mod         wazero.CompiledModule
+	release     func()
+	command     bool          // the module runs in command mode
+	slots       chan struct{} // command mode: one per call running
+	commandRuns atomic.Int64  // command mode: the instances it made
+	pool        *pool
 }
 
 // describeDoc is the JSON weir_describe returns.
@@ -56,9 +67,10 @@ type describeDoc struct {
 
 var toolName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
-func newPlugin(ctx context.Context, p *Provider, rt *wruntime, mod wazero.CompiledModule, spec plugins.Spec,
-	name string, limits Limits, config map[string]string) (_ *Plugin, err error) {
+// newPlugin makes the plugin of the module bin, not started yet.
+func newPlugin(p *Provider, spec plugins.Spec, name string, limits Limits, config map[string]string, bin []byte, digest string) (*Plugin, error) {
 	pl := &Plugin{
+		p:       p,
 		name:    name,
 		spec:    spec,
 		limits:  limits,
@@ -66,56 +78,104 @@ func newPlugin(ctx context.Context, p *Provider, rt *wruntime, mod wazero.Compil
 		log:     p.opts.Logger.With("plugin", spec.Name),
 		logRate: rate.NewLimiter(logsPerSecond, logsPerSecond),
 		guard:   guardLimits(limits.MemoryPages),
-		rt:      rt,
-		mod:     mod,
-	}
-	if err = pl.openDirs(); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			pl.closeDirs()
-		}
-	}()
-	mode, err := checkExports(name, mod)
-	if err != nil {
-		return nil, err
-	}
-	pl.command = mode == commandMode
-	if pl.command {
-		pl.slots = make(chan struct{}, limits.Instances)
+		bin:     bin,
+		digest:  digest,
 	}
 	if err := granthttp.CheckHosts(spec.Grants.Hosts); err != nil {
 		return nil, fmt.Errorf("open plugin %q: %w", spec.Name, err)
 	}
+	if err := pl.openDirs(); err != nil {
+		return nil, err
+	}
 	pl.web = granthttp.New(spec.Name, spec.Grants.Hosts, 0)
 	pl.http = pl.web.Tool()
-	var doc describeDoc
+	return pl, nil
+}
+
+// start compiles the module, checks its exports and makes its pool, once.
+// It fails, and may be tried again, when ctx ends first.
+func (pl *Plugin) start(ctx context.Context) error {
+	if pl.started.Load() {
+		return nil
+	}
+	pl.startMu.Lock()
+	defer pl.startMu.Unlock()
+	switch {
+	case pl.started.Load():
+		return nil
+	case pl.bin == nil:
+		return errClosed
+	}
+	rt, err := pl.p.runtime(ctx, pl.limits.MemoryPages)
+	if err != nil {
+		return err
+	}
+	cctx, span := tracing.Child(ctx, "compile_wasm "+pl.spec.Name, attribute.String("weir.plugin.name", pl.spec.Name), attribute.Int("weir.wasm.bytes", len(pl.bin)))
+	mod, key, err := pl.p.compile(cctx, rt, pl.limits.MemoryPages, pl.digest, pl.bin)
+	tracing.End(span, err, "")
+	if err != nil {
+		return fmt.Errorf("compile %s: %w", pl.name, err)
+	}
+	mode, err := checkExports(pl.name, mod)
+	if err != nil {
+		pl.p.release(key)
+		return err
+	}
+	pl.rt, pl.mod, pl.release = rt, mod, func() { pl.p.release(key) }
+	pl.command = mode == commandMode
 	if pl.command {
-		doc, err = commandContract(name, mod)
-		if err != nil {
-			return nil, err
-		}
+		pl.slots = make(chan struct{}, pl.limits.Instances)
 	} else {
-		pl.pool = newPool(pl, limits.Instances, p.opts.IdleTimeout)
-		if doc, err = pl.describe(ctx); err != nil {
-			pl.pool.close()
-			return nil, err
-		}
+		pl.pool = newPool(pl, pl.limits.Instances, pl.p.opts.IdleTimeout)
+	}
+	pl.bin = nil
+	pl.started.Store(true)
+	return nil
+}
+
+// describe starts the plugin and returns its contract, as JSON: read from
+// a first instance, which stays warm in the pool, or from a command
+// module's custom section.
+func (pl *Plugin) describe(ctx context.Context) ([]byte, error) {
+	if err := pl.start(ctx); err != nil {
+		return nil, err
+	}
+	if pl.command {
+		return commandContract(pl.name, pl.mod)
+	}
+	in, err := pl.pool.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := in.describe(ctx)
+	if err != nil {
+		err = pl.explain(ctx, in, err)
+		pl.pool.discard(in)
+		return nil, fmt.Errorf("%s: weir_describe: %w", pl.name, err)
+	}
+	pl.pool.put(in)
+	return raw, nil
+}
+
+// setContract makes the plugin's tools from its contract.
+func (pl *Plugin) setContract(raw []byte) error {
+	var doc describeDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("%s: weir_describe returned a contract that is not JSON: %w", pl.name, err)
 	}
 	if doc.ABI != ABI {
-		pl.closePool()
-		return nil, fmt.Errorf("%s speaks ABI %q; this weir speaks %q", name, doc.ABI, ABI)
+		return fmt.Errorf("%s speaks ABI %q; this weir speaks %q", pl.name, doc.ABI, ABI)
 	}
+	tools := make([]plugins.Tool, 0, len(doc.Tools))
 	for _, c := range doc.Tools {
 		if !toolName.MatchString(c.Name) {
-			pl.closePool()
-			return nil, fmt.Errorf("%s describes a tool named %q: use letters, digits, _ and -", name, c.Name)
+			return fmt.Errorf("%s describes a tool named %q: use letters, digits, _ and -", pl.name, c.Name)
 		}
-		pl.tools = append(pl.tools, &tool{plugin: pl, contract: c})
+		tools = append(tools, &tool{plugin: pl, contract: c})
 	}
-	sort.Slice(pl.tools, func(i, j int) bool { return pl.tools[i].Contract().Name < pl.tools[j].Contract().Name })
-	return pl, nil
+	sort.Slice(tools, func(i, j int) bool { return tools[i].Contract().Name < tools[j].Contract().Name })
+	pl.tools = tools
+	return nil
 }
 
 type mode int
@@ -189,27 +249,6 @@ func signature(params, results []api.ValueType) string {
 	return s
 }
 
-// describe reads the contract from a first instance, which stays warm in
-// the pool.
-func (pl *Plugin) describe(ctx context.Context) (describeDoc, error) {
-	in, err := pl.pool.get(ctx)
-	if err != nil {
-		return describeDoc{}, err
-	}
-	raw, err := in.describe(ctx)
-	if err != nil {
-		err = pl.explain(ctx, in, err)
-		pl.pool.discard(in)
-		return describeDoc{}, fmt.Errorf("%s: weir_describe: %w", pl.name, err)
-	}
-	pl.pool.put(in)
-	var doc describeDoc
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return describeDoc{}, fmt.Errorf("%s: weir_describe returned a contract that is not JSON: %w", pl.name, err)
-	}
-	return doc, nil
-}
-
 // Tools returns the module's tools, sorted by name.
 func (pl *Plugin) Tools() []plugins.Tool { return append([]plugins.Tool(nil), pl.tools...) }
 
@@ -226,6 +265,9 @@ type Stats struct {
 // Live instances are the calls running, and every one it created is
 // discarded when its call ends.
 func (pl *Plugin) Stats() Stats {
+	if !pl.started.Load() {
+		return Stats{}
+	}
 	if pl.pool == nil {
 		runs := int(pl.commandRuns.Load())
 		live := len(pl.slots)
@@ -241,19 +283,20 @@ func (pl *Plugin) PoolStats() plugins.PoolStats {
 	return plugins.PoolStats{Live: st.Live, Idle: st.Idle}
 }
 
-func (pl *Plugin) closePool() {
-	if pl.pool != nil {
-		pl.pool.close()
-	}
-}
-
-// Close closes every instance and releases the compiled module.
+// Close closes every instance and releases the compiled module. A plugin
+// closed before it started never starts.
 func (pl *Plugin) Close() error {
-	pl.closePool()
+	pl.startMu.Lock()
+	pl.bin = nil
+	pool, release := pl.pool, pl.release
+	pl.startMu.Unlock()
+	if pool != nil {
+		pool.close()
+	}
 	pl.closeDirs()
 	pl.web.CloseIdleConnections()
-	if pl.release != nil {
-		pl.release()
+	if release != nil {
+		release()
 	}
 	return nil
 }
@@ -282,6 +325,9 @@ func (t *tool) Contract() plugins.Contract { return t.contract }
 // discarded.
 func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	pl := t.plugin
+	if err := pl.start(ctx); err != nil {
+		return nil, err
+	}
 	if pl.command {
 		return pl.runCommand(ctx, in)
 	}

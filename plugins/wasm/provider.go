@@ -17,10 +17,8 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
-	"go.opentelemetry.io/otel/attribute"
 
 	"github.com/weirflow/weir/internal/bytesize"
-	"github.com/weirflow/weir/internal/tracing"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
@@ -82,8 +80,12 @@ func NewProvider(opts Options) *Provider {
 // Kind returns "wasm".
 func (p *Provider) Kind() string { return "wasm" }
 
-// Open reads, checks and compiles the module of a flow's entry, starts one
-// instance to read its contract, and returns the plugin.
+// Open reads and checks the module of a flow's entry and returns the
+// plugin with its contract. A module this provider's cache folder holds
+// the contract of (for the same memory limit) is compiled, and its first
+// instance started, on its first call: loading a flow to check it starts
+// nothing. Another is compiled, and described by an instance that stays
+// warm in the pool, now, and its contract kept.
 func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin, error) {
 	limits, config, err := parseEntry(spec.Options, p.opts.Limits)
 	if err != nil {
@@ -99,23 +101,37 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 	if spec.SHA256 != "" && spec.SHA256 != digest {
 		return nil, fmt.Errorf("refuse %s: its sha256 is %s, but the flow pins %s", name, digest, spec.SHA256)
 	}
-	rt, err := p.runtime(ctx, limits.MemoryPages)
+	pl, err := newPlugin(p, spec, name, limits, config, bin, digest)
 	if err != nil {
 		return nil, err
 	}
-	cctx, span := tracing.Child(ctx, "compile_wasm "+spec.Name, attribute.String("weir.plugin.name", spec.Name), attribute.Int("weir.wasm.bytes", len(bin)))
-	mod, key, err := p.compile(cctx, rt, limits.MemoryPages, digest, bin)
-	tracing.End(span, err, "")
-	if err != nil {
-		return nil, fmt.Errorf("compile %s: %w", name, err)
+	cached := p.contractFile(digest, limits.MemoryPages)
+	if raw, err := os.ReadFile(cached); cached != "" && err == nil && pl.setContract(raw) == nil {
+		return pl, nil
 	}
-	pl, err := newPlugin(ctx, p, rt, mod, spec, name, limits, config)
+	raw, err := pl.describe(ctx)
+	if err == nil {
+		err = pl.setContract(raw)
+	}
 	if err != nil {
-		p.release(key)
+		_ = pl.Close()
 		return nil, err
 	}
-	pl.release = func() { p.release(key) }
+	if cached != "" {
+		keep(cached, raw)
+	}
 	return pl, nil
+}
+
+// contractFile is where the cache folder keeps the contract of the module
+// of digest under a memory limit, or "" when modules are kept in memory.
+// The guard's version is in the name: the rewrite changes what runs.
+func (p *Provider) contractFile(digest string, pages uint32) string {
+	dir := CacheDir(p.opts.CacheDir)
+	if dir == "" {
+		return ""
+	}
+	return filepath.Join(dir, "contracts", fmt.Sprintf("%s-%d-v%d.json", digest, pages, guard.Version))
 }
 
 // runtime returns the runtime for a memory limit, creating it on first use.

@@ -392,6 +392,86 @@ func TestCompileOnceAndCacheOnDisk(t *testing.T) {
 	assert.Equal(t, `{"text":"LOUD"}`, mustCall(t, again, "upper", `{"text":"loud"}`))
 }
 
+// A module described once is opened from its cached contract: no instance
+// starts, nor is it compiled, until its first call. A changed module, or
+// another memory limit, is described again.
+func TestContractCache(t *testing.T) {
+	dir := t.TempDir()
+	module := filepath.Join(t.TempDir(), "m.wasm")
+	copyFile := func(fixtureName string) {
+		b, err := os.ReadFile(fixture(t, fixtureName))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(module, b, 0o644))
+	}
+	openModule := func(options string) *wasm.Plugin {
+		p := newProvider(t, wasm.Options{CacheDir: dir})
+		pl, err := p.Open(context.Background(), plugins.Spec{Name: "p", Kind: "wasm", Source: module, Options: []byte(options)})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = pl.Close() })
+		return pl.(*wasm.Plugin)
+	}
+	toolNames := func(pl *wasm.Plugin) []string {
+		var names []string
+		for _, tl := range pl.Tools() {
+			names = append(names, tl.Contract().Name)
+		}
+		return names
+	}
+
+	// WAT guests: they compile in a blink, even under -race.
+	copyFile("trap")
+	first := openModule("")
+	assert.Equal(t, wasm.Stats{Live: 1, Idle: 1, Created: 1}, first.Stats(), "a first open describes the module with an instance")
+	contracts, err := filepath.Glob(filepath.Join(wasm.CacheDir(dir), "contracts", "*.json"))
+	require.NoError(t, err)
+	assert.Len(t, contracts, 1, "and keeps its contract")
+
+	cached := openModule("")
+	assert.Equal(t, wasm.Stats{}, cached.Stats(), "a second one starts nothing")
+	assert.Equal(t, toolNames(first), toolNames(cached))
+	for i, tl := range cached.Tools() {
+		assert.Equal(t, first.Tools()[i].Contract(), tl.Contract())
+	}
+	assert.Equal(t, `{"ok":true}`, mustCall(t, cached, "ok", `{}`))
+	assert.Equal(t, wasm.Stats{Live: 1, Idle: 1, Created: 1}, cached.Stats(), "its first call starts it")
+
+	other := openModule(`{"limits":{"memory":"32MiB"}}`)
+	assert.Equal(t, wasm.Stats{Live: 1, Idle: 1, Created: 1}, other.Stats(), "another memory limit is described again")
+
+	copyFile("bigout")
+	changed := openModule("")
+	assert.Equal(t, wasm.Stats{Live: 1, Idle: 1, Created: 1}, changed.Stats(), "a changed module is described again")
+	assert.Equal(t, []string{"big"}, toolNames(changed))
+
+	// A cache entry that is not a contract is replaced.
+	contracts, err = filepath.Glob(filepath.Join(wasm.CacheDir(dir), "contracts", "*.json"))
+	require.NoError(t, err)
+	require.Len(t, contracts, 3)
+	for _, c := range contracts {
+		require.NoError(t, os.WriteFile(c, []byte("{not json"), 0o644))
+	}
+	rewritten := openModule("")
+	assert.Equal(t, wasm.Stats{Live: 1, Idle: 1, Created: 1}, rewritten.Stats())
+	assert.Equal(t, []string{"big"}, toolNames(rewritten))
+	assert.Equal(t, wasm.Stats{}, openModule("").Stats(), "from the contract written again")
+}
+
+// A plugin closed before its first call never starts.
+func TestClosedBeforeItsFirstCall(t *testing.T) {
+	dir := t.TempDir()
+	p := newProvider(t, wasm.Options{CacheDir: dir})
+	spec := plugins.Spec{Name: "p", Kind: "wasm", Source: fixture(t, "trap")}
+	pl, err := p.Open(context.Background(), spec)
+	require.NoError(t, err)
+	require.NoError(t, pl.Close())
+	pl, err = p.Open(context.Background(), spec)
+	require.NoError(t, err)
+	require.NoError(t, pl.Close())
+	_, err = pl.Tools()[0].Invoke(context.Background(), []byte(`{}`))
+	assert.EqualError(t, err, "plugin is closed")
+	assert.Equal(t, wasm.Stats{}, pl.(*wasm.Plugin).Stats())
+}
+
 func TestCacheDirDefaults(t *testing.T) {
 	t.Setenv("WEIR_CACHE_DIR", "/tmp/weir-cache")
 	assert.Regexp(t, `^/tmp/weir-cache/wasm/wazero-[^/]+_weir-[^/]+$`, wasm.CacheDir(""))

@@ -226,36 +226,40 @@ func Unquote(dst, b []byte, i int) ([]byte, int) {
 // for an invalid one. A valid pair of \u escapes of surrogates is one rune;
 // a surrogate outside such a pair is U+FFFD, 6 bytes long.
 func unescape(s []byte) (rune, int) {
-	switch escapeLen(s) {
-	case 0:
+	if len(s) < 2 {
 		return 0, 0
-	case 2:
-		switch s[1] {
-		case 'b':
-			return '\b', 2
-		case 'f':
-			return '\f', 2
-		case 'n':
-			return '\n', 2
-		case 'r':
-			return '\r', 2
-		case 't':
-			return '\t', 2
-		}
+	}
+	switch s[1] {
+	case '"', '\\', '/':
 		return rune(s[1]), 2
-	}
-	r := hex4(s[2:])
-	if !utf16.IsSurrogate(r) {
-		return r, 6
-	}
-	if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
-		if r2 := hex4(s[8:]); r2 >= 0 {
-			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
-				return d, 12
+	case 'b':
+		return '\b', 2
+	case 'f':
+		return '\f', 2
+	case 'n':
+		return '\n', 2
+	case 'r':
+		return '\r', 2
+	case 't':
+		return '\t', 2
+	case 'u':
+		r := hex4(s[2:])
+		switch {
+		case r < 0:
+			return 0, 0
+		case !utf16.IsSurrogate(r):
+			return r, 6
+		}
+		if len(s) >= 12 && s[6] == '\\' && s[7] == 'u' {
+			if r2 := hex4(s[8:]); r2 >= 0 {
+				if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+					return d, 12
+				}
 			}
 		}
+		return utf8.RuneError, 6
 	}
-	return utf8.RuneError, 6
+	return 0, 0
 }
 
 // hex4 is the value of the four hex digits at the start of b, or -1.

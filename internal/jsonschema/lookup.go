@@ -184,27 +184,11 @@ func schemaTypes(sch *jsv.Schema) []string {
 	if sch == nil || sch.Bool != nil {
 		return nil
 	}
-	var types []string // nil: unknown so far
-	known := false
-	and := func(t []string) {
-		if t == nil {
-			return
-		}
-		if !known {
-			types, known = t, true
-			return
-		}
-		m, ok := mergeTypes(types, t)
-		if !ok {
-			types = []string{}
-			return
-		}
-		types = typeList(m)
-	}
-	and(ownTypes(sch))
-	and(schemaTypes(sch.Ref))
+	var set typeSet
+	set.and(ownTypes(sch))
+	set.and(schemaTypes(sch.Ref))
 	for _, a := range sch.AllOf {
-		and(schemaTypes(a))
+		set.and(schemaTypes(a))
 	}
 	for _, alts := range [][]*jsv.Schema{sch.AnyOf, sch.OneOf} {
 		if len(alts) == 0 {
@@ -220,49 +204,59 @@ func schemaTypes(sch *jsv.Schema) []string {
 			union = append(union, t...)
 		}
 		if union != nil {
-			and(normalizeTypes(union))
+			set.and(union)
 		}
 	}
-	if !known {
-		return nil
-	}
-	return slices.Clone(types)
+	return slices.Clone(set.list())
 }
 
 // ownTypes returns the types the keywords type, const and enum of sch allow,
 // or nil when they do not say.
 func ownTypes(sch *jsv.Schema) []string {
-	var types []string
-	known := false
-	and := func(t []string) {
-		if !known {
-			types, known = normalizeTypes(t), true
-			return
-		}
-		m, ok := mergeTypes(types, t)
-		if !ok {
-			types = []string{}
-			return
-		}
-		types = typeList(m)
-	}
+	var set typeSet
 	if sch.Types != nil && !sch.Types.IsEmpty() {
-		and(sch.Types.ToStrings())
+		set.and(sch.Types.ToStrings())
 	}
 	if sch.Const != nil {
-		and([]string{jsonType(*sch.Const)})
+		set.and([]string{jsonType(*sch.Const)})
 	}
 	if sch.Enum != nil {
 		var t []string
 		for _, v := range sch.Enum.Values {
 			t = append(t, jsonType(v))
 		}
-		and(t)
+		set.and(t)
 	}
-	if !known {
+	return set.list()
+}
+
+// typeSet intersects lists of JSON types.
+type typeSet struct {
+	types []string
+	known bool // whether a list was added
+}
+
+// and narrows the set to the types in t too; a nil t says nothing.
+func (s *typeSet) and(t []string) {
+	switch {
+	case t == nil:
+	case !s.known:
+		s.types, s.known = normalizeTypes(t), true
+	default:
+		m, ok := mergeTypes(s.types, t)
+		s.types = []string{}
+		if ok {
+			s.types = typeList(m)
+		}
+	}
+}
+
+// list is the types the lists added allow, nil when none was added.
+func (s *typeSet) list() []string {
+	if !s.known {
 		return nil
 	}
-	return types
+	return s.types
 }
 
 // jsonType is the JSON Schema type of a decoded JSON value.

@@ -31,7 +31,9 @@ type RunOptions struct {
 	// Timeout overrides the flow's run deadline when positive.
 	Timeout time.Duration
 	// OnNode, when set, is called as each node ends (succeeded, failed,
-	// bypassed or canceled), one call at a time, in the order they end.
+	// bypassed or canceled), one call at a time, in the order they end, on
+	// the goroutine that ran the node, which may not be Run's. The nodes
+	// it unblocks start once it returns.
 	OnNode func(NodeResult)
 }
 
@@ -118,9 +120,10 @@ type run struct {
 	values runValues
 	res    *Result
 	mu     sync.Mutex // guards res.Subflows
+	sched  sched
 }
 
-// finished is what a node's goroutine hands back to the scheduler.
+// finished is a node's outcome.
 type finished struct {
 	index int
 	out   []byte
@@ -171,72 +174,115 @@ func (f *Flow) checkInputs(inputs any) ([]byte, error) {
 	return out, nil
 }
 
+// sched is a run's scheduling state, shared by the goroutines that run its
+// nodes, under mu.
+type sched struct {
+	mu       sync.Mutex
+	pending  []int // per node, the nodes it waits for
+	ready    []int
+	inflight int
+	left     int
+	failure  error
+	cancel   context.CancelCauseFunc
+	// over gets a value when the run is over, from the goroutine that ended
+	// it, unless that is Run's own.
+	over chan struct{}
+}
+
 // schedule runs the nodes: each starts as soon as every node it references
 // has finished, at most concurrency at a time. The first node to fail
-// cancels the others.
+// cancels the others. No goroutine schedules: the one that ends a node
+// starts the nodes it unblocked on workers and runs one of them itself, so
+// a chain runs on one goroutine, and the nodes of a fan-out hand nothing
+// back to a scheduler.
 func (r *run) schedule(ctx context.Context) error {
 	f := r.f
-	pending := make([]int, len(f.nodes))
-	ready := make([]int, 0, len(f.nodes))
+	s := &r.sched
+	s.pending = make([]int, len(f.nodes))
+	s.ready = make([]int, 0, len(f.nodes))
 	for i, n := range f.nodes {
-		pending[i] = len(n.deps)
-		if pending[i] == 0 {
-			ready = append(ready, i)
+		s.pending[i] = len(n.deps)
+		if s.pending[i] == 0 {
+			s.ready = append(s.ready, i)
 		}
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	done := make(chan finished, len(f.nodes))
-	var (
-		inflight int
-		left     = len(f.nodes)
-		failure  error
-	)
-	// release marks node i as ended and queues the nodes it unblocked.
-	release := func(i int) {
-		left--
-		if r.opts.OnNode != nil {
-			r.opts.OnNode(r.nodes[i])
-		}
-		for _, d := range f.nodes[i].dependents {
-			if pending[d]--; pending[d] == 0 {
-				ready = append(ready, d)
-			}
-		}
+	s.left = len(f.nodes)
+	ctx, s.cancel = context.WithCancelCause(ctx)
+	defer s.cancel(nil)
+	s.mu.Lock()
+	i, over := r.next(ctx)
+	s.mu.Unlock()
+	if i >= 0 {
+		over = r.runFrom(ctx, i)
 	}
-	for left > 0 {
-		for failure == nil && len(ready) > 0 && inflight < f.concurrency {
-			i := ready[len(ready)-1]
-			ready = ready[:len(ready)-1]
-			if r.bypass(ctx, i) {
-				release(i)
-				continue
-			}
-			if inflight == 0 && len(ready) == 0 {
-				// The only runnable node: run it here and save a goroutine.
-				out, err := r.exec(ctx, i)
-				failure = r.end(finished{i, out, err}, failure, cancel)
-				release(i)
-				continue
-			}
-			inflight++
-			f.e.workers.start(task{r: r, ctx: ctx, i: i, done: done})
-		}
-		if inflight == 0 {
-			break
-		}
-		fin := <-done
-		inflight--
-		failure = r.end(fin, failure, cancel)
-		release(fin.index)
+	if !over {
+		<-s.over
 	}
-	if failure != nil {
-		return failure
+	if s.failure != nil {
+		return s.failure
 	}
-	if err := context.Cause(ctx); err != nil && left > 0 {
+	if err := context.Cause(ctx); err != nil && s.left > 0 {
 		return err
 	}
 	return nil
+}
+
+// runFrom runs node i, then each node that ending the last one handed to
+// this goroutine. It reports whether it ended the run.
+func (r *run) runFrom(ctx context.Context, i int) (over bool) {
+	s := &r.sched
+	for i >= 0 {
+		out, err := r.exec(ctx, i)
+		s.mu.Lock()
+		s.inflight--
+		s.failure = r.end(finished{i, out, err}, s.failure, s.cancel)
+		r.release(i)
+		i, over = r.next(ctx)
+		s.mu.Unlock()
+	}
+	return over
+}
+
+// next starts ready nodes, up to the concurrency, on workers, but for the
+// one it returns, -1 if none, for the calling goroutine to run. over
+// reports that the run is over: nothing runs, and nothing can start. The
+// caller holds s.mu.
+func (r *run) next(ctx context.Context) (keep int, over bool) {
+	s := &r.sched
+	keep = -1
+	for s.failure == nil && len(s.ready) > 0 && s.inflight < r.f.concurrency {
+		i := s.ready[len(s.ready)-1]
+		s.ready = s.ready[:len(s.ready)-1]
+		if r.bypass(ctx, i) {
+			r.release(i)
+			continue
+		}
+		s.inflight++
+		if keep < 0 {
+			keep = i
+			continue
+		}
+		if s.over == nil {
+			s.over = make(chan struct{}, 1)
+		}
+		r.f.e.workers.start(task{r: r, ctx: ctx, i: i})
+	}
+	return keep, keep < 0 && s.inflight == 0
+}
+
+// release marks node i as ended and queues the nodes it unblocked. The
+// caller holds s.mu.
+func (r *run) release(i int) {
+	s := &r.sched
+	s.left--
+	if r.opts.OnNode != nil {
+		r.opts.OnNode(r.nodes[i])
+	}
+	for _, d := range r.f.nodes[i].dependents {
+		if s.pending[d]--; s.pending[d] == 0 {
+			s.ready = append(s.ready, d)
+		}
+	}
 }
 
 // end records a node's outcome and returns the run's failure: the first

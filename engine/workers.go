@@ -31,12 +31,12 @@ type worker struct {
 	tasks chan task // of one: a worker takes its next task after its last
 }
 
-// task is one node of one run, handed to a worker without an allocation.
+// task is one node of one run, handed to a worker without an allocation:
+// the worker runs it, and the nodes that it unblocks handed to it.
 type task struct {
-	r    *run
-	ctx  context.Context
-	i    int
-	done chan<- finished
+	r   *run
+	ctx context.Context
+	i   int
 }
 
 // start runs node t.i on a waiting worker, or on a new one when none waits.
@@ -60,14 +60,16 @@ func (w *workers) start(t task) {
 // work runs the tasks wk is handed until it is not kept waiting.
 func (w *workers) work(wk *worker) {
 	for t := range wk.tasks {
-		out, err := t.r.exec(t.ctx, t.i)
-		done, fin := t.done, finished{t.i, out, err}
+		r := t.r
+		over := r.runFrom(t.ctx, t.i)
 		// A waiting worker must not hold on to the run it served.
 		t = task{}
-		// Wait before reporting: once a run has its nodes back, their
-		// workers are there for the next run.
+		// Wait before saying the run is over: once a run has ended,
+		// its workers are there for the next run.
 		kept := w.wait(wk)
-		done <- fin
+		if over {
+			r.sched.over <- struct{}{}
+		}
 		if !kept {
 			return
 		}

@@ -57,8 +57,12 @@ func (h *hostFuncs) instance(m api.Module) *instance {
 }
 
 // read copies guest memory; a range outside memory reads as nothing.
-func read(m api.Module, ptr, n uint64) ([]byte, bool) {
-	b, ok := m.Memory().Read(uint32(ptr), uint32(n))
+//
+// The i32 arguments of a host function arrive in uint64 slots whose upper
+// half wazero leaves undefined: they are decoded with api.DecodeU32 before
+// any use, or a guest's length of 11 could read as billions.
+func read(m api.Module, ptr, n uint32) ([]byte, bool) {
+	b, ok := m.Memory().Read(ptr, n)
 	if !ok {
 		return nil, false
 	}
@@ -90,7 +94,7 @@ func (h *hostFuncs) log(ctx context.Context, m api.Module, stack []uint64) {
 		return
 	}
 	in.logs++
-	msg, ok := read(m, stack[1], min(stack[2], maxMessage+1))
+	msg, ok := read(m, api.DecodeU32(stack[1]), min(api.DecodeU32(stack[2]), maxMessage+1))
 	if !ok {
 		return
 	}
@@ -109,7 +113,7 @@ func (h *hostFuncs) log(ctx context.Context, m api.Module, stack []uint64) {
 func (h *hostFuncs) error(_ context.Context, m api.Module, stack []uint64) {
 	in := h.instance(m)
 	n := uint32(stack[1])
-	payload, ok := read(m, stack[0], uint64(min(n, maxErrorPayload)))
+	payload, ok := read(m, api.DecodeU32(stack[0]), min(n, maxErrorPayload))
 	if in == nil || !ok {
 		return
 	}
@@ -118,9 +122,9 @@ func (h *hostFuncs) error(_ context.Context, m api.Module, stack []uint64) {
 
 // answer writes v to the guest's buffer when it fits and returns its length,
 // the protocol config_get and http_request share.
-func answer(m api.Module, v []byte, buf, capacity uint64) uint64 {
-	if uint64(len(v)) <= capacity {
-		if !m.Memory().Write(uint32(buf), v) {
+func answer(m api.Module, v []byte, buf, capacity uint32) uint64 {
+	if uint64(len(v)) <= uint64(capacity) {
+		if !m.Memory().Write(buf, v) {
 			return api.EncodeI32(-2)
 		}
 	}
@@ -129,7 +133,7 @@ func answer(m api.Module, v []byte, buf, capacity uint64) uint64 {
 
 func (h *hostFuncs) configGet(_ context.Context, m api.Module, stack []uint64) {
 	in := h.instance(m)
-	key, ok := read(m, stack[0], stack[1])
+	key, ok := read(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	if in == nil || !ok {
 		stack[0] = api.EncodeI32(-1)
 		return
@@ -139,7 +143,7 @@ func (h *hostFuncs) configGet(_ context.Context, m api.Module, stack []uint64) {
 		stack[0] = api.EncodeI32(-1)
 		return
 	}
-	stack[0] = answer(m, []byte(v), stack[2], stack[3])
+	stack[0] = answer(m, []byte(v), api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
 }
 
 // httpRequest performs the request through the http tool the builtin
@@ -147,7 +151,7 @@ func (h *hostFuncs) configGet(_ context.Context, m api.Module, stack []uint64) {
 // that a guest whose buffer was too small gets it again, not a new request.
 func (h *hostFuncs) httpRequest(ctx context.Context, m api.Module, stack []uint64) {
 	in := h.instance(m)
-	req, ok := read(m, stack[0], stack[1])
+	req, ok := read(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
 	if in == nil || !ok {
 		stack[0] = api.EncodeI32(-1)
 		return
@@ -171,7 +175,7 @@ func (h *hostFuncs) httpRequest(ctx context.Context, m api.Module, stack []uint6
 			in.halt(exitTimeout)
 		}
 	}
-	stack[0] = answer(m, in.httpResp, stack[2], stack[3])
+	stack[0] = answer(m, in.httpResp, api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
 }
 
 // httpError is the response JSON of a request that was refused or failed.

@@ -53,14 +53,18 @@ func TestJSONEdges(t *testing.T) {
 	assert.Equal(t, http.StatusOK, got.status)
 	assert.Equal(t, outputs+"\n", got.body)
 
+	// The OpenAPI document quotes the flow's types as they are too.
+	got = do(t, "GET", fx.url+"/openapi.json", "")
+	assert.Contains(t, got.body, `"tag":{"default":"<none>","type":"string"}`)
+
 	// A node's event quotes its error as it is.
 	fx.deploy(t, "v1", `name: "picky"
-nodes: bad: {tool: "builtin.json", inputs: {value: {a: 1}, pick: "<b>"}}
+nodes: bad: {tool: "builtin.json", inputs: {value: {a: 1}, pick: #"["<b>"]"#}}
 outputs: v: "${bad.output.value}"
 `)
 	resp := stream(t, context.Background(), fx.url+"/v1/flows/picky/runs", `{}`)
 	defer resp.Body.Close()
 	event, data := sse{bufio.NewReader(resp.Body)}.next(t)
 	assert.Equal(t, "node", event)
-	assert.Contains(t, data, `"error":"pick \"<b>\": no field \"<b>\" in object"`)
+	assert.Contains(t, data, `"error":"pick \"[\\\"<b>\\\"]\": no field \"<b>\" in object"`)
 }

@@ -6,13 +6,14 @@ import (
 	"strings"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // openAPI returns the OpenAPI 3.0 document of the table's flows, made on
 // first use: a table never changes.
 func (t *table) openAPI() []byte {
 	t.openapiOnce.Do(func() {
-		b, err := json.Marshal(t.openAPIDoc())
+		b, err := jsonscan.Marshal(t.openAPIDoc()) // patterns keep their < and >
 		if err != nil {
 			// Schemas come from the engine as JSON, and go back as JSON.
 			panic("endpoint: encode openapi.json: " + err.Error())

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"text/template"
 
+	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -87,15 +88,8 @@ func (t *templateTool) invoke(_ context.Context, in []byte) ([]byte, error) {
 	if err := tmpl.Execute(&text, data); err != nil {
 		return nil, plugins.WithKind(plugins.InvalidInput, err)
 	}
-	out := bytes.NewBufferString(`{"text":`)
-	enc := json.NewEncoder(out)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(text.String()); err != nil {
-		return nil, plugins.Errorf(plugins.Internal, "encode outputs: %w", err)
-	}
-	out.Truncate(out.Len() - 1)
-	out.WriteByte('}')
-	return out.Bytes(), nil
+	out := jsonscan.AppendString([]byte(`{"text":`), text.String())
+	return append(out, '}'), nil
 }
 
 func (t *templateTool) parse(src string) (*template.Template, error) {
@@ -174,13 +168,8 @@ func join(list any, sep string) (string, error) {
 }
 
 func marshal(v any) (string, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(buf.String(), "\n"), nil
+	b, err := jsonscan.Marshal(v)
+	return string(b), err
 }
 
 // orDefault takes its value last so that it reads well in a pipeline:

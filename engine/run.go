@@ -178,7 +178,7 @@ func (f *Flow) checkInputs(inputs any) ([]byte, error) {
 // nodes, under mu.
 type sched struct {
 	mu       sync.Mutex
-	pending  []int // per node, the nodes it waits for
+	pending  []int // per node, how many of the nodes it uses have not ended
 	ready    []int
 	inflight int
 	left     int

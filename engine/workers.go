@@ -32,7 +32,7 @@ type worker struct {
 }
 
 // task is one node of one run, handed to a worker without an allocation:
-// the worker runs it, and the nodes that it unblocks handed to it.
+// the worker runs it, then each node that ending the last hands to it.
 type task struct {
 	r   *run
 	ctx context.Context

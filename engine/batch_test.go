@@ -231,6 +231,25 @@ outputs: v: "${a.output.value}"
 	assert.JSONEq(t, `{"v":{"n":3,"ok":true,"x":2.5,"name":"007"}}`, string(lines[2].Outputs))
 	assert.JSONEq(t, `{"v":{"n":4,"ok":false,"x":0.5,"name":"x"}}`, string(lines[3].Outputs), "empty cells take the default")
 	assert.Equal(t, `input: flow "typed": invalid inputs: n: must be an integer, got string; ok: must be a boolean, got string`, why(t, lines[4]))
+
+	// Numbers keep their digits; what Go parses but JSON does not stays text.
+	f = load(t, e, `name: "typed"
+inputs: {
+	n:    int
+	x:    number
+	name: string
+}
+nodes: a: {tool: "t.echo", inputs: value: "${inputs.name}"}
+outputs: {n: "${inputs.n}", x: "${inputs.x}", name: "${a.output.value}"}
+`)
+	src = engine.CSV(strings.NewReader("n,x,name\n9007199254740993,9007199254740993.5,a\n+3,inf,b\n007,0x1p4,c\n"))
+	b, err = f.Batch(context.Background(), src, engine.BatchOptions{})
+	require.NoError(t, err)
+	lines, _, err = collect(t, b)
+	require.NoError(t, err)
+	assert.Equal(t, `{"n":9007199254740993,"x":9007199254740993.5,"name":"a"}`, string(lines[2].Outputs))
+	assert.Equal(t, `input: flow "typed": invalid inputs: n: must be an integer, got string; x: must be a number, got string`, why(t, lines[3]))
+	assert.Equal(t, `input: flow "typed": invalid inputs: n: must be an integer, got string; x: must be a number, got string`, why(t, lines[4]))
 }
 
 func TestBatchLineTimeout(t *testing.T) {

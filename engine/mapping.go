@@ -170,15 +170,19 @@ func fromText(v []byte, types []string) []byte {
 	if s == "" {
 		return nil
 	}
+	// A number is kept as written when it is a JSON number Go can hold:
+	// its digits stay (9007199254740993 is not rounded), and what Go reads
+	// but JSON does not (+3, 007, inf, 0x1p4) stays text.
+	isNumber := jsonscan.Number([]byte(s), 0) == len(s)
 	for _, t := range types {
 		switch t {
 		case "integer":
-			if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+			if _, err := strconv.ParseInt(s, 10, 64); err == nil && isNumber {
 				return []byte(s)
 			}
 		case "number":
-			if f, err := strconv.ParseFloat(s, 64); err == nil {
-				return strconv.AppendFloat(nil, f, 'g', -1, 64)
+			if _, err := strconv.ParseFloat(s, 64); err == nil && isNumber {
+				return []byte(s)
 			}
 		case "boolean":
 			if bv, err := strconv.ParseBool(s); err == nil {

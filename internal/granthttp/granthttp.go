@@ -136,6 +136,14 @@ func (t *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 }
 
 func (t *Client) check(u *url.URL) error {
+	if err := t.allowed(u); err != nil {
+		return plugins.Errorf(plugins.Internal, "http: %w", err)
+	}
+	return nil
+}
+
+// allowed reports a host that is not granted.
+func (t *Client) allowed(u *url.URL) error {
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	port := u.Port()
 	if port == "" {
@@ -149,7 +157,20 @@ func (t *Client) check(u *url.URL) error {
 		return nil
 	}
 	return plugins.Errorf(plugins.Internal,
-		"http: host %q is not granted; add it to the flow's plugins.%s.grants.hosts", hp, t.plugin)
+		"host %q is not granted; add it to the flow's plugins.%s.grants.hosts", hp, t.plugin)
+}
+
+// Send sends req, a request another tool built (builtin.llm), if its host
+// is granted, with the Client's transport and its checks of redirects, and
+// returns the response whatever its status, its body unread: the caller
+// closes it. A host that is not granted is an error of kind Internal whose
+// message starts "host", for the caller to prefix with its own name.
+// Send sets no timeout: req's context bounds the exchange.
+func (t *Client) Send(req *http.Request) (*http.Response, error) {
+	if err := t.allowed(req.URL); err != nil {
+		return nil, err
+	}
+	return t.client.Do(req)
 }
 
 // Do sends the request in, as the http tool does: its errors are

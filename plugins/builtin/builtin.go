@@ -27,7 +27,11 @@ func (provider) Kind() string { return "builtin" }
 // not "host" or "host:port" is an error, since it could never match. The
 // entry's limits.timeout, when set, bounds each request of the http tool
 // that does not set its own timeout input (by default, a minute when the
-// caller's context has no deadline).
+// caller's context has no deadline), and each exchange of the llm tool.
+// The entry's config is the llm tool's connection (api_base, api_key,
+// api_type, api_version, organization, max_tries); what is wrong with it is
+// the error of each llm call, since an entry may hold config for nothing
+// but other tools.
 func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, error) {
 	name := spec.Name
 	if name == "" {
@@ -40,7 +44,7 @@ func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, erro
 	if err != nil {
 		return nil, fmt.Errorf("open plugin %q: %w", name, err)
 	}
-	return newPlugin(name, spec.Grants, limit), nil
+	return newPlugin(name, spec.Grants, spec.Options, limit), nil
 }
 
 // parseTimeout reads limits.timeout from a plugin entry, or returns 0.
@@ -68,13 +72,13 @@ func parseTimeout(opts json.RawMessage) (time.Duration, error) {
 	return d, nil
 }
 
-// Tools returns the builtin tools http, json, sleep, stats and template, in that
+// Tools returns the builtin tools http, json, llm, sleep, stats and template, in that
 // order, with grants g, naming the plugin "builtin" in their errors. Host
 // grants that are not "host" or "host:port" match nothing. The tools are
 // safe for concurrent use; the http tool's idle connections close by
 // themselves after 90 seconds.
 func Tools(g plugins.Grants) []plugins.Tool {
-	return newPlugin(defaultName, g, 0).Tools()
+	return newPlugin(defaultName, g, nil, 0).Tools()
 }
 
 type plugin struct {
@@ -82,12 +86,13 @@ type plugin struct {
 	client *granthttp.Client
 }
 
-func newPlugin(name string, g plugins.Grants, limit time.Duration) *plugin {
+func newPlugin(name string, g plugins.Grants, opts json.RawMessage, limit time.Duration) *plugin {
 	client := granthttp.New(name, g.Hosts, limit)
 	return &plugin{
 		tools: []plugins.Tool{
 			client.Tool(),
 			jsonTool(),
+			newLLMTool(name, client, opts, limit).tool(),
 			sleepTool(),
 			statsTool(),
 			(&templateTool{}).tool(),

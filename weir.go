@@ -1,6 +1,8 @@
 package weir
 
 import (
+	"log/slog"
+
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
@@ -14,6 +16,11 @@ type Options struct {
 	// CacheDir holds compiled Wasm modules across processes: empty means
 	// the default folder (see wasm.CacheDir), "-" keeps them in memory.
 	CacheDir string
+	// Logger receives what plugins log (a Wasm guest's log lines, a
+	// go-plugin's standard error); nil means slog.Default(). Wrap its
+	// handler with the engine's Redactor (engine.Redactor.Handler) so that
+	// no secret reaches it.
+	Logger *slog.Logger
 }
 
 // Providers returns a new provider of each plugin kind that ships with
@@ -22,10 +29,10 @@ type Options struct {
 func Providers(o Options) []plugins.Provider {
 	return []plugins.Provider{
 		builtin.NewProvider(),
-		wasm.NewProvider(wasm.Options{CacheDir: o.CacheDir}),
+		wasm.NewProvider(wasm.Options{CacheDir: o.CacheDir, Logger: o.Logger}),
 		// go-plugin calls are traced by the TracerProvider of the span
 		// they are made under: the engine's.
-		goplugin.NewProvider(goplugin.Options{}),
+		goplugin.NewProvider(goplugin.Options{Logger: o.Logger}),
 	}
 }
 

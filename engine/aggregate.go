@@ -131,7 +131,7 @@ func (b *Batch) aggregate(ctx context.Context) error {
 			out = append(append(out, fieldKey(n.name)...), r.values.outputs[i]...)
 		}
 	}
-	b.sum.Aggregates = append(out, '}')
+	b.sum.Aggregates = f.e.redactor.Bytes(append(out, '}'))
 	return failure
 }
 

@@ -380,6 +380,7 @@ func (b *Batch) finish(err error) {
 		s.Status = Failed
 	}
 	if err != nil {
+		err = b.f.e.redactor.Error(err)
 		s.Error = err.Error()
 		b.err = err
 	}

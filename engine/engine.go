@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,6 +36,14 @@ type Options struct {
 	Providers []plugins.Provider
 	// Defaults apply where a flow does not say otherwise.
 	Defaults Defaults
+	// Secrets returns the values of the secrets flows declare, when a flow
+	// loads. Nil means ReadSecret: environment variables and files.
+	// PlaceholderSecrets reads none, for programs that only check flows.
+	Secrets SecretResolver
+	// Redactor learns the value of every secret and hides it in what the
+	// engine returns and traces. Nil means a new one; give one to wrap the
+	// loggers of plugins with it before the engine exists.
+	Redactor *Redactor
 }
 
 // Defaults are the limits a flow gets when it does not set its own. Zero
@@ -76,6 +85,8 @@ type Engine struct {
 	tracer    trace.Tracer
 	providers map[string]plugins.Provider
 	workers   workers
+	resolve   SecretResolver
+	redactor  *Redactor
 
 	mu     sync.Mutex
 	native map[string][]plugins.Tool
@@ -100,9 +111,14 @@ func New(opts Options) (*Engine, error) {
 		providers: map[string]plugins.Provider{},
 		native:    map[string][]plugins.Tool{},
 		opened:    map[string]*openPlugin{},
+		resolve:   opts.Secrets,
+		redactor:  cmp.Or(opts.Redactor, NewRedactor()),
+	}
+	if e.resolve == nil {
+		e.resolve = ReadSecret
 	}
 	if opts.TracerProvider != nil {
-		e.tracer = opts.TracerProvider.Tracer("github.com/weirflow/weir/engine")
+		e.tracer = e.redactor.TracerProvider(opts.TracerProvider).Tracer("github.com/weirflow/weir/engine")
 	}
 	for _, p := range opts.Providers {
 		if _, dup := e.providers[p.Kind()]; dup {
@@ -145,6 +161,10 @@ func (e *Engine) Register(plugin string, tools ...plugins.Tool) error {
 	e.native[plugin] = tools
 	return nil
 }
+
+// Redactor returns the engine's redactor, which knows the values of the
+// secrets of every flow the engine loaded.
+func (e *Engine) Redactor() *Redactor { return e.redactor }
 
 // Close releases every plugin the engine opened. Runs still in progress
 // may fail. Close is safe to call more than once.

@@ -27,6 +27,10 @@ type Flow struct {
 	timeout     time.Duration
 	// timeoutCause is the error of a run that hits timeout, made once.
 	timeoutCause error
+	// secrets are the values of the secrets the flow declares, by name;
+	// declared are their declarations, in file order.
+	secrets  map[string]string
+	declared []Secret
 }
 
 // node is one compiled node: its tool, its inputs as a tmpl, its
@@ -190,7 +194,10 @@ func (t *subflowTool) Contract() plugins.Contract {
 type subResult struct{}
 
 func (t *subflowTool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
-	res, err := t.flow.RunWith(ctx, json.RawMessage(in), RunOptions{})
+	// Not RunWith: the parent flow's nodes get the sub-flow's outputs as
+	// they are; the parent's run redacts what it returns.
+	r, err := t.flow.run(ctx, json.RawMessage(in), RunOptions{}, nil)
+	res := r.res
 	if p, ok := ctx.Value(subResult{}).(**Result); ok {
 		*p = res
 	}

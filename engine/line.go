@@ -79,12 +79,14 @@ func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 	if err == nil {
 		lr.Aggregate, err = b.lineAggregate(&r.values)
 	}
+	red := b.f.e.redactor
+	lr.Inputs = red.Bytes(lr.Inputs)
 	if err != nil {
-		lr.Err = failure(lr.Line, err)
+		lr.Err = failure(lr.Line, red.Error(err))
 		lr.Aggregate = nil
 	} else {
 		lr.Status = Succeeded
-		lr.Outputs = r.res.Outputs
+		lr.Outputs = red.Bytes(r.res.Outputs)
 	}
 	b.account(&lr, true)
 	if err == nil && lr.Aggregate != nil {
@@ -94,6 +96,8 @@ func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 		if err != nil {
 			panic("engine: a line's own aggregate values do not read back: " + err.Error())
 		}
+		// Kept for a resume, so written to records: redacted once used.
+		lr.Aggregate = red.Bytes(lr.Aggregate)
 	}
 	return lr, true
 }

@@ -61,6 +61,10 @@ func (e *Engine) load(ctx context.Context, path string, src []byte, stack []stri
 	}
 	f := c.compile()
 	if err := c.errs.Err(); err != nil {
+		// A plugin that failed to open may have said a secret.
+		for _, fe := range err.(schemas.Errors) {
+			fe.Msg = e.redactor.String(fe.Msg)
+		}
 		return nil, err
 	}
 	f.src = src
@@ -110,6 +114,7 @@ func (c *compiler) compile() *Flow {
 		return c.f
 	}
 	c.f.inputs = in
+	c.secrets()
 	c.openPlugins()
 	c.nodes = make(map[string]int, len(s.Nodes))
 	for i, n := range s.Nodes {

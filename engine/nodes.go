@@ -102,6 +102,8 @@ func (c *compiler) aggField(sn *schemas.Node, in schemas.Field, t *tmpl) aggFiel
 	var line, agg []string
 	t.walk(func(s *selector) {
 		switch {
+		case s.node == secretsNode:
+			// The same value on every line.
 		case s.node == inputsNode || !c.spec.Nodes[s.node].Aggregate:
 			line = append(line, s.text)
 		default:

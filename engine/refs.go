@@ -83,6 +83,9 @@ func (c *compiler) selector(node, field string, r ref.Ref, v schemas.Value, deps
 	pos := v.PosAt(r.Offset)
 	where := c.where(node, field)
 	text := refText(r)
+	if r.Root == "secrets" {
+		return c.secretSelector(pos, where, r)
+	}
 	if r.Root == "inputs" {
 		if len(r.Steps) == 0 {
 			return &selector{node: inputsNode, text: text}
@@ -108,7 +111,7 @@ func (c *compiler) selector(node, field string, r ref.Ref, v schemas.Value, deps
 		if r.Root == "data" {
 			hint = "; ${data.col} is for --map of weir batch, not for flow files"
 		} else if hint == "" {
-			hint = "; refer to an input as ${inputs.x} and to a node as ${node.output}"
+			hint = "; refer to an input as ${inputs.x}, to a node as ${node.output} and to a secret as ${secrets.x}"
 		}
 		c.errs.Add(pos, "%s: %s: unknown node %q%s", where, text, r.Root, hint)
 		return nil

@@ -50,9 +50,13 @@ func (f *Flow) Run(ctx context.Context, inputs any) (*Result, error) {
 }
 
 // RunWith is Run with options.
+//
+// What the run returns is redacted: a secret's value in the outputs or an
+// error reads "***" (see Redactor).
 func (f *Flow) RunWith(ctx context.Context, inputs any, opts RunOptions) (*Result, error) {
 	r, err := f.run(ctx, inputs, opts, nil)
-	return r.res, err
+	f.e.redactor.result(r.res)
+	return r.res, f.e.redactor.Error(err)
 }
 
 // run runs the flow and returns its state, values included; attrs are added
@@ -418,6 +422,8 @@ func (r *run) retry(ctx context.Context, n *node, in []byte) ([]byte, error) {
 }
 
 func (r *run) nodeError(n *node, attempts int, err error) error {
+	// Redacted here, before any message is cut to its bound.
+	err = r.f.e.redactor.Error(err)
 	return &NodeError{Node: n.name, Tool: n.toolName, Plugin: n.plugin, Kind: n.kind, Attempts: attempts, Err: err}
 }
 

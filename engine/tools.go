@@ -51,6 +51,10 @@ func (c *compiler) openPlugins() {
 			continue
 		}
 		c.plugins[p.Spec.Name] = true
+		if !c.pluginSecrets(&p) {
+			c.unopened[p.Spec.Name] = true
+			continue
+		}
 		op, err := c.e.open(c.ctx, p.Spec)
 		if err != nil {
 			c.errs.Add(p.Pos, "plugin %q: %v%s", p.Spec.Name, err, makehint.Hint(p.Spec.Source))

@@ -41,6 +41,9 @@ func (c *compiler) checkType(sn *schemas.Node, label string, in schemas.Field, t
 // that is not known. A node's output may be null when the node is bypassed.
 func (c *compiler) selectorType(s *selector) []string {
 	var schema *jsonschema.Schema
+	if s.node == secretsNode {
+		return []string{"string"}
+	}
 	if s.node == inputsNode {
 		schema = c.f.inputs
 	} else if te := c.toolOf(s.node); te != nil {

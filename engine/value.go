@@ -42,17 +42,20 @@ type part struct {
 }
 
 // selector picks a value of the run: the flow's inputs (node < 0) or a
-// node's outputs, then a path inside it.
+// node's outputs, then a path inside it; or a secret's value.
 type selector struct {
 	node  int
 	steps []jsonscan.Step
 	text  string // "${greet.output.text}", for messages
+	val   []byte // a secret's value as a JSON string, for secretsNode
 }
 
 const (
 	inputsNode = -1
 	// dataNode selects from a batch line's columns, for the --map of a batch.
 	dataNode = -2
+	// secretsNode is a secret's value, known once the flow is loaded.
+	secretsNode = -3
 )
 
 // runValues is what a tmpl reads from: the run's inputs and the outputs of
@@ -157,6 +160,8 @@ func (s *selector) size(rv *runValues) int {
 		return len(rv.inputs)
 	case dataNode:
 		return len(rv.data)
+	case secretsNode:
+		return len(s.val)
 	}
 	return max(len(rv.outputs[s.node]), len(null))
 }
@@ -167,6 +172,9 @@ var null = []byte("null")
 // an input the caller left out; a path missing from a node's output is an
 // error, since the node's contract promised it.
 func (s *selector) value(rv *runValues) ([]byte, error) {
+	if s.node == secretsNode {
+		return s.val, nil
+	}
 	if s.node == dataNode {
 		v, err := jsonscan.Select(rv.data, s.steps)
 		var me *jsonscan.MissingError

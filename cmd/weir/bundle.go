@@ -55,7 +55,7 @@ deploys only bundles signed by a trusted key.`,
 					return err
 				}
 			}
-			f, closeAll, err := app.loadFlow(cmd.Context(), a[0])
+			f, closeAll, err := app.checkFlow(cmd.Context(), a[0])
 			if err != nil {
 				return err
 			}

@@ -35,7 +35,7 @@ reference. The shapes, which a legend in the drawing repeats:
 			if err != nil {
 				return err
 			}
-			f, closeAll, err := app.loadFlow(cmd.Context(), path)
+			f, closeAll, err := app.checkFlow(cmd.Context(), path)
 			if err != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -74,10 +75,13 @@ func helpPath(cmd *cobra.Command) string {
 type app struct {
 	cacheDir string
 	home     string
+	// redactor hides the secrets of the flows the command loads in what
+	// its plugins log; the command's engine holds it.
+	redactor *engine.Redactor
 }
 
 func newRoot() *cobra.Command {
-	a := &app{}
+	a := &app{redactor: engine.NewRedactor()}
 	root := &cobra.Command{
 		Use:   "weir",
 		Short: "Run flows of sandboxed tools",
@@ -155,7 +159,7 @@ func oneOf(flag, value, a, b string) error {
 // modules into --cache-dir when it is set (wasm.CacheDir says where
 // otherwise). Every command gets them from here.
 func (a *app) providers() []plugins.Provider {
-	return weirflow.Providers(weirflow.Options{CacheDir: a.cacheDir})
+	return weirflow.Providers(weirflow.Options{CacheDir: a.cacheDir, Logger: slog.New(a.redactor.Handler(slog.Default().Handler()))})
 }
 
 // provider returns the provider of one plugin kind, or nil. The caller
@@ -170,13 +174,14 @@ func (a *app) provider(kind string) plugins.Provider {
 }
 
 // newEngine builds the engine the commands use, tracing when the OTEL_*
-// environment asks for it. The returned func closes both.
-func (a *app) newEngine(ctx context.Context) (*engine.Engine, func(), error) {
+// environment asks for it. The returned func closes both. It reads the
+// secrets flows declare, unless secrets is engine.PlaceholderSecrets.
+func (a *app) newEngine(ctx context.Context, secrets engine.SecretResolver) (*engine.Engine, func(), error) {
 	tp, shutdownTracing, err := tracerFromEnv(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: a.providers()})
+	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: a.providers(), Secrets: secrets, Redactor: a.redactor})
 	if err != nil {
 		shutdownTracing()
 		return nil, nil, err
@@ -187,9 +192,20 @@ func (a *app) newEngine(ctx context.Context) (*engine.Engine, func(), error) {
 	}, nil
 }
 
-// loadFlow opens an engine and loads the flow at path.
+// loadFlow opens an engine and loads the flow at path, to run it: it reads
+// the flow's secrets.
 func (a *app) loadFlow(ctx context.Context, path string) (*engine.Flow, func(), error) {
-	e, closeAll, err := a.newEngine(ctx)
+	return a.load(ctx, path, nil)
+}
+
+// checkFlow loads the flow at path to look at it, not to run it: its
+// secrets get placeholders, so that checking needs none of them.
+func (a *app) checkFlow(ctx context.Context, path string) (*engine.Flow, func(), error) {
+	return a.load(ctx, path, engine.PlaceholderSecrets)
+}
+
+func (a *app) load(ctx context.Context, path string, secrets engine.SecretResolver) (*engine.Flow, func(), error) {
+	e, closeAll, err := a.newEngine(ctx, secrets)
 	if err != nil {
 		return nil, nil, err
 	}

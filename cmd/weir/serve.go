@@ -137,7 +137,7 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return err
 	}
 	defer shutdownTracing()
-	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: app.providers()})
+	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: app.providers(), Redactor: app.redactor})
 	if err != nil {
 		return err
 	}
@@ -152,8 +152,8 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		MaxConcurrent:  fl.maxConcurrent,
 		WorkDir:        fl.workDir,
 		Trust:          trust,
-		TracerProvider: tp,
-		Logger:         slog.New(slog.NewTextHandler(stderr, nil)),
+		TracerProvider: app.redactor.TracerProvider(tp),
+		Logger:         slog.New(app.redactor.Handler(slog.NewTextHandler(stderr, nil))),
 	})
 	if err != nil {
 		return err

@@ -21,7 +21,7 @@ named flow.cue (or flow.yaml, flow.yml, flow.json).`,
 			if err != nil {
 				return err
 			}
-			f, closeAll, err := app.loadFlow(cmd.Context(), path)
+			f, closeAll, err := app.checkFlow(cmd.Context(), path)
 			if err != nil {
 				return err
 			}

@@ -196,7 +196,7 @@ outputs: v: "${a.output.value}"
 `)
 	_, err = c.Upload(ctx, bad, "")
 	assert.EqualError(t, err, `upload bundle: flow.cue:2:50: node "a": input "value": ${nowhere.output}: unknown node "nowhere"; `+
-		`refer to an input as ${inputs.x} and to a node as ${node.output} (HTTP 400, invalid_flow)`)
+		`refer to an input as ${inputs.x}, to a node as ${node.output} and to a secret as ${secrets.x} (HTTP 400, invalid_flow)`)
 
 	_, err = c.Upload(ctx, buildBundle(t, "flow.cue", helloFlow), "v/1")
 	assert.EqualError(t, err, `upload bundle: deploy bundle: version "v/1": use letters, digits, '.', '_' and '-', at most 63, starting with a letter or digit (HTTP 400, bad_request)`)

@@ -25,14 +25,15 @@ var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*$`)
 
 // reserved are the roots of references that are not node names.
 var reserved = map[string]string{
-	"inputs": "${inputs.x} refers to the flow's inputs",
-	"data":   "${data.col} refers to a batch line's columns",
+	"inputs":  "${inputs.x} refers to the flow's inputs",
+	"data":    "${data.col} refers to a batch line's columns",
+	"secrets": "${secrets.x} refers to the flow's secrets",
 }
 
 // durationForm is #Duration of flow.cue.
 var durationForm = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
 
-var topFields = []string{"concurrency", "defaults", "description", "inputs", "name", "nodes", "outputs", "plugins", "timeout", "version"}
+var topFields = []string{"concurrency", "defaults", "description", "inputs", "name", "nodes", "outputs", "plugins", "secrets", "timeout", "version"}
 
 // flow decodes the user's own value (not the one unified with #Flow, whose
 // positions point into the schema). Type errors were reported by #Flow
@@ -61,6 +62,14 @@ func (d *decoder) flow(v, u, def cue.Value) *Flow {
 			})
 		case "inputs":
 			f.Inputs, f.InputSchema = d.inputs(fv)
+		case "secrets":
+			d.fields(fv, func(name string, label Pos, sv cue.Value) {
+				if d.name("secret", name, label) {
+					if s, ok := d.secret(name, label, sv); ok {
+						f.Secrets = append(f.Secrets, s)
+					}
+				}
+			})
 		case "nodes":
 			d.entries(name, d.nodes, v, u, def, func(n *entry) {
 				d.concreteNode(n, def)
@@ -212,6 +221,14 @@ func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
 		d.errs.Add(pos, "plugin %q: give exactly one of %s (found %d)", name, strings.Join(pluginKinds, ", "), len(kinds))
 		return p, false
 	}
+	for _, kv := range []struct {
+		key string
+		dst *[]Field
+	}{{"config", &p.Config}, {"env", &p.Env}} {
+		d.fields(v.LookupPath(cue.ParsePath(kv.key)), func(name string, label Pos, fv cue.Value) {
+			*kv.dst = append(*kv.dst, Field{Name: name, Pos: label, Value: d.value(fv)})
+		})
+	}
 	if sum := v.LookupPath(cue.ParsePath("sha256")); sum.Exists() {
 		p.Spec.SHA256, _ = d.str(sum)
 	}
@@ -234,6 +251,22 @@ func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
 		}
 	}
 	return p, true
+}
+
+// secret decodes one declaration of the secrets block.
+func (d *decoder) secret(name string, pos Pos, v cue.Value) (Secret, bool) {
+	s := Secret{Name: name, Pos: pos}
+	env, hasEnv := d.str(v.LookupPath(cue.ParsePath("env")))
+	file, hasFile := d.str(v.LookupPath(cue.ParsePath("file")))
+	if hasEnv == hasFile {
+		d.errs.Add(pos, `secret %q: give exactly one of env and file, as in %s: {env: "API_KEY"} or %s: {file: "keys/api"}`, name, name, name)
+		return s, false
+	}
+	s.Env = env
+	if hasFile {
+		s.File, s.FileWritten = d.path(file), file
+	}
+	return s, true
 }
 
 func (d *decoder) retry(v cue.Value) *Retry {

@@ -20,8 +20,10 @@ type Flow struct {
 	// InputSchema is the JSON Schema of the inputs object, derived from the
 	// CUE types of the inputs.
 	InputSchema []byte
-	Nodes       []Node
-	Outputs     []Field
+	// Secrets are the declarations of the secrets block, in file order.
+	Secrets []Secret
+	Nodes   []Node
+	Outputs []Field
 	// Concurrency and Timeout are zero when the flow leaves them to the engine.
 	Concurrency int
 	Timeout     time.Duration
@@ -42,6 +44,22 @@ type Plugin struct {
 	// as the file writes them, before they are resolved.
 	File string
 	Dirs map[string]string
+	// Config and Env are the entry's config and env values, with their
+	// positions, for the references to secrets they may hold.
+	Config, Env []Field
+}
+
+// Secret is one declaration of the flow's secrets block: where its value
+// comes from, never the value.
+type Secret struct {
+	Name string
+	Pos  Pos
+	// Env names an environment variable; File is a path, resolved against
+	// the flow's folder, as FileWritten is written in the file. Exactly one
+	// of Env and File is set.
+	Env         string
+	File        string
+	FileWritten string
 }
 
 // Node is one step of a flow.

@@ -76,6 +76,7 @@ func plain(f *schemas.Flow, keepPos bool) *schemas.Flow {
 	g.Plugins = nil
 	for _, p := range f.Plugins {
 		p.Pos = pos(p.Pos)
+		p.Config, p.Env = fields(p.Config), fields(p.Env)
 		g.Plugins = append(g.Plugins, p)
 	}
 	g.Inputs = nil
@@ -92,6 +93,11 @@ func plain(f *schemas.Flow, keepPos bool) *schemas.Flow {
 		g.Nodes = append(g.Nodes, n)
 	}
 	g.Outputs = fields(f.Outputs)
+	g.Secrets = nil
+	for _, s := range f.Secrets {
+		s.Pos = pos(s.Pos)
+		g.Secrets = append(g.Secrets, s)
+	}
 	return &g
 }
 
@@ -145,15 +151,16 @@ func TestLoadFull(t *testing.T) {
 					`"limits":{"memory":"64MiB","timeout":"5s","output":1024,"instances":2},` +
 					`"config":{"mode":"fast"}}`),
 			},
-				File: "plugins/text.wasm",
-				Dirs: map[string]string{"/data": "data", "/abs": "/srv/abs"},
+				File:   "plugins/text.wasm",
+				Dirs:   map[string]string{"/data": "data", "/abs": "/srv/abs"},
+				Config: []schemas.Field{{Name: "mode", Pos: at(20, 12), Value: str(20, 18, "fast")}},
 			},
 			{Pos: at(22, 2), Spec: plugins.Spec{
 				Name:    "native",
 				Kind:    "goplugin",
 				Source:  "/opt/bin/native",
 				Options: json.RawMessage(`{"goplugin":"/opt/bin/native","args":["-v"],"env":{"LEVEL":"debug"}}`),
-			}, File: "/opt/bin/native"},
+			}, File: "/opt/bin/native", Env: []schemas.Field{{Name: "LEVEL", Pos: at(22, 60), Value: str(22, 67, "debug")}}},
 			{Pos: at(23, 2), Spec: plugins.Spec{
 				Name:    "more",
 				Kind:    "builtin",
@@ -221,6 +228,10 @@ func TestLoadFull(t *testing.T) {
 		Defaults: schemas.Defaults{
 			Timeout: 10 * time.Second,
 			Retry:   &schemas.Retry{Attempts: 2, Backoff: 50 * time.Millisecond},
+		},
+		Secrets: []schemas.Secret{
+			{Name: "api_key", Pos: at(61, 2), Env: "API_KEY"},
+			{Name: "token", Pos: at(62, 2), File: filepath.Join("testdata", "keys", "token"), FileWritten: "keys/token"},
 		},
 	}
 	assert.Equal(t, want, plain(f, true))
@@ -650,13 +661,13 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level field",
 			src:  "name: \"x\"\nnodes: a: tool: \"t.x\"\nbogus: {a: 1}\n",
-			want: []string{`flow.cue:3:1: unknown field "bogus"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, timeout, version`},
+			want: []string{`flow.cue:3:1: unknown field "bogus"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`},
 		},
 		{
 			name: "unknown top-level field in yaml",
 			file: "flow.yaml",
 			src:  "name: x\nnodes: {a: {tool: t.x}}\nouputs: {}\n",
-			want: []string{`flow.yaml:3:1: unknown field "ouputs"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, timeout, version`},
+			want: []string{`flow.yaml:3:1: unknown field "ouputs"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`},
 		},
 		{
 			name: "unknown node field",
@@ -1112,7 +1123,7 @@ func TestQuotedUnknownField(t *testing.T) {
 	_, err := schemas.Parse("flow.yaml", []byte("name: x\nnodes: {a: {tool: t.x, \"in-puts\": {}}}\nmy key: 1\n"))
 	assert.Equal(t, []string{
 		`flow.yaml:2:24: nodes.a: unknown field "in-puts"; allowed: aggregate, description, flow, inputs, retry, timeout, tool, when`,
-		`flow.yaml:3:1: unknown field "my key"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, timeout, version`,
+		`flow.yaml:3:1: unknown field "my key"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`,
 	}, errLines(t, err))
 }
 

@@ -4,7 +4,7 @@ WEIR    := bin/weir
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X github.com/weirflow/weir/engine.version=$(VERSION)
 
-.PHONY: all build plugins demo test lint fuzz bench bench-wasm bench-batch bench-serve bench-deploy proto clean
+.PHONY: all build plugins demo test lint fuzz bench bench-wasm bench-batch bench-serve bench-deploy proto jinja-corpus clean
 
 all: build
 
@@ -44,7 +44,8 @@ lint:
 
 ## fuzz: each fuzz target for a short while (FUZZTIME=1m for longer):
 ## references, JSON selection, the flow loader, the validator, the PDK,
-## tool outputs, the module rewrite, guest text, the server's answers
+## tool outputs, the module rewrite, guest text, the server's answers,
+## Jinja templates
 FUZZTIME ?= 20s
 fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/ref
@@ -59,6 +60,7 @@ fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzRewrite$$' -fuzztime=$(FUZZTIME) ./plugins/wasm/internal/guard
 	$(GO) test -run=NONE -fuzz='^FuzzText$$' -fuzztime=$(FUZZTIME) ./internal/inert
 	$(GO) test -run=NONE -fuzz='^FuzzAnswer$$' -fuzztime=$(FUZZTIME) ./hosts/endpoint
+	$(GO) test -run=NONE -fuzz='^FuzzRender$$' -fuzztime=$(FUZZTIME) ./internal/jinja
 
 ## bench: the engine benchmarks; bench-wasm: Wasm against raw wazero and
 ## Extism (see README, Performance)
@@ -93,6 +95,11 @@ proto:
 		--go_out=. --go_opt=module=github.com/weirflow/weir \
 		--go-grpc_out=. --go-grpc_opt=module=github.com/weirflow/weir \
 		proto/weir/tool/v1/tools.proto
+
+## jinja-corpus: the expected outputs of the Jinja fidelity corpus, rendered
+## by Python's jinja2 (Debian's python3-jinja2) as prompt flow renders
+jinja-corpus:
+	python3 internal/jinja/testdata/gen.py
 
 clean:
 	rm -rf bin

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/engine/cache"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
 	"github.com/weirflow/weir/plugins/goplugin"
@@ -38,10 +39,18 @@ func Providers(o Options) []plugins.Provider {
 
 // New returns an engine configured by opts. When opts.Providers is nil, it
 // gets Providers(Options{}): weir's plugin kinds, compiling Wasm modules
-// into the default cache folder.
+// into the default cache folder. When opts.Cache is nil, it gets the node
+// result cache of the weir home folder (cache.DefaultDir), which only the
+// nodes whose flow sets cache use; RunOptions.NoCache turns it off for a
+// run, and engine.New gives an engine without one.
 func New(opts engine.Options) (*engine.Engine, error) {
 	if opts.Providers == nil {
 		opts.Providers = Providers(Options{})
+	}
+	if opts.Cache == nil {
+		if dir, err := cache.DefaultDir(); err == nil {
+			opts.Cache = cache.Open(dir, cache.Options{})
+		}
 	}
 	return engine.New(opts)
 }

@@ -41,6 +41,8 @@ type BatchOptions struct {
 	// flight are canceled and lines not reached are left for a resume. Zero
 	// never stops.
 	MaxFailures int
+	// NoCache makes the lines neither read nor write the engine's Cache.
+	NoCache bool
 }
 
 // BatchSummary is the outcome of a batch: counts, latencies and the
@@ -84,6 +86,9 @@ type NodeStats struct {
 	// Canceled the lines where it was stopped or never started, because
 	// another node failed or the line timed out.
 	Runs, Failed, Bypassed, Canceled int
+	// Cached counts the runs that succeeded with outputs from the node
+	// result cache, without calling the tool.
+	Cached int
 	// Latency is over the runs that succeeded or failed.
 	Latency Latency
 }
@@ -125,6 +130,7 @@ type Batch struct {
 
 type nodeHist struct {
 	runs, failed, bypassed, canceled int
+	cached                           int
 	lat                              hist.Hist
 }
 
@@ -369,7 +375,7 @@ func (b *Batch) finish(err error) {
 	for k, i := range b.lineNodes {
 		n := b.f.nodes[i]
 		h := &b.nodes[k]
-		s.Nodes = append(s.Nodes, NodeStats{Node: n.name, Runs: h.runs, Failed: h.failed, Bypassed: h.bypassed, Canceled: h.canceled, Latency: latency(&h.lat)})
+		s.Nodes = append(s.Nodes, NodeStats{Node: n.name, Runs: h.runs, Failed: h.failed, Bypassed: h.bypassed, Canceled: h.canceled, Cached: h.cached, Latency: latency(&h.lat)})
 	}
 	s.Status = Completed
 	switch {

@@ -44,6 +44,11 @@ type Options struct {
 	// engine returns and traces. Nil means a new one; give one to wrap the
 	// loggers of plugins with it before the engine exists.
 	Redactor *Redactor
+	// Cache keeps the outputs of the nodes whose flow sets cache, to
+	// reuse on the same inputs. When nil nothing is cached, whatever the
+	// flows say; weir.New sets the store under the weir home folder
+	// (package engine/cache).
+	Cache Cache
 }
 
 // Defaults are the limits a flow gets when it does not set its own. Zero
@@ -87,6 +92,7 @@ type Engine struct {
 	workers   workers
 	resolve   SecretResolver
 	redactor  *Redactor
+	cache     Cache
 
 	mu     sync.Mutex
 	native map[string][]plugins.Tool
@@ -113,6 +119,7 @@ func New(opts Options) (*Engine, error) {
 		opened:    map[string]*openPlugin{},
 		resolve:   opts.Secrets,
 		redactor:  cmp.Or(opts.Redactor, NewRedactor()),
+		cache:     opts.Cache,
 	}
 	if e.resolve == nil {
 		e.resolve = ReadSecret

@@ -25,6 +25,7 @@ type Flow struct {
 	outputs     *tmpl
 	concurrency int
 	timeout     time.Duration
+	cached      bool // some node has a cache
 	// timeoutCause is the error of a run that hits timeout, made once.
 	timeoutCause error
 	// secrets are the values of the secrets the flow declares, by name;
@@ -50,6 +51,7 @@ type node struct {
 	retry      schemas.Retry
 	aggregate  bool
 	aggFields  []aggField // the inputs of an aggregate node
+	cache      *nodeCache // nil when the node is not cached
 }
 
 // aggField is one input of an aggregate node.

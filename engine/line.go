@@ -60,6 +60,7 @@ func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 	r, err := b.f.run(ctx, json.RawMessage(in), RunOptions{
 		RunID:   b.id + "/" + strconv.Itoa(lr.Line),
 		Timeout: b.opts.LineTimeout,
+		NoCache: b.opts.NoCache,
 	}, attrs)
 	if err != nil && ctx.Err() != nil {
 		return lr, false
@@ -123,6 +124,9 @@ func (b *Batch) account(lr *LineResult, ran bool) {
 		switch nr.Status {
 		case Succeeded:
 			h.runs++
+			if nr.Cached {
+				h.cached++
+			}
 		case Failed:
 			h.runs++
 			h.failed++

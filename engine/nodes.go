@@ -75,6 +75,9 @@ func (c *compiler) node(i int) *node {
 		}
 	}
 	n.inputs = objectTmpl(fields)
+	if n.cache = c.cache(sn, te); n.cache != nil {
+		c.f.cached = true
+	}
 	if sn.When != nil && sn.Aggregate {
 		c.errs.Add(sn.When.Ref.Pos, "node %q: an aggregate node runs once per batch and cannot have when", sn.Name)
 	} else if sn.When != nil {

@@ -57,6 +57,9 @@ type NodeResult struct {
 	Start    time.Time     `json:"start,omitzero"`
 	Duration time.Duration `json:"duration"`
 	Error    string        `json:"error,omitempty"`
+	// Cached is set when the outputs came from the node result cache: the
+	// tool was not called, and Attempts is 0.
+	Cached bool `json:"cached,omitempty"`
 }
 
 // NodeError is the error of a run that failed because one of its nodes did.

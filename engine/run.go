@@ -35,6 +35,9 @@ type RunOptions struct {
 	// the goroutine that ran the node, which may not be Run's. The nodes
 	// it unblocks start once it returns.
 	OnNode func(NodeResult)
+	// NoCache makes the run, and its sub-flows, neither read nor write the
+	// engine's Cache.
+	NoCache bool
 }
 
 // Run runs the flow once on inputs: a map or struct that encodes to a JSON
@@ -85,6 +88,7 @@ func (f *Flow) run(ctx context.Context, inputs any, opts RunOptions, attrs []att
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, cause)
 	defer cancel()
+	ctx = r.useCache(ctx)
 
 	var span trace.Span
 	if t := f.e.tracer; t != nil {
@@ -125,6 +129,7 @@ type run struct {
 	res    *Result
 	mu     sync.Mutex // guards res.Subflows
 	sched  sched
+	cache  Cache // nil when the run does not cache
 }
 
 // finished is a node's outcome.
@@ -392,6 +397,9 @@ func (r *run) exec(ctx context.Context, i int) ([]byte, error) {
 	if n.kind == kindFlow {
 		return r.subflow(ctx, n, in)
 	}
+	if n.cache != nil && r.cache != nil {
+		return r.cached(ctx, n, in)
+	}
 	return r.retry(ctx, n, in)
 }
 
@@ -460,6 +468,9 @@ func (r *run) attempt(ctx context.Context, n *node, attempt int, in []byte) (out
 				attrNodeBytesIn.Int(len(in)),
 				attrNodeBytesOut.Int(len(out)),
 			)
+			if n.cache != nil && r.cache != nil {
+				span.SetAttributes(attrNodeCacheHit.Bool(false))
+			}
 			endSpan(span, err)
 		}()
 	}

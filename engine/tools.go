@@ -19,6 +19,9 @@ type toolEntry struct {
 	plugin  string
 	kind    string
 	in, out *jsonschema.Schema
+	// opened is the plugin entry the tool comes from, nil for registered
+	// tools and sub-flows.
+	opened *openPlugin
 }
 
 // openPlugins opens the flow's plugin entries, the implicit builtin plugin
@@ -38,7 +41,7 @@ func (c *compiler) openPlugins() {
 	}
 	c.e.mu.Unlock()
 	for name, tools := range native {
-		c.addTools(name, kindNative, tools, schemas.Pos{File: c.spec.File})
+		c.addTools(name, kindNative, tools, nil, schemas.Pos{File: c.spec.File})
 	}
 	specs := c.spec.Plugins
 	// The builtin plugin is implicit where the engine has its kind.
@@ -61,11 +64,11 @@ func (c *compiler) openPlugins() {
 			c.unopened[p.Spec.Name] = true
 			continue
 		}
-		c.addTools(p.Spec.Name, p.Spec.Kind, op.plugin.Tools(), p.Pos)
+		c.addTools(p.Spec.Name, p.Spec.Kind, op.plugin.Tools(), op, p.Pos)
 	}
 }
 
-func (c *compiler) addTools(plugin, kind string, tools []plugins.Tool, pos schemas.Pos) {
+func (c *compiler) addTools(plugin, kind string, tools []plugins.Tool, op *openPlugin, pos schemas.Pos) {
 	c.plugins[plugin] = true
 	for _, t := range tools {
 		// Compiling a contract takes up to a fraction of a second: a
@@ -75,7 +78,7 @@ func (c *compiler) addTools(plugin, kind string, tools []plugins.Tool, pos schem
 			return
 		}
 		ct := t.Contract()
-		te := &toolEntry{tool: t, plugin: plugin, kind: kind}
+		te := &toolEntry{tool: t, plugin: plugin, kind: kind, opened: op}
 		var err error
 		if te.in, err = compileContract(ct.Inputs); err != nil {
 			c.errs.Add(pos, "plugin %q: tool %q publishes an invalid input schema: %v", plugin, ct.Name, err)

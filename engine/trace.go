@@ -27,6 +27,7 @@ const (
 	attrNodeBypassed = attribute.Key("weir.node.bypassed")
 	attrNodeBytesIn  = attribute.Key("weir.node.bytes_in")
 	attrNodeBytesOut = attribute.Key("weir.node.bytes_out")
+	attrNodeCacheHit = attribute.Key("weir.node.cache_hit")
 	attrToolName     = attribute.Key("weir.tool.name")
 	attrPluginName   = attribute.Key("weir.plugin.name")
 	attrPluginKind   = attribute.Key("weir.plugin.kind")

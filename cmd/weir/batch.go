@@ -70,6 +70,7 @@ Records live under $WEIR_HOME (see --home); list them with weir runs list.`,
 	f.StringVar(&fl.name, "name", "", "a name for the run, shown by weir runs list")
 	f.IntVar(&fl.maxFailures, "max-failures", 0, "stop after this many failed lines (0: never)")
 	f.StringVarP(&fl.output, "output", "o", "text", "summary format: text or json (the metrics)")
+	noCacheFlag(cmd, app)
 	return cmd
 }
 

@@ -78,6 +78,8 @@ type app struct {
 	// redactor hides the secrets of the flows the command loads in what
 	// its plugins log; the command's engine holds it.
 	redactor *engine.Redactor
+	// noCache is --no-cache of run, batch and serve.
+	noCache bool
 }
 
 func newRoot() *cobra.Command {
@@ -101,7 +103,7 @@ sandboxed WebAssembly modules, go-plugin processes or native Go functions.
 	root.PersistentFlags().StringVar(&a.home, "home", "",
 		"keep run records in `DIR` (default $WEIR_HOME, else the user data folder: $XDG_DATA_HOME/weir or ~/.local/share/weir)")
 	root.SetHelpCommand(newHelp())
-	root.AddCommand(newValidate(a), newRun(a), newBatch(a), newRuns(a), newGraph(a), newPlugin(a), newBundle(a), newServe(a), newDeploy(a), newDeployments(a), newProbe(), newSchema(), newVersion())
+	root.AddCommand(newValidate(a), newRun(a), newBatch(a), newRuns(a), newGraph(a), newPlugin(a), newBundle(a), newServe(a), newDeploy(a), newDeployments(a), newProbe(), newSchema(), newVersion(), newCache(a))
 	return root
 }
 
@@ -181,7 +183,7 @@ func (a *app) newEngine(ctx context.Context, secrets engine.SecretResolver) (*en
 	if err != nil {
 		return nil, nil, err
 	}
-	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: a.providers(), Secrets: secrets, Redactor: a.redactor})
+	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: a.providers(), Secrets: secrets, Redactor: a.redactor, Cache: a.nodeCache()})
 	if err != nil {
 		shutdownTracing()
 		return nil, nil, err

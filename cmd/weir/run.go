@@ -73,6 +73,7 @@ string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
 	cmd.Flags().StringArrayVar(&pairs, "input", nil, "an input as name=value (repeatable)")
 	cmd.Flags().StringVar(&inputsFile, "inputs", "", "a JSON file holding the inputs object (- for stdin)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	noCacheFlag(cmd, app)
 	return cmd
 }
 
@@ -203,7 +204,7 @@ func printTable(w io.Writer, res *engine.Result) {
 	}
 	fmt.Fprintln(tw, "NODE\tTOOL\tSTATUS\tATTEMPTS\tDURATION\tERROR")
 	for _, n := range res.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.Node, n.Tool, n.Status, n.Attempts, n.Duration.Round(time.Microsecond), cell(n.Error))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.Node, n.Tool, nodeStatus(n), n.Attempts, n.Duration.Round(time.Microsecond), cell(n.Error))
 	}
 	_ = tw.Flush()
 }

@@ -251,13 +251,23 @@ func showRun(w io.Writer, info record.Info, m *record.Metrics) error {
 	}
 	fmt.Fprintln(w)
 	tw = newTable(w)
-	fmt.Fprintln(tw, "NODE\tRUNS\tFAILED\tBYPASSED\tCANCELED\tP50\tP95\tP99")
+	// The CACHED column only where some node took outputs from the node
+	// cache: most flows cache nothing.
+	cachedCol, aggCached := "", ""
+	if slices.ContainsFunc(m.Nodes, func(n engine.NodeStats) bool { return n.Cached > 0 }) {
+		cachedCol, aggCached = "CACHED\t", "-\t"
+	}
+	fmt.Fprintf(tw, "NODE\tRUNS\t%sFAILED\tBYPASSED\tCANCELED\tP50\tP95\tP99\n", cachedCol)
 	for _, n := range m.Nodes {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n", n.Node, n.Runs, n.Failed, n.Bypassed, n.Canceled,
+		cached := ""
+		if cachedCol != "" {
+			cached = fmt.Sprintf("%d\t", n.Cached)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s%d\t%d\t%d\t%s\t%s\t%s\n", n.Node, n.Runs, cached, n.Failed, n.Bypassed, n.Canceled,
 			ms(n.Latency.P50), ms(n.Latency.P95), ms(n.Latency.P99))
 	}
 	for _, n := range m.AggregateNodes {
-		fmt.Fprintf(tw, "%s (aggregate)\t1\t%s\t-\t-\t%s\t-\t-\n", n.Node, yesNo(n.Status == engine.Failed), ms(n.Duration))
+		fmt.Fprintf(tw, "%s (aggregate)\t1\t%s%s\t-\t-\t%s\t-\t-\n", n.Node, aggCached, yesNo(n.Status == engine.Failed), ms(n.Duration))
 	}
 	return tw.Flush()
 }

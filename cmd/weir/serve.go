@@ -89,6 +89,7 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 	f.DurationVar(&fl.grace, "grace", 30*time.Second, "on SIGTERM, how long requests in flight get to finish")
 	f.StringVar(&fl.workDir, "work-dir", "", "extract uploaded bundles into `DIR` (default: a temporary folder)")
 	f.StringArrayVar(&fl.trust, "trust", nil, "deploy only bundles signed by a key in `FILE` (a .pub file or authorized_keys); repeatable")
+	noCacheFlag(cmd, app)
 	return cmd
 }
 
@@ -137,7 +138,7 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return err
 	}
 	defer shutdownTracing()
-	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: app.providers(), Redactor: app.redactor})
+	e, err := engine.New(engine.Options{TracerProvider: tp, Providers: app.providers(), Redactor: app.redactor, Cache: app.nodeCache()})
 	if err != nil {
 		return err
 	}

@@ -103,6 +103,7 @@ type nodeStatsJSON struct {
 	Failed   int         `json:"failed"`
 	Bypassed int         `json:"bypassed"`
 	Canceled int         `json:"canceled"`
+	Cached   int         `json:"cached,omitempty"`
 	Latency  latencyJSON `json:"latency_ms"`
 }
 
@@ -125,7 +126,7 @@ func (m Metrics) MarshalJSON() ([]byte, error) {
 	j.Lines.Total, j.Lines.Ran, j.Lines.Succeeded, j.Lines.Failed, j.Lines.Carried =
 		m.Lines.Total, m.Lines.Ran, m.Lines.Succeeded, m.Lines.Failed, m.Lines.Carried
 	for i, n := range m.Nodes {
-		j.Nodes[i] = nodeStatsJSON{n.Node, n.Runs, n.Failed, n.Bypassed, n.Canceled, toLatencyJSON(n.Latency)}
+		j.Nodes[i] = nodeStatsJSON{n.Node, n.Runs, n.Failed, n.Bypassed, n.Canceled, n.Cached, toLatencyJSON(n.Latency)}
 	}
 	for _, n := range m.AggregateNodes {
 		j.AggregateNodes = append(j.AggregateNodes, aggregateNodeJSON{n.Node, n.Tool, n.Status, n.Attempts, msec(n.Duration), n.Error})
@@ -152,7 +153,7 @@ func (m *Metrics) UnmarshalJSON(b []byte) error {
 		m.Aggregates = b.Bytes()
 	}
 	for _, n := range j.Nodes {
-		m.Nodes = append(m.Nodes, engine.NodeStats{Node: n.Node, Runs: n.Runs, Failed: n.Failed, Bypassed: n.Bypassed, Canceled: n.Canceled, Latency: n.Latency.latency()})
+		m.Nodes = append(m.Nodes, engine.NodeStats{Node: n.Node, Runs: n.Runs, Failed: n.Failed, Bypassed: n.Bypassed, Canceled: n.Canceled, Cached: n.Cached, Latency: n.Latency.latency()})
 	}
 	for _, n := range j.AggregateNodes {
 		m.AggregateNodes = append(m.AggregateNodes, engine.NodeResult{Node: n.Node, Tool: n.Tool, Status: n.Status, Attempts: n.Attempts, Duration: time.Duration(n.Duration), Error: n.Error})

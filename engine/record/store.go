@@ -10,12 +10,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver, pure Go
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/weirhome"
 )
 
 // Errors of the record. Each is wrapped by errors whose text says more;
@@ -68,20 +68,11 @@ func interrupted(id string) string {
 // ~/Library/Application Support/weir on macOS and ~/.local/share/weir
 // elsewhere.
 func DefaultDir() (string, error) {
-	if d := os.Getenv("WEIR_HOME"); d != "" {
-		return d, nil
-	}
-	if d := os.Getenv("XDG_DATA_HOME"); filepath.IsAbs(d) {
-		return filepath.Join(d, "weir"), nil
-	}
-	home, err := os.UserHomeDir()
+	dir, err := weirhome.Dir()
 	if err != nil {
 		return "", fmt.Errorf("find the run record: %w; set WEIR_HOME", err)
 	}
-	if runtime.GOOS == "darwin" {
-		return filepath.Join(home, "Library", "Application Support", "weir"), nil
-	}
-	return filepath.Join(home, ".local", "share", "weir"), nil
+	return dir, nil
 }
 
 // Store is a run record opened in one folder. It is safe for concurrent

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,6 +93,7 @@ func (d *decoder) flow(v, u, def cue.Value) *Flow {
 		case "defaults":
 			f.Defaults.Timeout = d.duration(fv.LookupPath(cue.ParsePath("timeout")))
 			f.Defaults.Retry = d.retry(fv.LookupPath(cue.ParsePath("retry")))
+			f.Defaults.Cache = d.cache("defaults.cache", fv.LookupPath(cue.ParsePath("cache")))
 		default:
 			d.errs.Add(label, "unknown field %q; allowed: %s", name, strings.Join(topFields, ", "))
 		}
@@ -187,6 +189,8 @@ func (d *decoder) node(name string, pos Pos, v cue.Value) Node {
 			n.Retry = d.retry(fv)
 		case "aggregate":
 			n.Aggregate, _ = fv.Bool()
+		case "cache":
+			n.Cache = d.cache(fmt.Sprintf("node %q: cache", name), fv)
 		case "description":
 		default:
 			// #Flow reports unknown node fields with the allowed list.
@@ -280,6 +284,44 @@ func (d *decoder) retry(v cue.Value) *Retry {
 	r.Backoff = d.duration(v.LookupPath(cue.ParsePath("backoff")))
 	r.MaxBackoff = d.duration(v.LookupPath(cue.ParsePath("max_backoff")))
 	return r
+}
+
+// cache decodes a #Cache: a bool, or a struct that turns the cache on.
+// #Flow's own message about a value that is neither lists both branches
+// of the disjunction; this one says what to write.
+func (d *decoder) cache(what string, v cue.Value) *Cache {
+	if !v.Exists() {
+		return nil
+	}
+	c := &Cache{Pos: d.valuePos(v)}
+	if b, err := v.Bool(); err == nil {
+		c.On = b
+		return c
+	}
+	if v.IncompleteKind() != cue.StructKind {
+		d.errs.Add(c.Pos, `%s: want true, false or {ttl: "24h"}, got %s`, what, source(v))
+		return nil
+	}
+	c.On = true
+	ok := true
+	d.fields(v, func(name string, label Pos, fv cue.Value) {
+		if name != "ttl" {
+			d.errs.Add(label, "%s: unknown field %q; allowed: ttl", what, name)
+			ok = false
+			return
+		}
+		s, isStr := d.str(fv)
+		if !isStr || !durationForm.MatchString(s) {
+			d.errs.Add(d.valuePos(fv), `%s.ttl: want a duration such as "24h" or "90m", got %s`, what, source(fv))
+			ok = false
+			return
+		}
+		c.TTL = d.duration(fv)
+	})
+	if !ok {
+		return nil
+	}
+	return c
 }
 
 func (d *decoder) duration(v cue.Value) time.Duration {
@@ -418,12 +460,20 @@ func (d *decoder) labelPos(v cue.Value) Pos {
 }
 
 func describe(v cue.Value) string {
+	if s := source(v); s != "the value" {
+		return strconv.Quote(s)
+	}
+	return "the value"
+}
+
+// source is v as the file writes it, or "the value".
+func source(v cue.Value) string {
 	if s := v.Source(); s != nil {
 		if f, ok := s.(*ast.Field); ok {
 			s = f.Value
 		}
 		if b, err := format.Node(s); err == nil {
-			return fmt.Sprintf("%q", b)
+			return string(b)
 		}
 	}
 	return "the value"

@@ -78,6 +78,8 @@ type Node struct {
 	Retry       *Retry
 	// Aggregate nodes run once per batch over lists of their inputs.
 	Aggregate bool
+	// Cache is the node's own cache setting, nil when it has none.
+	Cache *Cache
 }
 
 // When is a node's condition: the node runs only if Ref's value equals Is.
@@ -98,6 +100,16 @@ type Retry struct {
 type Defaults struct {
 	Timeout time.Duration
 	Retry   *Retry
+	Cache   *Cache
+}
+
+// Cache is a cache setting of a node or of the defaults.
+type Cache struct {
+	Pos Pos
+	// On is false for cache: false.
+	On bool
+	// TTL is how old an entry may be to be used; zero means any age.
+	TTL time.Duration
 }
 
 // Field is a named value of a flow: a node input or a flow output.

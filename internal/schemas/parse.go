@@ -247,6 +247,9 @@ func (d *decoder) cueErrors(err error, def cue.Value, at ...string) {
 				path[i] = u
 			}
 		}
+		if cachePath(path) {
+			continue // decode's cache says it better
+		}
 		format, args := e.Msg()
 		msg := fmt.Sprintf(format, args...)
 		if msg == "" {
@@ -269,6 +272,13 @@ func (d *decoder) cueErrors(err error, def cue.Value, at ...string) {
 		}
 		d.errs.Add(pos, "%s", msg)
 	}
+}
+
+// cachePath reports whether path is in a node's or the defaults' cache,
+// whose disjunction (bool or a struct) CUE reports branch by branch.
+func cachePath(path []string) bool {
+	return len(path) >= 2 && path[0] == "defaults" && path[1] == "cache" ||
+		len(path) >= 3 && path[0] == "nodes" && path[2] == "cache"
 }
 
 // allowedFields lists the fields #Flow allows at path, following pattern

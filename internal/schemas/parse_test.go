@@ -672,13 +672,13 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown node field",
 			src:  "name: \"x\"\nnodes: a: {tool: \"t.x\", inptus: {}}\n",
-			want: []string{`flow.cue:2:25: nodes.a: unknown field "inptus"; allowed: aggregate, description, flow, inputs, retry, timeout, tool, when`},
+			want: []string{`flow.cue:2:25: nodes.a: unknown field "inptus"; allowed: aggregate, cache, description, flow, inputs, retry, timeout, tool, when`},
 		},
 		{
 			name: "unknown node field in json",
 			file: "flow.json",
 			src:  `{"name": "x", "nodes": {"a": {"tool": "t.x", "tools": "t.y"}}}`,
-			want: []string{`flow.json:1:47: nodes.a: unknown field "tools"; allowed: aggregate, description, flow, inputs, retry, timeout, tool, when`},
+			want: []string{`flow.json:1:47: nodes.a: unknown field "tools"; allowed: aggregate, cache, description, flow, inputs, retry, timeout, tool, when`},
 		},
 
 		// Missing fields and names.
@@ -1115,14 +1115,14 @@ defaults: {retry: {attempts: 2, delay: "1s"}, timeoutt: "1s"}
 		`flow.cue:3:46: nodes.a.retry: unknown field "tries"; allowed: attempts, backoff, max_backoff`,
 		`flow.cue:3:84: nodes.a.when: unknown field "else"; allowed: is, ref`,
 		`flow.cue:4:33: defaults.retry: unknown field "delay"; allowed: attempts, backoff, max_backoff`,
-		`flow.cue:4:47: defaults: unknown field "timeoutt"; allowed: retry, timeout`,
+		`flow.cue:4:47: defaults: unknown field "timeoutt"; allowed: cache, retry, timeout`,
 	}, errLines(t, err))
 }
 
 func TestQuotedUnknownField(t *testing.T) {
 	_, err := schemas.Parse("flow.yaml", []byte("name: x\nnodes: {a: {tool: t.x, \"in-puts\": {}}}\nmy key: 1\n"))
 	assert.Equal(t, []string{
-		`flow.yaml:2:24: nodes.a: unknown field "in-puts"; allowed: aggregate, description, flow, inputs, retry, timeout, tool, when`,
+		`flow.yaml:2:24: nodes.a: unknown field "in-puts"; allowed: aggregate, cache, description, flow, inputs, retry, timeout, tool, when`,
 		`flow.yaml:3:1: unknown field "my key"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`,
 	}, errLines(t, err))
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/internal/granthttp"
+	"github.com/weirflow/weir/internal/progdigest"
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -103,6 +104,11 @@ func newPlugin(name string, g plugins.Grants, opts json.RawMessage, limit time.D
 
 func (p *plugin) Tools() []plugins.Tool { return append([]plugins.Tool(nil), p.tools...) }
 
+// Digest names the tools' code for the node result cache by weir's build
+// (see progdigest). The http tool is cached like the others: that is what
+// makes re-running an evaluation that calls a model cheap.
+func (p *plugin) Digest() (string, error) { return progdigest.Of() }
+
 // Close drops the http tool's idle connections; the tools hold nothing else.
 func (p *plugin) Close() error {
 	p.client.CloseIdleConnections()
@@ -112,4 +118,5 @@ func (p *plugin) Close() error {
 var (
 	_ plugins.Provider = provider{}
 	_ plugins.Plugin   = (*plugin)(nil)
+	_ plugins.Digester = (*plugin)(nil)
 )

@@ -182,6 +182,22 @@ func TestChecksum(t *testing.T) {
 	require.EqualError(t, err, "refuse tools: its sha256 is "+digest+", but the flow pins "+wrong)
 }
 
+// Digest names the executable for the node result cache: its sha256,
+// pinned or not.
+func TestDigest(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(bin, "tools"))
+	require.NoError(t, err)
+	sum := sha256.Sum256(b)
+	digest := hex.EncodeToString(sum[:])
+	for _, pin := range []string{"", digest} {
+		pl, err := open(t, goplugin.Options{}, plugins.Spec{SHA256: pin})
+		require.NoError(t, err)
+		got, err := pl.Digest()
+		require.NoError(t, err)
+		assert.Equal(t, digest, got, "pin %q", pin)
+	}
+}
+
 func TestCrashMidCall(t *testing.T) {
 	pl, tools := openTools(t, goplugin.Options{MinBackoff: 10 * time.Millisecond})
 	pid := pl.Stats().PID

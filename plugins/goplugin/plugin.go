@@ -3,6 +3,7 @@ package goplugin
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,6 +42,10 @@ type Plugin struct {
 	sha256   []byte
 	tools    []plugins.Tool
 	closing  chan struct{}
+
+	digestOnce sync.Once
+	digest     string
+	digestErr  error
 
 	mu          sync.Mutex
 	proc        *process     // the running process, nil when there is none
@@ -494,8 +499,26 @@ func (pl *Plugin) waitExit(pr *process, d time.Duration) bool {
 	return true
 }
 
+// Digest returns the sha256 of the executable in hex, which names its
+// tools' code for the node result cache: the pinned one, else the file's,
+// read on the first call. It is safe for concurrent use.
+func (pl *Plugin) Digest() (string, error) {
+	pl.digestOnce.Do(func() {
+		sum := pl.sha256
+		if sum == nil {
+			sum, pl.digestErr = fileSHA256(pl.exe)
+		}
+		if pl.digestErr != nil {
+			pl.digestErr = fmt.Errorf("digest %s: %w", pl.name, pl.digestErr)
+		}
+		pl.digest = hex.EncodeToString(sum)
+	})
+	return pl.digest, pl.digestErr
+}
+
 var (
-	_ plugins.Plugin = (*Plugin)(nil)
-	_ plugins.Pooled = (*Plugin)(nil)
-	_ plugins.Tool   = (*tool)(nil)
+	_ plugins.Plugin   = (*Plugin)(nil)
+	_ plugins.Pooled   = (*Plugin)(nil)
+	_ plugins.Digester = (*Plugin)(nil)
+	_ plugins.Tool     = (*tool)(nil)
 )

@@ -358,8 +358,13 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	return out, err
 }
 
+// Digest returns the module's sha256 in hex, which names its tools' code
+// for the node result cache. It is safe for concurrent use.
+func (pl *Plugin) Digest() (string, error) { return pl.digest, nil }
+
 var (
-	_ plugins.Plugin = (*Plugin)(nil)
-	_ plugins.Pooled = (*Plugin)(nil)
-	_ plugins.Tool   = (*tool)(nil)
+	_ plugins.Plugin   = (*Plugin)(nil)
+	_ plugins.Pooled   = (*Plugin)(nil)
+	_ plugins.Digester = (*Plugin)(nil)
+	_ plugins.Tool     = (*tool)(nil)
 )

@@ -63,6 +63,10 @@ func (s *Store) Dir() string { return s.dir }
 // tmpPrefix starts the names of entries being written.
 const tmpPrefix = ".tmp-"
 
+// createdLayout dates entries: RFC 3339 with nanoseconds, always nine
+// digits, so that entries of one tool and outputs have one size.
+const createdLayout = "2006-01-02T15:04:05.000000000Z07:00"
+
 // path is the file of key, or "" for a key that is not a name a Put makes.
 func (s *Store) path(key string) string {
 	if len(key) < 3 || strings.ContainsAny(key, `/\.`) {
@@ -154,7 +158,7 @@ func (s *Store) Put(_ context.Context, key, tool string, out []byte) error {
 	b = append(b, `,"tool":`...)
 	b = jsonscan.AppendString(b, tool)
 	b = append(b, `,"created":`...)
-	b = jsonscan.AppendString(b, now.UTC().Format(time.RFC3339Nano))
+	b = jsonscan.AppendString(b, now.UTC().Format(createdLayout))
 	b = append(b, `,"output":`...)
 	b = append(b, out...)
 	b = append(b, "}\n"...)
@@ -276,20 +280,24 @@ func (s *Store) Clear() (Usage, error) {
 	}
 	var removed Usage
 	var errs []error
-	dirs := map[string]bool{}
 	for _, f := range files {
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 			continue
 		}
-		dirs[filepath.Dir(f.path)] = true
 		if !f.tmp {
 			removed.Entries++
 			removed.Bytes += f.size
 		}
 	}
-	for d := range dirs {
-		_ = os.Remove(d) // only when empty
+	// The folders of the entries, those Prune emptied too; Remove takes
+	// only empty ones.
+	if list, err := os.ReadDir(s.dir); err == nil {
+		for _, d := range list {
+			if d.IsDir() {
+				_ = os.Remove(filepath.Join(s.dir, d.Name()))
+			}
+		}
 	}
 	_ = os.Remove(s.dir)
 	if len(errs) > 0 {

@@ -30,7 +30,7 @@ func TestGetPut(t *testing.T) {
 	require.NoError(t, s.Put(ctx, key(1), "text.upper", []byte(`{"text":"A"}`)))
 	b, err := os.ReadFile(filepath.Join(s.Dir(), "00", key(1)+".json"))
 	require.NoError(t, err)
-	assert.Equal(t, `{"key":"`+key(1)+`","tool":"text.upper","created":"2026-05-06T07:08:09Z","output":{"text":"A"}}`+"\n", string(b))
+	assert.Equal(t, `{"key":"`+key(1)+`","tool":"text.upper","created":"2026-05-06T07:08:09.000000000Z","output":{"text":"A"}}`+"\n", string(b))
 	info, err := os.Stat(filepath.Join(s.Dir(), "00", key(1)+".json"))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "only the user reads outputs")

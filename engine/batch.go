@@ -91,6 +91,9 @@ type NodeStats struct {
 	Cached int
 	// Latency is over the runs that succeeded or failed.
 	Latency Latency
+	// InputTokens and OutputTokens add up the usage the node's tool
+	// reported over the lines (see NodeResult.Usage).
+	InputTokens, OutputTokens int64
 }
 
 // Errors of a batch that stopped.
@@ -132,6 +135,7 @@ type nodeHist struct {
 	runs, failed, bypassed, canceled int
 	cached                           int
 	lat                              hist.Hist
+	in, out                          int64 // tokens
 }
 
 // pulled is a record read from the source, or the error of its line.
@@ -375,7 +379,8 @@ func (b *Batch) finish(err error) {
 	for k, i := range b.lineNodes {
 		n := b.f.nodes[i]
 		h := &b.nodes[k]
-		s.Nodes = append(s.Nodes, NodeStats{Node: n.name, Runs: h.runs, Failed: h.failed, Bypassed: h.bypassed, Canceled: h.canceled, Cached: h.cached, Latency: latency(&h.lat)})
+		s.Nodes = append(s.Nodes, NodeStats{Node: n.name, Runs: h.runs, Failed: h.failed, Bypassed: h.bypassed, Canceled: h.canceled, Cached: h.cached, Latency: latency(&h.lat),
+			InputTokens: h.in, OutputTokens: h.out})
 	}
 	s.Status = Completed
 	switch {

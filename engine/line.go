@@ -121,6 +121,10 @@ func (b *Batch) account(lr *LineResult, ran bool) {
 	}
 	for i, nr := range lr.Nodes {
 		h := &b.nodes[i]
+		if nr.Usage != nil {
+			h.in += nr.Usage.InputTokens
+			h.out += nr.Usage.OutputTokens
+		}
 		switch nr.Status {
 		case Succeeded:
 			h.runs++

@@ -136,5 +136,6 @@ func (c *compiler) compile() *Flow {
 			dep.dependents = append(dep.dependents, n.index)
 		}
 	}
+	c.f.stream = c.streamable()
 	return c.f
 }

@@ -60,6 +60,9 @@ type NodeResult struct {
 	// Cached is set when the outputs came from the node result cache: the
 	// tool was not called, and Attempts is 0.
 	Cached bool `json:"cached,omitempty"`
+	// Usage is what the node's tool reported its calls cost, over its
+	// attempts (see plugins.ReportUsage): the tokens of an LLM call.
+	Usage *plugins.Usage `json:"usage,omitempty"`
 }
 
 // NodeError is the error of a run that failed because one of its nodes did.

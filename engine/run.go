@@ -38,6 +38,11 @@ type RunOptions struct {
 	// NoCache makes the run, and its sub-flows, neither read nor write the
 	// engine's Cache.
 	NoCache bool
+	// Stream, when set, streams the flow's StreamOutput, if it has one:
+	// Stream is called with each chunk of its text as the node's tool
+	// makes it, from the goroutine that runs the node, one call at a time.
+	// The chunks add up to the output, which the Result holds whole too.
+	Stream func(output, chunk string)
 }
 
 // Run runs the flow once on inputs: a map or struct that encodes to a JSON
@@ -130,6 +135,9 @@ type run struct {
 	mu     sync.Mutex // guards res.Subflows
 	sched  sched
 	cache  Cache // nil when the run does not cache
+	// streamed is set when an attempt of the streaming node failed after
+	// it sent chunks: it is not retried.
+	streamed bool
 }
 
 // finished is a node's outcome.
@@ -416,7 +424,7 @@ func (r *run) retry(ctx context.Context, n *node, in []byte) ([]byte, error) {
 		if ctx.Err() != nil {
 			return nil, r.nodeError(n, attempt, context.Cause(ctx))
 		}
-		if attempt >= n.retry.Attempts || !plugins.CanRetry(err) {
+		if attempt >= n.retry.Attempts || !plugins.CanRetry(err) || r.streamed {
 			return nil, r.nodeError(n, attempt, err)
 		}
 		wait := time.NewTimer(backoff(n.retry, attempt, rand.Float64()))
@@ -474,11 +482,15 @@ func (r *run) attempt(ctx context.Context, n *node, attempt int, in []byte) (out
 			endSpan(span, err)
 		}()
 	}
+	ctx, usage := withUsage(ctx, n)
+	ctx, chunks := r.withStream(ctx, n)
 	if n.kind == kindNative {
 		out, err = guarded(ctx, n.tool, in)
 	} else {
 		out, err = invoke(ctx, n.tool, in)
 	}
+	r.endUsage(n, usage, span)
+	r.endStream(chunks, out, err)
 	if err != nil {
 		if ctx.Err() == context.DeadlineExceeded && context.Cause(ctx) == context.DeadlineExceeded {
 			// This attempt's own timeout, not the run's.

@@ -202,9 +202,21 @@ func printTable(w io.Writer, res *engine.Result) {
 		}
 		fmt.Fprintln(tw)
 	}
-	fmt.Fprintln(tw, "NODE\tTOOL\tSTATUS\tATTEMPTS\tDURATION\tERROR")
+	// Tokens only for flows whose tools report them.
+	tokens := slices.ContainsFunc(res.Nodes, func(n engine.NodeResult) bool { return n.Usage != nil })
+	head := "NODE\tTOOL\tSTATUS\tATTEMPTS\tDURATION"
+	if tokens {
+		head += "\tTOKENS IN\tTOKENS OUT"
+	}
+	fmt.Fprintln(tw, head+"\tERROR")
 	for _, n := range res.Nodes {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\n", n.Node, n.Tool, nodeStatus(n), n.Attempts, n.Duration.Round(time.Microsecond), cell(n.Error))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s", n.Node, n.Tool, nodeStatus(n), n.Attempts, n.Duration.Round(time.Microsecond))
+		if tokens && n.Usage != nil {
+			fmt.Fprintf(tw, "\t%d\t%d", n.Usage.InputTokens, n.Usage.OutputTokens)
+		} else if tokens {
+			fmt.Fprint(tw, "\t-\t-")
+		}
+		fmt.Fprintf(tw, "\t%s\n", cell(n.Error))
 	}
 	_ = tw.Flush()
 }

@@ -252,19 +252,29 @@ func showRun(w io.Writer, info record.Info, m *record.Metrics) error {
 	fmt.Fprintln(w)
 	tw = newTable(w)
 	// The CACHED column only where some node took outputs from the node
-	// cache: most flows cache nothing.
+	// cache, and the tokens only for flows whose tools report them: most
+	// flows have neither.
 	cachedCol, aggCached := "", ""
 	if slices.ContainsFunc(m.Nodes, func(n engine.NodeStats) bool { return n.Cached > 0 }) {
 		cachedCol, aggCached = "CACHED\t", "-\t"
 	}
-	fmt.Fprintf(tw, "NODE\tRUNS\t%sFAILED\tBYPASSED\tCANCELED\tP50\tP95\tP99\n", cachedCol)
+	tokens := slices.ContainsFunc(m.Nodes, func(n engine.NodeStats) bool { return n.InputTokens+n.OutputTokens > 0 })
+	head := "NODE\tRUNS\t" + cachedCol + "FAILED\tBYPASSED\tCANCELED\tP50\tP95\tP99"
+	if tokens {
+		head += "\tTOKENS IN\tTOKENS OUT"
+	}
+	fmt.Fprintln(tw, head)
 	for _, n := range m.Nodes {
 		cached := ""
 		if cachedCol != "" {
 			cached = fmt.Sprintf("%d\t", n.Cached)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s%d\t%d\t%d\t%s\t%s\t%s\n", n.Node, n.Runs, cached, n.Failed, n.Bypassed, n.Canceled,
+		fmt.Fprintf(tw, "%s\t%d\t%s%d\t%d\t%d\t%s\t%s\t%s", n.Node, n.Runs, cached, n.Failed, n.Bypassed, n.Canceled,
 			ms(n.Latency.P50), ms(n.Latency.P95), ms(n.Latency.P99))
+		if tokens {
+			fmt.Fprintf(tw, "\t%d\t%d", n.InputTokens, n.OutputTokens)
+		}
+		fmt.Fprintln(tw)
 	}
 	for _, n := range m.AggregateNodes {
 		fmt.Fprintf(tw, "%s (aggregate)\t1\t%s%s\t-\t-\t%s\t-\t-\n", n.Node, aggCached, yesNo(n.Status == engine.Failed), ms(n.Duration))

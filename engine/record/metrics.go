@@ -105,6 +105,9 @@ type nodeStatsJSON struct {
 	Canceled int         `json:"canceled"`
 	Cached   int         `json:"cached,omitempty"`
 	Latency  latencyJSON `json:"latency_ms"`
+	// Tokens, when the node's tool reported usage.
+	InputTokens  int64 `json:"input_tokens,omitempty"`
+	OutputTokens int64 `json:"output_tokens,omitempty"`
 }
 
 type aggregateNodeJSON struct {
@@ -126,7 +129,7 @@ func (m Metrics) MarshalJSON() ([]byte, error) {
 	j.Lines.Total, j.Lines.Ran, j.Lines.Succeeded, j.Lines.Failed, j.Lines.Carried =
 		m.Lines.Total, m.Lines.Ran, m.Lines.Succeeded, m.Lines.Failed, m.Lines.Carried
 	for i, n := range m.Nodes {
-		j.Nodes[i] = nodeStatsJSON{n.Node, n.Runs, n.Failed, n.Bypassed, n.Canceled, n.Cached, toLatencyJSON(n.Latency)}
+		j.Nodes[i] = nodeStatsJSON{n.Node, n.Runs, n.Failed, n.Bypassed, n.Canceled, n.Cached, toLatencyJSON(n.Latency), n.InputTokens, n.OutputTokens}
 	}
 	for _, n := range m.AggregateNodes {
 		j.AggregateNodes = append(j.AggregateNodes, aggregateNodeJSON{n.Node, n.Tool, n.Status, n.Attempts, msec(n.Duration), n.Error})
@@ -153,7 +156,8 @@ func (m *Metrics) UnmarshalJSON(b []byte) error {
 		m.Aggregates = b.Bytes()
 	}
 	for _, n := range j.Nodes {
-		m.Nodes = append(m.Nodes, engine.NodeStats{Node: n.Node, Runs: n.Runs, Failed: n.Failed, Bypassed: n.Bypassed, Canceled: n.Canceled, Cached: n.Cached, Latency: n.Latency.latency()})
+		m.Nodes = append(m.Nodes, engine.NodeStats{Node: n.Node, Runs: n.Runs, Failed: n.Failed, Bypassed: n.Bypassed, Canceled: n.Canceled, Cached: n.Cached, Latency: n.Latency.latency(),
+			InputTokens: n.InputTokens, OutputTokens: n.OutputTokens})
 	}
 	for _, n := range j.AggregateNodes {
 		m.AggregateNodes = append(m.AggregateNodes, engine.NodeResult{Node: n.Node, Tool: n.Tool, Status: n.Status, Attempts: n.Attempts, Duration: time.Duration(n.Duration), Error: n.Error})

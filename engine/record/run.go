@@ -331,6 +331,11 @@ func appendNodes(dst []byte, lr engine.LineResult) []byte {
 		if n.Error != "" {
 			dst = jsonscan.AppendString(append(dst, `,"error":`...), n.Error)
 		}
+		if n.Usage != nil {
+			if u, err := jsonscan.Marshal(n.Usage); err == nil {
+				dst = append(append(dst, `,"usage":`...), u...)
+			}
+		}
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}\n"...)

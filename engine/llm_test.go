@@ -1,0 +1,167 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/mockllm"
+	"github.com/weirflow/weir/plugins"
+)
+
+// llmFlow is a flow whose node chat calls the mock s through builtin.llm;
+// outputs and extra are CUE added to the flow.
+func llmFlow(s *mockllm.Server, outputs, extra string) string {
+	return fmt.Sprintf(`name: "ask"
+inputs: question: string
+plugins: openai: {builtin: true, config: {api_base: %q, api_key: %q}, grants: hosts: [%q]}
+nodes: chat: {tool: "openai.llm", inputs: {model: "gpt-4o", messages: [{role: "user", content: "${inputs.question}"}]}}
+%s
+outputs: {%s}
+`, s.URL+"/v1", mockllm.DefaultKey, s.Host(), extra, outputs)
+}
+
+// TestLLMUsage runs a flow that calls a model and finds the tokens in the
+// node's result and, under OpenTelemetry's GenAI names, on its span.
+func TestLLMUsage(t *testing.T) {
+	s := mockllm.Start(mockllm.Options{Text: "Four words, no more."})
+	defer s.Close()
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	e, _ := newEngine(t, engine.Options{TracerProvider: tp})
+	f := load(t, e, llmFlow(s, `answer: "${chat.output.text}"`, ""))
+	res, err := f.Run(context.Background(), map[string]any{"question": "How many words?"})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"answer": "Four words, no more."}, outputs(t, res))
+	assert.Equal(t, &plugins.Usage{Provider: "openai", Operation: "chat", RequestModel: "gpt-4o", Model: "gpt-4o",
+		InputTokens: 4, OutputTokens: 4}, node(res, "chat").Usage)
+
+	var attrs map[attribute.Key]attribute.Value
+	for _, sp := range exp.GetSpans() {
+		if sp.Name == "node chat" {
+			attrs = map[attribute.Key]attribute.Value{}
+			for _, a := range sp.Attributes {
+				attrs[a.Key] = a.Value
+			}
+		}
+	}
+	require.NotNil(t, attrs, "no span for node chat")
+	for k, want := range map[string]any{
+		"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.system": "openai",
+		"gen_ai.request.model": "gpt-4o", "gen_ai.response.model": "gpt-4o",
+		"gen_ai.usage.input_tokens": int64(4), "gen_ai.usage.output_tokens": int64(4),
+	} {
+		assert.Equal(t, want, attrs[attribute.Key(k)].AsInterface(), k)
+	}
+}
+
+func TestStreamOutput(t *testing.T) {
+	s := mockllm.Start(mockllm.Options{})
+	defer s.Close()
+	e, _ := newEngine(t, engineOpts())
+	for _, tc := range []struct {
+		name, outputs, extra, want string
+	}{
+		{"the text alone", `answer: "${chat.output.text}"`, "", "answer"},
+		{"beside other outputs", `q: "${inputs.question}", answer: "${chat.output.text}"`, "", "answer"},
+		{"another field", `model: "${chat.output.model}"`, "", ""},
+		{"the text inside a string", `answer: "A: ${chat.output.text}"`, "", ""},
+		{"the whole output", `answer: "${chat.output}"`, "", ""},
+		{"the node in another output too", `answer: "${chat.output.text}", usage: "${chat.output.usage}"`, "", ""},
+		{"the node used by a node", `answer: "${chat.output.text}"`, `nodes: log: {tool: "t.echo", inputs: value: "${chat.output.model}"}`, ""},
+		{"a tool that does not stream", `answer: "${echo.output.value}"`, `nodes: echo: {tool: "t.echo", inputs: value: "x"}`, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := load(t, e, llmFlow(s, tc.outputs, tc.extra))
+			assert.Equal(t, tc.want, f.StreamOutput())
+		})
+	}
+}
+
+// TestStreamRun streams the answer of a model, chunk by chunk, and still
+// returns it whole.
+func TestStreamRun(t *testing.T) {
+	s := mockllm.Start(mockllm.Options{Text: "One two three."})
+	defer s.Close()
+	e, _ := newEngine(t, engineOpts())
+	f := load(t, e, llmFlow(s, `q: "${inputs.question}", answer: "${chat.output.text}"`, ""))
+	var chunks []string
+	res, err := f.RunWith(context.Background(), map[string]any{"question": "Count"}, engine.RunOptions{
+		Stream: func(output, chunk string) { chunks = append(chunks, output+"="+chunk) },
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"answer=One ", "answer=two ", "answer=three."}, chunks)
+	assert.Equal(t, map[string]any{"q": "Count", "answer": "One two three."}, outputs(t, res))
+	assert.Equal(t, int64(3), node(res, "chat").Usage.OutputTokens, "the stream's usage")
+
+	// Without Stream, nothing streams.
+	_, err = f.Run(context.Background(), map[string]any{"question": "Count"})
+	require.NoError(t, err)
+	reqs := s.Requests()
+	assert.NotContains(t, reqs[len(reqs)-1].Body, "stream")
+}
+
+// streamTool is a native Streamer whose calls the test scripts.
+type streamTool struct {
+	plugins.Tool
+}
+
+func (streamTool) Streams() string { return "text" }
+
+type textIO struct {
+	Text string `json:"text"`
+}
+
+// TestStreamNativeTool streams what a tool that answers whole returns, as
+// one chunk, and does not retry a tool that failed after it streamed.
+func TestStreamNativeTool(t *testing.T) {
+	e, _ := newEngine(t, engineOpts())
+	var mu sync.Mutex
+	calls := 0
+	require.NoError(t, e.Register("s",
+		streamTool{plugins.Func("whole", "Answers whole.", func(_ context.Context, in textIO) (textIO, error) {
+			return textIO{Text: "all at once"}, nil
+		})},
+		streamTool{plugins.Func("broken", "Streams, then fails.", func(ctx context.Context, in textIO) (textIO, error) {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+			plugins.StreamTo(ctx)("partial ")
+			return textIO{}, plugins.Errorf(plugins.Retryable, "connection reset")
+		})},
+	))
+	for _, tc := range []struct {
+		tool   string
+		chunks []string
+		err    string
+	}{
+		{"s.whole", []string{"all at once"}, ""},
+		{"s.broken", []string{"partial "}, `node "n" (tool s.broken, plugin s): connection reset`},
+	} {
+		t.Run(tc.tool, func(t *testing.T) {
+			f := load(t, e, fmt.Sprintf(`name: "s"
+nodes: n: {tool: %q, inputs: text: "x", retry: {attempts: 3, backoff: "1ms"}}
+outputs: text: "${n.output.text}"
+`, tc.tool))
+			require.Equal(t, "text", f.StreamOutput())
+			var chunks []string
+			res, err := f.RunWith(context.Background(), nil, engine.RunOptions{Stream: func(_, c string) { chunks = append(chunks, c) }})
+			assert.Equal(t, tc.chunks, chunks)
+			if tc.err == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.EqualError(t, err, tc.err)
+			assert.Equal(t, 1, node(res, "n").Attempts, "an attempt that streamed is not retried")
+		})
+	}
+	assert.Equal(t, 1, calls)
+}

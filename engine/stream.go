@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync/atomic"
+
+	"github.com/weirflow/weir/internal/jsonscan"
+	"github.com/weirflow/weir/plugins"
+)
+
+// streamOut is the output of a flow that a run can stream.
+type streamOut struct {
+	name  string // "" when no output can stream
+	node  int
+	field string // the field of the node's outputs that its tool streams
+}
+
+// StreamOutput returns the name of the output that a run streams when
+// RunOptions.Stream asks for it, or "" when none can stream.
+//
+// An output can stream when it is exactly "${node.output.F}", F being the
+// output that node's tool streams (a plugins.Streamer, such as the text of
+// builtin.llm), and nothing else in the flow, no other node and no other
+// output, uses that node: then nothing waits for the whole text but the
+// client. Of several such outputs, the first in the file streams.
+func (f *Flow) StreamOutput() string { return f.stream.name }
+
+// streamable finds the output that can stream, once the nodes know their
+// dependents.
+func (c *compiler) streamable() streamOut {
+	none := streamOut{node: -1}
+	if c.f.outputs == nil || c.f.outputs.kind != tmplObject {
+		return none
+	}
+	// How many outputs use each node.
+	uses := map[int]int{}
+	for _, fl := range c.f.outputs.fields {
+		seen := map[int]bool{}
+		fl.val.walk(func(s *selector) {
+			if s.node >= 0 && !seen[s.node] {
+				seen[s.node] = true
+				uses[s.node]++
+			}
+		})
+	}
+	for _, fl := range c.f.outputs.fields {
+		if fl.val.kind != tmplSel || fl.val.sel.node < 0 || len(fl.val.sel.steps) != 1 || fl.val.sel.steps[0].IsIndex {
+			continue
+		}
+		n := c.f.nodes[fl.val.sel.node]
+		st, ok := n.tool.(plugins.Streamer)
+		if !ok || st.Streams() != fl.val.sel.steps[0].Key || len(n.dependents) > 0 || uses[n.index] > 1 || n.aggregate {
+			continue
+		}
+		var name string
+		_ = json.Unmarshal([]byte(strings.TrimSuffix(string(fl.key), ":")), &name) // encoded by fieldKey
+		return streamOut{name: name, node: n.index, field: st.Streams()}
+	}
+	return none
+}
+
+// chunkSink hands the chunks of one attempt of the streaming node to
+// RunOptions.Stream.
+type chunkSink struct {
+	emit func(output, chunk string)
+	name string
+	sent atomic.Bool
+}
+
+func (s *chunkSink) send(chunk string) {
+	if chunk == "" {
+		return
+	}
+	s.sent.Store(true)
+	s.emit(s.name, chunk)
+}
+
+// withStream returns ctx with a chunkSink when the run streams node n's
+// output.
+func (r *run) withStream(ctx context.Context, n *node) (context.Context, *chunkSink) {
+	if r.opts.Stream == nil || r.f.stream.node != n.index {
+		return ctx, nil
+	}
+	s := &chunkSink{emit: r.opts.Stream, name: r.f.stream.name}
+	return plugins.WithStream(ctx, s.send), s
+}
+
+// endStream ends an attempt of the streaming node. One that sent chunks
+// and failed is not retried, or the reader would see the text twice
+// (r.streamed); one that succeeded without streaming (a tool that answered
+// whole) sends its whole text as one chunk, so that the chunks always add
+// up to the output.
+func (r *run) endStream(s *chunkSink, out []byte, err error) {
+	if s == nil {
+		return
+	}
+	if err != nil {
+		r.streamed = s.sent.Load()
+		return
+	}
+	if s.sent.Load() {
+		return
+	}
+	v, serr := jsonscan.Select(out, []jsonscan.Step{{Key: r.f.stream.field}})
+	var text string
+	if serr == nil && json.Unmarshal(v, &text) == nil {
+		s.send(text)
+	}
+}

@@ -32,7 +32,7 @@ type Flow struct {
 	// declared are their declarations, in file order.
 	secrets  map[string]string
 	declared []Secret
-	stream       streamOut // see StreamOutput
+	stream   streamOut // see StreamOutput
 }
 
 // node is one compiled node: its tool, its inputs as a tmpl, its

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -164,4 +165,23 @@ outputs: text: "${n.output.text}"
 		})
 	}
 	assert.Equal(t, 1, calls)
+}
+
+// TestStreamCacheHit streams the whole text of a node whose outputs come
+// from the node cache, as one chunk.
+func TestStreamCacheHit(t *testing.T) {
+	s := mockllm.Start(mockllm.Options{Text: "Cached answer."})
+	defer s.Close()
+	e, _, _, _ := cachedEngine(t, engine.Options{})
+	f := load(t, e, strings.Replace(llmFlow(s, `answer: "${chat.output.text}"`, ""), `}]}}`, `}]}, cache: true}`, 1))
+	for _, want := range [][]string{{"Cached ", "answer."}, {"Cached answer."}} {
+		var chunks []string
+		res, err := f.RunWith(context.Background(), map[string]any{"question": "q"}, engine.RunOptions{
+			Stream: func(_, c string) { chunks = append(chunks, c) },
+		})
+		require.NoError(t, err)
+		assert.Equal(t, want, chunks)
+		assert.Equal(t, map[string]any{"answer": "Cached answer."}, outputs(t, res))
+	}
+	assert.Len(t, s.Requests(), 1)
 }

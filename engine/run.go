@@ -406,7 +406,11 @@ func (r *run) exec(ctx context.Context, i int) ([]byte, error) {
 		return r.subflow(ctx, n, in)
 	}
 	if n.cache != nil && r.cache != nil {
-		return r.cached(ctx, n, in)
+		out, err := r.cached(ctx, n, in)
+		if nr.Cached {
+			r.streamWhole(n, out)
+		}
+		return out, err
 	}
 	return r.retry(ctx, n, in)
 }

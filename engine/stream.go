@@ -90,8 +90,8 @@ func (r *run) withStream(ctx context.Context, n *node) (context.Context, *chunkS
 // endStream ends an attempt of the streaming node. One that sent chunks
 // and failed is not retried, or the reader would see the text twice
 // (r.streamed); one that succeeded without streaming (a tool that answered
-// whole) sends its whole text as one chunk, so that the chunks always add
-// up to the output.
+// whole) sends its whole text as one chunk, as a cache hit does, so that
+// the chunks always add up to the output.
 func (r *run) endStream(s *chunkSink, out []byte, err error) {
 	if s == nil {
 		return
@@ -100,12 +100,27 @@ func (r *run) endStream(s *chunkSink, out []byte, err error) {
 		r.streamed = s.sent.Load()
 		return
 	}
-	if s.sent.Load() {
-		return
+	if !s.sent.Load() {
+		s.send(r.streamText(out))
 	}
-	v, serr := jsonscan.Select(out, []jsonscan.Step{{Key: r.f.stream.field}})
+}
+
+// streamWhole streams the whole text of node n's outputs, taken from the
+// node result cache, when the run streams n's output.
+func (r *run) streamWhole(n *node, out []byte) {
+	if r.opts.Stream != nil && r.f.stream.node == n.index {
+		if text := r.streamText(out); text != "" {
+			r.opts.Stream(r.f.stream.name, text)
+		}
+	}
+}
+
+// streamText is the streamed field of the streaming node's outputs.
+func (r *run) streamText(out []byte) string {
+	v, err := jsonscan.Select(out, []jsonscan.Step{{Key: r.f.stream.field}})
 	var text string
-	if serr == nil && json.Unmarshal(v, &text) == nil {
-		s.send(text)
+	if err == nil && json.Unmarshal(v, &text) == nil {
+		return text
 	}
+	return ""
 }

@@ -25,6 +25,9 @@ type FlowFile struct {
 	// SubFlows are the file's nodes that run another flow file, in file
 	// order.
 	SubFlows []SubFlow
+	// Secrets are the file's secrets block, in file order; a file secret's
+	// path is resolved against the folder of the file.
+	Secrets []Secret
 }
 
 // PluginEntry is one entry of a flow file's plugins block.
@@ -69,6 +72,9 @@ func flowFile(spec *schemas.Flow, src []byte) *FlowFile {
 	ff := &FlowFile{Path: spec.File, Source: src, Name: spec.Name, Version: spec.Version}
 	for _, p := range spec.Plugins {
 		ff.Plugins = append(ff.Plugins, PluginEntry{Pos: toPos(p.Pos), Spec: p.Spec, File: p.File, Dirs: maps.Clone(p.Dirs)})
+	}
+	for _, s := range spec.Secrets {
+		ff.Secrets = append(ff.Secrets, Secret{Name: s.Name, SecretSource: SecretSource{Env: s.Env, File: s.File}})
 	}
 	for _, n := range spec.Nodes {
 		if n.Flow != "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -18,7 +19,11 @@ import (
 type Bundle struct {
 	Path     string
 	Manifest bundle.Manifest
-	temp     bool
+	// Secrets are the secrets its flows declare; a file secret's path is
+	// resolved against the flow's folder, or for an opened bundle file
+	// against the folder holding it.
+	Secrets []engine.Secret
+	temp    bool
 }
 
 // OpenBundle opens the bundle file at path, checking it as a host would
@@ -28,7 +33,13 @@ func OpenBundle(path string) (*Bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Bundle{Path: path, Manifest: b.Manifest()}, nil
+	secrets := b.Secrets()
+	for i, s := range secrets {
+		if s.File != "" && !filepath.IsAbs(s.File) {
+			secrets[i].File = filepath.Join(filepath.Dir(path), s.File)
+		}
+	}
+	return &Bundle{Path: path, Manifest: b.Manifest(), Secrets: secrets}, nil
 }
 
 // BuildBundle builds the bundle of a loaded flow (see bundle.BuildFlow)
@@ -43,7 +54,7 @@ func BuildBundle(f *engine.Flow) (*Bundle, error) {
 		os.Remove(tmp.Name())
 		return nil, err
 	}
-	return &Bundle{Path: tmp.Name(), Manifest: *m, temp: true}, nil
+	return &Bundle{Path: tmp.Name(), Manifest: *m, Secrets: f.Secrets(), temp: true}, nil
 }
 
 // Request returns the request to deploy the bundle as name.

@@ -40,6 +40,12 @@ type DeployRequest struct {
 	Bundle string
 	// Flow, Version and Digest come from the bundle's manifest.
 	Flow, Version, Digest string
+	// Secrets are the values of the flow's secrets, read on the deploying
+	// machine (ResolveSecrets), by the environment variable weir serve
+	// reads each from. A host passes them the way its platform passes
+	// secrets, and never into an image, a command line, a log or the
+	// state folder.
+	Secrets map[string]string
 }
 
 // Deployment is a deployed bundle, as the state folder keeps it.

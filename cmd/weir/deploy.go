@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -164,8 +166,18 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 		return usageError{err}
 	}
 	req := b.Request(name)
+	// What is exported names the secrets but holds no value.
+	req.Secrets = hosts.SecretKeys(b.Secrets)
 	if done, err := export(cmd, kind, host, fl, req); done {
+		if err == nil && len(req.Secrets) > 0 && kind.Name != "kubernetes" {
+			// The Kubernetes manifests hold a Secret to fill in instead.
+			keys := strings.Join(slices.Sorted(maps.Keys(req.Secrets)), ", ")
+			fmt.Fprintf(cmd.ErrOrStderr(), "the flow's secrets are not in what was written: set %s in weir serve's environment where it runs\n", keys)
+		}
 		return err
+	}
+	if req.Secrets, err = hosts.ResolveSecrets(b.Secrets); err != nil {
+		return fmt.Errorf("deploy: %w", err)
 	}
 	d, err := store.Deploy(ctx, host, req)
 	if err != nil {

@@ -287,7 +287,7 @@ func (c *collector) confine(entry string) error {
 		// A sub-flow path leads to every flow file of the bundle.
 		return nil, fmt.Errorf("bundle %s: no flow at %s", entry, p)
 	}
-	_, err := confine(entry, flow, func(p string) bool { return byRel[p] != nil })
+	_, _, err := confine(entry, flow, func(p string) bool { return byRel[p] != nil })
 	return err
 }
 

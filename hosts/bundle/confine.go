@@ -34,22 +34,24 @@ func isFlowFile(p string) bool {
 // flow returns the flow file at a bundle path, parsed (Read parses it
 // there; Build has parsed it already), with positions naming the file as
 // the user should read them. isFile reports whether a bundle path is one
-// of the bundle's files. confine returns the entry flow, or
+// of the bundle's files. confine returns the entry flow and the secrets
+// the flows declare (each name once, the first declaration), or
 // engine.FlowErrors sorted by position.
-func confine(entry string, flow func(string) (*engine.FlowFile, error), isFile func(string) bool) (*engine.FlowFile, error) {
+func confine(entry string, flow func(string) (*engine.FlowFile, error), isFile func(string) bool) (*engine.FlowFile, []engine.Secret, error) {
 	c := &confiner{flow: flow, isFile: isFile, seen: map[string]bool{entry: true}}
 	top, err := c.check(entry)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return top, c.err()
+	return top, c.secrets, c.err()
 }
 
 type confiner struct {
-	flow   func(string) (*engine.FlowFile, error)
-	isFile func(string) bool
-	seen   map[string]bool // flows checked or being checked
-	errs   engine.FlowErrors
+	flow    func(string) (*engine.FlowFile, error)
+	isFile  func(string) bool
+	seen    map[string]bool // flows checked or being checked
+	errs    engine.FlowErrors
+	secrets []engine.Secret
 }
 
 func (c *confiner) add(pos engine.Pos, format string, args ...any) {
@@ -74,6 +76,11 @@ func (c *confiner) check(p string) (*engine.FlowFile, error) {
 		return nil, err
 	}
 	dir := filepath.Dir(filepath.FromSlash(p))
+	for _, s := range f.Secrets {
+		if !slices.ContainsFunc(c.secrets, func(have engine.Secret) bool { return have.Name == s.Name }) {
+			c.secrets = append(c.secrets, s)
+		}
+	}
 	for _, pl := range f.Plugins {
 		what := fmt.Sprintf("plugin %q", pl.Spec.Name)
 		if pl.Spec.Kind != "builtin" {

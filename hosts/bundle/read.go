@@ -66,6 +66,7 @@ type Bundle struct {
 	manifest Manifest
 	files    map[string]File
 	signer   ssh.PublicKey // nil: not signed
+	secrets  []engine.Secret
 
 	// Kept by the first pass, to check once every file was: flows, by
 	// bundle path, and the signature.
@@ -168,7 +169,8 @@ func (b *Bundle) confine() error {
 	m := &b.manifest
 	flow := func(p string) (*engine.FlowFile, error) { return engine.Inspect(filepath.FromSlash(p), b.flows[p]) }
 	isFile := func(p string) bool { _, ok := b.files[p]; return ok }
-	f, err := confine(m.Entry, flow, isFile)
+	f, secrets, err := confine(m.Entry, flow, isFile)
+	b.secrets = secrets
 	if err != nil {
 		// Not wrapped: the command line prints engine.FlowErrors without
 		// what they are about, and here that is the bundle.
@@ -434,6 +436,11 @@ func (l *limitReader) Read(p []byte) (int, error) {
 // signed. Read checked the signature against the digest; whether to trust
 // the key is the caller's business: see Trust.
 func (b *Bundle) Signer() ssh.PublicKey { return b.signer }
+
+// Secrets returns the secrets the bundle's flows declare, never values: a
+// bundle holds none. A file secret's path is relative to the bundle's
+// root, unless the flow wrote it absolute.
+func (b *Bundle) Secrets() []engine.Secret { return slices.Clone(b.secrets) }
 
 // Manifest returns the bundle's manifest.
 func (b *Bundle) Manifest() Manifest {

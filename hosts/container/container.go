@@ -152,6 +152,10 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 		return fail(err)
 	}
 	spec, err := h.spec(img, tag, req.Name, restart, bindIP, bindPort)
+	// Secrets go into the container's environment when it is created,
+	// never into the image, whose config and layers anyone who pulls it
+	// reads.
+	spec.Env = hosts.SecretEnv(req.Secrets)
 	if err != nil {
 		return fail(err)
 	}

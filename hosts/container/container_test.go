@@ -12,11 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -371,4 +373,72 @@ func TestDemux(t *testing.T) {
 	in.Reset()
 	in.Write(frame(1, "cut")[:9])
 	assert.ErrorIs(t, demux(&in, &out), io.EOF)
+}
+
+// noSecretIn fails t when the image holds a value: its config, or any
+// byte of its layers, uncompressed.
+func noSecretIn(t *testing.T, img v1.Image, values ...string) {
+	t.Helper()
+	cfg, err := img.RawConfigFile()
+	require.NoError(t, err)
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	require.NotEmpty(t, layers)
+	for _, v := range values {
+		assert.NotContains(t, string(cfg), v, "image config")
+	}
+	for i, l := range layers {
+		rc, err := l.Uncompressed()
+		require.NoError(t, err)
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		require.NoError(t, err)
+		for _, v := range values {
+			assert.False(t, bytes.Contains(b, []byte(v)), "layer %d holds a secret", i)
+		}
+	}
+}
+
+// TestImageHoldsNoSecret builds the image of a flow deployed with secrets:
+// neither its config nor a layer holds them.
+func TestImageHoldsNoSecret(t *testing.T) {
+	t.Parallel()
+	req := hoststest.SecretRequest(t, "secret", "sk-image-planted", "tok-image-planted")
+	img, err := (&Host{Binary: hoststest.Weir(t)}).Image(req, "")
+	require.NoError(t, err)
+	noSecretIn(t, img, "sk-image-planted", "tok-image-planted")
+}
+
+// TestDeploySecrets deploys a flow with secrets on Docker: the container
+// gets them in its environment at create, the image as Docker keeps it
+// (its config and the layers docker save writes) holds none.
+func TestDeploySecrets(t *testing.T) {
+	t.Parallel()
+	d := engineOrSkip(t)
+	ctx := context.Background()
+	key, token := "sk-docker-"+strconv.FormatInt(time.Now().UnixNano(), 36), "tok-docker-planted"
+	h := &Host{Binary: hoststest.Weir(t)}
+	dep, err := h.Deploy(ctx, hoststest.SecretRequest(t, "secret-test", key, token))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Delete(context.Background(), dep) })
+
+	code, out := hoststest.Score(t, dep.URL, `{}`)
+	require.Equal(t, http.StatusOK, code, "%v", out)
+	assert.Equal(t, map[string]any{"text": strings.ToUpper(key) + " " + strings.ToUpper(token), "raw": "***"}, out)
+
+	var c struct{ Config struct{ Env []string } }
+	require.NoError(t, d.call(ctx, http.MethodGet, "/containers/"+dep.State["container"]+"/json", nil, nil, &c))
+	assert.Contains(t, c.Config.Env, "WEIR_TEST_API_KEY="+key)
+	var img struct{ Config struct{ Env []string } }
+	require.NoError(t, d.call(ctx, http.MethodGet, "/images/"+dep.State["image"]+"/json", nil, nil, &img))
+	assert.NotContains(t, strings.Join(img.Config.Env, "\n"), key)
+	resp, err := d.do(ctx, http.MethodGet, "/images/"+dep.State["image"]+"/get", nil, nil, "")
+	require.NoError(t, err)
+	saved, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.False(t, bytes.Contains(saved, []byte(key)), "docker save of the image holds the secret")
+	var logs bytes.Buffer
+	require.NoError(t, h.Logs(ctx, dep, &logs))
+	assert.NotContains(t, logs.String(), key)
 }

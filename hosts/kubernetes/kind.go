@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/weirflow/weir/hosts"
 )
@@ -33,6 +34,12 @@ func (h *Host) Export(req hosts.DeployRequest, o hosts.ExportOptions, w io.Write
 	if err != nil {
 		return "", err
 	}
+	if set.Secret != nil {
+		// Printed manifests end up in files and terminals: keys only.
+		for k := range set.Secret.StringData {
+			set.Secret.StringData[k] = ""
+		}
+	}
 	var b []byte
 	switch o.Format {
 	case "", "yaml":
@@ -48,10 +55,14 @@ func (h *Host) Export(req hosts.DeployRequest, o hosts.ExportOptions, w io.Write
 	if _, err := w.Write(b); err != nil {
 		return "", err
 	}
-	if h.Image != "" {
-		return "", nil
+	var notes []string
+	if set.Secret != nil {
+		notes = append(notes, fmt.Sprintf("the Secret %s holds the keys of the flow's secrets with empty values, never theirs: fill them in before applying", req.Name))
 	}
-	return fmt.Sprintf("the manifests name the placeholder image %s/%s, as no --image was given; to deploy, give --image REGISTRY/REPOSITORY[:TAG], a registry the cluster pulls from", PlaceholderRepository, req.Name), nil
+	if h.Image == "" {
+		notes = append(notes, fmt.Sprintf("the manifests name the placeholder image %s/%s, as no --image was given; to deploy, give --image REGISTRY/REPOSITORY[:TAG], a registry the cluster pulls from", PlaceholderRepository, req.Name))
+	}
+	return strings.Join(notes, "\n"), nil
 }
 
 var _ hosts.Exporter = (*Host)(nil)

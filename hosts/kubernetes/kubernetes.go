@@ -269,7 +269,7 @@ func (h *Host) Delete(ctx context.Context, d hosts.Deployment) error {
 // name, in the order they are deleted: the autoscaler first, so that it
 // does not scale what goes.
 func objectPaths(ns, name string) []string {
-	return []string{hpaPath(ns, name), servicePath(ns, name), deploymentPath(ns, name)}
+	return []string{hpaPath(ns, name), servicePath(ns, name), deploymentPath(ns, name), secretPath(ns, name)}
 }
 
 // checkManaged returns an error when an object of the deployment's name
@@ -403,6 +403,10 @@ func servicePath(ns, name string) string {
 	return "/api/v1/namespaces/" + ns + "/services/" + name
 }
 
+func secretPath(ns, name string) string {
+	return "/api/v1/namespaces/" + ns + "/secrets/" + name
+}
+
 func hpaPath(ns, name string) string {
 	return "/apis/autoscaling/v2/namespaces/" + ns + "/horizontalpodautoscalers/" + name
 }
@@ -414,6 +418,8 @@ func pathOf(obj any) (string, error) {
 		return deploymentPath(o.Namespace, o.Name), nil
 	case *corev1.Service:
 		return servicePath(o.Namespace, o.Name), nil
+	case *corev1.Secret:
+		return secretPath(o.Namespace, o.Name), nil
 	case *autoscalingv2.HorizontalPodAutoscaler:
 		return hpaPath(o.Namespace, o.Name), nil
 	}

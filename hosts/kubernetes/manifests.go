@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"strings"
 	"unicode"
@@ -52,6 +53,9 @@ var (
 // Set is what a deployment is made of in the cluster. It is plain data:
 // reading it from several goroutines is safe, changing it is not.
 type Set struct {
+	// Secret holds the flow's secrets, which the Deployment's pods take
+	// into their environment (envFrom); nil when the flow has none.
+	Secret     *corev1.Secret
 	Deployment *appsv1.Deployment
 	Service    *corev1.Service
 	// HPA is nil when MaxReplicas is not above Replicas.
@@ -91,7 +95,20 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	meta := metav1.ObjectMeta{Name: req.Name, Namespace: ns, Labels: labels, Annotations: annotations}
 
 	pod := h.podSpec(image, env)
+	var secret *corev1.Secret
+	if len(req.Secrets) > 0 {
+		// Never inline in the Deployment: a Secret, which the cluster
+		// keeps apart and may encrypt at rest, referenced from the pods.
+		secret = &corev1.Secret{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Secret"},
+			ObjectMeta: meta,
+			Type:       corev1.SecretTypeOpaque,
+			StringData: maps.Clone(req.Secrets),
+		}
+		pod.Containers[0].EnvFrom = []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: req.Name}}}}
+	}
 	set := &Set{
+		Secret: secret,
 		Deployment: &appsv1.Deployment{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"},
 			ObjectMeta: meta,
@@ -246,7 +263,12 @@ func ptr[T any](v T) *T { return &v }
 
 // objects returns the set's objects in the order they are applied.
 func (s *Set) objects() []any {
-	objs := []any{s.Deployment, s.Service}
+	var objs []any
+	if s.Secret != nil {
+		// Before the pods that read it.
+		objs = append(objs, s.Secret)
+	}
+	objs = append(objs, s.Deployment, s.Service)
 	if s.HPA != nil {
 		objs = append(objs, s.HPA)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -18,6 +19,7 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/internal/hostutil"
 	"github.com/weirflow/weir/internal/hoststest"
 )
 
@@ -195,4 +197,40 @@ func TestLabelValue(t *testing.T) {
 			assert.Empty(t, validation.IsValidLabelValue(got))
 		})
 	}
+}
+
+// TestManifestsSecrets checks that secrets go into a Secret the pods take
+// their environment from, never into the Deployment, and that exported
+// manifests name the keys without the values.
+func TestManifestsSecrets(t *testing.T) {
+	req := testRequest
+	req.Secrets = map[string]string{"OPENAI_API_KEY": "sk-k8s-planted", "WEIR_SECRET_TOKEN": "tok-k8s-planted"}
+	set, err := (&Host{Namespace: "flows"}).Manifests(req, testImage)
+	require.NoError(t, err)
+	y, err := set.YAML()
+	require.NoError(t, err)
+	back := decode(t, y)
+	require.Len(t, back, 3)
+	secret := back[0].(*corev1.Secret)
+	assert.Equal(t, "hello", secret.Name)
+	assert.Equal(t, "flows", secret.Namespace)
+	assert.Equal(t, corev1.SecretTypeOpaque, secret.Type)
+	assert.Equal(t, req.Secrets, secret.StringData)
+	d := back[1].(*appsv1.Deployment)
+	c := d.Spec.Template.Spec.Containers[0]
+	assert.Equal(t, []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "hello"}}}}, c.EnvFrom)
+	deployment, err := json.Marshal(d)
+	require.NoError(t, err)
+	assert.NotContains(t, string(deployment), "planted")
+
+	// A dry run builds the image for its digest, from a real bundle.
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	real := hoststest.SecretRequest(t, "hello", "sk-k8s-planted", "tok-k8s-planted")
+	var out bytes.Buffer
+	note, err := (&Host{Namespace: "flows", Image: "registry.example.com/flows/hello", Binary: hoststest.Weir(t), Arch: hostutil.HostArch}).Export(real, hosts.ExportOptions{Format: "yaml"}, &out)
+	require.NoError(t, err)
+	assert.NotContains(t, out.String(), "planted")
+	assert.Contains(t, out.String(), "stringData:\n  WEIR_SECRET_TOKEN: \"\"\n  WEIR_TEST_API_KEY: \"\"\n")
+	assert.Equal(t, "the Secret hello holds the keys of the flow's secrets with empty values, never theirs: fill them in before applying", note)
+	assert.Equal(t, "sk-k8s-planted", real.Secrets["WEIR_TEST_API_KEY"], "the request is left as it was")
 }

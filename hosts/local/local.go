@@ -77,6 +77,9 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	// the endpoint host can add versions to the deployment.
 	cmd := exec.Command(weir, "serve", "--admin", "--addr", addr, bundle)
 	cmd.Dir = dir
+	// The flow's secrets are in the child's environment, where weir serve
+	// reads them; a later entry of a key wins over this process's own.
+	cmd.Env = append(os.Environ(), hosts.SecretEnv(req.Secrets)...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

@@ -90,14 +90,21 @@ func (r remote) stage(ctx context.Context, src, sum, dir, name string, mode os.F
 	if err != nil {
 		return "", fmt.Errorf("upload %s: %w", name, err)
 	}
+	return put(ctx, c, dir, name, mode, &ctxReader{ctx: ctx, r: in, size: info.Size()})
+}
+
+// put writes r into a new file of dir on the VM, under a temporary name
+// that it returns. The file has its mode before its first byte, so that a
+// secret is never readable by others, even for a moment.
+func put(ctx context.Context, c *sftp.Client, dir, name string, mode os.FileMode, r *ctxReader) (string, error) {
 	tmp := path.Join(dir, uploadPrefix+name+"-"+rand.Text()[:8])
 	out, err := c.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL)
 	if err != nil {
 		return "", fmt.Errorf("upload %s to %s: %w", name, tmp, err)
 	}
-	_, err = out.ReadFrom(&ctxReader{ctx: ctx, r: in, size: info.Size()})
+	err = out.Chmod(mode)
 	if err == nil {
-		err = out.Chmod(mode)
+		_, err = out.ReadFrom(r)
 	}
 	if closeErr := out.Close(); err == nil {
 		err = closeErr
@@ -110,6 +117,17 @@ func (r remote) stage(ctx context.Context, src, sum, dir, name string, mode os.F
 		return "", fmt.Errorf("upload %s to %s: %w", name, tmp, err)
 	}
 	return tmp, nil
+}
+
+// stageSecret uploads content into dir on the VM as stage does, as a
+// file of mode 0600: for secrets, which must not show in a command line.
+func (r remote) stageSecret(ctx context.Context, content []byte, dir, name string) (string, error) {
+	c, err := sftp.NewClient(r.client)
+	if err != nil {
+		return "", fmt.Errorf("upload %s: SFTP: %w (is the sftp subsystem on in the VM's sshd_config?)", name, err)
+	}
+	defer c.Close()
+	return put(ctx, c, dir, name, 0o600, &ctxReader{ctx: ctx, r: bytes.NewReader(content), size: int64(len(content))})
 }
 
 // ctxReader stops reading when its context is done, which ends an upload.

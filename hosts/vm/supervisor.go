@@ -72,10 +72,29 @@ type service struct {
 	restart string // always, on-failure or no
 	memory  int64  // bytes; 0: no limit
 	cpus    float64
+	// secrets is set when the flow has secrets: weir serve loads them
+	// from secretsFile.
+	secrets bool
 }
 
 func (s service) binary() string { return path.Join(s.dir, "weir") }
 func (s service) bundle() string { return path.Join(s.dir, "bundle.weir") }
+
+// secretsFile is the file of the flow's secrets beside the unit: owned by
+// the user who deployed (root for a systemd unit), mode 0600.
+func (s service) secretsFile() string { return path.Join(s.dir, "secrets.env") }
+
+// secretsEnv is the content of secretsFile: KEY="VALUE" lines, quoted so
+// that both systemd's EnvironmentFile= and sh's . read them as written.
+func secretsEnv(secrets []string) []byte {
+	var b strings.Builder
+	esc := strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`")
+	for _, kv := range secrets {
+		k, v, _ := strings.Cut(kv, "=")
+		b.WriteString(k + `="` + esc.Replace(v) + "\"\n")
+	}
+	return []byte(b.String())
+}
 
 // environment is weir serve's environment: its caches in the install
 // folder (a system service may have no home), then the user's variables,
@@ -101,6 +120,9 @@ WorkingDirectory={{.Dir}}
 {{- range .Env}}
 Environment={{.}}
 {{- end}}
+{{- if .Secrets}}
+EnvironmentFile={{.Secrets}}
+{{- end}}
 Restart={{.Restart}}
 RestartSec=1
 TimeoutStopSec=40
@@ -118,9 +140,9 @@ WantedBy=multi-user.target
 // unit returns the text of the service's systemd unit file.
 func (s service) unit() string {
 	data := struct {
-		Name, Exec, Dir, Restart, CPUQuota string
-		Env                                []string
-		Memory                             int64
+		Name, Exec, Dir, Restart, CPUQuota, Secrets string
+		Env                                         []string
+		Memory                                      int64
 	}{
 		Name:    s.name,
 		Exec:    strings.Join([]string{s.binary(), "serve", "--addr", s.addr, s.bundle()}, " "),
@@ -130,6 +152,9 @@ func (s service) unit() string {
 	}
 	for _, kv := range s.environment() {
 		data.Env = append(data.Env, systemdQuote(kv))
+	}
+	if s.secrets {
+		data.Secrets = s.secretsFile()
 	}
 	if s.cpus > 0 {
 		data.CPUQuota = strconv.FormatFloat(s.cpus*100, 'f', -1, 64) + "%"
@@ -152,6 +177,11 @@ var superviseTemplate = template.Must(template.New("supervise").Parse(`#!/bin/sh
 cd {{.Dir}} || exit 1
 {{- range .Env}}
 export {{.}}
+{{- end}}
+{{- if .Secrets}}
+set -a
+. {{.Secrets}}
+set +a
 {{- end}}
 echo $$ >supervisor.pid
 child=
@@ -187,9 +217,12 @@ rm -f supervisor.pid serve.pid
 // process kind: a sh loop that restarts weir serve as Restart= would.
 func (s service) supervise() string {
 	data := struct {
-		Name, Restart, Dir, Exec string
-		Env                      []string
+		Name, Restart, Dir, Exec, Secrets string
+		Env                               []string
 	}{Name: s.name, Restart: s.restart, Dir: quote(s.dir)}
+	if s.secrets {
+		data.Secrets = quote(s.secretsFile())
+	}
 	data.Exec = strings.Join([]string{quote(s.binary()), "serve", "--addr", quote(s.addr), quote(s.bundle())}, " ")
 	for _, kv := range s.environment() {
 		data.Env = append(data.Env, quote(kv))

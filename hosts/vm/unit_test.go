@@ -239,3 +239,21 @@ esac
 		assert.Equal(t, tt.want, string(out), "%+v", tt)
 	}
 }
+
+// TestSecretsFile checks that the unit and the supervisor load the secrets
+// file, and that sh reads back every value as written.
+func TestSecretsFile(t *testing.T) {
+	s := service{name: "hello", dir: "/opt/weir/hello", addr: ":8080", restart: "always", secrets: true}
+	assert.Contains(t, s.unit(), "Environment=\"WEIR_HOME=/opt/weir/hello/home\"\nEnvironmentFile=/opt/weir/hello/secrets.env\nRestart=always\n")
+	assert.Contains(t, s.supervise(), "export 'WEIR_HOME=/opt/weir/hello/home'\nset -a\n. '/opt/weir/hello/secrets.env'\nset +a\necho $$ >supervisor.pid\n")
+
+	values := map[string]string{"A": `quo"te back\slash dollar$HOME tick` + "`x`", "B": "it's\nmultiline", "C": "plain-value"}
+	env := []string{"A=" + values["A"], "B=" + values["B"], "C=" + values["C"]}
+	file := filepath.Join(t.TempDir(), "secrets.env")
+	require.NoError(t, os.WriteFile(file, secretsEnv(env), 0o600))
+	for k, want := range values {
+		out, err := exec.Command("sh", "-c", `set -a; . "$1"; set +a; printf %s "$(printenv `+k+`)"`, "sh", file).Output()
+		require.NoError(t, err)
+		assert.Equal(t, want, string(out), k)
+	}
+}

@@ -127,6 +127,7 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err != nil {
 		return fail(err)
 	}
+	svc.secrets = len(req.Secrets) > 0
 	d := deploy{req: req, r: r, probe: p, svc: svc}
 	if err := d.prepare(h); err != nil {
 		return fail(err)
@@ -227,9 +228,22 @@ func (d *deploy) install(ctx context.Context, bundleSum string) error {
 		d.removeStaged(binaryTmp)
 		return err
 	}
+	// The secrets go over SFTP into a file that is 0600 before it holds
+	// them: never into a command line, the unit or a script.
+	secretsTmp := ""
+	if d.svc.secrets {
+		secretsTmp, err = d.r.stageSecret(ctx, secretsEnv(hosts.SecretEnv(d.req.Secrets)), d.svc.dir, "secrets.env")
+		if err != nil {
+			d.removeStaged(binaryTmp)
+			d.removeStaged(bundleTmp)
+			return err
+		}
+	}
 	script := d.stopPrevious() +
 		moveScript(binaryTmp, d.svc.binary()) +
 		moveScript(bundleTmp, d.svc.bundle()) +
+		"rm -f " + quote(d.svc.secretsFile()) + "\n" +
+		moveScript(secretsTmp, d.svc.secretsFile()) +
 		d.sup.start()
 	if err := d.r.run(ctx, "set -e\n"+script, nil); err != nil {
 		return d.undo(fmt.Errorf("start weir serve: %w", err))

@@ -3,7 +3,10 @@ package vm
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -172,4 +175,42 @@ func TestRestart(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond)
 	code, _ := hoststest.Score(t, d.URL, `{"name":"Ada"}`)
 	assert.Equal(t, 200, code)
+}
+
+// TestDeploySecrets deploys a flow with secrets: they reach weir serve
+// from a file of mode 0600 uploaded beside the supervisor, and nothing
+// else on the VM (script, log, command lines) nor the state holds them.
+func TestDeploySecrets(t *testing.T) {
+	s := sshServer(t)
+	h := newHost(t, s)
+	key, token := "sk-vm-"+rand.Text()[:12], "tok-vm-\"$`\\"+rand.Text()[:12]
+	d := mustDeploy(t, h, hoststest.SecretRequest(t, "secret", key, token))
+
+	code, reply := hoststest.Score(t, d.URL, `{}`)
+	require.Equal(t, 200, code, "reply: %v", reply)
+	assert.Equal(t, map[string]any{"text": strings.ToUpper(key) + " " + strings.ToUpper(token), "raw": "***"}, reply)
+
+	info, err := os.Stat(filepath.Join(h.Dir, "secrets.env"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	err = filepath.WalkDir(h.Dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || e.Name() == "secrets.env" || e.Name() == "weir" {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err == nil {
+			assert.NotContains(t, string(b), key, p)
+			assert.NotContains(t, string(b), token, p)
+		}
+		return err
+	})
+	require.NoError(t, err)
+	for _, pid := range []int{pidOf(t, h.Dir, "serve.pid"), pidOf(t, h.Dir, "supervisor.pid")} {
+		cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		require.NoError(t, err)
+		assert.NotContains(t, string(cmdline), key)
+	}
+	state, err := json.Marshal(d)
+	require.NoError(t, err)
+	assert.NotContains(t, string(state), key)
 }

@@ -118,3 +118,38 @@ func Score(t testing.TB, url, body string) (int, map[string]any) {
 	require.NoError(t, json.Unmarshal(b, &out), "reply: %s", b)
 	return resp.StatusCode, out
 }
+
+// SecretFlow is a flow with two secrets, one from the environment and one
+// from a file. It outputs both upper-cased: a host that passed the secrets
+// shows them so, where the redactor, which knows them as written, does not
+// hide them.
+const SecretFlow = `name: "secret"
+secrets: {
+	api_key: env: "WEIR_TEST_API_KEY"
+	token: file: "keys/token"
+}
+nodes: shout: {
+	tool: "builtin.template"
+	inputs: {template: "{{upper .k}} {{upper .t}}", k: "${secrets.api_key}", t: "${secrets.token}"}
+}
+outputs: {text: "${shout.output.text}", raw: "${secrets.api_key}"}
+`
+
+// SecretRequest builds a bundle of SecretFlow and returns the request to
+// deploy it with the two values, as weir deploy passes them: the env
+// secret under its variable, the file secret under WEIR_SECRET_TOKEN. The
+// bundle holds no value, nor the file.
+func SecretRequest(t testing.TB, name, apiKey, token string) hosts.DeployRequest {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "flow.cue"), []byte(SecretFlow), 0o644))
+	path := filepath.Join(t.TempDir(), "secret.weir")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	m, err := bundle.Build(filepath.Join(dir, "flow.cue"), f)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	return hosts.DeployRequest{Name: name, Bundle: path, Flow: m.Flow, Version: m.Version, Digest: m.Digest,
+		Secrets: map[string]string{"WEIR_TEST_API_KEY": apiKey, "WEIR_SECRET_TOKEN": token}}
+}

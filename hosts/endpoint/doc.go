@@ -5,8 +5,10 @@
 // Routes (every body is JSON; every error is {"error": {"code", "message"}}):
 //
 //	POST   /v1/flows/{flow}/runs        {"inputs": {...}} -> run_id, flow, version, status, outputs, nodes
-//	                                    (Accept: text/event-stream streams "node" events, then "result")
+//	                                    (Accept: text/event-stream streams "node" events, "chunk"
+//	                                    events of the streamed output, then "result")
 //	POST   /score                       the default flow on a flat inputs object -> the outputs object
+//	                                    (Accept: text/event-stream streams the streamed output)
 //	GET    /healthz                     200 while the process serves
 //	GET    /readyz                      200 when a flow is deployed and the server is not draining
 //	GET    /metrics                     Prometheus text
@@ -37,6 +39,19 @@
 // 00-TRACEID-SPANID-FLAGS), naming the request's trace and the server's
 // span, error answers included; a W3C traceparent in the request makes
 // that trace the caller's.
+//
+// A flow's output streams when it is exactly the text of a builtin.llm
+// node that nothing else uses (engine.Flow.StreamOutput). /score
+// negotiates as prompt flow's server does: Accept: text/event-stream gets
+// text/event-stream; charset=utf-8, one event with the other outputs
+// first if the flow has any (they wait for the run's end, and so do the
+// chunks then), then data: {"<output>": "<chunk>"} per chunk as the model
+// writes it; a client that accepts only event streams gets 406
+// not_acceptable from a flow that cannot stream, as does one that accepts
+// neither JSON nor event streams (*/* and application/* are JSON). A
+// stream that fails after its first event ends with an "error" event.
+// /metrics counts the models' tokens in weir_tokens_total by plugin and
+// type (input, output).
 //
 // Versions of a flow are immutable. Each request picks one at random by the
 // flow's traffic split: the routing table is copied on every change and

@@ -24,6 +24,7 @@ type metrics struct {
 	nodeTime *prometheus.HistogramVec // flow, node, tool, plugin, status
 	attempts *prometheus.CounterVec   // flow, node, tool, plugin
 	retries  *prometheus.CounterVec   // flow, node, tool, plugin
+	tokens   *prometheus.CounterVec   // plugin, type
 	handler  http.Handler
 
 	// nodes holds the series of each node that ran, by nodeKey: resolved
@@ -66,8 +67,12 @@ func newMetrics(s *Server) *metrics {
 			Name: "weir_node_retries_total",
 			Help: "Calls of the nodes' tools after a failed attempt, by flow, node, tool and plugin.",
 		}, node),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "weir_tokens_total",
+			Help: "Tokens that the tools' calls of models used, as the tools reported them (builtin.llm does), by plugin and type (input or output).",
+		}, []string{"plugin", "type"}),
 	}
-	m.reg.MustRegister(m.requests, m.runs, m.runTime, m.nodeTime, m.attempts, m.retries,
+	m.reg.MustRegister(m.requests, m.runs, m.runTime, m.nodeTime, m.attempts, m.retries, m.tokens,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "weir_runs_in_flight",
 			Help: "Runs in progress, those whose request body is being read included.",
@@ -117,6 +122,10 @@ func (m *metrics) observeNodes(res *engine.Result) {
 			continue // bypassed, or never started
 		}
 		m.series(nodeKey{res.Flow, n.Node, n.Tool, n.Plugin}).observe(n)
+		if u := n.Usage; u != nil {
+			m.tokens.WithLabelValues(n.Plugin, "input").Add(float64(u.InputTokens))
+			m.tokens.WithLabelValues(n.Plugin, "output").Add(float64(u.OutputTokens))
+		}
 		if sub := res.Subflows[n.Node]; sub != nil {
 			m.observeNodes(sub)
 		}

@@ -3,6 +3,7 @@ package endpoint
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/weirflow/weir/engine"
@@ -40,7 +41,7 @@ func (t *table) openAPIDoc() obj {
 		paths["/v1/flows/"+name+"/runs"] = obj{"post": obj{
 			"operationId": "run_" + identifier(name),
 			"summary":     "Run flow " + name,
-			"description": describe(f, "Accept: text/event-stream streams a \"node\" event as each node ends, then a \"result\" event with the body of a 200, or an \"error\" event."),
+			"description": describe(f, runsStreamText(f)),
 			"tags":        []string{name},
 			"requestBody": obj{"required": true, "content": obj{"application/json": obj{"schema": runBody}}},
 			"responses": errorResponses(obj{"200": obj{
@@ -63,15 +64,21 @@ func (t *table) openAPIDoc() obj {
 			}}),
 		}}
 		if i == 0 {
+			content := obj{"application/json": obj{"schema": out}}
+			text := "The answer is the outputs object alone, as a prompt flow or Azure ML online endpoint gives it."
+			if s := f.StreamOutput(); s != "" {
+				content["text/event-stream"] = obj{"schema": obj{"type": "string"}}
+				text += fmt.Sprintf(" Accept: text/event-stream streams output %q as it is made: one event with the other outputs first, if the flow has any, then {%q: \"<text>\"} per chunk.", s, s)
+			}
 			paths["/score"] = obj{"post": obj{
 				"operationId": "score",
 				"summary":     "Run flow " + name + ", the default flow, on a flat inputs object",
-				"description": describe(f, "The answer is the outputs object alone, as a prompt flow or Azure ML online endpoint gives it."),
+				"description": describe(f, text),
 				"tags":        []string{name},
 				"requestBody": obj{"required": true, "content": obj{"application/json": obj{"schema": in}}},
 				"responses": errorResponses(obj{"200": obj{
 					"description": "The flow's outputs.",
-					"content":     obj{"application/json": obj{"schema": out}},
+					"content":     content,
 				}}),
 			}}
 		}
@@ -111,6 +118,18 @@ func (t *table) openAPIDoc() obj {
 					"start":    obj{"type": "string", "format": "date-time"},
 					"duration": obj{"type": "integer", "description": "Nanoseconds."},
 					"error":    obj{"type": "string"},
+					"usage": obj{
+						"type":        "object",
+						"description": "What the node's tool reported its calls of a model cost.",
+						"properties": obj{
+							"provider":      obj{"type": "string"},
+							"operation":     obj{"type": "string"},
+							"request_model": obj{"type": "string"},
+							"model":         obj{"type": "string"},
+							"input_tokens":  obj{"type": "integer"},
+							"output_tokens": obj{"type": "integer"},
+						},
+					},
 				},
 			},
 		}},
@@ -282,4 +301,13 @@ func convertType(out obj, t any) {
 		}
 		out["anyOf"] = alts
 	}
+}
+
+// runsStreamText says what a run's stream holds.
+func runsStreamText(f *engine.Flow) string {
+	chunk := ""
+	if s := f.StreamOutput(); s != "" {
+		chunk = fmt.Sprintf(", a \"chunk\" event {%q: \"<text>\"} as output %q is made", s, s)
+	}
+	return "Accept: text/event-stream streams a \"node\" event as each node ends" + chunk + ", then a \"result\" event with the body of a 200, or an \"error\" event."
 }

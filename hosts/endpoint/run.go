@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -197,9 +196,10 @@ func syntaxError(body []byte) string {
 type mode int
 
 const (
-	modeRun    mode = iota // the run's body
-	modeStream             // server-sent events
-	modeScore              // the outputs object alone
+	modeRun         mode = iota // the run's body
+	modeStream                  // server-sent events
+	modeScore                   // the outputs object alone
+	modeScoreStream             // /score's stream of the flow's StreamOutput
 )
 
 // run runs a version of rt on inputs and answers as m says. The caller
@@ -209,19 +209,46 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 		span.SetAttributes(attribute.String("weir.flow.name", rt.name), attribute.String("weir.flow.version", v.name))
 	}
+	if m == modeScore {
+		var ok bool
+		if m, ok = scoreMode(w, r.Header.Get("Accept"), v); !ok {
+			return
+		}
+	}
 	w.Header().Set("Weir-Version", v.name)
 	ctx, cancel := context.WithTimeoutCause(r.Context(), s.opts.RequestTimeout, s.timeoutCause)
 	defer cancel()
 	var ev *events
 	var opts engine.RunOptions
-	if m == modeStream {
+	var held *chunks
+	switch m {
+	case modeStream:
 		ev = newEvents(w, v.nodes)
 		// Also on a panic: then recoverPanic writes the error event, alone.
 		defer ev.finish()
 		opts.OnNode = ev.node
+		if v.flow.StreamOutput() != "" {
+			opts.Stream = ev.chunk
+		}
+	case modeScoreStream:
+		ev = startEvents(w, "text/event-stream; charset=utf-8", 64)
+		defer ev.finish()
+		opts.Stream = ev.data
+		if len(v.flow.Outputs()) > 1 {
+			// The other outputs go first, and are known once the run is
+			// over: the chunks wait for them.
+			held = &chunks{}
+			opts.Stream = held.add
+		}
 	}
 	res, err := v.flow.RunWith(ctx, inputs, opts)
 	s.metrics.observe(v, res)
+	if held != nil && err == nil && checkJSON(res.Outputs) == nil {
+		ev.push("", withoutOutput(res.Outputs, v.flow.StreamOutput()))
+		for _, c := range held.data {
+			ev.push("", c)
+		}
+	}
 	if ev != nil {
 		ev.finish()
 	}
@@ -251,7 +278,9 @@ func (s *Server) answer(w *recorder, rt *route, v *version, ev *events, res *eng
 		ev.write("error", body)
 	case ev != nil && status == http.StatusOK:
 		ev.start()
-		ev.write("result", body)
+		if m == modeStream {
+			ev.write("result", body)
+		}
 	default:
 		w.Header().Set("Weir-Run-Id", res.RunID)
 		writeRaw(w, status, body)
@@ -264,8 +293,8 @@ func (s *Server) success(rt *route, v *version, res *engine.Result, m mode) (int
 	// Checked even though the engine checks what tools return: a client
 	// must never read a 200 that is not JSON, nor a panic cut its answer.
 	err := checkJSON(res.Outputs)
-	body := res.Outputs // for /score, the answer
-	if err == nil && m != modeScore {
+	body := res.Outputs // for /score, the answer (its stream sent it already)
+	if err == nil && (m == modeRun || m == modeStream) {
 		body, err = jsonscan.Marshal(newRunBody(res, v.name))
 	}
 	if err == nil {
@@ -330,106 +359,4 @@ type runBody struct {
 
 func newRunBody(res *engine.Result, version string) runBody {
 	return runBody{res.RunID, res.Flow, version, res.Status, res.Outputs, res.Nodes}
-}
-
-// events streams a run as server-sent events: "node" as each node ends,
-// then "result" or "error". A goroutine of its own writes them, so that a
-// slow client never holds up the run's scheduler.
-type events struct {
-	w     *recorder
-	queue chan []byte
-	stop  chan struct{} // closed by finish
-	done  chan struct{} // closed when the writer goroutine returns
-	once  sync.Once
-	// started is set by the writer goroutine, and read after done.
-	started bool
-	broken  bool
-}
-
-func newEvents(w *recorder, nodes int) *events {
-	ev := &events{w: w, queue: make(chan []byte, nodes), stop: make(chan struct{}), done: make(chan struct{})}
-	go ev.loop()
-	return ev
-}
-
-// node queues a node's event. The engine calls it once per node at most,
-// so the queue, as long as the flow has nodes, never blocks, not even
-// after finish.
-func (ev *events) node(n engine.NodeResult) {
-	b, err := jsonscan.Marshal(n)
-	if err != nil {
-		return
-	}
-	select {
-	case ev.queue <- b:
-	default:
-	}
-}
-
-func (ev *events) loop() {
-	defer close(ev.done)
-	for {
-		select {
-		case b := <-ev.queue:
-			ev.start()
-			ev.write("node", b)
-		case <-ev.stop:
-			for {
-				select {
-				case b := <-ev.queue:
-					ev.start()
-					ev.write("node", b)
-				default:
-					return
-				}
-			}
-		}
-	}
-}
-
-// finish waits for the queued events to be written; after it, the handler
-// alone writes. It is safe to call more than once.
-func (ev *events) finish() {
-	ev.once.Do(func() {
-		close(ev.stop)
-		<-ev.done
-	})
-}
-
-func (ev *events) start() {
-	if ev.started {
-		return
-	}
-	ev.started = true
-	h := ev.w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no") // nginx would buffer the stream
-	ev.w.WriteHeader(http.StatusOK)
-}
-
-// write sends one event, unless the connection broke already: the run's
-// context then ends the run.
-func (ev *events) write(event string, data []byte) {
-	if ev.broken {
-		return
-	}
-	if writeEvent(ev.w, event, data) != nil {
-		ev.broken = true
-	}
-}
-
-// writeEvent sends one server-sent event and flushes it. data must hold no
-// line break, as compact JSON does not.
-func writeEvent(w *recorder, event string, data []byte) error {
-	b := make([]byte, 0, len("event: \ndata: \n\n")+len(event)+len(data))
-	b = append(b, "event: "...)
-	b = append(b, event...)
-	b = append(b, "\ndata: "...)
-	b = append(b, data...)
-	b = append(b, "\n\n"...)
-	if _, err := w.Write(b); err != nil {
-		return err
-	}
-	return http.NewResponseController(w).Flush()
 }

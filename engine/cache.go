@@ -159,7 +159,7 @@ func (r *run) useCache(ctx context.Context) context.Context {
 // cached runs node n through the cache: the stored outputs of an earlier
 // call on the same inputs if there are any, which skip the tool (and so
 // its retries and timeout), else a call whose outputs are stored when it
-// succeeds.
+// succeeds and hold no secret.
 func (r *run) cached(ctx context.Context, n *node, in []byte) ([]byte, error) {
 	key := n.cache.key(in)
 	if out, ok := r.cache.Get(ctx, key, n.cache.ttl); ok && checkOutput(out) == nil {
@@ -179,8 +179,10 @@ func (r *run) cached(ctx context.Context, n *node, in []byte) ([]byte, error) {
 		return out, nil
 	}
 	out, err := r.retry(ctx, n, in)
-	if err == nil {
-		// A store that fails is a miss next time, not this run's failure.
+	// Outputs that hold a secret's value stay off the disk, where nothing
+	// would redact them. A store that fails is a miss next time, not this
+	// run's failure.
+	if err == nil && !r.f.e.redactor.contains(out) {
 		_ = r.cache.Put(ctx, key, n.toolName, out)
 	}
 	return out, err

@@ -222,6 +222,35 @@ outputs: v: "${a.output.n}"
 	assert.Equal(t, 2, tt.count("sub"))
 }
 
+// Secrets in the inputs are in the key only as its hash; outputs that hold
+// one are not stored.
+func TestCacheSecrets(t *testing.T) {
+	t.Setenv("WEIR_TEST_CACHE_KEY", "sk-very-secret")
+	e, tt, store, _ := cachedEngine(t, engine.Options{})
+	f := load(t, e, `name: "c"
+secrets: key: env: "WEIR_TEST_CACHE_KEY"
+nodes: {
+	echo: {tool: "t.echo", inputs: value: "${secrets.key}", cache: true}
+	len:  {tool: "t.flaky", inputs: {key: "Bearer ${secrets.key}", failures: 0}, cache: true}
+}
+outputs: {v: "${echo.output.value}", n: "${len.output.n}"}
+`)
+	for range 2 {
+		res, err := f.Run(context.Background(), nil)
+		require.NoError(t, err)
+		assert.Equal(t, `{"v":"***","n":1}`, string(res.Outputs))
+	}
+	assert.Equal(t, 2, tt.count("echo"), "never stored")
+	assert.Equal(t, 1, entries(t, store), "len's outputs hold no secret")
+	files, err := filepath.Glob(filepath.Join(store.Dir(), "*", "*.json"))
+	require.NoError(t, err)
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		require.NoError(t, err)
+		assert.NotContains(t, string(b), "very-secret")
+	}
+}
+
 // An entry that cannot be read, or whose outputs break the engine's checks,
 // is a miss, and the call replaces it.
 func TestCacheCorruptEntry(t *testing.T) {

@@ -18,6 +18,11 @@
 // columns to inputs, and running aggregate nodes once at the end; package
 // engine/record keeps the run record that makes a batch resumable.
 //
+// Nodes whose flow sets cache reuse the outputs of earlier calls of their
+// tool on the same inputs, from the Cache in Options (package engine/cache
+// keeps one in files; weir.New sets it), keyed by a digest of the tool's
+// code (plugins.Digester), its plugin's config and the exact inputs.
+//
 // Tools come from providers, one per plugin kind, and from Go functions
 // registered with Register. The engine knows plugin kinds only through the
 // interfaces of package plugins: package weir (the module's root) gives it

@@ -108,6 +108,15 @@ func TestCacheRunsShow(t *testing.T) {
 	assert.Regexp(t, `(?m)^NODE\s+RUNS\s+CACHED\s+FAILED\s+BYPASSED\s+CANCELED\s+P50\s+P95\s+P99\n`+
 		`greet\s+3\s+1\s+0\s+0\s+0\s.*\n`+
 		`nap\s+3\s+0\s+0\s+0\s+0\s.*\n\z`, r.stdout)
+	// The record says which line hit, and counts them.
+	run := filepath.Join(home, "runs", lastRun(t, home))
+	nodes, err := os.ReadFile(filepath.Join(run, "nodes.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(nodes), `"cached":true`))
+	assert.Regexp(t, `\{"line":3,"nodes":\[\{"node":"greet","tool":"builtin.template","status":"succeeded","attempts":0,"duration_ms":[0-9.]+,"cached":true\}`, string(nodes))
+	metrics, err := os.ReadFile(filepath.Join(run, "metrics.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(metrics), `"cached": 1,`)
 
 	r = weir(t, "", "batch", "--home", home, "--no-cache", "--data", data, flow)
 	require.Equal(t, 0, r.code, r.stderr)

@@ -14,6 +14,7 @@
 //	  inputs.jsonl           {"line":N,"inputs":{...}} per line that has inputs
 //	  nodes.jsonl            {"line":N,"nodes":[{"node":"greet","tool":"text.greet",
 //	                         "status":"succeeded","attempts":1,"duration_ms":0.123}]}
+//	                         ("cached":true for outputs from the node cache)
 //	  outputs.jsonl          one line per dataset line run:
 //	                         {"line":N,"status":"succeeded","duration_ms":1.5,"outputs":{...}}
 //	                         {"line":N,"status":"failed","duration_ms":2,"error":"...",

@@ -336,6 +336,9 @@ func appendNodes(dst []byte, lr engine.LineResult) []byte {
 				dst = append(append(dst, `,"usage":`...), u...)
 			}
 		}
+		if n.Cached {
+			dst = append(dst, `,"cached":true`...)
+		}
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}\n"...)

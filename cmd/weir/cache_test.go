@@ -151,6 +151,25 @@ func TestCacheBinary(t *testing.T) {
 	assert.Contains(t, run(), "greet  builtin.template  succeeded (cached)  0")
 	assert.Contains(t, run("--no-cache"), "greet  builtin.template  succeeded  1")
 
+	// Two weir batch processes at once on one cache, their lines writing
+	// the same keys: both succeed, and one entry per input remains.
+	data := filepath.Join(t.TempDir(), "data.jsonl")
+	require.NoError(t, os.WriteFile(data, []byte(strings.Repeat(`{"name":"Cy"}`+"\n", 50)+strings.Repeat(`{"name":"Di"}`+"\n", 50)), 0o644))
+	batches := make([]*exec.Cmd, 2)
+	for i := range batches {
+		batches[i] = exec.Command(bin, "batch", "--concurrency", "8", "--data", data, flow)
+		batches[i].Env = env
+		require.NoError(t, batches[i].Start())
+	}
+	for _, b := range batches {
+		require.NoError(t, b.Wait())
+	}
+	cacheInfo := exec.Command(bin, "cache", "info")
+	cacheInfo.Env = env
+	out, err := cacheInfo.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	assert.Regexp(t, `: 3 entries, `, string(out), "Ada, Cy and Di")
+
 	greet := regexp.MustCompile(`\{"node":"greet"[^}]*\}`)
 	for _, tc := range []struct {
 		args   []string

@@ -240,6 +240,23 @@ outputs: v: "${a.output}"
 `,
 			want: []string{`flow.cue:3:12: input type "strings.HasPrefix(\"x\")" cannot be checked without CUE; use a regular expression (=~"^x")`},
 		},
+		{
+			name: "prompt template syntax",
+			src: `name: "x"
+inputs: q: string
+nodes: ask: {tool: "builtin.prompt", inputs: {
+	question: "${inputs.q}"
+	template: """
+		# user:
+		{% if question %}
+		{{ question }}
+		"""
+}}
+nodes: ok: {tool: "builtin.prompt", inputs: {template: "${inputs.q}"}}
+outputs: v: "${ask.output.text}"
+`,
+			want: []string{`flow.cue:5:12: node "ask": input "template": line 3: unexpected end of template, expected "endif" to close the "if" on line 2`},
+		},
 	}
 	e, _ := newEngine(t, engineOpts())
 	for _, tc := range cases {

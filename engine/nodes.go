@@ -40,6 +40,7 @@ func (c *compiler) node(i int) *node {
 	deps := map[int]bool{}
 	fields := make([]tmplField, 0, len(sn.Inputs))
 	bound := map[string]bool{}
+	var lits literals
 	for _, in := range sn.Inputs {
 		bound[in.Name] = true
 		var want *jsonschema.Schema
@@ -66,8 +67,10 @@ func (c *compiler) node(i int) *node {
 		if t != nil {
 			fields = append(fields, tmplField{key: fieldKey(in.Name), val: t})
 		}
+		lits.add(in, t)
 	}
 	if te != nil {
+		c.checkLiterals(sn, te, lits)
 		for _, req := range te.in.Required() {
 			if !bound[req] {
 				c.errs.Add(sn.Pos, "node %q: missing input %q required by %s", sn.Name, req, c.label(i))

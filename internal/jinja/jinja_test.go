@@ -166,3 +166,28 @@ func FuzzRender(f *testing.F) {
 		}
 	})
 }
+
+func TestEvalLiteral(t *testing.T) {
+	v, err := EvalLiteral(`[{'id': 'call_1', 'type': 'function', 'function': {'name': 'f', 'arguments': '{"a": 1}'}}, (1, -2.5, True, None)]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := MarshalJSON(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `[{"id":"call_1","type":"function","function":{"name":"f","arguments":"{\"a\": 1}"}},[1,-2.5,true,null]]`; string(got) != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	for src, want := range map[string]string{
+		"[x]":           "read literal: not a literal",
+		"[1] + [2]":     "read literal: not a literal",
+		"range(10)":     "read literal: not a literal",
+		"[1, 2":         "read literal: unexpected end, expected ']'",
+		"{'a': 1} junk": `read literal: expected token 'end of template', got "junk"`,
+	} {
+		if _, err := EvalLiteral(src); err == nil || err.Error() != want {
+			t.Errorf("EvalLiteral(%q) = %v, want %s", src, err, want)
+		}
+	}
+}

@@ -232,15 +232,22 @@ func (l *lexer) raw(i int) (func() error, bool) {
 	}, true
 }
 
-// inside tokenizes the expression of a tag from i up to its end delimiter.
-// Like jinja2, an end delimiter inside brackets does not end the tag.
+// inside tokenizes the expression of a tag from i up to its end delimiter,
+// or to the end of the source when end is "". Like jinja2, an end
+// delimiter inside brackets does not end the tag.
 func (l *lexer) inside(i int, end string, endKind tokKind) error {
 	var brackets []byte
 	for {
 		if i >= len(l.src) {
+			if end == "" && len(brackets) == 0 {
+				return nil
+			}
+			if end == "" {
+				return errAt(i, "unexpected end, expected '%c'", brackets[len(brackets)-1])
+			}
 			return errAt(i, "unexpected end of template, expected %s", tokNames[endKind])
 		}
-		if len(brackets) == 0 {
+		if len(brackets) == 0 && end != "" {
 			if strings.HasPrefix(l.src[i:], "-"+end) {
 				l.tokens = append(l.tokens, token{kind: endKind, pos: i})
 				if endKind == tVarEnd {

@@ -106,9 +106,9 @@ func DecodeJSON(data []byte) (any, error) {
 }
 
 func decodeValue(dec *json.Decoder) (any, error) {
-	tok, err := dec.Token()
+	tok, err := nextToken(dec)
 	if err != nil {
-		return nil, fmt.Errorf("decode JSON: %w", err)
+		return nil, err
 	}
 	switch t := tok.(type) {
 	case json.Delim:
@@ -116,9 +116,9 @@ func decodeValue(dec *json.Decoder) (any, error) {
 		case '{':
 			d := &Dict{}
 			for dec.More() {
-				k, err := dec.Token()
+				k, err := nextToken(dec)
 				if err != nil {
-					return nil, fmt.Errorf("decode JSON: %w", err)
+					return nil, err
 				}
 				v, err := decodeValue(dec)
 				if err != nil {
@@ -126,8 +126,8 @@ func decodeValue(dec *json.Decoder) (any, error) {
 				}
 				d.Set(k.(string), v)
 			}
-			if _, err := dec.Token(); err != nil {
-				return nil, fmt.Errorf("decode JSON: %w", err)
+			if _, err := nextToken(dec); err != nil {
+				return nil, err
 			}
 			return d, nil
 		case '[':
@@ -139,8 +139,8 @@ func decodeValue(dec *json.Decoder) (any, error) {
 				}
 				list = append(list, v)
 			}
-			if _, err := dec.Token(); err != nil {
-				return nil, fmt.Errorf("decode JSON: %w", err)
+			if _, err := nextToken(dec); err != nil {
+				return nil, err
 			}
 			return list, nil
 		}
@@ -149,6 +149,18 @@ func decodeValue(dec *json.Decoder) (any, error) {
 		return number(string(t)), nil
 	}
 	return tok, nil // string, bool or nil
+}
+
+// nextToken is dec.Token, where the end of the data is unexpected.
+func nextToken(dec *json.Decoder) (json.Token, error) {
+	tok, err := dec.Token()
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decode JSON: %w", err)
+	}
+	return tok, nil
 }
 
 // number reads a JSON number as Python would: an int unless it has a

@@ -73,7 +73,7 @@ func parseTimeout(opts json.RawMessage) (time.Duration, error) {
 	return d, nil
 }
 
-// Tools returns the builtin tools http, json, llm, sleep, stats and template, in that
+// Tools returns the builtin tools http, json, llm, prompt, sleep, stats and template, in that
 // order, with grants g, naming the plugin "builtin" in their errors. Host
 // grants that are not "host" or "host:port" match nothing. The tools are
 // safe for concurrent use; the http tool's idle connections close by
@@ -94,6 +94,7 @@ func newPlugin(name string, g plugins.Grants, opts json.RawMessage, limit time.D
 			client.Tool(),
 			jsonTool(),
 			newLLMTool(name, client, opts, limit).tool(),
+			promptTool{},
 			sleepTool(),
 			statsTool(),
 			(&templateTool{}).tool(),

@@ -25,7 +25,7 @@ func TestProvider(t *testing.T) {
 	for _, tool := range pl.Tools() {
 		names = append(names, tool.Contract().Name)
 	}
-	assert.Equal(t, []string{"http", "json", "llm", "sleep", "stats", "template"}, names)
+	assert.Equal(t, []string{"http", "json", "llm", "prompt", "sleep", "stats", "template"}, names)
 	require.NoError(t, pl.Close())
 	require.NoError(t, pl.Close(), "Close is idempotent")
 }

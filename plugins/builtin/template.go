@@ -41,8 +41,7 @@ var templateFuncs = template.FuncMap{
 // templateTool renders Go text/templates. Parsed templates are kept, since a
 // template is mostly the same literal on every line of a batch.
 type templateTool struct {
-	cache sync.Map // template source -> *template.Template
-	count atomic.Int64
+	cache parseCache[*template.Template]
 }
 
 func (t *templateTool) tool() plugins.Tool {
@@ -93,21 +92,36 @@ func (t *templateTool) invoke(_ context.Context, in []byte) ([]byte, error) {
 }
 
 func (t *templateTool) parse(src string) (*template.Template, error) {
-	if v, ok := t.cache.Load(src); ok {
-		return v.(*template.Template), nil
+	return t.cache.get(src, func(src string) (*template.Template, error) {
+		return template.New("template").Option("missingkey=error").Funcs(templateFuncs).Parse(src)
+	})
+}
+
+// parseCache keeps what parsing a template source gave, since a template
+// is mostly the same literal on every line of a batch. It is safe for
+// concurrent use.
+type parseCache[T any] struct {
+	m     sync.Map // source -> T
+	count atomic.Int64
+}
+
+// get returns the parsed src, calling parse when it is not kept yet.
+func (c *parseCache[T]) get(src string, parse func(string) (T, error)) (T, error) {
+	if v, ok := c.m.Load(src); ok {
+		return v.(T), nil
 	}
-	tmpl, err := template.New("template").Option("missingkey=error").Funcs(templateFuncs).Parse(src)
+	parsed, err := parse(src)
 	if err != nil {
-		return nil, err
+		return parsed, err
 	}
 	// Emptying the whole cache when it is full is crude but lock free, and
 	// a flow that hits it builds templates per line and parses anyway.
-	if t.count.Add(1) > maxCachedTemplates {
-		t.cache.Clear()
-		t.count.Store(1)
+	if c.count.Add(1) > maxCachedTemplates {
+		c.m.Clear()
+		c.count.Store(1)
 	}
-	v, _ := t.cache.LoadOrStore(src, tmpl)
-	return v.(*template.Template), nil
+	v, _ := c.m.LoadOrStore(src, parsed)
+	return v.(T), nil
 }
 
 // numbers turns the json.Numbers of a decoded value into int64 where they

@@ -77,16 +77,16 @@ func TestTemplateCache(t *testing.T) {
 	out, err := call(t, tool, `{"template":"{{.a}}","a":1}`)
 	require.NoError(t, err)
 	assert.Equal(t, `{"text":"1"}`, out)
-	first, ok := tt.cache.Load("{{.a}}")
+	first, ok := tt.cache.m.Load("{{.a}}")
 	require.True(t, ok, "a parsed template is kept")
 	_, err = call(t, tool, `{"template":"{{.a}}","a":2}`)
 	require.NoError(t, err)
-	again, _ := tt.cache.Load("{{.a}}")
+	again, _ := tt.cache.m.Load("{{.a}}")
 	assert.Same(t, first, again, "and reused")
 
 	_, err = call(t, tool, `{"template":"{{"}`)
 	require.Error(t, err)
-	_, ok = tt.cache.Load("{{")
+	_, ok = tt.cache.m.Load("{{")
 	assert.False(t, ok, "parse errors are not kept")
 
 	for i := range 3 * maxCachedTemplates {
@@ -131,12 +131,12 @@ func TestTemplateCacheConcurrent(t *testing.T) {
 
 func cached(tt *templateTool) int {
 	n := 0
-	tt.cache.Range(func(any, any) bool { n++; return true })
+	tt.cache.m.Range(func(any, any) bool { n++; return true })
 	return n
 }
 
 func BenchmarkTemplate(b *testing.B) {
-	tool := Tools(plugins.Grants{})[3]
+	tool := (&templateTool{}).tool()
 	in := []byte(`{"template":"Hello {{.name}}, you are {{.age}}.","name":"Ada","age":36}`)
 	for b.Loop() {
 		if _, err := tool.Invoke(b.Context(), in); err != nil {

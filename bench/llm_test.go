@@ -1,0 +1,169 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/hosts/endpoint"
+	"github.com/weirflow/weir/internal/mockllm"
+)
+
+// llmFlow asks the mock s one question through builtin.llm.
+func llmFlow(s *mockllm.Server) string {
+	return fmt.Sprintf(`name: "ask"
+inputs: question: string
+plugins: openai: {builtin: true, config: {api_base: %q, api_key: %q}, grants: hosts: [%q]}
+nodes: chat: {tool: "openai.llm", inputs: {model: "gpt-4o", messages: [{role: "user", content: "${inputs.question}"}]}}
+outputs: answer: "${chat.output.text}"
+`, s.URL+"/v1", mockllm.DefaultKey, s.Host())
+}
+
+const llmQuestion = "What is the capital of France?"
+
+// BenchmarkLLM is the cost of one chat call to a mock model on loopback:
+// a plain Go HTTP client that sends the same request and decodes the
+// answer (direct), against a whole weir run of a one-node flow that makes
+// it with builtin.llm (weir). Their ratio is what weir adds to a call.
+//
+//	go test -run '^$' -bench 'LLM$' -benchtime 200ms -count 3 ./bench
+func BenchmarkLLM(b *testing.B) {
+	s := mockllm.Start(mockllm.Options{Text: "Paris is the capital of France."})
+	defer s.Close()
+	b.Run("direct", func(b *testing.B) {
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+		body, _ := json.Marshal(map[string]any{"model": "gpt-4o", "messages": []any{map[string]any{"role": "user", "content": llmQuestion}}})
+		b.ReportAllocs()
+		for b.Loop() {
+			req, _ := http.NewRequest("POST", s.URL+"/v1/chat/completions", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+mockllm.DefaultKey)
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var a struct {
+				Choices []struct {
+					Message struct{ Content string }
+				}
+			}
+			err = json.NewDecoder(resp.Body).Decode(&a)
+			resp.Body.Close()
+			if err != nil || len(a.Choices) == 0 {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("weir", func(b *testing.B) {
+		e, err := weir.New(engine.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer e.Close()
+		f, err := e.Parse(context.Background(), "bench/llm.cue", []byte(llmFlow(s)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		in := []byte(`{"question":"` + llmQuestion + `"}`)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := f.Run(context.Background(), in); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+// BenchmarkLLMFirstChunk is the time to the first chunk of a streamed
+// answer: read straight from the mock model (direct), against read from
+// weir serve's /score, which runs the flow and streams the model's answer
+// on (serve). The mock sends its chunks without delay.
+//
+//	go test -run '^$' -bench LLMFirstChunk -benchtime 200ms -count 3 ./bench
+func BenchmarkLLMFirstChunk(b *testing.B) {
+	s := mockllm.Start(mockllm.Options{Text: "Paris is the capital of France."})
+	defer s.Close()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	// first sends a request and returns how long its first chunk took;
+	// it reads the rest too, so that the connections are reused.
+	first := func(b *testing.B, url, body string, header ...string) time.Duration {
+		start := time.Now()
+		req, _ := http.NewRequest("POST", url, strings.NewReader(body))
+		for i := 0; i < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer resp.Body.Close()
+		r := bufio.NewReader(resp.Body)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				b.Fatalf("no chunk: %v", err)
+			}
+			// The first event with text: the mock's role event has none.
+			if strings.HasPrefix(line, "data: ") && strings.Contains(line, "Paris") {
+				break
+			}
+		}
+		took := time.Since(start)
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			b.Fatal(err)
+		}
+		return took
+	}
+	// report reports the mean time to the first chunk.
+	report := func(b *testing.B, total time.Duration, n int) {
+		b.ReportMetric(float64(total.Nanoseconds())/float64(n), "ns/first-chunk")
+	}
+	b.Run("direct", func(b *testing.B) {
+		body, _ := json.Marshal(map[string]any{"model": "gpt-4o", "stream": true, "messages": []any{map[string]any{"role": "user", "content": llmQuestion}}})
+		var total time.Duration
+		n := 0
+		for b.Loop() {
+			total += first(b, s.URL+"/v1/chat/completions", string(body), "Content-Type", "application/json", "Authorization", "Bearer "+mockllm.DefaultKey)
+			n++
+		}
+		report(b, total, n)
+	})
+	b.Run("serve", func(b *testing.B) {
+		e, err := weir.New(engine.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer e.Close()
+		f, err := e.Parse(context.Background(), "bench/llm.cue", []byte(llmFlow(s)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		srv, err := endpoint.New(endpoint.Options{Engine: e})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer srv.Close()
+		if err := srv.Deploy(context.Background(), "v1", f); err != nil {
+			b.Fatal(err)
+		}
+		hs := httptest.NewServer(srv.Handler())
+		defer hs.Close()
+		var total time.Duration
+		n := 0
+		for b.Loop() {
+			total += first(b, hs.URL+"/score", `{"question":"`+llmQuestion+`"}`, "Accept", "text/event-stream")
+			n++
+		}
+		report(b, total, n)
+	})
+}

@@ -29,6 +29,20 @@ outputs: answer: "${chat.output.text}"
 `, s.URL+"/v1", mockllm.DefaultKey, s.Host())
 }
 
+// llmEngine returns an engine, closed when b ends, and llmFlow on it.
+func llmEngine(b *testing.B, s *mockllm.Server) (*engine.Engine, *engine.Flow) {
+	e, err := weir.New(engine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	f, err := e.Parse(context.Background(), "bench/llm.cue", []byte(llmFlow(s)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return e, f
+}
+
 const llmQuestion = "What is the capital of France?"
 
 // BenchmarkLLM is the cost of one chat call to a mock model on loopback:
@@ -65,15 +79,7 @@ func BenchmarkLLM(b *testing.B) {
 		}
 	})
 	b.Run("weir", func(b *testing.B) {
-		e, err := weir.New(engine.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer e.Close()
-		f, err := e.Parse(context.Background(), "bench/llm.cue", []byte(llmFlow(s)))
-		if err != nil {
-			b.Fatal(err)
-		}
+		_, f := llmEngine(b, s)
 		in := []byte(`{"question":"` + llmQuestion + `"}`)
 		b.ReportAllocs()
 		for b.Loop() {
@@ -139,15 +145,7 @@ func BenchmarkLLMFirstChunk(b *testing.B) {
 		report(b, total, n)
 	})
 	b.Run("serve", func(b *testing.B) {
-		e, err := weir.New(engine.Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer e.Close()
-		f, err := e.Parse(context.Background(), "bench/llm.cue", []byte(llmFlow(s)))
-		if err != nil {
-			b.Fatal(err)
-		}
+		e, f := llmEngine(b, s)
 		srv, err := endpoint.New(endpoint.Options{Engine: e})
 		if err != nil {
 			b.Fatal(err)

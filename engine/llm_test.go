@@ -185,3 +185,22 @@ func TestStreamCacheHit(t *testing.T) {
 	}
 	assert.Len(t, s.Requests(), 1)
 }
+
+// TestLLMSecretKey takes the API key from a secret of the flow, and keeps
+// it out of the result and of the error of a call the service refused.
+func TestLLMSecretKey(t *testing.T) {
+	s := mockllm.Start(mockllm.Options{Key: "sk-from-the-environment"})
+	defer s.Close()
+	e, _ := newEngine(t, engineOpts())
+	src := strings.Replace(llmFlow(s, `answer: "${chat.output.text}"`, `secrets: openai: env: "WEIR_TEST_LLM_KEY"`),
+		fmt.Sprintf("api_key: %q", mockllm.DefaultKey), `api_key: "${secrets.openai}"`, 1)
+	t.Setenv("WEIR_TEST_LLM_KEY", "sk-from-the-environment")
+	res, err := load(t, e, src).Run(context.Background(), map[string]any{"question": "q"})
+	require.NoError(t, err)
+	assert.Equal(t, "Bearer sk-from-the-environment", s.Requests()[0].Header.Get("Authorization"))
+	assert.Equal(t, map[string]any{"answer": mockllm.DefaultText}, outputs(t, res))
+
+	t.Setenv("WEIR_TEST_LLM_KEY", "sk-wrong-key-value")
+	_, err = load(t, e, src).Run(context.Background(), map[string]any{"question": "q"})
+	require.EqualError(t, err, `node "chat" (tool openai.llm, plugin openai): llm: `+s.Host()+` answered 401 Unauthorized: Incorrect API key provided.`)
+}

@@ -143,7 +143,7 @@ func TestValidate(t *testing.T) {
 			stderr: `testdata/problems.cue:5:65: node "a": input "x": ${inputs.txt}: the flow has no input "txt" (inputs: text); did you mean "text"?
 testdata/problems.cue:6:65: node "b": input "x": ${aa.output.text}: unknown node "aa"; did you mean "a"?
 testdata/problems.cue:7:2: cycle: c -> c: a node cannot use its own output
-testdata/problems.cue:8:12: node "d": unknown tool "builtin.nope" (plugin builtin has: builtin.http, builtin.json, builtin.llm, builtin.sleep, builtin.stats, builtin.template)
+testdata/problems.cue:8:12: node "d": unknown tool "builtin.nope" (plugin builtin has: builtin.http, builtin.json, builtin.llm, builtin.prompt, builtin.sleep, builtin.stats, builtin.template)
 testdata/problems.cue:10:14: output "v": ${a.output.txt}: no field "txt" in the outputs of tool builtin.template (fields: text); did you mean "text"?
 `,
 		},

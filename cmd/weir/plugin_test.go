@@ -694,14 +694,14 @@ func TestPluginDescribeBuiltin(t *testing.T) {
 	require.Equal(t, 0, got.code, got.stderr)
 	lines := strings.Split(got.stdout, "\n")
 	require.Greater(t, len(lines), 3, got.stdout)
-	assert.Equal(t, "builtin: builtin plugin, native, 6 tools", lines[0])
+	assert.Equal(t, "builtin: builtin plugin, native, 7 tools", lines[0])
 	var tools []string
 	for _, l := range lines[3:] {
 		if name, _, ok := strings.Cut(l, " "); ok {
 			tools = append(tools, name)
 		}
 	}
-	assert.Equal(t, []string{"http", "json", "llm", "sleep", "stats", "template"}, tools)
+	assert.Equal(t, []string{"http", "json", "llm", "prompt", "sleep", "stats", "template"}, tools)
 	assert.Regexp(t, `(?m)^stats +values:\[\]any\|null\* +count:integer, sum:number, mean:number, min:number, max:number +Counts, sums and averages a list of numbers: the metric of a batch's aggregate node\.$`, got.stdout)
 
 	got = weir(t, "", "plugin", "describe", "-o", "json", "builtin")

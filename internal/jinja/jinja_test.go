@@ -27,6 +27,7 @@ func TestErrors(t *testing.T) {
 	}{
 		{"line\n{% if x %}\nno end\n", `prompt:4:1: unexpected end of template, expected "endif" to close the "if" on line 2`},
 		{"{% for x in xs %}{% else %}", `prompt:1:28: unexpected end of template, expected "endfor" to close the "for" on line 1`},
+		{"{% for x in xs %}\n{{ x }}\n{% endfro %}", `prompt:3:4: encountered unknown tag "endfro", expected "endfor" to close the "for" on line 1`},
 		{"a {{ x \n", "prompt:2:1: unexpected end of template, expected end of print statement"},
 		{"a {# never closed", "prompt:1:3: missing end of comment tag"},
 		{"{% endif %}", `prompt:1:4: encountered unknown tag "endif": no block is open that it could close`},

@@ -254,6 +254,11 @@ func (p *parser) parseBody(open token, ends ...string) ([]node, string, error) {
 					return body, e, nil
 				}
 			}
+			if len(ends) > 0 && !statements[name.val] {
+				line, _ := position(p.src, open.pos)
+				return nil, "", errAt(name.pos, "encountered unknown tag %q, expected %q to close the %q on line %d",
+					name.val, ends[len(ends)-1], open.val, line)
+			}
 			n, err := p.parseStatement()
 			if err != nil {
 				return nil, "", err
@@ -266,6 +271,9 @@ func (p *parser) parseBody(open token, ends ...string) ([]node, string, error) {
 		}
 	}
 }
+
+// statements are the tags that open a statement.
+var statements = map[string]bool{"if": true, "for": true, "set": true}
 
 func (p *parser) parseStatement() (node, error) {
 	t := p.next()

@@ -76,7 +76,11 @@ func (c *compiler) cache(sn *schemas.Node, te *toolEntry) *nodeCache {
 	}
 	digest, err := toolDigest(te)
 	if err != nil {
-		c.errs.Add(set.Pos, "node %q: cannot cache %s: %v", sn.Name, sn.Tool, err)
+		fix := "remove cache"
+		if sn.Cache == nil {
+			fix = "set cache: false on the node"
+		}
+		c.errs.Add(set.Pos, "node %q: cannot cache %s: %v; %s", sn.Name, sn.Tool, err, fix)
 		return nil
 	}
 	var config []byte
@@ -95,7 +99,7 @@ func (c *compiler) cache(sn *schemas.Node, te *toolEntry) *nodeCache {
 type errNoDigest struct{ plugin, kind string }
 
 func (e errNoDigest) Error() string {
-	return "plugin " + e.plugin + " (kind " + e.kind + ") gives no digest of its code to key the cache on (plugins.Digester); remove cache"
+	return "plugin " + e.plugin + " (kind " + e.kind + ") gives no digest of its code to key the cache on (plugins.Digester)"
 }
 
 // toolDigest names the code of te's tool: the tool's own digest, else its

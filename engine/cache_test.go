@@ -408,7 +408,7 @@ outputs: v: "${sub.output.v}"
 `)
 	assert.Equal(t, "c", f.Name())
 	assert.Equal(t, []string{
-		`flow.cue:2:18: node "a": cannot cache p.id: plugin p (kind wasm) gives no digest of its code to key the cache on (plugins.Digester); remove cache`,
+		`flow.cue:2:18: node "a": cannot cache p.id: plugin p (kind wasm) gives no digest of its code to key the cache on (plugins.Digester); set cache: false on the node`,
 	}, loadErrors(t, e, "flow.cue", `name: "c"
 defaults: cache: true
 plugins: p: wasm: "p.wasm"

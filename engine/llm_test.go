@@ -204,3 +204,18 @@ func TestLLMSecretKey(t *testing.T) {
 	_, err = load(t, e, src).Run(context.Background(), map[string]any{"question": "q"})
 	require.EqualError(t, err, `node "chat" (tool openai.llm, plugin openai): llm: `+s.Host()+` answered 401 Unauthorized: Incorrect API key provided.`)
 }
+
+// TestLLMTemplateAtLoad reports a literal template that does not parse
+// when the flow loads, at its line in the flow file.
+func TestLLMTemplateAtLoad(t *testing.T) {
+	e, _ := newEngine(t, engineOpts())
+	errs := loadErrors(t, e, "flow.cue", `name: "bad"
+plugins: openai: {builtin: true, config: api_base: "http://127.0.0.1:1/v1"}
+nodes: chat: {
+	tool: "openai.llm"
+	inputs: {model: "m", template: "# user:\n{{ question"}
+}
+outputs: a: "${chat.output.text}"
+`)
+	assert.Equal(t, []string{`flow.cue:5:33: node "chat": input "template": line 2: unexpected end of template, expected end of print statement`}, errs)
+}

@@ -77,10 +77,26 @@ type llmIn struct {
 	API        string          `json:"api,omitempty" desc:"\"chat\" (the default) or \"completion\"."`
 	Model      string          `json:"model,omitempty" desc:"The model to call; for Azure OpenAI, the deployment when deployment is not set."`
 	Deployment string          `json:"deployment,omitempty" desc:"The Azure OpenAI deployment to call."`
-	Messages   json.RawMessage `json:"messages,omitempty" desc:"The chat messages: a list of objects with role and content."`
-	Prompt     *string         `json:"prompt,omitempty" desc:"The text to complete (completion)."`
+	Template   *string         `json:"template,omitempty" desc:"A Jinja2 prompt, rendered as builtin.prompt renders it with the inputs that are not the tool's own as its variables; for chat, split into messages at its role lines (\"# system:\", \"# user:\")."`
+	Trusted    []string        `json:"trusted,omitempty" desc:"Variables of the template whose role lines may start chat messages; in every other variable they stay text."`
+	Messages   json.RawMessage `json:"messages,omitempty" desc:"The chat messages, instead of a template: a list of objects with role and content."`
+	Prompt     *string         `json:"prompt,omitempty" desc:"The text to complete (completion), instead of a template."`
 	llmParams
 }
+
+// llmOwnInputs are the names of llmIn's fields: the inputs that are not
+// variables of the template.
+var llmOwnInputs = func() map[string]bool {
+	var props struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	_ = json.Unmarshal(plugins.SchemaOf(reflect.TypeFor[llmIn]()), &props)
+	own := make(map[string]bool, len(props.Properties))
+	for name := range props.Properties {
+		own[name] = true
+	}
+	return own
+}()
 
 // llmUsage is the tokens an answer reports.
 type llmUsage struct {
@@ -173,23 +189,23 @@ func parseLLMConfig(opts json.RawMessage) (llmConfig, error) {
 }
 
 func (t *llmTool) tool() plugins.Tool {
-	return streamer{plugins.RawFunc(plugins.Contract{
+	return llmFunc{plugins.RawFunc(plugins.Contract{
 		Name: "llm",
 		Description: "Calls a chat or completion model of an OpenAI-compatible API or Azure OpenAI, " +
 			"as the plugin entry's config says (api_base, api_key, api_type, api_version), and returns its answer. " +
 			"429 and 5xx answers are retried, after Retry-After when the service sends one.",
 		Inputs:  llmInputs,
 		Outputs: plugins.SchemaOf(reflect.TypeFor[llmOut]()),
-	}, t.invoke), "text"}
+	}, t.invoke)}
 }
 
-// streamer is a Tool that streams the output field it names.
-type streamer struct {
-	plugins.Tool
-	field string
-}
+// llmFunc is the llm tool: it streams its text, and checks a literal
+// template when the flow loads, as builtin.prompt does.
+type llmFunc struct{ plugins.Tool }
 
-func (s streamer) Streams() string { return s.field }
+func (llmFunc) Streams() string { return "text" }
+
+func (llmFunc) CheckLiterals(lits map[string]json.RawMessage) error { return checkTemplate(lits) }
 
 // llmCall is one prepared call of the API.
 type llmCall struct {
@@ -209,6 +225,11 @@ func (t *llmTool) invoke(ctx context.Context, raw []byte) ([]byte, error) {
 	var in llmIn
 	if err := plugins.DecodeInputs(raw, &in); err != nil {
 		return nil, err
+	}
+	if in.Template != nil {
+		if err := render(&in, raw); err != nil {
+			return nil, err
+		}
 	}
 	c, err := t.prepare(ctx, in)
 	if err != nil {
@@ -233,6 +254,44 @@ func (t *llmTool) invoke(ctx context.Context, raw []byte) ([]byte, error) {
 	return jsonscan.Marshal(out)
 }
 
+// render renders the template into in's messages (chat) or prompt
+// (completion), with the inputs that are not the tool's own as its
+// variables.
+func render(in *llmIn, raw []byte) error {
+	switch {
+	case in.Messages != nil:
+		return plugins.Errorf(plugins.InvalidInput, "llm: give the input \"template\" or \"messages\", not both")
+	case in.Prompt != nil:
+		return plugins.Errorf(plugins.InvalidInput, "llm: give the input \"template\" or \"prompt\", not both")
+	}
+	var vars map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &vars); err != nil {
+		return plugins.Errorf(plugins.InvalidInput, "decode inputs: %w", err)
+	}
+	for name := range vars {
+		if llmOwnInputs[name] {
+			delete(vars, name)
+		}
+	}
+	text, messages, err := renderChat(*in.Template, vars, in.Trusted)
+	if err != nil {
+		return fmt.Errorf("llm: %w", err)
+	}
+	if in.API == "completion" {
+		in.Prompt = &text
+		return nil
+	}
+	if messages == nil {
+		return plugins.Errorf(plugins.InvalidInput, "llm: the template has no role line (\"# system:\", \"# user:\", ...) to start a chat message: %q", excerpt([]byte(text), 60))
+	}
+	b, err := json.Marshal(messages)
+	if err != nil {
+		return plugins.Errorf(plugins.Internal, "llm: encode messages: %w", err)
+	}
+	in.Messages = b
+	return nil
+}
+
 // prepare checks the inputs and builds the request.
 func (t *llmTool) prepare(ctx context.Context, in llmIn) (*llmCall, error) {
 	c := &llmCall{api: in.API}
@@ -240,14 +299,14 @@ func (t *llmTool) prepare(ctx context.Context, in llmIn) (*llmCall, error) {
 	case "", "chat":
 		c.api = "chat"
 		if len(in.Messages) == 0 || string(in.Messages) == "null" {
-			return nil, plugins.Errorf(plugins.InvalidInput, "llm: input \"messages\" is missing: the chat API needs a list of {role, content}")
+			return nil, plugins.Errorf(plugins.InvalidInput, "llm: input \"template\" or \"messages\" is missing: the chat API needs a prompt with role lines or a list of {role, content}")
 		}
 		if err := checkMessages(in.Messages); err != nil {
 			return nil, err
 		}
 	case "completion":
 		if in.Prompt == nil {
-			return nil, plugins.Errorf(plugins.InvalidInput, "llm: input \"prompt\" is missing: the completion API needs the text to complete")
+			return nil, plugins.Errorf(plugins.InvalidInput, "llm: input \"template\" or \"prompt\" is missing: the completion API needs the text to complete")
 		}
 	default:
 		return nil, plugins.Errorf(plugins.InvalidInput, "llm: input \"api\": %q is not \"chat\" or \"completion\"", in.API)
@@ -657,4 +716,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-var _ plugins.Streamer = streamer{}
+var (
+	_ plugins.Streamer       = llmFunc{}
+	_ plugins.LiteralChecker = llmFunc{}
+)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/endpoint"
 	"github.com/weirflow/weir/internal/mockllm"
+	"github.com/weirflow/weir/plugins"
 )
 
 // askFlow asks the mock s the question; outputs is the flow's outputs.
@@ -187,4 +189,47 @@ func TestOpenAPIStream(t *testing.T) {
 	assert.Contains(t, score.Responses["200"].Content, "text/event-stream")
 	assert.Equal(t, `Accept: text/event-stream streams a "node" event as each node ends, a "chunk" event {"answer": "<text>"} as output "answer" is made, then a "result" event with the body of a 200, or an "error" event.`,
 		doc.Paths["/v1/flows/ask/runs"]["post"].Description)
+}
+
+// streamFails streams a chunk, then fails.
+type streamFails struct{ plugins.Tool }
+
+func (streamFails) Streams() string { return "text" }
+
+// TestScoreStreamError ends a stream whose tool failed after its first
+// chunk with an error event; one that failed before any chunk is an
+// ordinary error answer.
+func TestScoreStreamError(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, endpoint.Options{}, engine.Options{})
+	type chunkIn struct {
+		Chunk string `json:"chunk"`
+	}
+	type textOut struct {
+		Text string `json:"text"`
+	}
+	require.NoError(t, fx.e.Register("s", streamFails{plugins.Func("llm", "Streams, then fails.",
+		func(ctx context.Context, in chunkIn) (textOut, error) {
+			if in.Chunk != "" {
+				plugins.StreamTo(ctx)(in.Chunk)
+			}
+			return textOut{}, errors.New("connection reset")
+		})}))
+	fx.deploy(t, "v1", `name: "f"
+inputs: chunk: string
+nodes: n: {tool: "s.llm", inputs: chunk: "${inputs.chunk}"}
+outputs: text: "${n.output.text}"
+`)
+	resp := post(t, fx.url+"/score", "text/event-stream", `{"chunk": "Hel"}`)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.Equal(t, "data: {\"text\":\"Hel\"}\n\nevent: error\ndata: "+
+		strings.TrimSuffix(errorBody("node_failed", `node "n" (tool s.llm, plugin s): connection reset`), "\n")+"\n\n", string(b))
+
+	resp = post(t, fx.url+"/score", "text/event-stream", `{"chunk": ""}`)
+	b, err = io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
+	assert.Equal(t, errorBody("node_failed", `node "n" (tool s.llm, plugin s): connection reset`), string(b))
 }

@@ -392,13 +392,17 @@ func TestLLMStream(t *testing.T) {
 		{"openai completion", "openai", `{"model": "m", "api": "completion", "prompt": "x"}`, true},
 		// An older api-version takes no stream_options, and reports no usage.
 		{"azure chat", "azure", `{"deployment": "d", "messages": [{"role": "user", "content": "x"}]}`, false},
+		{"azure chat, a newer version", "azure-2024-10-21", `{"deployment": "d", "messages": [{"role": "user", "content": "x"}]}`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mockllm.Start(mockllm.Options{Text: "The quick brown fox."})
 			defer s.Close()
 			cfg := openaiConfig(s)
-			if tc.cfg == "azure" {
+			if version, ok := strings.CutPrefix(tc.cfg, "azure"); ok {
 				cfg = azureConfig(s)
+				if version != "" {
+					cfg["api_version"] = version[1:]
+				}
 			}
 			tool, _ := newLLM(t, s.Host(), cfg, 0)
 			var chunks []string

@@ -91,6 +91,9 @@ func (r *Redactor) Bytes(b []byte) []byte {
 
 // contains reports whether b holds a form of a value.
 func (r *Redactor) contains(b []byte) bool {
+	if r.replacer() == nil {
+		return false
+	}
 	r.mu.Lock()
 	forms := r.forms
 	r.mu.Unlock()
@@ -190,5 +193,64 @@ func (r *Redactor) result(res *Result) {
 	res.Outputs = r.Bytes(res.Outputs)
 	for _, sub := range res.Subflows {
 		r.result(sub)
+	}
+}
+
+// redactStream redacts text that arrives in pieces, such as the chunks of
+// a streamed output, where a value may be cut between two pieces: it holds
+// back the end of the text that could start a value until more comes, or
+// until flush.
+type redactStream struct {
+	r    *Redactor
+	emit func(string)
+	buf  string
+}
+
+// stream returns a redactStream that emits to emit, or nil when r knows no
+// value: the caller then emits as it is.
+func (r *Redactor) stream(emit func(string)) *redactStream {
+	if r.replacer() == nil {
+		return nil
+	}
+	return &redactStream{r: r, emit: emit}
+}
+
+// write adds a piece and emits what no value can reach into any more.
+func (s *redactStream) write(piece string) {
+	s.buf += piece
+	s.r.mu.Lock()
+	forms := s.r.forms // longest first
+	s.r.mu.Unlock()
+	// A value that starts before keep ends inside buf: it is whole here.
+	keep := len(s.buf) - (len(forms[0]) - 1)
+	var out strings.Builder
+	i := 0
+	for i < keep {
+		n := 0
+		for _, f := range forms {
+			if strings.HasPrefix(s.buf[i:], f) {
+				n = len(f)
+				break
+			}
+		}
+		if n > 0 {
+			out.WriteString(Redacted)
+			i += n
+			continue
+		}
+		out.WriteByte(s.buf[i])
+		i++
+	}
+	s.buf = s.buf[i:]
+	if out.Len() > 0 {
+		s.emit(out.String())
+	}
+}
+
+// flush emits what was held back.
+func (s *redactStream) flush() {
+	if s.buf != "" {
+		s.emit(s.r.String(s.buf))
+		s.buf = ""
 	}
 }

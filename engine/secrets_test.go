@@ -311,3 +311,53 @@ func TestRedactor(t *testing.T) {
 	log.With("pre", "pa").Info("said pa", "v", "x pa", "err", errors.New("e pa"), slog.Group("g", "in", "pa"), "n", 3)
 	assert.Equal(t, `level=INFO msg="said ***" pre=*** v="x ***" err="e ***" g.in=*** n=3`+"\n", buf.String())
 }
+
+// TestSecretNotStreamed streams a tool's text that holds a secret cut
+// between chunks: the chunks the run hands out hide it, and still add up
+// to the redacted output.
+func TestSecretNotStreamed(t *testing.T) {
+	t.Setenv("WEIR_TEST_KEY", planted)
+	e, _ := newEngine(t, engine.Options{})
+	require.NoError(t, e.Register("s", streamTool{plugins.Func("chat", "Streams its text in pieces.", func(ctx context.Context, in textIO) (textIO, error) {
+		emit := plugins.StreamTo(ctx)
+		for _, piece := range []string{"key: ", in.Text[:5], in.Text[5:9], in.Text[9:] + " and ", "on"} {
+			emit(piece)
+		}
+		return textIO{Text: "key: " + in.Text + " and on"}, nil
+	})}))
+	f := load(t, e, `name: "s"
+secrets: key: env: "WEIR_TEST_KEY"
+nodes: n: {tool: "s.chat", inputs: text: "${secrets.key}"}
+outputs: text: "${n.output.text}"
+`)
+	var chunks []string
+	res, err := f.RunWith(context.Background(), nil, engine.RunOptions{Stream: func(_, c string) { chunks = append(chunks, c) }})
+	require.NoError(t, err)
+	assert.Equal(t, "key: *** and on", strings.Join(chunks, ""))
+	for _, c := range chunks {
+		assert.NotContains(t, c, planted[:5])
+	}
+	assert.Equal(t, map[string]any{"text": "key: *** and on"}, outputs(t, res))
+}
+
+// TestSecretNotCached runs a cached node twice whose outputs hold a
+// secret's value: they are not written to the cache, and one that
+// transforms its secret input is.
+func TestSecretNotCached(t *testing.T) {
+	t.Setenv("WEIR_TEST_KEY", planted)
+	e, tt, store, _ := cachedEngine(t, engine.Options{})
+	f := load(t, e, `name: "c"
+secrets: key: env: "WEIR_TEST_KEY"
+nodes: {
+	echo: {tool: "t.echo", inputs: value: "${secrets.key}", cache: true}
+	len:  {tool: "t.echo", inputs: value: 17, cache: true}
+}
+outputs: {v: "${echo.output.value}", n: "${len.output.value}"}
+`)
+	for range 2 {
+		_, err := f.Run(context.Background(), nil)
+		require.NoError(t, err)
+	}
+	assert.Equal(t, 3, tt.count("echo"), "the secret's echo ran twice, the other once")
+	assert.Equal(t, 1, entries(t, store), "only the output without the secret")
+}

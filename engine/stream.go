@@ -67,6 +67,9 @@ type chunkSink struct {
 	emit func(output, chunk string)
 	name string
 	sent atomic.Bool
+	// red hides secrets in the chunks, also one cut between two; nil
+	// when the engine knows none.
+	red *redactStream
 }
 
 func (s *chunkSink) send(chunk string) {
@@ -74,6 +77,10 @@ func (s *chunkSink) send(chunk string) {
 		return
 	}
 	s.sent.Store(true)
+	if s.red != nil {
+		s.red.write(chunk)
+		return
+	}
 	s.emit(s.name, chunk)
 }
 
@@ -84,6 +91,7 @@ func (r *run) withStream(ctx context.Context, n *node) (context.Context, *chunkS
 		return ctx, nil
 	}
 	s := &chunkSink{emit: r.opts.Stream, name: r.f.stream.name}
+	s.red = r.f.e.redactor.stream(func(chunk string) { s.emit(s.name, chunk) })
 	return plugins.WithStream(ctx, s.send), s
 }
 
@@ -95,6 +103,9 @@ func (r *run) withStream(ctx context.Context, n *node) (context.Context, *chunkS
 func (r *run) endStream(s *chunkSink, out []byte, err error) {
 	if s == nil {
 		return
+	}
+	if s.red != nil {
+		defer s.red.flush()
 	}
 	if err != nil {
 		r.streamed = s.sent.Load()
@@ -110,7 +121,7 @@ func (r *run) endStream(s *chunkSink, out []byte, err error) {
 func (r *run) streamWhole(n *node, out []byte) {
 	if r.opts.Stream != nil && r.f.stream.node == n.index {
 		if text := r.streamText(out); text != "" {
-			r.opts.Stream(r.f.stream.name, text)
+			r.opts.Stream(r.f.stream.name, r.f.e.redactor.String(text))
 		}
 	}
 }

@@ -26,10 +26,16 @@ func runBinary(t *testing.T, bin, dir string, args ...string) result {
 // runBinaryIn is runBinary with stdin as the command's input.
 func runBinaryIn(t *testing.T, bin, dir, stdin string, args ...string) result {
 	t.Helper()
+	// Tracing stays off whatever the environment of the test says.
+	return runBinaryEnv(t, bin, dir, stdin, []string{"OTEL_TRACES_EXPORTER=none"}, args...)
+}
+
+// runBinaryEnv is runBinaryIn with env added to the test's environment.
+func runBinaryEnv(t *testing.T, bin, dir, stdin string, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
-	// Tracing stays off whatever the environment of the test says.
-	cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none")
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -37,13 +37,11 @@ func (s *usageSum) add(u plugins.Usage) {
 	s.mu.Unlock()
 }
 
-// reportsUsage says whether tools of a plugin kind can report usage: only
-// Go code in the engine's process sees the context.
-func reportsUsage(kind string) bool { return kind == "builtin" || kind == kindNative }
-
-// withUsage returns ctx with a usageSum to report to, for a tool that can.
+// withUsage returns ctx with a usageSum to report to, for a tool that
+// reports usage (plugins.Metered): listening costs a few allocations per
+// call, which the calls of other tools do not pay.
 func withUsage(ctx context.Context, n *node) (context.Context, *usageSum) {
-	if !reportsUsage(n.kind) {
+	if _, ok := n.tool.(plugins.Metered); !ok {
 		return ctx, nil
 	}
 	s := &usageSum{}

@@ -35,6 +35,15 @@ func (u Usage) Add(v Usage) Usage {
 	return u
 }
 
+// Metered is a Tool whose calls report their usage with ReportUsage. The
+// engine listens for reports only around the calls of Metered tools, so
+// that the calls of other tools pay nothing for it.
+type Metered interface {
+	Tool
+	// Metered marks the type; the engine never calls it.
+	Metered()
+}
+
 type usageKey struct{}
 
 // WithUsage returns a context whose ReportUsage calls report. The engine
@@ -46,7 +55,8 @@ func WithUsage(ctx context.Context, report func(Usage)) context.Context {
 
 // ReportUsage tells whoever runs the tool what a call of a metered service
 // cost. A tool calls it once per call it makes, after the call; it does
-// nothing when nobody listens (a tool called outside the engine).
+// nothing when nobody listens (a tool called outside the engine, or one
+// that is not Metered).
 func ReportUsage(ctx context.Context, u Usage) {
 	if report, ok := ctx.Value(usageKey{}).(func(Usage)); ok && report != nil {
 		report(u)

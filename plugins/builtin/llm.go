@@ -205,6 +205,8 @@ type llmFunc struct{ plugins.Tool }
 
 func (llmFunc) Streams() string { return "text" }
 
+func (llmFunc) Metered() {}
+
 func (llmFunc) CheckLiterals(lits map[string]json.RawMessage) error { return checkTemplate(lits) }
 
 // llmCall is one prepared call of the API.
@@ -718,5 +720,6 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 var (
 	_ plugins.Streamer       = llmFunc{}
+	_ plugins.Metered        = llmFunc{}
 	_ plugins.LiteralChecker = llmFunc{}
 )

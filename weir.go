@@ -2,30 +2,35 @@ package weir
 
 import (
 	"log/slog"
+	"path/filepath"
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/engine/cache"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
 	"github.com/weirflow/weir/plugins/goplugin"
+	"github.com/weirflow/weir/plugins/python"
 	"github.com/weirflow/weir/plugins/wasm"
 )
 
 // Options configure the providers of Providers. The zero value is the
 // default.
 type Options struct {
-	// CacheDir holds compiled Wasm modules across processes: empty means
-	// the default folder (see wasm.CacheDir), "-" keeps them in memory.
+	// CacheDir holds compiled Wasm modules across processes, and Python
+	// tools' contracts and virtual environments: empty means the default
+	// folders (see wasm.CacheDir and python.CacheDir), "-" keeps them in
+	// memory or in a temporary folder.
 	CacheDir string
 	// Logger receives what plugins log (a Wasm guest's log lines, a
-	// go-plugin's standard error); nil means slog.Default(). Wrap its
+	// go-plugin's standard error, what a Python tool prints); nil means
+	// slog.Default(). Wrap its
 	// handler with the engine's Redactor (engine.Redactor.Handler) so that
 	// no secret reaches it.
 	Logger *slog.Logger
 }
 
 // Providers returns a new provider of each plugin kind that ships with
-// weir: builtin, wasm and goplugin. An engine given them owns them and
+// weir: builtin, wasm, goplugin and python. An engine given them owns them and
 // closes them with itself.
 func Providers(o Options) []plugins.Provider {
 	return []plugins.Provider{
@@ -34,7 +39,17 @@ func Providers(o Options) []plugins.Provider {
 		// go-plugin calls are traced by the TracerProvider of the span
 		// they are made under: the engine's.
 		goplugin.NewProvider(goplugin.Options{Logger: o.Logger}),
+		python.NewProvider(python.Options{CacheDir: pythonCacheDir(o.CacheDir), Logger: o.Logger}),
 	}
+}
+
+// pythonCacheDir is the Python cache folder inside an explicit cache
+// folder, beside the Wasm one.
+func pythonCacheDir(dir string) string {
+	if dir == "" || dir == "-" {
+		return dir
+	}
+	return filepath.Join(dir, "python")
 }
 
 // New returns an engine configured by opts. When opts.Providers is nil, it

@@ -216,8 +216,8 @@ nodes: a: {tool: "t.echo", inputs: value: 1}
 outputs: v: "${a.output}"
 `,
 			want: []string{
-				`flow.cue:3:2: plugin "two": give exactly one of builtin, goplugin, wasm (found 2)`,
-				`flow.cue:4:2: plugin "none": give exactly one of builtin, goplugin, wasm (found 0)`,
+				`flow.cue:3:2: plugin "two": give exactly one of builtin, goplugin, python, wasm (found 2)`,
+				`flow.cue:4:2: plugin "none": give exactly one of builtin, goplugin, python, wasm (found 0)`,
 				`flow.cue:4:17: plugins.none.sha256: invalid value "00" (out of bound =~"^[0-9a-f]{64}$")`,
 				`flow.cue:5:2: plugin "t": the program registered a plugin of that name; rename this entry`,
 			},

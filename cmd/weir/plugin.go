@@ -19,6 +19,7 @@ import (
 	"github.com/weirflow/weir/internal/makehint"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/goplugin"
+	"github.com/weirflow/weir/plugins/python"
 	"github.com/weirflow/weir/plugins/wasm"
 )
 
@@ -58,13 +59,17 @@ its inputs, outputs and description. An input marked * is required. With
 -o json the contract is printed as the plugin publishes it, JSON Schemas
 included.
 
-FILE is a WebAssembly module (weir-abi-1, see plugins/wasm/ABI.md) or a
+FILE is a WebAssembly module (weir-abi-1, see plugins/wasm/ABI.md), a
 go-plugin executable (an ELF, Mach-O or PE file serving weir.tool.v1.Tools,
-see plugins/goplugin), which is started and stopped again. Its plugin is
-named after the file, without the extension. FILE builtin, when no such
-file is there, describes the builtin plugin that every flow has.`,
+see plugins/goplugin), which is started and stopped again, or a Python
+file or folder of them (see plugins/python), whose contracts are read from
+the source without running it; for Python, describe also prints the
+sha256 that a flow's entry pins. Its plugin is named after the file,
+without the extension. FILE builtin, when no such file is there, describes
+the builtin plugin that every flow has.`,
 		Example: `  weir plugin describe examples/plugins/text/text.wasm
   weir plugin describe -o json examples/plugins/text/text.wasm
+  weir plugin describe tools/
   weir plugin describe builtin`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
@@ -80,10 +85,14 @@ file is there, describes the builtin plugin that every flow has.`,
 			for _, t := range pl.Tools() {
 				contracts = append(contracts, t.Contract())
 			}
-			if output == "json" {
-				return printContract(cmd.OutOrStdout(), kind.abi, contracts)
+			var digest string
+			if d, ok := pl.(interface{ Digest() string }); ok {
+				digest = d.Digest()
 			}
-			printTools(cmd.OutOrStdout(), a[0], kind, contracts)
+			if output == "json" {
+				return printContract(cmd.OutOrStdout(), kind.abi, digest, contracts)
+			}
+			printTools(cmd.OutOrStdout(), a[0], kind, digest, contracts)
 			return nil
 		},
 	}
@@ -128,6 +137,10 @@ func isExecutable(head []byte) bool {
 	return false
 }
 
+// pythonKind is a Python file or a folder of them, told apart by the
+// name: a folder, or a file whose name ends in .py.
+var pythonKind = pluginKind{name: "python", abi: python.ABI}
+
 // builtinKind is the plugin every flow has, which plugin describe builtin
 // shows: weir's own tools, called in its process.
 var builtinKind = pluginKind{name: "builtin", abi: "native"}
@@ -136,6 +149,14 @@ var builtinKind = pluginKind{name: "builtin", abi: "native"}
 // kind, or the builtin plugin when path is "builtin" and no such file is
 // there. The returned func closes the plugin and the provider.
 func (a *app) openPluginFile(ctx context.Context, path string) (pluginKind, plugins.Plugin, func(), error) {
+	if info, err := os.Stat(path); err == nil && (info.IsDir() || strings.HasSuffix(path, ".py")) {
+		base := filepath.Base(path)
+		return a.openPlugin(ctx, pythonKind, plugins.Spec{
+			Name:   strings.TrimSuffix(base, ".py"),
+			Kind:   pythonKind.name,
+			Source: path,
+		})
+	}
 	head, err := readHead(path, 8)
 	if errors.Is(err, fs.ErrNotExist) && path == builtinKind.name {
 		return a.openPlugin(ctx, builtinKind, plugins.Spec{Name: path, Kind: builtinKind.name})
@@ -197,21 +218,27 @@ func readHead(path string, n int) ([]byte, error) {
 	return head[:got], nil
 }
 
-// printContract writes the contract as weir_describe publishes it.
-func printContract(w io.Writer, abi string, contracts []plugins.Contract) error {
+// printContract writes the contract as weir_describe publishes it, with
+// the digest a flow pins when the plugin has one of its own (Python's).
+func printContract(w io.Writer, abi, digest string, contracts []plugins.Contract) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(struct {
-		ABI   string             `json:"abi"`
-		Tools []plugins.Contract `json:"tools"`
-	}{abi, contracts})
+		ABI    string             `json:"abi"`
+		SHA256 string             `json:"sha256,omitempty"`
+		Tools  []plugins.Contract `json:"tools"`
+	}{abi, digest, contracts})
 }
 
 // printTools writes a line about the plugin at path, then a table of its
 // tools with their fields as name:type, required inputs marked with *.
-func printTools(w io.Writer, path string, kind pluginKind, contracts []plugins.Contract) {
-	fmt.Fprintf(w, "%s: %s plugin, %s, %s\n\n", path, kind.name, kind.abi, count(len(contracts), "tool"))
+func printTools(w io.Writer, path string, kind pluginKind, digest string, contracts []plugins.Contract) {
+	fmt.Fprintf(w, "%s: %s plugin, %s, %s\n", path, kind.name, kind.abi, count(len(contracts), "tool"))
+	if digest != "" {
+		fmt.Fprintf(w, "sha256: %s\n", digest)
+	}
+	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TOOL\tINPUTS\tOUTPUTS\tDESCRIPTION")
 	for _, c := range contracts {

@@ -192,10 +192,10 @@ func TestPluginDescribe(t *testing.T) {
 			stderr: "weir: read plugin: open testdata/missing.wasm: no such file or directory\n",
 		},
 		{
-			name:   "a folder",
+			name:   "a folder without Python files",
 			args:   []string{"plugin", "describe", "testdata"},
 			code:   1,
-			stderr: "weir: read plugin: read testdata: is a directory\n",
+			stderr: "weir: read Python tools: testdata holds no .py files\n",
 		},
 		{
 			name:   "bad output format",

@@ -205,7 +205,7 @@ func (d *decoder) node(name string, pos Pos, v cue.Value) Node {
 	return n
 }
 
-var pluginKinds = []string{"builtin", "goplugin", "wasm"}
+var pluginKinds = []string{"builtin", "goplugin", "python", "wasm"}
 
 func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
 	p := Plugin{Pos: pos, Spec: plugins.Spec{Name: name}}
@@ -217,6 +217,9 @@ func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
 		}
 		kinds = append(kinds, kind)
 		p.Spec.Kind = kind
+		if kind == "python" && kv.IncompleteKind() == cue.StructKind {
+			kv = kv.LookupPath(cue.ParsePath("path"))
+		}
 		if s, ok := d.str(kv); ok {
 			p.Spec.Source, p.File = d.path(s), s
 		}
@@ -241,7 +244,7 @@ func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
 		// Not concrete: #Flow's check names the field.
 		return p, false
 	}
-	p.Spec.Options = opts
+	p.Spec.Options = d.pythonPaths(p.Spec.Kind, opts)
 	if g := v.LookupPath(cue.ParsePath("grants")); g.Exists() {
 		raw, _ := g.MarshalJSON()
 		if err := json.Unmarshal(raw, &p.Spec.Grants); err != nil {

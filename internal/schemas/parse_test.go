@@ -789,10 +789,10 @@ plugins: {
 nodes: a: tool: "ok.x"
 `,
 			want: []string{
-				`flow.cue:3:2: plugin "zero": give exactly one of builtin, goplugin, wasm (found 0)`,
-				`flow.cue:4:2: plugin "empty": give exactly one of builtin, goplugin, wasm (found 0)`,
-				`flow.cue:5:2: plugin "two": give exactly one of builtin, goplugin, wasm (found 2)`,
-				`flow.cue:6:2: plugin "three": give exactly one of builtin, goplugin, wasm (found 3)`,
+				`flow.cue:3:2: plugin "zero": give exactly one of builtin, goplugin, python, wasm (found 0)`,
+				`flow.cue:4:2: plugin "empty": give exactly one of builtin, goplugin, python, wasm (found 0)`,
+				`flow.cue:5:2: plugin "two": give exactly one of builtin, goplugin, python, wasm (found 2)`,
+				`flow.cue:6:2: plugin "three": give exactly one of builtin, goplugin, python, wasm (found 3)`,
 			},
 		},
 		{
@@ -802,7 +802,7 @@ plugins: p: {wasm: "a.wasm", sha256: "ABC", grants: {hosts: "x"}, builtin: false
 nodes: a: tool: "p.x"
 `,
 			want: []string{
-				`flow.cue:2:10: plugin "p": give exactly one of builtin, goplugin, wasm (found 2)`,
+				`flow.cue:2:10: plugin "p": give exactly one of builtin, goplugin, python, wasm (found 2)`,
 				`flow.cue:2:38: plugins.p.sha256: invalid value "ABC" (out of bound =~"^[0-9a-f]{64}$")`,
 				`flow.cue:2:61: plugins.p.grants.hosts: conflicting values "x" and [...string] (mismatched types string and list)`,
 				`flow.cue:2:76: plugins.p.builtin: conflicting values true and false`,
@@ -1109,7 +1109,7 @@ defaults: {retry: {attempts: 2, delay: "1s"}, timeoutt: "1s"}
 `))
 	require.NotNil(t, f)
 	assert.Equal(t, []string{
-		`flow.cue:2:25: plugins.p: unknown field "bogus"; allowed: args, builtin, config, env, goplugin, grants, limits, sha256, wasm`,
+		`flow.cue:2:25: plugins.p: unknown field "bogus"; allowed: args, builtin, config, env, goplugin, grants, limits, python, sha256, wasm`,
 		`flow.cue:2:44: plugins.p.limits: unknown field "cpu"; allowed: instances, memory, output, recycle, timeout`,
 		`flow.cue:2:62: plugins.p.grants: unknown field "disk"; allowed: clock, dirs, env, hosts, random`,
 		`flow.cue:3:46: nodes.a.retry: unknown field "tries"; allowed: attempts, backoff, max_backoff`,

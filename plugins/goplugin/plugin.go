@@ -25,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/weirflow/weir/internal/bytesize"
+	"github.com/weirflow/weir/internal/procgroup"
 	"github.com/weirflow/weir/internal/toolpb"
 	"github.com/weirflow/weir/internal/tracing"
 	"github.com/weirflow/weir/plugins"
@@ -84,7 +85,7 @@ type process struct {
 	rpc       toolpb.ToolsClient
 	pid       int
 	contracts []plugins.Contract
-	stderr    *tail
+	stderr    *procgroup.Tail
 	killed    atomic.Bool            // weir stopped it
 	exit      atomic.Pointer[string] // how it exited, from go-plugin's log
 }
@@ -255,7 +256,7 @@ func (pl *Plugin) launch(ctx context.Context) (_ *process, err error) {
 	}
 	o := pl.provider.opts
 	log := o.Logger.With("plugin", pl.name)
-	pr := &process{stderr: newTail(o.StderrLines, func(line string) {
+	pr := &process{stderr: procgroup.NewTail(o.StderrLines, func(line string) {
 		log.Debug(line, "stream", "stderr")
 	})}
 	logger := hclog.NewInterceptLogger(&hclog.LoggerOptions{Name: "goplugin", Output: hclog.DefaultOutput, Level: hclog.Off})

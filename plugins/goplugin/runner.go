@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-plugin/runner"
+
+	"github.com/weirflow/weir/internal/procgroup"
 )
 
 // pipeGrace bounds how long weir keeps reading a plugin's stdout and stderr
@@ -20,12 +22,12 @@ const pipeGrace = 2 * time.Second
 // procRunner is go-plugin's runner for a plugin process that weir starts
 // itself rather than through go-plugin's own runner, which cannot put the
 // process in a group of its own, kill that group, or start it from a
-// thread that outlives it (see spawn). It also gives the plugin no standard
-// input: go-plugin's runner hands it weir's.
+// thread that outlives it (see procgroup.Spawn). It also gives the plugin
+// no standard input: go-plugin's runner hands it weir's.
 type procRunner struct {
 	cmd            *exec.Cmd
-	stdout, stderr *os.File // the read ends of the plugin's pipes
-	grp            *group   // nil until Start succeeded
+	stdout, stderr *os.File         // the read ends of the plugin's pipes
+	grp            *procgroup.Group // nil until Start succeeded
 	gone           chan struct{}
 }
 
@@ -47,7 +49,7 @@ func (r *procRunner) Start(context.Context) error {
 		return err
 	}
 	r.cmd.Stdout, r.cmd.Stderr = outW, errW
-	grp, err := spawn(r.cmd)
+	grp, err := procgroup.Spawn(r.cmd)
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -66,10 +68,10 @@ func (r *procRunner) Start(context.Context) error {
 // it instead.
 func (r *procRunner) watch() {
 	defer close(r.gone)
-	if !r.grp.awaitExit() {
+	if !r.grp.AwaitExit() {
 		return
 	}
-	r.grp.kill()
+	r.grp.Kill()
 	deadline := time.Now().Add(pipeGrace)
 	_ = r.stdout.SetReadDeadline(deadline)
 	_ = r.stderr.SetReadDeadline(deadline)
@@ -80,7 +82,7 @@ func (r *procRunner) watch() {
 func (r *procRunner) Wait(context.Context) error {
 	err := r.cmd.Wait()
 	<-r.gone
-	r.grp.reaped()
+	r.grp.Reaped()
 	r.stdout.Close()
 	r.stderr.Close()
 	return err
@@ -90,7 +92,7 @@ func (r *procRunner) Kill(context.Context) error {
 	if r.grp == nil {
 		return nil
 	}
-	r.grp.stop(r.cmd.Process)
+	r.grp.Stop(r.cmd.Process)
 	return nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/weirflow/weir/internal/bytesize"
+	"github.com/weirflow/weir/internal/cachefile"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/wasm/internal/guard"
 )
@@ -118,7 +119,7 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 		return nil, err
 	}
 	if cached != "" {
-		keep(cached, raw)
+		cachefile.Keep(cached, raw)
 	}
 	return pl, nil
 }
@@ -312,7 +313,7 @@ func (p *Provider) compileGuarded(ctx context.Context, rt *wruntime, pages uint3
 			return nil, err
 		}
 		if cached != "" {
-			keep(cached, guarded)
+			cachefile.Keep(cached, guarded)
 		}
 	}
 	mod, err := rt.r.CompileModule(ctx, guarded)
@@ -320,28 +321,6 @@ func (p *Provider) compileGuarded(ctx context.Context, rt *wruntime, pages uint3
 		return nil, describeCompileError(err)
 	}
 	return mod, nil
-}
-
-// keep writes a cache file whole or not at all; a cache that cannot be
-// written is only slower.
-func keep(path string, b []byte) {
-	if os.MkdirAll(filepath.Dir(path), 0o755) != nil {
-		return
-	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return
-	}
-	_, err = f.Write(b)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(f.Name())
-	}
 }
 
 // guardLimits shares limits.memory out to the parts of an instance wazero

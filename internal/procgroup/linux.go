@@ -1,6 +1,6 @@
 //go:build linux
 
-package goplugin
+package procgroup
 
 import (
 	"os"
@@ -11,20 +11,20 @@ import (
 	"unsafe"
 )
 
-// group is a plugin process, which leads a process group of its own: the
+// Group is a child process, which leads a process group of its own: the
 // processes it starts are in it unless they leave, and weir kills the
 // whole group.
-type group struct {
+type Group struct {
 	pid   int
 	pidfd int // -1 where the kernel has no pidfds, or once the process exited
 }
 
-// spawn starts cmd as the leader of a new process group, which the kernel
+// Spawn starts cmd as the leader of a new process group, which the kernel
 // kills (Pdeathsig) when the thread that started it ends. That thread is
 // spawnThread's, which lives as long as weir: any other thread may end
 // earlier (the Go runtime ends a thread whose goroutine exits while locked
 // to it) and take the plugin with it.
-func spawn(cmd *exec.Cmd) (*group, error) {
+func Spawn(cmd *exec.Cmd) (*Group, error) {
 	pidfd := -1
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL, PidFD: &pidfd}
 	done := make(chan error, 1)
@@ -32,7 +32,7 @@ func spawn(cmd *exec.Cmd) (*group, error) {
 	if err := <-done; err != nil {
 		return nil, err
 	}
-	return &group{pid: cmd.Process.Pid, pidfd: pidfd}, nil
+	return &Group{pid: cmd.Process.Pid, pidfd: pidfd}, nil
 }
 
 // spawnThread runs the functions it is sent on one OS thread, which never
@@ -48,10 +48,10 @@ var spawnThread = sync.OnceValue(func() chan<- func() {
 	return fns
 })
 
-// awaitExit returns once the process exited. It leaves the process to be
+// AwaitExit returns once the process exited, and reports true. It leaves the process to be
 // reaped by os/exec, so its pid, which is also the group's id, cannot name
-// another process yet when kill follows.
-func (g *group) awaitExit() bool {
+// another process yet when Kill follows.
+func (g *Group) AwaitExit() bool {
 	const pPID, pPIDFD = 1, 3
 	idType, id := uintptr(pPID), uintptr(g.pid)
 	if g.pidfd >= 0 {
@@ -73,11 +73,13 @@ func (g *group) awaitExit() bool {
 	return true
 }
 
-// kill kills every process of the group.
-func (g *group) kill() { _ = syscall.Kill(-g.pid, syscall.SIGKILL) }
+// Kill kills every process of the group.
+func (g *Group) Kill() { _ = syscall.Kill(-g.pid, syscall.SIGKILL) }
 
-// stop kills the plugin; watch then kills the rest of its group.
-func (g *group) stop(p *os.Process) { _ = p.Kill() }
+// Stop kills the process itself; the caller, once AwaitExit returns, kills
+// the rest of its group with Kill.
+func (g *Group) Stop(p *os.Process) { _ = p.Kill() }
 
-// reaped follows the reaping of the plugin: watch already killed its group.
-func (g *group) reaped() {}
+// Reaped follows the reaping of the process: its group was killed already,
+// once AwaitExit returned.
+func (g *Group) Reaped() {}

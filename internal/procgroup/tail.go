@@ -1,13 +1,13 @@
-package goplugin
+package procgroup
 
 import (
 	"strings"
 	"sync"
 )
 
-// tail keeps the last lines a plugin wrote to standard error, for the
+// Tail keeps the last lines a child process wrote to standard error, for the
 // errors that say why it failed. It is safe for concurrent use.
-type tail struct {
+type Tail struct {
 	mu      sync.Mutex
 	lines   []string // a ring of up to cap(lines)
 	next    int
@@ -18,11 +18,11 @@ type tail struct {
 // maxLine bounds a kept line; a plugin may write megabytes on one.
 const maxLine = 1024
 
-func newTail(n int, onLine func(string)) *tail {
-	return &tail{lines: make([]string, 0, n), onLine: onLine}
+func NewTail(n int, onLine func(string)) *Tail {
+	return &Tail{lines: make([]string, 0, n), onLine: onLine}
 }
 
-func (t *tail) Write(p []byte) (int, error) {
+func (t *Tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for rest := p; len(rest) > 0; {
@@ -44,7 +44,7 @@ func (t *tail) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func (t *tail) push(line string) {
+func (t *Tail) push(line string) {
 	if t.onLine != nil {
 		t.onLine(line)
 	}
@@ -60,7 +60,7 @@ func (t *tail) push(line string) {
 }
 
 // Lines returns the kept lines, oldest first, with an unfinished last line.
-func (t *tail) Lines() []string {
+func (t *Tail) Lines() []string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	out := make([]string, 0, len(t.lines)+1)
@@ -74,7 +74,7 @@ func (t *tail) Lines() []string {
 
 // String is the kept lines for an error message: "; its last lines of
 // stderr:" and the lines indented, or "; it wrote nothing to stderr".
-func (t *tail) String() string {
+func (t *Tail) String() string {
 	lines := t.Lines()
 	if len(lines) == 0 {
 		return "; it wrote nothing to stderr"

@@ -1,0 +1,1 @@
+"""weir's stand-in for promptflow.contracts."""

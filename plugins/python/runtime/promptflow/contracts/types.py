@@ -1,0 +1,5 @@
+"""weir's stand-in for promptflow.contracts.types."""
+
+
+class PromptTemplate(str):
+    """A prompt template's text; weir passes it as a string."""

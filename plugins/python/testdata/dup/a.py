@@ -1,0 +1,6 @@
+from weir import tool
+
+
+@tool
+def clean(x: str) -> str:
+    return x.strip()

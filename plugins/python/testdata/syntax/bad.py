@@ -1,0 +1,6 @@
+from weir import tool
+
+
+@tool
+def broken(x: int) -> int:
+    return x +

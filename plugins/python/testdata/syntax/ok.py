@@ -1,0 +1,6 @@
+from weir import tool
+
+
+@tool
+def fine(x: int) -> int:
+    return x

@@ -69,7 +69,6 @@ without the extension. FILE builtin, when no such file is there, describes
 the builtin plugin that every flow has.`,
 		Example: `  weir plugin describe examples/plugins/text/text.wasm
   weir plugin describe -o json examples/plugins/text/text.wasm
-  weir plugin describe tools/
   weir plugin describe builtin`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {

@@ -23,6 +23,11 @@
 // keeps one in files; weir.New sets it), keyed by a digest of the tool's
 // code (plugins.Digester), its plugin's config and the exact inputs.
 //
+// A flow's secrets are read when it loads (Options.Secrets, ReadSecret by
+// default) and referenced as ${secrets.name}; the engine's Redactor puts
+// "***" in their place in what runs and batches return, in errors and in
+// spans, and wraps the loggers of plugins and servers.
+//
 // Tools come from providers, one per plugin kind, and from Go functions
 // registered with Register. The engine knows plugin kinds only through the
 // interfaces of package plugins: package weir (the module's root) gives it

@@ -153,8 +153,8 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		MaxConcurrent:  fl.maxConcurrent,
 		WorkDir:        fl.workDir,
 		Trust:          trust,
-		TracerProvider: app.redactor.TracerProvider(tp),
-		Logger:         slog.New(app.redactor.Handler(slog.NewTextHandler(stderr, nil))),
+		TracerProvider: tp,
+		Logger:         slog.New(slog.NewTextHandler(stderr, nil)),
 	})
 	if err != nil {
 		return err

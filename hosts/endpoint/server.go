@@ -60,10 +60,12 @@ type Options struct {
 	// TracerProvider receives a server span per run and admin request, the
 	// parent of the engine's run span: give the engine the same provider. A
 	// W3C traceparent header on the request is honoured even when nil.
+	// The server's spans pass through the engine's Redactor.
 	TracerProvider trace.TracerProvider
 	// Logger receives uploads, traffic splits and deletions (Info), failed
 	// runs (Debug for node failures and timeouts, Warn for the rest), and
-	// deployments from Go (Debug); nil means slog.Default().
+	// deployments from Go (Debug); nil means slog.Default(). Its records
+	// pass through the engine's Redactor.
 	Logger *slog.Logger
 }
 
@@ -140,6 +142,11 @@ func New(opts Options) (*Server, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	// What the server logs and traces passes through the engine's
+	// redactor, which knows the secrets of the flows it serves.
+	red := opts.Engine.Redactor()
+	opts.Logger = slog.New(red.Handler(opts.Logger.Handler()))
+	opts.TracerProvider = red.TracerProvider(opts.TracerProvider)
 	s := &Server{
 		opts:         opts,
 		log:          opts.Logger,

@@ -75,9 +75,17 @@ func TestPrintsGoToTheLogNotTheProtocol(t *testing.T) {
 	out, err := invoke(t, tools["chatty"], `{"n":2}`)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"value":"done"}`, out)
-	for _, line := range []string{"chatty stdout: line 0", "chatty stdout: line 1", "chatty stdout: raw line on fd 1"} {
-		l.waitFor(t, line)
+	// print's lines come before the answer, as the call's: they are logged
+	// by the time Invoke returns.
+	var printed []string
+	for _, line := range l.lines() {
+		if !strings.Contains(line, "raw line") {
+			printed = append(printed, line)
+		}
 	}
+	assert.Equal(t, []string{"chatty stdout: line 0", "chatty stdout: line 1", "chatty stderr: to stderr"}, printed)
+	// A write to fd 1 itself goes down a pipe, read on its own time.
+	l.waitFor(t, "chatty stdout: raw line on fd 1")
 	out, err = invoke(t, tools["echo"], `{"text":"clean"}`)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"value":"clean"}`, out)
@@ -113,13 +121,13 @@ func TestExceptionsCarryTheirLastFrames(t *testing.T) {
 	tools, _, _ := open(t, "hostile", "")
 	_, err := invoke(t, tools["raises"], `{"s":"x"}`)
 	assert.EqualError(t, err, "ValueError: invalid literal for int() with base 10: 'x'\n"+
-		"\thostile.py:73 in raises: return check(s)\n"+
-		"\thostile.py:68 in check: return parse(s) * 2\n"+
-		"\thostile.py:64 in parse: return int(s)")
+		"\thostile.py:74 in raises: return check(s)\n"+
+		"\thostile.py:69 in check: return parse(s) * 2\n"+
+		"\thostile.py:65 in parse: return int(s)")
 	assert.Equal(t, plugins.Internal, plugins.KindOf(err))
 
 	_, err = invoke(t, tools["flaky"], `{}`)
-	assert.EqualError(t, err, "weir.Retryable: try again\n\thostile.py:78 in flaky: raise Retryable(\"try again\")")
+	assert.EqualError(t, err, "weir.Retryable: try again\n\thostile.py:79 in flaky: raise Retryable(\"try again\")")
 	assert.Equal(t, plugins.Retryable, plugins.KindOf(err))
 }
 

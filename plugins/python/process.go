@@ -31,6 +31,8 @@ type process struct {
 	rd     *bufio.Reader
 	buf    []byte // the request being written
 	stderr *procgroup.Tail
+	// logged takes a line the tool printed, from a log frame.
+	logged func(stream, line string)
 	// stderrDone closes once stderr is read to its end.
 	stderrDone chan struct{}
 	// tool is the tool of the call under way, for its log lines.
@@ -47,9 +49,12 @@ type call struct {
 	tool string
 }
 
-// frame is an answer of the runner: an output, or an error.
+// frame is an answer of the runner: an output, or an error; or a line a
+// tool printed, which comes before its call's answer.
 type frame struct {
-	Ready bool `json:"ready"`
+	Log   string `json:"log"` // "stdout" or "stderr"
+	Text  string `json:"text"`
+	Ready bool   `json:"ready"`
 	Error *struct {
 		Kind    string   `json:"kind"`
 		Message string   `json:"message"`
@@ -94,6 +99,14 @@ func (pl *Plugin) startProcess(ctx context.Context, interpreter string, deadline
 	pr := &process{cmd: cmd, req: reqW, resp: respR, rd: bufio.NewReaderSize(respR, 64<<10), exited: make(chan struct{}), stderrDone: make(chan struct{})}
 	pr.stderr = procgroup.NewTail(pl.p.opts.StderrLines, pl.logLine(pr, "stderr"))
 	stdout := procgroup.NewTail(0, pl.logLine(pr, "stdout"))
+	pr.logged = func(stream, line string) {
+		if stream == "stderr" {
+			// Kept for the message of a crash, as well as logged.
+			_, _ = pr.stderr.Write([]byte(line + "\n"))
+			return
+		}
+		_, _ = stdout.Write([]byte(line + "\n"))
+	}
 	grp, err := procgroup.Spawn(cmd)
 	for _, f := range []*os.File{reqR, respW, outW, errW} {
 		f.Close()
@@ -200,25 +213,31 @@ func (pr *process) roundTrip(ctx context.Context, deadline time.Time, req []byte
 	if _, err := pr.req.Write(req); err != nil {
 		return answer{}, err
 	}
-	var n [4]byte
-	if _, err := io.ReadFull(pr.rd, n[:]); err != nil {
-		return answer{}, err
-	}
-	size := int(binary.BigEndian.Uint32(n[:]))
-	if size > limit+maxFrameExtra {
-		return answer{}, errFrameTooLarge
-	}
-	raw := make([]byte, size)
-	if _, err := io.ReadFull(pr.rd, raw); err != nil {
-		return answer{}, err
-	}
-	a := answer{raw: raw}
-	if !isOutput(raw) {
+	for {
+		var n [4]byte
+		if _, err := io.ReadFull(pr.rd, n[:]); err != nil {
+			return answer{}, err
+		}
+		size := int(binary.BigEndian.Uint32(n[:]))
+		if size > limit+maxFrameExtra {
+			return answer{}, errFrameTooLarge
+		}
+		raw := make([]byte, size)
+		if _, err := io.ReadFull(pr.rd, raw); err != nil {
+			return answer{}, err
+		}
+		if isOutput(raw) {
+			return answer{raw: raw}, nil
+		}
+		a := answer{raw: raw}
 		if err := json.Unmarshal(raw, &a.frame); err != nil {
 			return answer{}, fmt.Errorf("%w: %v", errProtocol, err)
 		}
+		if a.Log == "" {
+			return a, nil
+		}
+		pr.logged(a.Log, a.Text)
 	}
-	return a, nil
 }
 
 // maxFrameExtra is what an answer may hold beside an output of

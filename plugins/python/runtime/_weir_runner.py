@@ -3,8 +3,9 @@
 weir starts this script in a process of its own and speaks to it over two
 pipes that are not stdin and stdout: it reads requests on fd 3 and writes
 answers on fd 4, each frame a 4-byte big-endian length and a JSON body.
-What tools print goes to stdout and stderr, which weir logs, never into
-the protocol.
+What tools print with print() or sys.stdout/sys.stderr comes as log
+frames ({"log": "stdout", "text": LINE}) before the call's answer; what
+they write to fds 1 and 2 goes down pipes that weir logs as well.
 
 The first request says what to load:
   {"root": DIR, "files": [...], "tools": {name: {"file", "wrap", "generator",
@@ -19,10 +20,12 @@ import dataclasses
 import faulthandler
 import importlib.util
 import inspect
+import io
 import json
 import math
 import os
 import sys
+import threading
 import traceback
 import types
 
@@ -45,10 +48,58 @@ def read_frame():
     return body
 
 
+# Threads a tool starts may print while the runner answers.
+frame_lock = threading.Lock()
+
+
 def write_frame(body):
     view = memoryview(len(body).to_bytes(4, "big") + body)
-    while view:
-        view = view[answers.write(view):]
+    with frame_lock:
+        while view:
+            view = view[answers.write(view):]
+
+
+class LogStream(io.TextIOBase):
+    """sys.stdout or sys.stderr: each line written becomes a log frame,
+    sent before the call's answer, so weir logs it as the call's. What is
+    written to fd 1 or 2 directly (os.write, a subprocess, C code) goes
+    down a pipe that weir logs too, as the process's."""
+
+    def __init__(self, name, fd):
+        self.name = name
+        self.fd = fd
+        self.pending = ""
+
+    def writable(self):
+        return True
+
+    def fileno(self):
+        return self.fd
+
+    def isatty(self):
+        return False
+
+    @property
+    def encoding(self):
+        return "utf-8"
+
+    def write(self, s):
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        text = self.pending + s
+        lines = text.split("\n")
+        self.pending = lines.pop()
+        for line in lines:
+            self.send(line)
+        return len(s)
+
+    def flush(self):
+        if self.pending:
+            line, self.pending = self.pending, ""
+            self.send(line)
+
+    def send(self, line):
+        answer({"log": self.name, "text": line})
 
 
 def answer(obj):
@@ -185,11 +236,22 @@ def call(t, inputs):
     return out, result
 
 
+def flush():
+    """Sends what the call printed without a newline at its end."""
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
 def main():
     sys.path.insert(0, RUNTIME)
-    faulthandler.enable()  # a crash in C code writes the Python stack to stderr
-    for stream in (sys.stdout, sys.stderr):
+    faulthandler.enable()  # a crash in C code writes the Python stack to fd 2
+    for stream in (sys.__stdout__, sys.__stderr__):
         stream.reconfigure(line_buffering=True, errors="backslashreplace")
+    sys.stdout = LogStream("stdout", 1)
+    sys.stderr = LogStream("stderr", 2)
     init = json.loads(read_frame())
     root, limit = init["root"], init["output"]
     tools, err = load(init)
@@ -209,11 +271,11 @@ def main():
         try:
             out, returned = call(t, req["inputs"])
         except MemoryError as e:
-            sys.stdout.flush()
+            flush()
             fail("limit", *describe_exception(e, root), discard=True)
             continue
         except Exception as e:
-            sys.stdout.flush()
+            flush()
             import weir
 
             fail("retryable" if isinstance(e, weir.Retryable) else "internal", *describe_exception(e, root))
@@ -225,8 +287,7 @@ def main():
             at = f" at {found[0]}" if found[0] else ""
             fail("internal", f'tool "{t.name}" returned {found[1]}{at}: not JSON')
             continue
-        sys.stdout.flush()
-        sys.stderr.flush()
+        flush()
         if len(encoded) - 11 > limit:
             answer({"error": {"kind": "output", "size": len(encoded) - 11}})
             continue

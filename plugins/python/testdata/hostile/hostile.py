@@ -36,6 +36,7 @@ def segfault() -> str:
 def chatty(n: int = 3) -> str:
     for i in range(n):
         print(f"line {i}")
+    print("to stderr", end="", file=sys.stderr)
     os.write(1, b"raw line on fd 1\n")
     return "done"
 

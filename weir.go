@@ -54,13 +54,17 @@ func pythonCacheDir(dir string) string {
 
 // New returns an engine configured by opts. When opts.Providers is nil, it
 // gets Providers(Options{}): weir's plugin kinds, compiling Wasm modules
-// into the default cache folder. When opts.Cache is nil, it gets the node
+// into the default cache folder, logging to slog.Default() through the
+// engine's Redactor (a new one when opts.Redactor is nil). When opts.Cache is nil, it gets the node
 // result cache of the weir home folder (cache.DefaultDir), which only the
 // nodes whose flow sets cache use; RunOptions.NoCache turns it off for a
 // run, and engine.New gives an engine without one.
 func New(opts engine.Options) (*engine.Engine, error) {
 	if opts.Providers == nil {
-		opts.Providers = Providers(Options{})
+		if opts.Redactor == nil {
+			opts.Redactor = engine.NewRedactor()
+		}
+		opts.Providers = Providers(Options{Logger: slog.New(opts.Redactor.Handler(slog.Default().Handler()))})
 	}
 	if opts.Cache == nil {
 		if dir, err := cache.DefaultDir(); err == nil {

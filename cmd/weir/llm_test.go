@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -69,4 +73,32 @@ chat  2  0  0  0  Nms  Nms  Nms  5  4
 	nodes, err := os.ReadFile(filepath.Join(home, "runs", id, "nodes.jsonl"))
 	require.NoError(t, err)
 	assert.Contains(t, string(nodes), `"usage":{"provider":"openai","operation":"chat","request_model":"gpt-4o","model":"gpt-4o","input_tokens":3,"output_tokens":2}`)
+}
+
+// TestServeLLMStream streams a model's answer through the built weir
+// serve: the mock holds its last chunk until the client has read the
+// first.
+func TestServeLLMStream(t *testing.T) {
+	t.Parallel()
+	gate := make(chan struct{})
+	s := mockllm.Start(mockllm.Options{Text: "Streamed through weir.", Gate: gate})
+	defer s.Close()
+	flow := writeLLMFlow(t, s)
+	srv := startServe(t, filepath.Dir(flow), nil, 1, "ask.cue")
+
+	req, err := http.NewRequest("POST", srv.url+"/score", strings.NewReader(`{"question": "Stream?"}`))
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	r := bufio.NewReader(resp.Body)
+	line, err := r.ReadString('\n')
+	require.NoError(t, err)
+	assert.Equal(t, "data: {\"answer\":\"Streamed \"}\n", line)
+	close(gate)
+	rest, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, "\ndata: {\"answer\":\"through \"}\n\ndata: {\"answer\":\"weir.\"}\n\n", string(rest))
 }

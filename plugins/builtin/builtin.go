@@ -30,9 +30,8 @@ func (provider) Kind() string { return "builtin" }
 // that does not set its own timeout input (by default, a minute when the
 // caller's context has no deadline), and each exchange of the llm tool.
 // The entry's config is the llm tool's connection (api_base, api_key,
-// api_type, api_version, organization, max_tries); what is wrong with it is
-// the error of each llm call, since an entry may hold config for nothing
-// but other tools.
+// api_type, api_version, organization, max_tries): a value there that is
+// wrong is an error too.
 func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, error) {
 	name := spec.Name
 	if name == "" {
@@ -45,7 +44,11 @@ func (provider) Open(_ context.Context, spec plugins.Spec) (plugins.Plugin, erro
 	if err != nil {
 		return nil, fmt.Errorf("open plugin %q: %w", name, err)
 	}
-	return newPlugin(name, spec.Grants, spec.Options, limit), nil
+	conn, err := parseLLMConfig(spec.Options)
+	if err != nil {
+		return nil, fmt.Errorf("open plugin %q: %w", name, err)
+	}
+	return newPlugin(name, spec.Grants, conn, limit), nil
 }
 
 // parseTimeout reads limits.timeout from a plugin entry, or returns 0.
@@ -79,7 +82,8 @@ func parseTimeout(opts json.RawMessage) (time.Duration, error) {
 // safe for concurrent use; the http tool's idle connections close by
 // themselves after 90 seconds.
 func Tools(g plugins.Grants) []plugins.Tool {
-	return newPlugin(defaultName, g, nil, 0).Tools()
+	conn, _ := parseLLMConfig(nil) // OpenAI's defaults: no error
+	return newPlugin(defaultName, g, conn, 0).Tools()
 }
 
 type plugin struct {
@@ -87,13 +91,13 @@ type plugin struct {
 	client *granthttp.Client
 }
 
-func newPlugin(name string, g plugins.Grants, opts json.RawMessage, limit time.Duration) *plugin {
+func newPlugin(name string, g plugins.Grants, conn llmConfig, limit time.Duration) *plugin {
 	client := granthttp.New(name, g.Hosts, limit)
 	return &plugin{
 		tools: []plugins.Tool{
 			client.Tool(),
 			jsonTool(),
-			newLLMTool(name, client, opts, limit).tool(),
+			newLLMTool(name, client, conn, limit).tool(),
 			promptTool{},
 			sleepTool(),
 			statsTool(),

@@ -51,6 +51,7 @@ type llmConfig struct {
 	// Organization is sent as OpenAI-Organization when set.
 	Organization string `json:"organization"`
 	MaxTries     string `json:"max_tries"`
+	tries        int    // MaxTries, read
 }
 
 // llmParams are the request's parameters: only those set are sent.
@@ -127,11 +128,7 @@ type llmTool struct {
 	plugin string // the entry's name, for messages
 	client *granthttp.Client
 	cfg    llmConfig
-	tries  int
 	limit  time.Duration // the entry's limits.timeout, or 0
-	// cfgErr is what is wrong with the entry's config, reported by each
-	// call: the entry may well not be meant for llm.
-	cfgErr error
 
 	// Replaced by tests, so that retries need no real waits.
 	sleep  func(ctx context.Context, d time.Duration) error
@@ -139,21 +136,13 @@ type llmTool struct {
 	jitter func() float64
 }
 
-func newLLMTool(plugin string, client *granthttp.Client, opts json.RawMessage, limit time.Duration) *llmTool {
-	t := &llmTool{plugin: plugin, client: client, limit: limit, tries: defaultTries,
+func newLLMTool(plugin string, client *granthttp.Client, cfg llmConfig, limit time.Duration) *llmTool {
+	return &llmTool{plugin: plugin, client: client, cfg: cfg, limit: limit,
 		sleep: sleepCtx, now: time.Now, jitter: rand.Float64}
-	t.cfg, t.cfgErr = parseLLMConfig(opts)
-	if t.cfgErr == nil && t.cfg.MaxTries != "" {
-		n, err := strconv.Atoi(t.cfg.MaxTries)
-		if err != nil || n < 1 || n > 100 {
-			t.cfgErr = fmt.Errorf("config.max_tries: %q is not a number from 1 to 100", t.cfg.MaxTries)
-		}
-		t.tries = n
-	}
-	return t
 }
 
-// parseLLMConfig reads the connection from the entry's config.
+// parseLLMConfig reads the connection from the entry's config, with
+// OpenAI's defaults for what it leaves out.
 func parseLLMConfig(opts json.RawMessage) (llmConfig, error) {
 	var entry struct {
 		Config llmConfig `json:"config"`
@@ -185,6 +174,14 @@ func parseLLMConfig(opts json.RawMessage) (llmConfig, error) {
 		return c, fmt.Errorf("config.api_base: %q is not an http or https URL", c.APIBase)
 	}
 	c.APIBase = strings.TrimSuffix(c.APIBase, "/")
+	c.tries = defaultTries
+	if c.MaxTries != "" {
+		n, err := strconv.Atoi(c.MaxTries)
+		if err != nil || n < 1 || n > 100 {
+			return c, fmt.Errorf("config.max_tries: %q is not a number from 1 to 100", c.MaxTries)
+		}
+		c.tries = n
+	}
 	return c, nil
 }
 
@@ -221,9 +218,6 @@ type llmCall struct {
 }
 
 func (t *llmTool) invoke(ctx context.Context, raw []byte) ([]byte, error) {
-	if t.cfgErr != nil {
-		return nil, plugins.Errorf(plugins.Internal, "llm: plugins.%s: %w", t.plugin, t.cfgErr)
-	}
 	var in llmIn
 	if err := plugins.DecodeInputs(raw, &in); err != nil {
 		return nil, err
@@ -401,7 +395,7 @@ func (t *llmTool) send(ctx context.Context, c *llmCall) (*llmOut, error) {
 			return out, err
 		}
 		wait := t.backoff(try, retryAfter)
-		if try >= t.tries {
+		if try >= t.cfg.tries {
 			return nil, gaveUp(err, try, retryAfter, "")
 		}
 		if dl, ok := ctx.Deadline(); ok && !t.now().Add(wait).Before(dl) {

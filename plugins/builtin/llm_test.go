@@ -30,7 +30,9 @@ func newLLM(t *testing.T, host string, cfg map[string]string, limit time.Duratio
 	t.Helper()
 	opts, err := json.Marshal(map[string]any{"config": cfg})
 	require.NoError(t, err)
-	tool := newLLMTool("openai", granthttp.New("openai", []string{host}, limit), opts, limit)
+	conn, err := parseLLMConfig(opts)
+	require.NoError(t, err)
+	tool := newLLMTool("openai", granthttp.New("openai", []string{host}, limit), conn, limit)
 	// The real time: contexts' deadlines are real.
 	clock := &fakeClock{now: time.Now()}
 	tool.now = func() time.Time { return clock.now }
@@ -298,19 +300,6 @@ func TestLLMErrors(t *testing.T) {
 		name: "bad api",
 		in:   `{"model": "m", "api": "embeddings"}`,
 		want: `llm: input "api": "embeddings" is not "chat" or "completion"`, kind: plugins.InvalidInput,
-	}, {
-		name: "bad api_type",
-		cfg:  func(s *mockllm.Server) map[string]string { c := openaiConfig(s); c["api_type"] = "anthropic"; return c },
-		want: `llm: plugins.openai: config.api_type: "anthropic" is not "openai" or "azure"`, kind: plugins.Internal,
-	}, {
-		name: "azure without api_base",
-		cfg:  func(*mockllm.Server) map[string]string { return map[string]string{"api_type": "azure"} },
-		want: `llm: plugins.openai: config.api_base is missing: set it to the resource's address, as in "https://NAME.openai.azure.com"`,
-		kind: plugins.Internal,
-	}, {
-		name: "bad max_tries",
-		cfg:  func(s *mockllm.Server) map[string]string { c := openaiConfig(s); c["max_tries"] = "0"; return c },
-		want: `llm: plugins.openai: config.max_tries: "0" is not a number from 1 to 100`, kind: plugins.Internal,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := mockllm.Start(tc.opts)
@@ -508,4 +497,21 @@ func TestLLMTemplateCompletion(t *testing.T) {
 	out, err := callLLM(context.Background(), t, tool, `{"model": "m", "api": "completion", "template": "Translate {{ word }}: {{ langs }}", "word": "cat", "langs": ["fr", "de"]}`)
 	require.NoError(t, err)
 	assert.Equal(t, "Translate cat: ['fr', 'de']", out.Text)
+}
+
+// TestOpenLLMConfig refuses an entry whose connection is wrong when the
+// flow loads, not at its first call.
+func TestOpenLLMConfig(t *testing.T) {
+	for _, tc := range []struct{ config, want string }{
+		{`{"api_type": "anthropic"}`, `open plugin "openai": config.api_type: "anthropic" is not "openai" or "azure"`},
+		{`{"api_type": "azure"}`, `open plugin "openai": config.api_base is missing: set it to the resource's address, as in "https://NAME.openai.azure.com"`},
+		{`{"api_base": "api.example.com/v1"}`, `open plugin "openai": config.api_base: "api.example.com/v1" is not an http or https URL`},
+		{`{"max_tries": "0"}`, `open plugin "openai": config.max_tries: "0" is not a number from 1 to 100`},
+	} {
+		_, err := NewProvider().Open(context.Background(), plugins.Spec{Name: "openai", Kind: "builtin", Options: json.RawMessage(`{"config": ` + tc.config + `}`)})
+		assert.EqualError(t, err, tc.want, tc.config)
+	}
+	// An entry for other tools, or for OpenAI's defaults, opens.
+	_, err := NewProvider().Open(context.Background(), plugins.Spec{Name: "web", Kind: "builtin", Options: json.RawMessage(`{"config": {"api_key": "k"}}`)})
+	assert.NoError(t, err)
 }

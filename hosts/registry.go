@@ -60,6 +60,11 @@ type Kind struct {
 	// Deploy, for a kind whose hosts are Exporters: "output", whose value
 	// is the file to write, or a switch such as "dry-run".
 	Export string
+	// OwnSecrets marks a kind whose deployments read the flow's secrets
+	// where they run (a running weir serve reads its own environment):
+	// weir deploy neither reads them on the deploying machine nor passes
+	// them.
+	OwnSecrets bool
 }
 
 // Registry makes hosts by the name of their kind. Build one per use with

@@ -156,7 +156,7 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	b, err := app.bundleOf(ctx, path)
+	b, err := app.bundleOf(ctx, path, kind.OwnSecrets)
 	if err != nil {
 		return err
 	}
@@ -166,6 +166,9 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 		return usageError{err}
 	}
 	req := b.Request(name)
+	if kind.OwnSecrets {
+		b.Secrets = nil
+	}
 	// What is exported names the secrets but holds no value.
 	req.Secrets = hosts.SecretKeys(b.Secrets)
 	if done, err := export(cmd, kind, host, fl, req); done {
@@ -190,12 +193,17 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 
 // bundleOf returns the bundle to deploy: path itself when it is a .weir
 // file (checked), else a bundle of the flow at path, built into a
-// temporary file once the flow loads without problems.
-func (app *app) bundleOf(ctx context.Context, path string) (*hosts.Bundle, error) {
+// temporary file once the flow loads without problems; with its secrets
+// read here, unless the host reads its own (ownSecrets).
+func (app *app) bundleOf(ctx context.Context, path string, ownSecrets bool) (*hosts.Bundle, error) {
 	if strings.HasSuffix(path, ".weir") {
 		return hosts.OpenBundle(path)
 	}
-	f, closeAll, err := app.loadFlow(ctx, path)
+	load := app.loadFlow
+	if ownSecrets {
+		load = app.checkFlow
+	}
+	f, closeAll, err := load(ctx, path)
 	if err != nil {
 		return nil, err
 	}

@@ -138,6 +138,14 @@ func TestSecretLeak(t *testing.T) {
 	seen = append(seen, body)
 	r = run("deployments", "logs", "leak")
 	require.Equal(t, 0, r.code, r.stderr)
+	// A server deployed to reads its own environment: the deploying
+	// machine needs no value.
+	r = runEnv(t, bin, dir, noSecrets, "deploy", "--host", "endpoint", "--url", url, "--name", "leak-v2", "flow.cue")
+	require.Equal(t, 0, r.code, r.stderr)
+	seen = append(seen, r.stdout+r.stderr)
+	code, body = post(t, url+"/score", "application/json", `{}`)
+	require.Equal(t, http.StatusOK, code, body)
+	seen = append(seen, body)
 
 	for _, secret := range []string{key, token} {
 		for i, s := range seen {

@@ -10,8 +10,9 @@ import (
 // client reaches the settings' URL with their Token.
 func Kind() hosts.Kind {
 	return hosts.Kind{
-		Name:  "endpoint",
-		Takes: []string{"url", "token"},
+		Name:       "endpoint",
+		Takes:      []string{"url", "token"},
+		OwnSecrets: true,
 		New: func(s hosts.Settings) (hosts.Host, error) {
 			if s.URL == "" {
 				return nil, errors.New("--host endpoint needs --url, the address of a weir serve with --admin")

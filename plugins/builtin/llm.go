@@ -588,6 +588,11 @@ type answer struct {
 		FinishReason *string         `json:"finish_reason"`
 	} `json:"choices"`
 	Usage *llmUsage `json:"usage"`
+	// Error is set in a stream's event when the service failed after it
+	// began.
+	Error *struct {
+		Message string `json:"message"`
+	} `json:"error"`
 }
 
 // message is the part of an assistant message the outputs read.
@@ -664,6 +669,11 @@ func readStream(ctx context.Context, c *llmCall, body io.Reader) (*llmOut, error
 			var a answer
 			if err := json.Unmarshal(data, &a); err != nil {
 				return nil, malformed(c, err, data)
+			}
+			if a.Error != nil {
+				// A service that fails once it has begun says so in an
+				// event, and may have sent text already: not retried.
+				return nil, plugins.Errorf(plugins.Internal, "llm: the stream of %s broke off: %s", c.host, cmp.Or(a.Error.Message, excerpt(data, 200)))
 			}
 			out.Model = cmp.Or(a.Model, out.Model)
 			if a.Usage != nil {

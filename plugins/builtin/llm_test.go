@@ -3,8 +3,10 @@ package builtin
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -514,4 +516,22 @@ func TestOpenLLMConfig(t *testing.T) {
 	// An entry for other tools, or for OpenAI's defaults, opens.
 	_, err := NewProvider().Open(context.Background(), plugins.Spec{Name: "web", Kind: "builtin", Options: json.RawMessage(`{"config": {"api_key": "k"}}`)})
 	assert.NoError(t, err)
+}
+
+// TestLLMStreamError reports an error event in the middle of a stream,
+// after the text that came before it was streamed.
+func TestLLMStreamError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, `data: {"choices": [{"index": 0, "delta": {"content": "Half"}}]}`+"\n\n"+
+			`data: {"error": {"message": "The server had an error while processing your request."}}`+"\n\n")
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	tool, _ := newLLM(t, host, map[string]string{"api_base": srv.URL + "/v1"}, 0)
+	var chunks []string
+	ctx := plugins.WithStream(context.Background(), func(c string) { chunks = append(chunks, c) })
+	_, err := callLLM(ctx, t, tool, `{"model": "m", "messages": [{"role": "user", "content": "x"}]}`)
+	assert.EqualError(t, err, "llm: the stream of "+host+" broke off: The server had an error while processing your request.")
+	assert.Equal(t, []string{"Half"}, chunks)
 }

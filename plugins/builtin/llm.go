@@ -315,6 +315,13 @@ func (t *llmTool) prepare(ctx context.Context, in llmIn) (*llmCall, error) {
 		Stream        bool            `json:"stream,omitempty"`
 		StreamOptions json.RawMessage `json:"stream_options,omitempty"`
 	}{llmParams: in.llmParams}
+	// A null (a bypassed node's output) is a parameter not set.
+	for _, p := range []*json.RawMessage{&body.Stop, &body.LogitBias, &body.ResponseFormat,
+		&body.Tools, &body.ToolChoice, &body.Functions, &body.FunctionCall} {
+		if string(*p) == "null" {
+			*p = nil
+		}
+	}
 	if c.api == "chat" {
 		body.Messages = in.Messages
 	} else {

@@ -175,6 +175,12 @@ func TestLLMParameters(t *testing.T) {
 	// Every parameter set is sent as given; tools win over functions, as in
 	// prompt flow; a zero temperature is a value, not an absence.
 	assert.Equal(t, want, s.Requests()[0].Body)
+
+	// A null is a parameter not set: what a bypassed node's output gives.
+	_, err = callLLM(context.Background(), t, tool, `{"model": "m", "messages": [{"role": "user", "content": "x"}],
+		"temperature": null, "stop": null, "tools": null, "response_format": null, "seed": null}`)
+	require.NoError(t, err)
+	assert.ElementsMatch(t, []string{"model", "messages"}, keys(s.Requests()[1].Body))
 }
 
 func TestLLMToolCalls(t *testing.T) {

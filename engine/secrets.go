@@ -208,12 +208,18 @@ func (c *compiler) pluginString(plugin, key string, f schemas.Field) (v string, 
 			ok = false
 			continue
 		}
-		sel := c.secretSelector(pos, where, *part.Ref)
-		if sel == nil {
+		if c.secretSelector(pos, where, *part.Ref) == nil {
 			ok = false
 			continue
 		}
-		b.WriteString(c.f.secrets[part.Ref.Steps[0].Key])
+		v, read := c.f.secrets[part.Ref.Steps[0].Key]
+		if !read {
+			// Reported at the declaration: the plugin does not open
+			// without the value.
+			ok = false
+			continue
+		}
+		b.WriteString(v)
 	}
 	return b.String(), b.String() != f.Value.Text, ok
 }

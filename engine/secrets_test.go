@@ -220,6 +220,18 @@ outputs: v: "${a.output}"
 		`flow.cue:4:42: plugin "p": config "a": ${inputs.x}: a plugin entry can refer only to secrets, as ${secrets.name}`,
 		`flow.cue:4:60: plugin "p": config "b": ${secrets.kye}: the flow has no secret "kye" (secrets: key); did you mean "key"?`,
 	}, lines)
+
+	// A plugin whose secret is missing is not opened without it.
+	os.Unsetenv("WEIR_TEST_UNSET")
+	opened := len(spy.opened)
+	lines = loadErrors(t, e, "flow.cue", `name: "s"
+secrets: key: env: "WEIR_TEST_UNSET"
+plugins: p: {builtin: true, config: a: "${secrets.key}"}
+nodes: a: {tool: "p.config"}
+outputs: v: "${a.output}"
+`)
+	assert.Equal(t, []string{`flow.cue:2:10: secret "key": environment variable WEIR_TEST_UNSET is not set`}, lines)
+	assert.Len(t, spy.opened, opened, "the entry is not opened")
 }
 
 // TestSecretPlaceholders checks that a program that only checks flows

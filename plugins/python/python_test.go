@@ -124,6 +124,12 @@ func TestPromptFlowToolRunsUnchanged(t *testing.T) {
 	out, err = invoke(t, tools["words"], `{"text":"to be"}`)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"value":"TO BE "}`, out)
+	out, err = invoke(t, tools["shout"], `{"text":"hey"}`)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"value":"HEY!"}`, out, "async def")
+	out, err = invoke(t, tools["spell"], `{"text":"ab"}`)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"value":"a.b."}`, out, "an async generator")
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }

@@ -15,20 +15,17 @@ and is answered {"ready": true} or {"error": {...}}. Each later request is
 {"error": {"kind": ..., "message": ...}}.
 """
 
-import asyncio
-import dataclasses
 import faulthandler
 import importlib.util
-import inspect
 import io
 import json
 import math
 import os
 import sys
 import threading
-import traceback
 import types
 
+CO_COROUTINE, CO_ASYNC_GENERATOR = 0x80, 0x200
 RUNTIME = os.path.dirname(os.path.abspath(__file__))
 FRAMES = 3  # of a traceback, the last ones outside weir
 MAX_MESSAGE = 4096
@@ -115,6 +112,8 @@ def fail(kind, message, frames=(), discard=False):
 def describe_exception(e, root):
     """The exception ("ValueError: bad") and the last frames of its
     traceback that are not weir's ("x.py:3 in f: raise ValueError(...)")."""
+    import traceback  # only for failures: it costs a process's start
+
     frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith((RUNTIME + os.sep, "<frozen "))]
     lines = []
     for f in frames[-FRAMES:]:
@@ -160,7 +159,10 @@ class Tool:
         self.fn = fn
         self.wrap = spec["wrap"]
         self.connections = spec.get("connections") or {}
-        self.is_async = inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+        # From the code's flags: importing inspect or asyncio would cost
+        # every process's start tens of milliseconds.
+        code = getattr(fn, "__code__", None)
+        self.is_async = code is not None and bool(code.co_flags & (CO_COROUTINE | CO_ASYNC_GENERATOR))
 
 
 def load(init):
@@ -210,7 +212,9 @@ def call(t, inputs):
     try:
         result = t.fn(**inputs)
         if t.is_async:
-            if inspect.isasyncgen(result):
+            import asyncio
+
+            if hasattr(result, "__anext__"):
                 async def join(gen):
                     return "".join([str(x) async for x in gen])
 
@@ -224,7 +228,9 @@ def call(t, inputs):
     if t.wrap:
         out = {"value": result}
     else:
-        if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        if hasattr(type(result), "__dataclass_fields__"):
+            import dataclasses
+
             result = dataclasses.asdict(result)
         if not isinstance(result, dict):
             raise TypeError(f'tool "{t.name}" is annotated to return an object but returned {article(type(result).__name__)}')

@@ -5,3 +5,14 @@ from promptflow import tool
 def words(text: str):
     for w in text.split():
         yield w.upper() + " "
+
+
+@tool
+async def shout(text: str) -> str:
+    return text.upper() + "!"
+
+
+@tool
+async def spell(text: str):
+    for c in text:
+        yield c + "."

@@ -38,7 +38,8 @@ func newBatch(app *app) *cobra.Command {
 		Short: "Run a flow over every line of a dataset",
 		Long: `Run a flow once per line of a dataset (JSONL: one JSON object per line, or
 CSV with a header row), streaming it, and keep a run record: the flow, each
-line's inputs, outputs and node details, and metrics.
+line's inputs, outputs and node details, and metrics. FLOW is a flow file, or
+a folder holding one named flow.cue (or flow.yaml, flow.yml, flow.json).
 
 A line's inputs come from --map name='${data.col}' first, then from the
 column of the same name, then from the input's default. CSV cells are text,

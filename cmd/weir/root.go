@@ -211,7 +211,7 @@ func (a *app) load(ctx context.Context, path string, secrets engine.SecretResolv
 	if err != nil {
 		return nil, nil, err
 	}
-	f, err := e.Load(ctx, path)
+	f, err := loadFlow(ctx, e, path)
 	if err != nil {
 		closeAll()
 		return nil, nil, err
@@ -237,6 +237,16 @@ func flowFile(path string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("read flow: %s is a folder with no flow file (%s)", path, strings.Join(flowNames, ", "))
+}
+
+// loadFlow loads the flow file at path, or the flow file in it when path
+// is a folder.
+func loadFlow(ctx context.Context, e *engine.Engine, path string) (*engine.Flow, error) {
+	file, err := flowFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return e.Load(ctx, file)
 }
 
 // count says n things: "1 node", "2 nodes".

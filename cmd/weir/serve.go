@@ -40,10 +40,11 @@ func newServe(app *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve [flags] [FLOW|BUNDLE.weir]...",
 		Short: "Serve flows over HTTP",
-		Long: `Serve flows over HTTP: the runtime server. Each FLOW file or BUNDLE.weir is
-loaded (Wasm modules compiled, one instance of each warm) and deployed as
-version v1, or as the version the flow declares; the first is the default
-flow, which POST /score runs on a flat JSON object of inputs:
+		Long: `Serve flows over HTTP: the runtime server. Each FLOW (a flow file, or a
+folder holding one) or BUNDLE.weir is loaded (Wasm modules compiled, one
+instance of each warm) and deployed as version v1, or as the version the
+flow declares; the first is the default flow, which POST /score runs on
+a flat JSON object of inputs:
 
   curl -s localhost:8080/score -d '{"name":"Ada"}'
 
@@ -255,7 +256,7 @@ func deployPath(ctx context.Context, e *engine.Engine, s *endpoint.Server, path 
 		}
 		return d.Flow, nil
 	}
-	f, err := e.Load(ctx, path)
+	f, err := loadFlow(ctx, e, path)
 	if err != nil {
 		return "", err
 	}

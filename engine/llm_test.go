@@ -219,3 +219,54 @@ outputs: a: "${chat.output.text}"
 `)
 	assert.Equal(t, []string{`flow.cue:5:33: node "chat": input "template": line 2: unexpected end of template, expected end of print statement`}, errs)
 }
+
+// TestStreamHead sends the other outputs before the first chunk, as soon
+// as the nodes they use have ended: here while the streaming node is still
+// writing, its first chunk held until then.
+func TestStreamHead(t *testing.T) {
+	e, _ := newEngine(t, engineOpts())
+	firstSent := make(chan struct{})
+	require.NoError(t, e.Register("h",
+		streamTool{plugins.Func("talk", "Streams two chunks.", func(ctx context.Context, in textIO) (textIO, error) {
+			plugins.StreamTo(ctx)("Hello, ")
+			close(firstSent)
+			plugins.StreamTo(ctx)("world")
+			return textIO{Text: "Hello, world"}, nil
+		})},
+		plugins.Func("late", "Answers once the talk has begun.", func(ctx context.Context, in textIO) (textIO, error) {
+			<-firstSent
+			return textIO{Text: in.Text + "!"}, nil
+		}),
+	))
+	f := load(t, e, `name: "h"
+inputs: name: string
+nodes: {
+	talk: {tool: "h.talk", inputs: text: "${inputs.name}"}
+	late: {tool: "h.late", inputs: text: "${inputs.name}"}
+}
+outputs: {mark: "${late.output.text}", text: "${talk.output.text}", name: "${inputs.name}"}
+`)
+	var events []string
+	res, err := f.RunWith(context.Background(), map[string]any{"name": "Ada"}, engine.RunOptions{
+		Stream:     func(o, c string) { events = append(events, o+"="+c) },
+		StreamHead: func(out []byte) { events = append(events, "head "+string(out)) },
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{`head {"mark":"Ada!","name":"Ada"}`, "text=Hello, ", "text=world"}, events)
+	assert.Equal(t, `{"mark":"Ada!","text":"Hello, world","name":"Ada"}`, string(res.Outputs))
+
+	// Outputs that use no node go before anything runs.
+	f = load(t, e, `name: "h2"
+inputs: name: string
+nodes: talk: {tool: "h.talk", inputs: text: "${inputs.name}"}
+outputs: {name: "${inputs.name}", text: "${talk.output.text}"}
+`)
+	firstSent = make(chan struct{})
+	events = nil
+	_, err = f.RunWith(context.Background(), map[string]any{"name": "Ada"}, engine.RunOptions{
+		Stream:     func(o, c string) { events = append(events, o+"="+c) },
+		StreamHead: func(out []byte) { events = append(events, "head "+string(out)) },
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []string{`head {"name":"Ada"}`, "text=Hello, ", "text=world"}, events)
+}

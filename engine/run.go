@@ -43,6 +43,12 @@ type RunOptions struct {
 	// makes it, from the goroutine that runs the node, one call at a time.
 	// The chunks add up to the output, which the Result holds whole too.
 	Stream func(output, chunk string)
+	// StreamHead, when set with Stream, is called once before the first
+	// chunk with a JSON object of the flow's other outputs, as soon as the
+	// nodes they use have ended: a client reads them before the text
+	// streams. Chunks made before then wait for it. A run that fails
+	// before those nodes end does not call it.
+	StreamHead func(outputs []byte)
 }
 
 // Run runs the flow once on inputs: a map or struct that encodes to a JSON
@@ -138,6 +144,7 @@ type run struct {
 	// streamed is set when an attempt of the streaming node failed after
 	// it sent chunks: it is not retried.
 	streamed bool
+	head     *streamHead // nil unless RunOptions.StreamHead is set
 }
 
 // finished is a node's outcome.
@@ -153,6 +160,7 @@ func (r *run) start(ctx context.Context, inputs any) error {
 		return err
 	}
 	r.values.inputs = in
+	r.startHead()
 	if err := r.schedule(ctx); err != nil {
 		return err
 	}
@@ -295,6 +303,7 @@ func (r *run) release(i int) {
 	if r.opts.OnNode != nil {
 		r.opts.OnNode(r.nodes[i])
 	}
+	r.headEnded(i)
 	for _, d := range r.f.nodes[i].dependents {
 		if s.pending[d]--; s.pending[d] == 0 {
 			s.ready = append(s.ready, d)

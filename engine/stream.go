@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/weirflow/weir/internal/jsonscan"
@@ -15,6 +16,10 @@ type streamOut struct {
 	name  string // "" when no output can stream
 	node  int
 	field string // the field of the node's outputs that its tool streams
+	// head marks the nodes the other outputs use, which heads counts:
+	// once they have ended, RunOptions.StreamHead can have those outputs.
+	head  []bool
+	heads int
 }
 
 // StreamOutput returns the name of the output that a run streams when
@@ -56,9 +61,83 @@ func (c *compiler) streamable() streamOut {
 		}
 		var name string
 		_ = json.Unmarshal([]byte(strings.TrimSuffix(string(fl.key), ":")), &name) // encoded by fieldKey
-		return streamOut{name: name, node: n.index, field: st.Streams()}
+		out := streamOut{name: name, node: n.index, field: st.Streams(), head: make([]bool, len(c.f.nodes))}
+		for _, other := range c.f.outputs.fields {
+			other.val.walk(func(s *selector) {
+				if s.node >= 0 && s.node != n.index && !out.head[s.node] {
+					out.head[s.node] = true
+					out.heads++
+				}
+			})
+		}
+		return out
 	}
 	return none
+}
+
+// streamHead holds the chunks of a run's stream until RunOptions.StreamHead
+// has the other outputs.
+type streamHead struct {
+	left int // nodes of the head that have not ended, under sched.mu
+	mu   sync.Mutex
+	open bool     // the head is sent: chunks go straight through
+	held []string // chunks made before it
+}
+
+// startHead prepares the run's stream head, and sends it at once when
+// the other outputs use no node.
+func (r *run) startHead() {
+	if r.opts.Stream == nil || r.opts.StreamHead == nil || r.f.stream.name == "" {
+		return
+	}
+	r.head = &streamHead{left: r.f.stream.heads}
+	if r.head.left == 0 {
+		r.sendHead()
+	}
+}
+
+// headEnded notes that node i ended, and sends the head when it was the
+// last the other outputs wait for. The caller holds sched.mu, which keeps
+// the nodes' values still while the outputs are made.
+func (r *run) headEnded(i int) {
+	if r.head == nil || !r.f.stream.head[i] {
+		return
+	}
+	if r.head.left--; r.head.left == 0 {
+		r.sendHead()
+	}
+}
+
+// sendHead calls StreamHead with the other outputs, then lets the held
+// chunks go.
+func (r *run) sendHead() {
+	h := r.head
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if out, err := r.f.outputs.append(nil, &r.values); err == nil {
+		r.opts.StreamHead(r.f.e.redactor.Bytes(withoutMember(out, r.f.stream.name)))
+	}
+	for _, c := range h.held {
+		r.opts.Stream(r.f.stream.name, c)
+	}
+	h.open, h.held = true, nil
+}
+
+// emitChunk hands a chunk of the streamed output to RunOptions.Stream, or
+// holds it until the head is sent.
+func (r *run) emitChunk(output, chunk string) {
+	h := r.head
+	if h == nil {
+		r.opts.Stream(output, chunk)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.open {
+		h.held = append(h.held, chunk)
+		return
+	}
+	r.opts.Stream(output, chunk)
 }
 
 // chunkSink hands the chunks of one attempt of the streaming node to
@@ -90,7 +169,7 @@ func (r *run) withStream(ctx context.Context, n *node) (context.Context, *chunkS
 	if r.opts.Stream == nil || r.f.stream.node != n.index {
 		return ctx, nil
 	}
-	s := &chunkSink{emit: r.opts.Stream, name: r.f.stream.name}
+	s := &chunkSink{emit: r.emitChunk, name: r.f.stream.name}
 	s.red = r.f.e.redactor.stream(func(chunk string) { s.emit(s.name, chunk) })
 	return plugins.WithStream(ctx, s.send), s
 }
@@ -121,7 +200,7 @@ func (r *run) endStream(s *chunkSink, out []byte, err error) {
 func (r *run) streamWhole(n *node, out []byte) {
 	if r.opts.Stream != nil && r.f.stream.node == n.index {
 		if text := r.streamText(out); text != "" {
-			r.opts.Stream(r.f.stream.name, r.f.e.redactor.String(text))
+			r.emitChunk(r.f.stream.name, r.f.e.redactor.String(text))
 		}
 	}
 }
@@ -134,4 +213,19 @@ func (r *run) streamText(out []byte) string {
 		return text
 	}
 	return ""
+}
+
+// withoutMember returns the JSON object obj without its member name.
+func withoutMember(obj []byte, name string) []byte {
+	b := []byte{'{'}
+	for k, v := range jsonscan.Members(obj) {
+		if string(jsonscan.AppendText(nil, k)) == name {
+			continue
+		}
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(append(append(b, k...), ':'), v...)
+	}
+	return append(b, '}')
 }

@@ -44,8 +44,8 @@
 // node that nothing else uses (engine.Flow.StreamOutput). /score
 // negotiates as prompt flow's server does: Accept: text/event-stream gets
 // text/event-stream; charset=utf-8, one event with the other outputs
-// first if the flow has any (they wait for the run's end, and so do the
-// chunks then), then data: {"<output>": "<chunk>"} per chunk as the model
+// first if the flow has any (sent as soon as the nodes they use have
+// ended; chunks made before then wait for it), then data: {"<output>": "<chunk>"} per chunk as the model
 // writes it; a client that accepts only event streams gets 406
 // not_acceptable from a flow that cannot stream, as does one that accepts
 // neither JSON nor event streams (*/* and application/* are JSON). A

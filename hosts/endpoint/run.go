@@ -220,7 +220,6 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 	defer cancel()
 	var ev *events
 	var opts engine.RunOptions
-	var held *chunks
 	switch m {
 	case modeStream:
 		ev = newEvents(w, v.nodes)
@@ -235,20 +234,13 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 		defer ev.finish()
 		opts.Stream = ev.data
 		if len(v.flow.Outputs()) > 1 {
-			// The other outputs go first, and are known once the run is
-			// over: the chunks wait for them.
-			held = &chunks{}
-			opts.Stream = held.add
+			// The other outputs go first, as soon as the nodes they use
+			// have ended; the engine holds the chunks until then.
+			opts.StreamHead = func(others []byte) { ev.push("", others) }
 		}
 	}
 	res, err := v.flow.RunWith(ctx, inputs, opts)
 	s.metrics.observe(v, res)
-	if held != nil && err == nil && checkJSON(res.Outputs) == nil {
-		ev.push("", withoutOutput(res.Outputs, v.flow.StreamOutput()))
-		for _, c := range held.data {
-			ev.push("", c)
-		}
-	}
 	if ev != nil {
 		ev.finish()
 	}

@@ -49,41 +49,10 @@ func scoreMode(w *recorder, accept string, v *version) (m mode, ok bool) {
 	return 0, false
 }
 
-// chunks collects the chunks of a run's streamed output for a stream
-// that sends them only once the run is over: /score's, when the flow has
-// other outputs, which go first.
-type chunks struct {
-	mu   sync.Mutex
-	data [][]byte
-}
-
-func (c *chunks) add(output, chunk string) {
-	b := chunkJSON(output, chunk)
-	c.mu.Lock()
-	c.data = append(c.data, b)
-	c.mu.Unlock()
-}
-
 // chunkJSON is the data of a chunk's event: {"<output>": "<chunk>"}.
 func chunkJSON(output, chunk string) []byte {
 	b := jsonscan.AppendString([]byte{'{'}, output)
 	b = jsonscan.AppendString(append(b, ':'), chunk)
-	return append(b, '}')
-}
-
-// withoutOutput returns the outputs object but for the member name: the
-// first event of /score's stream.
-func withoutOutput(outputs []byte, name string) []byte {
-	b := []byte{'{'}
-	for k, v := range jsonscan.Members(outputs) {
-		if string(jsonscan.AppendText(nil, k)) == name {
-			continue
-		}
-		if len(b) > 1 {
-			b = append(b, ',')
-		}
-		b = append(append(append(b, k...), ':'), v...)
-	}
 	return append(b, '}')
 }
 

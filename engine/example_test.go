@@ -150,3 +150,54 @@ outputs: length: "${say.output.text}"
 	// completed 3 succeeded
 	// {"avg":{"count":3,"sum":11,"mean":3.6666666666666665,"min":3,"max":4}}
 }
+
+// A program that keeps its secrets in a vault of its own gives them to the
+// engine with Options.Secrets; a tool gets the value, and what the run
+// returns, as every record and log, shows "***" in its place.
+func ExampleOptions_secrets() {
+	vault := map[string]string{"api_key": "sk-from-the-vault"}
+	e, err := weir.New(engine.Options{
+		Secrets: func(name string, src engine.SecretSource) (string, error) {
+			v, ok := vault[name]
+			if !ok {
+				return "", fmt.Errorf("not in the vault (the flow says env %s)", src.Env)
+			}
+			return v, nil
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer e.Close()
+	type In struct {
+		Key string `json:"key"`
+	}
+	type Out struct {
+		Header string `json:"header"`
+		Length int    `json:"length"`
+	}
+	auth := plugins.Func("auth", "Builds an auth header.", func(_ context.Context, in In) (Out, error) {
+		return Out{Header: "Bearer " + in.Key, Length: len(in.Key)}, nil
+	})
+	if err := e.Register("app", auth); err != nil {
+		panic(err)
+	}
+	f, err := e.Parse(context.Background(), "flow.cue", []byte(`
+name: "auth"
+secrets: api_key: env: "API_KEY"
+nodes: auth: {tool: "app.auth", inputs: key: "${secrets.api_key}"}
+outputs: {header: "${auth.output.header}", length: "${auth.output.length}"}
+`))
+	if err != nil {
+		panic(err)
+	}
+	res, err := f.Run(context.Background(), nil)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(string(res.Outputs))
+	fmt.Println(e.Redactor().String("a log line with sk-from-the-vault in it"))
+	// Output:
+	// {"header":"Bearer ***","length":17}
+	// a log line with *** in it
+}

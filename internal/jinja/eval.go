@@ -82,6 +82,20 @@ func (r *renderer) exec(n node, sc *scope) error {
 	return fmt.Errorf("unknown node %T", n)
 }
 
+// isConstant reports whether x is made of literals and arithmetic only, an
+// expression jinja2's optimizer folds into one constant.
+func isConstant(x expr) bool {
+	switch x := x.(type) {
+	case *literal:
+		return true
+	case *unaryExpr:
+		return x.op != "not" && isConstant(x.x)
+	case *binaryExpr:
+		return x.op != "and" && x.op != "or" && isConstant(x.l) && isConstant(x.r)
+	}
+	return false
+}
+
 // assign binds one value, or unpacks it over several names.
 func assign(sc *scope, pos int, targets []string, v any) error {
 	if len(targets) == 1 {
@@ -294,6 +308,19 @@ func (r *renderer) eval(x expr, sc *scope) (any, error) {
 		rv, err := r.eval(x.r, sc)
 		if err != nil {
 			return nil, err
+		}
+		if x.op == "**" && isConstant(x.l) && !isConstant(x.r) {
+			// jinja2 folds constants (both sides constant: the power
+			// itself) and writes the literal into Python code, where a
+			// negative one reads as -(2 ** n).
+			if _, f, _, ok := numeric(l); ok && f < 0 {
+				abs, _ := negate("-", l)
+				res, err := binary("**", abs, rv)
+				if err != nil {
+					return nil, errAt(x.pos, "%s", err)
+				}
+				return negate("-", res)
+			}
 		}
 		res, err := binary(x.op, l, rv)
 		if err != nil {
@@ -698,6 +725,9 @@ func binary(op string, l, r any) (any, error) {
 	if u, ok := l.(Undefined); ok {
 		return nil, u.err()
 	}
+	if _, ok := l.(string); ok && op == "%" {
+		return percentFormat(l.(string), r)
+	}
 	if u, ok := r.(Undefined); ok {
 		return nil, u.err()
 	}
@@ -729,51 +759,58 @@ func binary(op string, l, r any) (any, error) {
 		if s, n, ok := repeatArgs(l, r); ok {
 			return repeat(s, n)
 		}
-	case "%":
-		if _, ok := l.(string); ok {
-			return nil, fmt.Errorf("string formatting with %% is not supported; use ~ or filters")
-		}
 	}
 	return nil, fmt.Errorf("unsupported operand type(s) for %s: '%s' and '%s'", op, typeName(l), typeName(r))
 }
 
+// repeatArgs reads "seq * n" or "n * seq", where n may be a bool, as in
+// Python.
 func repeatArgs(l, r any) (any, int64, bool) {
-	if n, ok := r.(int64); ok {
-		switch l.(type) {
-		case string, []any:
-			return l, n, true
+	count := func(v any) (int64, bool) {
+		switch n := v.(type) {
+		case int64:
+			return n, true
+		case bool:
+			return boolInt(n), true
 		}
+		return 0, false
 	}
-	if n, ok := l.(int64); ok {
-		switch r.(type) {
-		case string, []any:
-			return r, n, true
+	isSeq := func(v any) bool {
+		switch v.(type) {
+		case string, []any, Tuple:
+			return true
 		}
+		return false
+	}
+	if n, ok := count(r); ok && isSeq(l) {
+		return l, n, true
+	}
+	if n, ok := count(l); ok && isSeq(r) {
+		return r, n, true
 	}
 	return nil, 0, false
 }
 
 func repeat(v any, n int64) (any, error) {
-	if n < 0 {
-		n = 0
-	}
-	switch v := v.(type) {
-	case string:
-		if int64(len(v))*n > defaultMaxOutput {
+	n = max(n, 0)
+	if s, ok := v.(string); ok {
+		if int64(len(s))*n > defaultMaxOutput {
 			return nil, fmt.Errorf("repeat: result passes %d bytes: %w", defaultMaxOutput, ErrLimit)
 		}
-		return strings.Repeat(v, int(n)), nil
-	case []any:
-		if int64(len(v))*n > maxRange {
-			return nil, fmt.Errorf("repeat: list passes %d items: %w", maxRange, ErrLimit)
-		}
-		out := make([]any, 0, len(v)*int(n))
-		for range n {
-			out = append(out, v...)
-		}
-		return out, nil
+		return strings.Repeat(s, int(n)), nil
 	}
-	return nil, nil
+	items, _ := iterate(v)
+	if int64(len(items))*n > maxRange {
+		return nil, fmt.Errorf("repeat: list passes %d items: %w", maxRange, ErrLimit)
+	}
+	out := make([]any, 0, len(items)*int(n))
+	for range n {
+		out = append(out, items...)
+	}
+	if _, ok := v.(Tuple); ok {
+		return Tuple(out), nil
+	}
+	return out, nil
 }
 
 func intOp(op string, a, b int64) (any, error) {
@@ -793,7 +830,7 @@ func intOp(op string, a, b int64) (any, error) {
 		q, m := new(big.Int).DivMod(ba, bb, new(big.Int)) // Euclidean
 		// Python floors: the remainder takes the divisor's sign.
 		if m.Sign() != 0 && bb.Sign() < 0 {
-			q.Add(q, big.NewInt(1))
+			q.Sub(q, big.NewInt(1))
 			m.Add(m, bb)
 		}
 		res = q
@@ -802,7 +839,7 @@ func intOp(op string, a, b int64) (any, error) {
 		}
 	case "**":
 		if b < 0 {
-			return math.Pow(float64(a), float64(b)), nil
+			return floatOp(op, float64(a), float64(b))
 		}
 		if b > 4096 {
 			return nil, fmt.Errorf("power: exponent %d is too large: %w", b, ErrLimit)
@@ -843,12 +880,22 @@ func floatOp(op string, a, b float64) (any, error) {
 			return nil, fmt.Errorf("float modulo")
 		}
 		m := math.Mod(a, b)
-		if m != 0 && (m < 0) != (b < 0) {
+		switch {
+		case m == 0:
+			m = math.Copysign(0, b) // Python's zero takes the divisor's sign
+		case (m < 0) != (b < 0):
 			m += b
 		}
 		return m, nil
 	case "**":
-		return math.Pow(a, b), nil
+		if a == 0 && b < 0 {
+			return nil, fmt.Errorf("0.0 cannot be raised to a negative power")
+		}
+		p := math.Pow(a, b)
+		if math.IsInf(p, 0) && !math.IsInf(a, 0) && !math.IsInf(b, 0) {
+			return nil, fmt.Errorf("power: numerical result out of range")
+		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("unknown operator %s", op)
 }
@@ -893,6 +940,9 @@ func equal(a, b any) bool {
 	case Undefined:
 		_, ok := b.(Undefined)
 		return ok
+	case view:
+		bv, ok := b.(view)
+		return ok && av.kind == "range" && bv.kind == "range" && equalItems(av.items, bv.items)
 	}
 	return false
 }
@@ -965,16 +1015,14 @@ func order(a, b any, op string) (int, error) {
 			return strings.Compare(as, bs), nil
 		}
 	}
-	if al, ok := a.([]any); ok {
-		if bl, ok := b.([]any); ok {
-			for i := 0; i < len(al) && i < len(bl); i++ {
-				if equal(al[i], bl[i]) {
-					continue
-				}
-				return order(al[i], bl[i], op)
+	if al, bl, ok := sameSequences(a, b); ok {
+		for i := 0; i < len(al) && i < len(bl); i++ {
+			if equal(al[i], bl[i]) {
+				continue
 			}
-			return len(al) - len(bl), nil
+			return order(al[i], bl[i], op)
 		}
+		return len(al) - len(bl), nil
 	}
 	if u, ok := a.(Undefined); ok {
 		return 0, u.err()
@@ -983,6 +1031,20 @@ func order(a, b any, op string) (int, error) {
 		return 0, u.err()
 	}
 	return 0, fmt.Errorf("'%s' not supported between instances of '%s' and '%s'", op, typeName(a), typeName(b))
+}
+
+// sameSequences returns the items of a and b when both are lists or both
+// are tuples, which Python orders item by item.
+func sameSequences(a, b any) ([]any, []any, bool) {
+	switch a := a.(type) {
+	case []any:
+		b, ok := b.([]any)
+		return a, b, ok
+	case Tuple:
+		b, ok := b.(Tuple)
+		return a, b, ok
+	}
+	return nil, nil, false
 }
 
 // contains is Python's "needle in hay".
@@ -1000,6 +1062,10 @@ func contains(hay, needle any) (bool, error) {
 	case *Dict:
 		k, ok := needle.(string)
 		if !ok {
+			switch needle.(type) {
+			case []any, *Dict:
+				return false, fmt.Errorf("unhashable type: '%s'", typeName(needle))
+			}
 			return false, nil
 		}
 		_, in := h.vals[k]

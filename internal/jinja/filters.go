@@ -184,6 +184,8 @@ func filterLast(v any, _ []any, _ map[string]any) (any, error) {
 func filterInt(v any, args []any, kwargs map[string]any) (any, error) {
 	def := arg(args, kwargs, 0, "default", int64(0))
 	switch n := v.(type) {
+	case Undefined:
+		return nil, n.err()
 	case int64, *big.Int:
 		return n, nil
 	case bool:
@@ -220,6 +222,8 @@ func floatToInt(f float64) (any, error) {
 func filterFloat(v any, args []any, kwargs map[string]any) (any, error) {
 	def := arg(args, kwargs, 0, "default", 0.0)
 	switch n := v.(type) {
+	case Undefined:
+		return nil, n.err()
 	case float64:
 		return n, nil
 	case int64:
@@ -257,7 +261,15 @@ func filterIndent(v any, args []any, kwargs map[string]any) (any, error) {
 	default:
 		return nil, fmt.Errorf("width must be an int or a string, not %s", typeName(width))
 	}
-	lines := splitLines(str(v) + "\n")
+	s, ok := v.(string)
+	if !ok {
+		if u, isU := v.(Undefined); isU {
+			return nil, u.err()
+		}
+		// jinja2 appends "\n" to the value and splits its lines.
+		return nil, fmt.Errorf("unsupported operand type(s) for +=: '%s' and 'str'", typeName(v))
+	}
+	lines := splitLines(s + "\n")
 	var b strings.Builder
 	for i, line := range lines {
 		if i > 0 {
@@ -478,9 +490,11 @@ func isInt(v any) bool {
 }
 
 func isSequence(v any) bool {
-	switch v.(type) {
+	switch v := v.(type) {
 	case string, []any, Tuple, *Dict, Undefined:
 		return true
+	case view:
+		return v.kind == "range"
 	}
 	return false
 }
@@ -501,7 +515,12 @@ func isCased(s string, mapping func(string) string) bool {
 }
 
 func typeTest(f func(any) bool) testFunc {
-	return func(v any, _ []any) (bool, error) { return f(v), nil }
+	return func(v any, args []any) (bool, error) {
+		if len(args) > 0 {
+			return false, fmt.Errorf("takes no argument, got %d", len(args))
+		}
+		return f(v), nil
+	}
 }
 
 func compareTest(op string) testFunc {
@@ -514,7 +533,10 @@ func compareTest(op string) testFunc {
 }
 
 func parityTest(rem int64) testFunc {
-	return func(v any, _ []any) (bool, error) {
+	return func(v any, args []any) (bool, error) {
+		if len(args) > 0 {
+			return false, fmt.Errorf("takes no argument, got %d", len(args))
+		}
 		m, err := binary("%", v, int64(2))
 		if err != nil {
 			return false, err

@@ -95,14 +95,18 @@ func rangeOf(args []any) (any, error) {
 	if step == 0 {
 		return nil, fmt.Errorf("range() arg 3 must not be zero")
 	}
-	var items []any
+	items := []any{}
 	for i := start; (step > 0 && i < stop) || (step < 0 && i > stop); i += step {
 		if len(items) == maxRange {
 			return nil, fmt.Errorf("range passes %d items: %w", maxRange, ErrLimit)
 		}
 		items = append(items, i)
 	}
-	return items, nil
+	text := fmt.Sprintf("range(%d, %d)", start, stop)
+	if step != 1 {
+		text = fmt.Sprintf("range(%d, %d, %d)", start, stop, step)
+	}
+	return view{kind: "range", items: items, repr: text}, nil
 }
 
 func strMethod(s, name string, args []any, kwargs map[string]any) (any, error) {

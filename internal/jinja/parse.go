@@ -779,6 +779,7 @@ func (p *parser) parsePostfix(x expr) (expr, error) {
 // parseSubscript reads what follows "[": an index or a slice, and the "]".
 func (p *parser) parseSubscript(x expr) (expr, error) {
 	var parts [3]expr
+	var tuple []expr
 	n := 0
 	for {
 		if !p.isOp(":") && !p.isOp("]") {
@@ -787,6 +788,21 @@ func (p *parser) parseSubscript(x expr) (expr, error) {
 				return nil, err
 			}
 			parts[n] = e
+		}
+		if n <= 0 && parts[0] != nil && p.isOp(",") {
+			tuple = append(tuple, parts[0])
+			for p.skipOp(",") && !p.isOp("]") {
+				e, err := p.parseExpr()
+				if err != nil {
+					return nil, err
+				}
+				tuple = append(tuple, e)
+			}
+			if err := p.expectOp("]"); err != nil {
+				return nil, err
+			}
+			n = -1
+			break
 		}
 		if p.skipOp("]") {
 			break
@@ -801,6 +817,9 @@ func (p *parser) parseSubscript(x expr) (expr, error) {
 			return nil, p.unexpected("an index")
 		}
 		return &itemExpr{pos: x.at(), x: x, item: parts[0]}, nil
+	}
+	if n < 0 { // a[1, 2]: a tuple
+		return &itemExpr{pos: x.at(), x: x, item: &listExpr{pos: parts[0].at(), items: tuple, tuple: true}}, nil
 	}
 	return &sliceExpr{pos: x.at(), x: x, lo: parts[0], hi: parts[1], step: parts[2]}, nil
 }
@@ -878,8 +897,9 @@ func (p *parser) parseFilterExpr(x expr) (expr, error) {
 				if te.args, err = p.parseArgs(); err != nil {
 					return nil, err
 				}
+			case p.isName("is"):
+				return nil, errAt(p.peek().pos, "you cannot chain multiple tests with is")
 			case p.startsTestArg():
-				// "x is divisibleby 3": one argument without parentheses.
 				arg, err := p.parsePrimary()
 				if err != nil {
 					return nil, err
@@ -896,17 +916,16 @@ func (p *parser) parseFilterExpr(x expr) (expr, error) {
 	}
 }
 
+// startsTestArg reports whether a test's one argument follows without
+// parentheses ("x is divisibleby 3"). As in jinja2, any name but else, or
+// and and starts one, so "x is defined if y" does not parse.
 func (p *parser) startsTestArg() bool {
 	t := p.peek()
 	switch t.kind {
 	case tString, tInt, tFloat:
 		return true
 	case tName:
-		switch t.val {
-		case "else", "or", "and", "is", "in", "if", "not":
-			return false
-		}
-		return true
+		return t.val != "else" && t.val != "or" && t.val != "and"
 	case tOp:
 		return t.val == "[" || t.val == "{"
 	}

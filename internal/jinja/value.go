@@ -81,11 +81,12 @@ type method struct {
 	name string
 }
 
-// view is what dict.keys(), .values() and .items() return: it iterates as
-// its items and prints as dict_keys([...]).
+// view is what dict.keys(), .values() and .items() return, and range():
+// it iterates as its items and prints as dict_keys([...]) or range(0, 3).
 type view struct {
 	kind  string
 	items []any
+	repr  string // how it prints, when not kind([items]): range(0, 3)
 }
 
 // DecodeJSON decodes one JSON value the way Python's json.loads does:
@@ -316,6 +317,10 @@ func repr(b *strings.Builder, v any) {
 		}
 		b.WriteByte('}')
 	case view:
+		if v.repr != "" {
+			b.WriteString(v.repr)
+			return
+		}
 		b.WriteString(v.kind)
 		b.WriteString("([")
 		reprItems(b, v.items)

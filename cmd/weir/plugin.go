@@ -85,8 +85,8 @@ the builtin plugin that every flow has.`,
 				contracts = append(contracts, t.Contract())
 			}
 			var digest string
-			if d, ok := pl.(interface{ Digest() string }); ok {
-				digest = d.Digest()
+			if d, ok := pl.(interface{ SHA256() string }); ok {
+				digest = d.SHA256()
 			}
 			if output == "json" {
 				return printContract(cmd.OutOrStdout(), kind.abi, digest, contracts)

@@ -165,3 +165,18 @@ func TestDigestOfAFolder(t *testing.T) {
 	single := mustDigest(t, filepath.Join(dir, "a.py"))
 	assert.Equal(t, sha("A"), single, "a file's digest is the file's")
 }
+
+// TestCodeDigest: the pin is the files' digest; the node cache's key
+// covers the requirements as well.
+func TestCodeDigest(t *testing.T) {
+	_, pl, _ := open(t, "reqs", "")
+	assert.Equal(t, mustDigest(t, "testdata/reqs"), pl.SHA256())
+	plain, err := pl.Digest()
+	require.NoError(t, err)
+	_, withReqs, _ := open(t, "reqs", `{"python":{"path":"testdata/reqs","requirements":"testdata/reqs/requirements.txt"}}`)
+	assert.Equal(t, pl.SHA256(), withReqs.SHA256())
+	d, err := withReqs.Digest()
+	require.NoError(t, err)
+	assert.NotEqual(t, plain, d)
+	assert.Len(t, d, 64)
+}

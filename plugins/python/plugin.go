@@ -41,6 +41,7 @@ type Plugin struct {
 	// interpreter finds the interpreter: the flow's, or that of the venv
 	// made for its requirements, made on first use.
 	interpreter func(context.Context) (string, error)
+	digest      func() (string, error)
 
 	slots chan struct{} // one per process that may run
 
@@ -69,9 +70,15 @@ type initToolSpec struct {
 // Tools returns the plugin's tools, in the order of their files and lines.
 func (pl *Plugin) Tools() []plugins.Tool { return append([]plugins.Tool(nil), pl.tools...) }
 
-// Digest is the SHA-256 of the plugin's files in hex, which a flow's
-// sha256 pins: see Digest.
-func (pl *Plugin) Digest() string { return pl.tree.digest }
+// SHA256 is the digest of the plugin's files in hex, which a flow's
+// sha256 pins: see Digest (the function).
+func (pl *Plugin) SHA256() string { return pl.tree.digest }
+
+// Digest names the code the tools run, for the node result cache
+// (plugins.Digester): the files' digest, weir's module for Python, the
+// interpreter's path and the requirements file's bytes. It is safe for
+// concurrent use.
+func (pl *Plugin) Digest() (string, error) { return pl.digest() }
 
 // PoolStats counts the plugin's interpreter processes.
 func (pl *Plugin) PoolStats() plugins.PoolStats {
@@ -307,7 +314,8 @@ func (pl *Plugin) logLine(pr *process, stream string) func(string) {
 }
 
 var (
-	_ plugins.Plugin = (*Plugin)(nil)
-	_ plugins.Pooled = (*Plugin)(nil)
-	_ plugins.Tool   = (*tool)(nil)
+	_ plugins.Plugin   = (*Plugin)(nil)
+	_ plugins.Pooled   = (*Plugin)(nil)
+	_ plugins.Digester = (*Plugin)(nil)
+	_ plugins.Tool     = (*tool)(nil)
 )

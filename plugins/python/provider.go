@@ -2,6 +2,8 @@ package python
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -204,6 +206,7 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 		},
 	}
 	pl.interpreter = func(context.Context) (string, error) { return base, nil }
+	pl.digest = sync.OnceValues(func() (string, error) { return codeDigest(t, base, src.Requirements) })
 	if src.Requirements != "" {
 		pl.interpreter = func(ctx context.Context) (string, error) { return p.venv(ctx, base, src.Requirements) }
 	}
@@ -224,6 +227,21 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 	}
 	p.open[pl] = struct{}{}
 	return pl, nil
+}
+
+// codeDigest names the code a plugin's tools run: its files, weir's module
+// for Python, the interpreter and the requirements.
+func codeDigest(t *tree, interpreter, requirements string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "weir-python\x00%s\x00%s\x00%s\x00", t.digest, runtimeDigest(), interpreter)
+	if requirements != "" {
+		b, err := os.ReadFile(requirements)
+		if err != nil {
+			return "", fmt.Errorf("read requirements: %w", err)
+		}
+		h.Write(b)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // childEnv is the whole environment of a process: a Python tool must not

@@ -270,3 +270,19 @@ outputs: {name: "${inputs.name}", text: "${talk.output.text}"}
 	require.NoError(t, err)
 	assert.Equal(t, []string{`head {"name":"Ada"}`, "text=Hello, ", "text=world"}, events)
 }
+
+// TestStreamHeadFailed does not send the other outputs when a node they
+// use failed: they are not known, and the run fails.
+func TestStreamHeadFailed(t *testing.T) {
+	s := mockllm.Start(mockllm.Options{})
+	defer s.Close()
+	e, _ := newEngine(t, engineOpts())
+	f := load(t, e, llmFlow(s, `answer: "${chat.output.text}", v: "${other.output.value}"`, `nodes: other: {tool: "t.fail", inputs: message: "no"}`))
+	var heads []string
+	_, err := f.RunWith(context.Background(), map[string]any{"question": "q"}, engine.RunOptions{
+		Stream:     func(string, string) {},
+		StreamHead: func(out []byte) { heads = append(heads, string(out)) },
+	})
+	require.EqualError(t, err, `node "other" (tool t.fail, plugin t): no`)
+	assert.Empty(t, heads)
+}

@@ -100,7 +100,13 @@ func (r *run) startHead() {
 // last the other outputs wait for. The caller holds sched.mu, which keeps
 // the nodes' values still while the outputs are made.
 func (r *run) headEnded(i int) {
-	if r.head == nil || !r.f.stream.head[i] {
+	if r.head == nil || !r.f.stream.head[i] || r.head.left <= 0 {
+		return
+	}
+	if st := r.nodes[i].Status; st != Succeeded && st != Bypassed {
+		// Failed or canceled: the outputs are not known, and the run
+		// fails.
+		r.head.left = -1
 		return
 	}
 	if r.head.left--; r.head.left == 0 {

@@ -22,11 +22,13 @@ import (
 )
 
 // askFlow asks the mock s the question; outputs is the flow's outputs.
+// Node count is there for other outputs to use.
 func askFlow(s *mockllm.Server, outputs string) string {
 	return fmt.Sprintf(`name: "ask"
 inputs: question: string
 plugins: openai: {builtin: true, config: {api_base: %q, api_key: %q}, grants: hosts: [%q]}
 nodes: chat: {tool: "openai.llm", inputs: {model: "gpt-4o", messages: [{role: "user", content: "${inputs.question}"}]}}
+nodes: count: {tool: "builtin.json", inputs: value: 3}
 outputs: {%s}
 `, s.URL+"/v1", mockllm.DefaultKey, s.Host(), outputs)
 }
@@ -85,15 +87,24 @@ func TestScoreStream(t *testing.T) {
 }
 
 // TestScoreStreamOtherOutputs sends the outputs that do not stream first,
-// in one event, then the chunks.
+// in one event, then the chunks as they come: the mock holds its last
+// chunk until the test has read the first.
 func TestScoreStreamOtherOutputs(t *testing.T) {
 	t.Parallel()
-	fx := askFixture(t, mockllm.Options{Text: "Two chunks."}, `question: "${inputs.question}", answer: "${chat.output.text}"`)
+	gate := make(chan struct{})
+	fx := askFixture(t, mockllm.Options{Text: "Three chunks here.", Gate: gate},
+		`question: "${inputs.question}", answer: "${chat.output.text}", n: "${count.output.value}"`)
 	resp := post(t, fx.url+"/score", "text/event-stream, application/json", `{"question": "Hi?"}`)
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	b, err := io.ReadAll(resp.Body)
+	events := sse{bufio.NewReader(resp.Body)}
+	_, data := events.next(t)
+	assert.Equal(t, `{"question":"Hi?","n":3}`, data)
+	_, data = events.next(t)
+	assert.Equal(t, `{"answer":"Three "}`, data)
+	close(gate)
+	rest, err := io.ReadAll(events.r)
 	require.NoError(t, err)
-	assert.Equal(t, "data: {\"question\":\"Hi?\"}\n\ndata: {\"answer\":\"Two \"}\n\ndata: {\"answer\":\"chunks.\"}\n\n", string(b))
+	assert.Equal(t, "data: {\"answer\":\"chunks \"}\n\ndata: {\"answer\":\"here.\"}\n\n", string(rest))
 }
 
 // TestScoreAccept answers each Accept as prompt flow's server does.
@@ -140,10 +151,13 @@ func TestRunsStreamChunks(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	events := sse{bufio.NewReader(resp.Body)}
 	var got []string
-	for range 4 {
+	for len(got) < 4 {
 		event, data := events.next(t)
 		if event == "node" {
 			data = data[:strings.Index(data, `,"status"`)]
+			if strings.Contains(data, `"count"`) {
+				continue // the other node, in parallel
+			}
 		}
 		if event == "result" {
 			data = data[strings.Index(data, `"outputs"`):strings.Index(data, `,"nodes"`)]

@@ -156,7 +156,9 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 	if err != nil {
 		return usageError{err}
 	}
-	b, err := app.bundleOf(ctx, path, kind.OwnSecrets)
+	// What is exported instead of deployed holds no value: it needs none.
+	exporting := kind.Export != "" && cmd.Flags().Changed(kind.Export)
+	b, err := app.bundleOf(ctx, path, kind.OwnSecrets || exporting)
 	if err != nil {
 		return err
 	}
@@ -194,13 +196,13 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 // bundleOf returns the bundle to deploy: path itself when it is a .weir
 // file (checked), else a bundle of the flow at path, built into a
 // temporary file once the flow loads without problems; with its secrets
-// read here, unless the host reads its own (ownSecrets).
-func (app *app) bundleOf(ctx context.Context, path string, ownSecrets bool) (*hosts.Bundle, error) {
+// read here, unless noSecrets (a host that reads its own, an export).
+func (app *app) bundleOf(ctx context.Context, path string, noSecrets bool) (*hosts.Bundle, error) {
 	if strings.HasSuffix(path, ".weir") {
 		return hosts.OpenBundle(path)
 	}
 	load := app.loadFlow
-	if ownSecrets {
+	if noSecrets {
 		load = app.checkFlow
 	}
 	f, closeAll, err := load(ctx, path)

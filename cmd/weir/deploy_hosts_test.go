@@ -191,3 +191,30 @@ func builtWeir(t *testing.T) string {
 	bin, _ := weirBinary(t)
 	return bin
 }
+
+// TestDeployExportSecrets exports a flow with secrets that this machine
+// does not have: the manifests hold a Secret of their keys with empty
+// values, and the other exports say where the values must go.
+func TestDeployExportSecrets(t *testing.T) {
+	home, weirBin := t.TempDir(), builtWeir(t)
+	dir := t.TempDir()
+	flow := filepath.Join(dir, "flow.cue")
+	require.NoError(t, os.WriteFile(flow, []byte(hoststest.SecretFlow), 0o644))
+	r := weir(t, "", "deploy", "--home", home, flow, "--host", "kubernetes", "--image", "registry.example.com/flows/secret", "--binary", weirBin, "--dry-run")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.True(t, strings.HasPrefix(r.stdout, "apiVersion: v1\nkind: Secret\n"), r.stdout)
+	assert.Contains(t, r.stdout, "stringData:\n  WEIR_SECRET_TOKEN: \"\"\n  WEIR_TEST_API_KEY: \"\"\ntype: Opaque\n---\n")
+	assert.Contains(t, r.stdout, "      - envFrom:\n        - secretRef:\n            name: secret\n")
+	assert.Equal(t, "the Secret secret holds the keys of the flow's secrets with empty values, never theirs: fill them in before applying\n", r.stderr)
+
+	r = weir(t, "", "deploy", "--home", home, flow, "--host", "vm", "--cloud-init", "--binary", weirBin,
+		"--binary-url", "https://files.example.com/weir", "--bundle-url", "https://files.example.com/secret.weir")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stderr, "the flow's secrets are not in what was written: set WEIR_SECRET_TOKEN, WEIR_TEST_API_KEY in weir serve's environment where it runs\n")
+
+	// Deploying needs the values, here.
+	r = weir(t, "", "deploy", "--home", home, flow, "--host", "local")
+	assert.Equal(t, 1, r.code)
+	assert.Equal(t, flow+":3:2: secret \"api_key\": environment variable WEIR_TEST_API_KEY is not set\n"+
+		flow+":4:2: secret \"token\": read "+filepath.Join(dir, "keys", "token")+": no such file or directory\n", r.stderr)
+}

@@ -147,6 +147,12 @@ func (p *Provider) runtime() (string, error) {
 // grants.hosts and grants.dirs, which weir could not enforce. grants.env
 // names variables of weir's environment passed to the processes.
 func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin, error) {
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, ErrClosed
+	}
 	e, src, limits, err := parseEntry(spec.Options, p.opts.Limits)
 	if err != nil {
 		return nil, err
@@ -280,6 +286,7 @@ func (p *Provider) Close() error {
 	for _, pl := range open {
 		_ = pl.Close()
 	}
+	p.dirOnce.Do(func() {}) // no folder made after this; see one made before
 	if p.temp {
 		return os.RemoveAll(p.dir)
 	}

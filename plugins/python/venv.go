@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 )
 
 // venv is a virtual environment made for one requirements file and
@@ -64,10 +63,10 @@ func (p *Provider) venv(ctx context.Context, base, requirements string) (string,
 	}
 }
 
-// venvMu keeps two makings of virtual environments in one weir apart; two
-// weir processes may still race, and the rename at the end settles it.
-var venvMu sync.Mutex
-
+// makeVenv makes the virtual environment of key in a folder of its own
+// and renames it into place once pip succeeded, so that a half-made one
+// is never used: a weir that finds the folder uses it, and two that make
+// it at once keep the first one renamed.
 func (p *Provider) makeVenv(base, requirements, key string) (string, error) {
 	dir, err := p.cacheDir()
 	if err != nil {
@@ -75,34 +74,34 @@ func (p *Provider) makeVenv(base, requirements, key string) (string, error) {
 	}
 	final := filepath.Join(dir, "venv", key)
 	python := filepath.Join(final, "bin", "python")
-	if _, err := os.Stat(filepath.Join(final, ".weir-installed")); err == nil {
+	if _, err := os.Stat(python); err == nil {
 		return python, nil
 	}
-	venvMu.Lock()
-	defer venvMu.Unlock()
 	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
 		return "", fmt.Errorf("make a virtual environment: %w", err)
 	}
-	// A virtual environment knows its own path, so it is made where it
-	// stays; a half-made one from a crash is removed first.
-	_ = os.RemoveAll(final)
-	fail := func(err error) (string, error) {
-		_ = os.RemoveAll(final)
-		return "", err
+	tmp, err := os.MkdirTemp(filepath.Dir(final), ".tmp-"+key+"-")
+	if err != nil {
+		return "", fmt.Errorf("make a virtual environment: %w", err)
 	}
-	if out, err := exec.Command(base, "-m", "venv", "--system-site-packages", "--without-pip", final).CombinedOutput(); err != nil {
-		return fail(fmt.Errorf("make a virtual environment with %s -m venv: %w: %s", base, err, bytes.TrimSpace(out)))
+	defer os.RemoveAll(tmp) // gone by then when renamed
+	if out, err := exec.Command(base, "-m", "venv", "--system-site-packages", "--without-pip", tmp).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("make a virtual environment with %s -m venv: %w: %s", base, err, bytes.TrimSpace(out))
 	}
 	// The venv has no pip of its own (--without-pip, which needs no
-	// ensurepip): the system's pip, which it sees, installs into it.
-	cmd := exec.Command(python, append([]string{"-m", "pip"}, append(pipArgs, requirements)...)...)
+	// ensurepip): the system's pip, which it sees, installs into it. Tools
+	// are run as python -m and imports, never through the scripts pip
+	// writes, whose first lines would name the folder before the rename.
+	cmd := exec.Command(filepath.Join(tmp, "bin", "python"), append([]string{"-m", "pip"}, append(pipArgs, requirements)...)...)
 	cmd.Env = append(os.Environ(), "PIP_NO_INPUT=1", "PYTHONNOUSERSITE=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fail(pipError(requirements, out, err))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", pipError(requirements, out, err)
 	}
-	if err := os.WriteFile(filepath.Join(final, ".weir-installed"), nil, 0o644); err != nil {
-		return fail(fmt.Errorf("make a virtual environment: %w", err))
+	if err := os.Rename(tmp, final); err != nil {
+		if _, serr := os.Stat(python); serr == nil {
+			return python, nil // another weir made it first
+		}
+		return "", fmt.Errorf("make a virtual environment: %w", err)
 	}
 	return python, nil
 }

@@ -117,7 +117,10 @@ class File:
             return self.union_of([node.left, node.right], depth)
         if isinstance(node, ast.Subscript):
             base = name_of(node.value)
-            args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+            sl = node.slice
+            if type(sl).__name__ == "Index":  # Python 3.8 wraps it
+                sl = sl.value
+            args = sl.elts if isinstance(sl, ast.Tuple) else [sl]
             if base in ARRAYS:
                 if base in ("tuple", "Tuple") and len(args) != 1 and not (len(args) == 2 and isinstance(args[1], ast.Constant) and args[1].value is Ellipsis):
                     return {"type": "array"}

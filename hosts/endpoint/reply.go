@@ -25,6 +25,7 @@ const (
 	codeUnauthorized  = "unauthorized"
 	codeForbidden     = "forbidden"
 	codeMediaType     = "unsupported_media_type"
+	codeNotAcceptable = "not_acceptable"
 	codeUnavailable   = "unavailable"
 	codeNodeFailed    = "node_failed"
 	codeTimeout       = "timeout"

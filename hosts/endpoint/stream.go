@@ -11,9 +11,6 @@ import (
 	"github.com/weirflow/weir/internal/jsonscan"
 )
 
-// codeNotAcceptable answers an Accept the server cannot satisfy.
-const codeNotAcceptable = "not_acceptable"
-
 // scoreMode picks how POST /score answers a request that accepts accept,
 // from version v of a flow, as prompt flow's server does: server-sent
 // events when the client accepts them and the flow has an output to

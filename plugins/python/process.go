@@ -107,7 +107,17 @@ func (pl *Plugin) startProcess(ctx context.Context, interpreter string, deadline
 		}
 		_, _ = stdout.Write([]byte(line + "\n"))
 	}
-	grp, err := procgroup.Spawn(cmd)
+	// Under mu, so that Close either sees the process's goroutines in wg
+	// or this start sees it closed.
+	pl.mu.Lock()
+	err = ErrClosed
+	if !pl.closed {
+		pr.grp, err = procgroup.Spawn(cmd)
+		if err == nil {
+			pl.wg.Add(3)
+		}
+	}
+	pl.mu.Unlock()
 	for _, f := range []*os.File{reqR, respW, outW, errW} {
 		f.Close()
 	}
@@ -115,10 +125,11 @@ func (pl *Plugin) startProcess(ctx context.Context, interpreter string, deadline
 		for _, f := range []*os.File{reqW, respR, outR, errR} {
 			f.Close()
 		}
+		if errors.Is(err, ErrClosed) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("start %s: %w", interpreter, err)
 	}
-	pr.grp = grp
-	pl.wg.Add(3)
 	go pl.copyLines(outR, stdout, nil)
 	go pl.copyLines(errR, pr.stderr, pr.stderrDone)
 	go pl.reap(pr, outR, errR)

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir/internal/leaktest"
 	"github.com/weirflow/weir/internal/mockllm"
 )
 
@@ -159,20 +161,10 @@ func TestTriageExample(t *testing.T) {
 	})
 
 	t.Run("the key shows nowhere", func(t *testing.T) {
-		for _, s := range seen {
-			assert.NotContains(t, s, triageKey)
+		for i, s := range seen {
+			leaktest.Bytes(t, triageKey, fmt.Sprintf("output %d", i), []byte(s))
 		}
-		require.NoError(t, filepath.WalkDir(home, func(path string, d os.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			assert.NotContains(t, string(b), triageKey, path)
-			return nil
-		}))
+		assert.Positive(t, leaktest.Tree(t, triageKey, home), "files under WEIR_HOME")
 	})
 }
 

@@ -262,12 +262,13 @@ nodes: {
 }
 outputs: v: "${a.output.value}"
 `)
-	b, err := f.Batch(context.Background(), numbered(3), engine.BatchOptions{LineTimeout: 20 * time.Millisecond})
+	// Long enough for a line that waits for nothing on a busy machine.
+	b, err := f.Batch(context.Background(), numbered(3), engine.BatchOptions{LineTimeout: time.Second})
 	require.NoError(t, err)
 	lines, sum, err := collect(t, b)
 	require.NoError(t, err)
 	assert.Equal(t, engine.Succeeded, lines[1].Status)
-	assert.Equal(t, `timeout: node "w" (tool t.wait, plugin t): run timed out after 20ms`, why(t, lines[2]))
+	assert.Equal(t, `timeout: node "w" (tool t.wait, plugin t): run timed out after 1s`, why(t, lines[2]))
 	assert.Equal(t, engine.Succeeded, lines[3].Status)
 	assert.Equal(t, engine.Completed, sum.Status)
 	assert.Equal(t, engine.NodeStats{Node: "w", Canceled: 1, Bypassed: 2, Latency: sum.Nodes[1].Latency}, sum.Nodes[1])

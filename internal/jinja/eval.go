@@ -82,18 +82,53 @@ func (r *renderer) exec(n node, sc *scope) error {
 	return fmt.Errorf("unknown node %T", n)
 }
 
-// isConstant reports whether x is made of literals and arithmetic only, an
-// expression jinja2's optimizer folds into one constant.
+// isConstant reports whether x is made of literals only, an expression
+// jinja2's optimizer folds into one constant (calls are never folded in
+// its sandbox).
 func isConstant(x expr) bool {
+	all := func(xs []expr) bool {
+		for _, e := range xs {
+			if e != nil && !isConstant(e) {
+				return false
+			}
+		}
+		return true
+	}
 	switch x := x.(type) {
 	case *literal:
 		return true
 	case *unaryExpr:
-		return x.op != "not" && isConstant(x.x)
+		return isConstant(x.x)
 	case *binaryExpr:
-		return x.op != "and" && x.op != "or" && isConstant(x.l) && isConstant(x.r)
+		return isConstant(x.l) && isConstant(x.r)
+	case *compareExpr:
+		return isConstant(x.first) && all(x.rest)
+	case *condExpr:
+		return isConstant(x.cond) && isConstant(x.yes) && (x.no == nil || isConstant(x.no))
+	case *listExpr:
+		return all(x.items)
+	case *dictExpr:
+		return all(x.keys) && all(x.vals)
+	case *filterExpr:
+		return isConstant(x.x) && constArgs(x.args)
+	case *testExpr:
+		return isConstant(x.x) && constArgs(x.args)
 	}
 	return false
+}
+
+func constArgs(a callArgs) bool {
+	for _, e := range a.pos {
+		if !isConstant(e) {
+			return false
+		}
+	}
+	for _, kw := range a.kwargs {
+		if !isConstant(kw.x) {
+			return false
+		}
+	}
+	return true
 }
 
 // assign binds one value, or unpacks it over several names.
@@ -720,7 +755,7 @@ func numeric(v any) (i int64, f float64, isFloat, ok bool) {
 // binary applies an arithmetic operator or "~".
 func binary(op string, l, r any) (any, error) {
 	if op == "~" {
-		return str(l) + str(r), nil
+		return joinLimited(str(l), str(r))
 	}
 	if u, ok := l.(Undefined); ok {
 		return nil, u.err()
@@ -744,10 +779,13 @@ func binary(op string, l, r any) (any, error) {
 		switch lv := l.(type) {
 		case string:
 			if rv, ok := r.(string); ok {
-				return lv + rv, nil
+				return joinLimited(lv, rv)
 			}
 		case []any:
 			if rv, ok := r.([]any); ok {
+				if len(lv)+len(rv) > maxRange {
+					return nil, fmt.Errorf("concatenate: list passes %d items: %w", maxRange, ErrLimit)
+				}
 				return append(append([]any{}, lv...), rv...), nil
 			}
 		case Tuple:
@@ -761,6 +799,16 @@ func binary(op string, l, r any) (any, error) {
 		}
 	}
 	return nil, fmt.Errorf("unsupported operand type(s) for %s: '%s' and '%s'", op, typeName(l), typeName(r))
+}
+
+// joinLimited concatenates two strings unless the result would pass the
+// default output bound: a template that doubles a string in a few sets
+// must not take the process's memory.
+func joinLimited(a, b string) (any, error) {
+	if len(a)+len(b) > defaultMaxOutput {
+		return nil, fmt.Errorf("concatenate: text passes %d bytes: %w", defaultMaxOutput, ErrLimit)
+	}
+	return a + b, nil
 }
 
 // repeatArgs reads "seq * n" or "n * seq", where n may be a bool, as in

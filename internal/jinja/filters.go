@@ -332,8 +332,13 @@ func filterJoin(v any, args []any, kwargs map[string]any) (any, error) {
 		}
 	}
 	parts := make([]string, len(items))
+	size := len(sep) * len(items)
 	for i, it := range items {
 		parts[i] = str(it)
+		size += len(parts[i])
+	}
+	if size > defaultMaxOutput {
+		return nil, fmt.Errorf("text passes %d bytes: %w", defaultMaxOutput, ErrLimit)
 	}
 	return strings.Join(parts, sep), nil
 }
@@ -388,7 +393,11 @@ func filterReplace(v any, args []any, kwargs map[string]any) (any, error) {
 	if c, ok := arg(args, kwargs, 2, "count", nil).(int64); ok {
 		n = int(max(-1, min(c, math.MaxInt32)))
 	}
-	return strings.Replace(str(v), str(args[0]), str(args[1]), n), nil
+	s, old, repl := str(v), str(args[0]), str(args[1])
+	if grow := len(repl) - len(old); grow > 0 && len(s)+grow*(strings.Count(s, old)) > defaultMaxOutput {
+		return nil, fmt.Errorf("text passes %d bytes: %w", defaultMaxOutput, ErrLimit)
+	}
+	return strings.Replace(s, old, repl, n), nil
 }
 
 // filterReverse reverses a string, or lists the items of a sequence in

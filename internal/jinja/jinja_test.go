@@ -100,6 +100,17 @@ func TestLimits(t *testing.T) {
 	if _, err := tmpl.Render(nil); !errors.Is(err, ErrLimit) {
 		t.Errorf("repeat: got %v, want a limit error", err)
 	}
+	for _, src := range []string{
+		"{% set a = 'x' * 4000000 %}{% set b = a ~ a %}{% set c = b ~ b %}",
+		"{% set a = 'x' * 4000000 %}{% set b = a + a %}",
+		"{% set a = ['x' * 4000000] * 2 %}{{ a|join }}",
+		"{{ ('x' * 4000000)|replace('x', 'yy') }}",
+	} {
+		tmpl, _ = Parse("big", src)
+		if _, err := tmpl.Render(nil); !errors.Is(err, ErrLimit) {
+			t.Errorf("%s: got %v, want a limit error", src, err)
+		}
+	}
 	tmpl, _ = Parse("big", "{{ 2 ** 100000 }}")
 	if _, err := tmpl.Render(nil); !errors.Is(err, ErrLimit) {
 		t.Errorf("power: got %v, want a limit error", err)

@@ -41,6 +41,9 @@ type PluginEntry struct {
 	// path inside the sandbox, as the file writes them.
 	File string
 	Dirs map[string]string
+	// Requirements and Interpreter are a python entry's requirements and
+	// interpreter paths as the file writes them, or "".
+	Requirements, Interpreter string
 }
 
 // SubFlow is a node of a flow file that runs another flow file.
@@ -71,7 +74,7 @@ func Inspect(filename string, src []byte) (*FlowFile, error) {
 func flowFile(spec *schemas.Flow, src []byte) *FlowFile {
 	ff := &FlowFile{Path: spec.File, Source: src, Name: spec.Name, Version: spec.Version}
 	for _, p := range spec.Plugins {
-		ff.Plugins = append(ff.Plugins, PluginEntry{Pos: toPos(p.Pos), Spec: p.Spec, File: p.File, Dirs: maps.Clone(p.Dirs)})
+		ff.Plugins = append(ff.Plugins, PluginEntry{Pos: toPos(p.Pos), Spec: p.Spec, File: p.File, Dirs: maps.Clone(p.Dirs), Requirements: p.Requirements, Interpreter: p.Interpreter})
 	}
 	for _, s := range spec.Secrets {
 		ff.Secrets = append(ff.Secrets, Secret{Name: s.Name, SecretSource: SecretSource{Env: s.Env, File: s.File}})

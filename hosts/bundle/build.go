@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/plugins/python"
 )
 
 // level is the gzip level of every bundle: fixed, so that the same files
@@ -27,8 +28,8 @@ import (
 const level = gzip.DefaultCompression
 
 // Build writes the bundle of the flow at flowPath to w: the flow, the
-// sub-flows its nodes run, recursively, and the files of their wasm and
-// goplugin plugins, each file once. It returns the bundle's manifest.
+// sub-flows its nodes run, recursively, and the files of their wasm,
+// goplugin and python plugins, each file once. It returns the bundle's manifest.
 //
 // Build reads each flow file once and parses it with engine.Inspect, not
 // by loading it with an engine: a flow that does not parse fails with its
@@ -214,21 +215,87 @@ func (c *collector) add(path string, flow *engine.FlowFile) (*member, bool, erro
 // plugins adds the plugin files of the flow fm.
 func (c *collector) plugins(fm *member) error {
 	for _, p := range fm.flow.Plugins {
-		if p.Spec.Kind == "builtin" {
+		switch p.Spec.Kind {
+		case "builtin":
+			continue
+		case "python":
+			if err := c.python(fm, p); err != nil {
+				return err
+			}
 			continue
 		}
-		mb, isNew, err := c.add(p.Spec.Source, nil)
+		mb, err := c.plugin(fm, p.Spec.Name, p.Spec.Source)
 		if err != nil {
-			return fmt.Errorf("bundle %s: plugin %q: %w", fm.path, p.Spec.Name, err)
-		}
-		if isNew {
-			mb.from, mb.what = fm.path, fmt.Sprintf("plugin %q", p.Spec.Name)
+			return err
 		}
 		// A go-plugin executable keeps its exec bit, whatever the file's
 		// mode: the kind decides, so that the bytes do not depend on it.
 		mb.file.Exec = mb.file.Exec || p.Spec.Kind == "goplugin"
 		if p.Spec.SHA256 != "" {
 			mb.pins = append(mb.pins, pin{flow: fm.path, plugin: p.Spec.Name, sha256: p.Spec.SHA256})
+		}
+	}
+	return nil
+}
+
+// plugin adds the file at path, a file of the plugin named name of the
+// flow fm.
+func (c *collector) plugin(fm *member, name, path string) (*member, error) {
+	mb, isNew, err := c.add(path, nil)
+	if err != nil {
+		return nil, fmt.Errorf("bundle %s: plugin %q: %w", fm.path, name, err)
+	}
+	if isNew {
+		mb.from, mb.what = fm.path, fmt.Sprintf("plugin %q", name)
+	}
+	return mb, nil
+}
+
+// python adds the files of the Python plugin p of the flow fm: its .py
+// file, or the .py files of its folder that its digest covers (see
+// python.Files: no byte-code caches, virtual environments or hidden
+// folders), and its requirements file. A folder's pin is checked here,
+// against python.Digest; a file's as any plugin file's.
+func (c *collector) python(fm *member, p engine.PluginEntry) error {
+	src := p.Spec.Source
+	info, err := os.Stat(src)
+	if err != nil {
+		return fmt.Errorf("bundle %s: plugin %q: %w", fm.path, p.Spec.Name, err)
+	}
+	if !info.IsDir() {
+		mb, err := c.plugin(fm, p.Spec.Name, src)
+		if err == nil && p.Spec.SHA256 != "" {
+			mb.pins = append(mb.pins, pin{flow: fm.path, plugin: p.Spec.Name, sha256: p.Spec.SHA256})
+		}
+		return err
+	}
+	files, err := python.Files(src)
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("%s holds no .py files", src)
+	}
+	if err != nil {
+		return fmt.Errorf("bundle %s: plugin %q: %w", fm.path, p.Spec.Name, err)
+	}
+	for _, rel := range files {
+		if _, err := c.plugin(fm, p.Spec.Name, filepath.Join(src, filepath.FromSlash(rel))); err != nil {
+			return err
+		}
+	}
+	if p.Spec.SHA256 != "" {
+		sum, err := python.Digest(src)
+		if err != nil {
+			return fmt.Errorf("bundle %s: plugin %q: %w", fm.path, p.Spec.Name, err)
+		}
+		if sum != p.Spec.SHA256 {
+			return fmt.Errorf("bundle %s: plugin %q: the sha256 of the folder %s is %s, but the flow pins %s", fm.path, p.Spec.Name, src, sum, p.Spec.SHA256)
+		}
+	}
+	if req := p.Requirements; req != "" {
+		if !filepath.IsAbs(req) {
+			req = filepath.Join(filepath.Dir(fm.flow.Path), req)
+		}
+		if _, err := c.plugin(fm, p.Spec.Name, req); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -277,8 +344,10 @@ func (c *collector) place() error {
 // leads to. Errors name the flow files as the user gave them.
 func (c *collector) confine(entry string) error {
 	byRel := make(map[string]*member, len(c.members))
-	for _, mb := range c.members {
+	paths := make([]string, len(c.members))
+	for i, mb := range c.members {
 		byRel[mb.rel] = mb
+		paths[i] = mb.rel
 	}
 	flow := func(p string) (*engine.FlowFile, error) {
 		if mb := byRel[p]; mb != nil && mb.flow != nil {
@@ -287,7 +356,7 @@ func (c *collector) confine(entry string) error {
 		// A sub-flow path leads to every flow file of the bundle.
 		return nil, fmt.Errorf("bundle %s: no flow at %s", entry, p)
 	}
-	_, _, err := confine(entry, flow, func(p string) bool { return byRel[p] != nil })
+	_, _, err := confine(entry, flow, paths)
 	return err
 }
 

@@ -33,12 +33,12 @@ func isFlowFile(p string) bool {
 //
 // flow returns the flow file at a bundle path, parsed (Read parses it
 // there; Build has parsed it already), with positions naming the file as
-// the user should read them. isFile reports whether a bundle path is one
-// of the bundle's files. confine returns the entry flow and the secrets
+// the user should read them. paths are the bundle's files, sorted. confine
+// returns the entry flow and the secrets
 // the flows declare (each name once, the first declaration), or
 // engine.FlowErrors sorted by position.
-func confine(entry string, flow func(string) (*engine.FlowFile, error), isFile func(string) bool) (*engine.FlowFile, []engine.Secret, error) {
-	c := &confiner{flow: flow, isFile: isFile, seen: map[string]bool{entry: true}}
+func confine(entry string, flow func(string) (*engine.FlowFile, error), paths []string) (*engine.FlowFile, []engine.Secret, error) {
+	c := &confiner{flow: flow, paths: paths, seen: map[string]bool{entry: true}}
 	top, err := c.check(entry)
 	if err != nil {
 		return nil, nil, err
@@ -48,7 +48,7 @@ func confine(entry string, flow func(string) (*engine.FlowFile, error), isFile f
 
 type confiner struct {
 	flow    func(string) (*engine.FlowFile, error)
-	isFile  func(string) bool
+	paths   []string        // the bundle's files, sorted
 	seen    map[string]bool // flows checked or being checked
 	errs    engine.FlowErrors
 	secrets []engine.Secret
@@ -83,7 +83,11 @@ func (c *confiner) check(p string) (*engine.FlowFile, error) {
 	}
 	for _, pl := range f.Plugins {
 		what := fmt.Sprintf("plugin %q", pl.Spec.Name)
-		if pl.Spec.Kind != "builtin" {
+		switch pl.Spec.Kind {
+		case "builtin":
+		case "python":
+			c.python(pl, what, dir)
+		default:
 			c.file(pl.Pos, what, dir, pl.File)
 		}
 		for _, guest := range slices.Sorted(maps.Keys(pl.Dirs)) {
@@ -104,6 +108,48 @@ func (c *confiner) check(p string) (*engine.FlowFile, error) {
 		}
 	}
 	return f, nil
+}
+
+// python checks a Python plugin's paths: its source is a file or a folder
+// of the bundle, its requirements a file of it, and its interpreter is no
+// path into it, which holds no interpreter or virtual environment. A
+// folder may hold no byte-code, which Python would run in place of the
+// .py files that a pin and the bundle's digest vouch for.
+func (c *confiner) python(pl engine.PluginEntry, what, dir string) {
+	if p, ok := c.inside(pl.Pos, what, dir, pl.File); ok && !c.isFile(p) {
+		under := c.under(p)
+		if len(under) == 0 {
+			c.add(pl.Pos, "%s: the path %s is not a file or folder of the bundle", what, relTo(dir, p))
+		}
+		for _, f := range under {
+			if strings.HasSuffix(f, ".pyc") || slices.Contains(strings.Split(f, "/"), "__pycache__") {
+				c.add(pl.Pos, "%s: the bundle holds the byte-code %s, which Python could run in place of the .py files: weir bundle carries none", what, f)
+				break
+			}
+		}
+	}
+	if pl.Requirements != "" {
+		c.file(pl.Pos, what+": requirements", dir, pl.Requirements)
+	}
+	if in := pl.Interpreter; strings.ContainsRune(in, '/') && !filepath.IsAbs(in) {
+		c.add(pl.Pos, "%s: interpreter: the path %s is relative, but a bundle holds no interpreter or virtual environment: name one on the host's PATH (python3) or by an absolute path, and list the packages the tools need in requirements", what, in)
+	}
+}
+
+// isFile reports whether the bundle path p is one of the bundle's files.
+func (c *confiner) isFile(p string) bool {
+	_, ok := slices.BinarySearch(c.paths, p)
+	return ok
+}
+
+// under returns the bundle's files under the folder p.
+func (c *confiner) under(p string) []string {
+	i, _ := slices.BinarySearch(c.paths, p+"/")
+	j := i
+	for j < len(c.paths) && strings.HasPrefix(c.paths[j], p+"/") {
+		j++
+	}
+	return c.paths[i:j]
 }
 
 // file checks that written, a path the flow in the bundle folder dir

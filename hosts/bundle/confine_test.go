@@ -131,6 +131,36 @@ flows/flow.cue:4:2: plugin "y": the path /bin/sh is absolute: a flow in a bundle
 flows/flow.cue:6:17: node "n": the path ../../sub.cue leads outside the bundle: a flow in a bundle reaches only the bundle's files`,
 		},
 		{
+			name:  "python folder not in the bundle",
+			files: map[string]string{"flows/flow.cue": "name: \"x\"\nplugins: x: python: \"../tool\"\n" + nodes, "tools/a.py": ""},
+			want:  `read bundle: flows/flow.cue:2:10: plugin "x": the path ../tool is not a file or folder of the bundle`,
+		},
+		{
+			name: "python byte-code",
+			files: map[string]string{
+				"flows/flow.cue":                      "name: \"x\"\nplugins: x: python: \"../tools\"\n" + nodes,
+				"tools/a.py":                          "",
+				"tools/__pycache__/a.cpython-312.pyc": "\x00",
+			},
+			want: `read bundle: flows/flow.cue:2:10: plugin "x": the bundle holds the byte-code tools/__pycache__/a.cpython-312.pyc, which Python could run in place of the .py files: weir bundle carries none`,
+		},
+		{
+			name: "python requirements outside",
+			files: map[string]string{
+				"flows/flow.cue": "name: \"x\"\nplugins: x: python: {path: \"../tools/a.py\", requirements: \"/etc/requirements.txt\"}\n" + nodes,
+				"tools/a.py":     "",
+			},
+			want: `read bundle: flows/flow.cue:2:10: plugin "x": requirements: the path /etc/requirements.txt is absolute: a flow in a bundle reaches only the bundle's files, by paths relative to the flow file`,
+		},
+		{
+			name: "python interpreter in a virtual environment",
+			files: map[string]string{
+				"flows/flow.cue": "name: \"x\"\nplugins: x: python: {path: \"../tools/a.py\", interpreter: \"venv/bin/python\"}\n" + nodes,
+				"tools/a.py":     "",
+			},
+			want: `read bundle: flows/flow.cue:2:10: plugin "x": interpreter: the path venv/bin/python is relative, but a bundle holds no interpreter or virtual environment: name one on the host's PATH (python3) or by an absolute path, and list the packages the tools need in requirements`,
+		},
+		{
 			name:  "entry flow that does not parse",
 			files: map[string]string{"flows/flow.cue": "name: \"x\"\n"},
 			want:  `read bundle: flows/flow.cue:1:1: missing field "nodes": a flow needs at least one node`,
@@ -166,7 +196,8 @@ func TestReadConfines(t *testing.T) {
 }
 
 // What stays inside is accepted: plugins and sub-flows anywhere in the
-// bundle, builtin plugins, which have no file, and read-only folders.
+// bundle, builtin plugins, which have no file, read-only folders, and
+// Python plugins' files and folders, with an interpreter on the host.
 func TestReadConfinesNotTooMuch(t *testing.T) {
 	t.Parallel()
 	fx := handMade(map[string]string{
@@ -174,6 +205,8 @@ func TestReadConfinesNotTooMuch(t *testing.T) {
 plugins: {
 	x: {wasm: "../plugins/x.wasm", grants: dirs: {"/all": path: "..", "/p": path: "../plugins"}}
 	b: builtin: true
+	py: python: {path: "../tools/", requirements: "../tools/requirements.txt", interpreter: "/usr/bin/python3"}
+	one: python: {path: "../tools/sub/b.py", interpreter: "python3.12"}
 }
 nodes: {
 	n: flow: "./deep/../sub.yaml"
@@ -181,8 +214,11 @@ nodes: {
 }
 outputs: {}
 `,
-		"flows/sub.yaml": "name: sub\nplugins: {x: {wasm: ../plugins/x.wasm}}\nnodes: {n: {flow: flow.cue}}\noutputs: {}\n",
-		"plugins/x.wasm": "\x00asm",
+		"flows/sub.yaml":         "name: sub\nplugins: {x: {wasm: ../plugins/x.wasm}}\nnodes: {n: {flow: flow.cue}}\noutputs: {}\n",
+		"plugins/x.wasm":         "\x00asm",
+		"tools/a.py":             "",
+		"tools/requirements.txt": "",
+		"tools/sub/b.py":         "",
 	})
 	b, err := bundle.Read(fx.bytes())
 	require.NoError(t, err)

@@ -16,6 +16,16 @@
 // hello/flow.cue. A go-plugin executable is marked Exec and extracted with
 // mode 0755; every other file gets 0644.
 //
+// A Python plugin is a file like any other, or a folder: the bundle holds
+// the folder's .py files that the plugin's digest covers (python.Files:
+// subfolders too, but no hidden folder, __pycache__ or virtual
+// environment) and its requirements file, each an ordinary file of the
+// bundle, so format 1 carries them unchanged. No interpreter, virtual
+// environment or byte-code travels: the host runs the tools with its own
+// Python, and Read refuses a Python folder that holds byte-code, which
+// Python would run in place of the .py files the digest covers, and an
+// interpreter given as a relative path, which would lead into the bundle.
+//
 // The manifest lists each file's path, size and SHA-256, and Digest, the
 // bundle's content address: "sha256:" and the hex SHA-256 of the text
 //
@@ -66,7 +76,8 @@
 // against the file list, a signature against the digest, and stop reading
 // past MaxSize, MaxFiles and MaxFlows. Then they parse the entry flow and
 // every sub-flow it runs and refuse a flow that reaches outside the bundle:
-// a plugin file or sub-flow that is not one of the bundle's files, a
+// a plugin file or sub-flow that is not one of the bundle's files (for a
+// Python plugin, a file or folder of it, and its requirements file), a
 // granted folder outside it or with write access. Their errors are
 // *InvalidError values naming the file at fault, or the flow file, line and
 // column. Extract writes through an os.Root, so that nothing lands outside

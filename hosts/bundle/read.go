@@ -168,8 +168,11 @@ func read(name string, data []byte, t *Trust) (*Bundle, error) {
 func (b *Bundle) confine() error {
 	m := &b.manifest
 	flow := func(p string) (*engine.FlowFile, error) { return engine.Inspect(filepath.FromSlash(p), b.flows[p]) }
-	isFile := func(p string) bool { _, ok := b.files[p]; return ok }
-	f, secrets, err := confine(m.Entry, flow, isFile)
+	paths := make([]string, len(m.Files))
+	for i, f := range m.Files {
+		paths[i] = f.Path
+	}
+	f, secrets, err := confine(m.Entry, flow, paths)
 	b.secrets = secrets
 	if err != nil {
 		// Not wrapped: the command line prints engine.FlowErrors without

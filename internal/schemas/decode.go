@@ -244,7 +244,7 @@ func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
 		// Not concrete: #Flow's check names the field.
 		return p, false
 	}
-	p.Spec.Options = d.pythonPaths(p.Spec.Kind, opts)
+	p.Spec.Options = d.pythonPaths(&p, opts)
 	if g := v.LookupPath(cue.ParsePath("grants")); g.Exists() {
 		raw, _ := g.MarshalJSON()
 		if err := json.Unmarshal(raw, &p.Spec.Grants); err != nil {

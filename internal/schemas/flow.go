@@ -44,6 +44,9 @@ type Plugin struct {
 	// as the file writes them, before they are resolved.
 	File string
 	Dirs map[string]string
+	// Requirements and Interpreter are a python entry's requirements and
+	// interpreter paths as the file writes them ("" when it names none).
+	Requirements, Interpreter string
 	// Config and Env are the entry's config and env values, with their
 	// positions, for the references to secrets they may hold.
 	Config, Env []Field

@@ -49,8 +49,34 @@ func readTree(path string) (*tree, error) {
 	}
 	t := &tree{root: abs, shown: path}
 	h := sha256.New()
+	files, err := Files(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, rel := range files {
+		sum, err := fileDigest(filepath.Join(path, filepath.FromSlash(rel)))
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(h, "%s\x00%s\n", rel, sum)
+		if !strings.Contains(rel, "/") {
+			t.tools = append(t.tools, rel)
+		}
+	}
+	if len(t.tools) == 0 {
+		return nil, fmt.Errorf("%s holds no .py files", path)
+	}
+	t.digest = hex.EncodeToString(h.Sum(nil))
+	return t, nil
+}
+
+// Files returns the .py files of the Python plugin folder at path that
+// Digest covers, relative to it with slashes and sorted: those under it,
+// subfolders included, but not hidden ones, __pycache__ or virtual
+// environments. A bundle carries these.
+func Files(path string) ([]string, error) {
 	var files []string
-	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -70,21 +96,7 @@ func readTree(path string) (*tree, error) {
 		return nil, err
 	}
 	slices.Sort(files)
-	for _, rel := range files {
-		sum, err := fileDigest(filepath.Join(path, filepath.FromSlash(rel)))
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(h, "%s\x00%s\n", rel, sum)
-		if !strings.Contains(rel, "/") {
-			t.tools = append(t.tools, rel)
-		}
-	}
-	if len(t.tools) == 0 {
-		return nil, fmt.Errorf("%s holds no .py files", path)
-	}
-	t.digest = hex.EncodeToString(h.Sum(nil))
-	return t, nil
+	return files, nil
 }
 
 // skipDir reports whether a folder's files are none of the plugin's:

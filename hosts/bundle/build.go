@@ -356,7 +356,7 @@ func (c *collector) confine(entry string) error {
 		// A sub-flow path leads to every flow file of the bundle.
 		return nil, fmt.Errorf("bundle %s: no flow at %s", entry, p)
 	}
-	_, _, err := confine(entry, flow, paths)
+	_, err := confine(entry, flow, paths)
 	return err
 }
 

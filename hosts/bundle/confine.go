@@ -34,24 +34,31 @@ func isFlowFile(p string) bool {
 // flow returns the flow file at a bundle path, parsed (Read parses it
 // there; Build has parsed it already), with positions naming the file as
 // the user should read them. paths are the bundle's files, sorted. confine
-// returns the entry flow and the secrets
-// the flows declare (each name once, the first declaration), or
-// engine.FlowErrors sorted by position.
-func confine(entry string, flow func(string) (*engine.FlowFile, error), paths []string) (*engine.FlowFile, []engine.Secret, error) {
+// returns what it found in the flows, or engine.FlowErrors sorted by
+// position.
+func confine(entry string, flow func(string) (*engine.FlowFile, error), paths []string) (*reached, error) {
 	c := &confiner{flow: flow, paths: paths, seen: map[string]bool{entry: true}}
 	top, err := c.check(entry)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return top, c.secrets, c.err()
+	c.top = top
+	return &c.reached, c.err()
+}
+
+// reached is what confine found in the flows.
+type reached struct {
+	top     *engine.FlowFile
+	secrets []engine.Secret // each name once, the first declaration
+	python  []string        // the names of Python plugins, each once
 }
 
 type confiner struct {
-	flow    func(string) (*engine.FlowFile, error)
-	paths   []string        // the bundle's files, sorted
-	seen    map[string]bool // flows checked or being checked
-	errs    engine.FlowErrors
-	secrets []engine.Secret
+	flow  func(string) (*engine.FlowFile, error)
+	paths []string        // the bundle's files, sorted
+	seen  map[string]bool // flows checked or being checked
+	errs  engine.FlowErrors
+	reached
 }
 
 func (c *confiner) add(pos engine.Pos, format string, args ...any) {
@@ -86,7 +93,10 @@ func (c *confiner) check(p string) (*engine.FlowFile, error) {
 		switch pl.Spec.Kind {
 		case "builtin":
 		case "python":
-			c.python(pl, what, dir)
+			c.checkPython(pl, what, dir)
+			if !slices.Contains(c.python, pl.Spec.Name) {
+				c.python = append(c.python, pl.Spec.Name)
+			}
 		default:
 			c.file(pl.Pos, what, dir, pl.File)
 		}
@@ -110,12 +120,12 @@ func (c *confiner) check(p string) (*engine.FlowFile, error) {
 	return f, nil
 }
 
-// python checks a Python plugin's paths: its source is a file or a folder
+// checkPython checks a Python plugin's paths: its source is a file or a folder
 // of the bundle, its requirements a file of it, and its interpreter is no
 // path into it, which holds no interpreter or virtual environment. A
 // folder may hold no byte-code, which Python would run in place of the
 // .py files that a pin and the bundle's digest vouch for.
-func (c *confiner) python(pl engine.PluginEntry, what, dir string) {
+func (c *confiner) checkPython(pl engine.PluginEntry, what, dir string) {
 	if p, ok := c.inside(pl.Pos, what, dir, pl.File); ok && !c.isFile(p) {
 		under := c.under(p)
 		if len(under) == 0 {

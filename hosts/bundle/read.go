@@ -67,6 +67,7 @@ type Bundle struct {
 	files    map[string]File
 	signer   ssh.PublicKey // nil: not signed
 	secrets  []engine.Secret
+	python   []string // the names of Python plugins
 
 	// Kept by the first pass, to check once every file was: flows, by
 	// bundle path, and the signature.
@@ -172,13 +173,14 @@ func (b *Bundle) confine() error {
 	for i, f := range m.Files {
 		paths[i] = f.Path
 	}
-	f, secrets, err := confine(m.Entry, flow, paths)
-	b.secrets = secrets
+	r, err := confine(m.Entry, flow, paths)
 	if err != nil {
 		// Not wrapped: the command line prints engine.FlowErrors without
 		// what they are about, and here that is the bundle.
 		return &InvalidError{Bundle: b.name, Reason: err.Error()}
 	}
+	b.secrets, b.python = r.secrets, r.python
+	f := r.top
 	// The digest, which a signature covers, does not cover these fields:
 	// they must say what the entry flow says.
 	if m.Flow != f.Name {
@@ -444,6 +446,10 @@ func (b *Bundle) Signer() ssh.PublicKey { return b.signer }
 // bundle holds none. A file secret's path is relative to the bundle's
 // root, unless the flow wrote it absolute.
 func (b *Bundle) Secrets() []engine.Secret { return slices.Clone(b.secrets) }
+
+// Python returns the names of the Python plugins of the bundle's flows,
+// each once: their tools need an interpreter where the bundle runs.
+func (b *Bundle) Python() []string { return slices.Clone(b.python) }
 
 // Manifest returns the bundle's manifest.
 func (b *Bundle) Manifest() Manifest {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/internal/hostutil"
 )
 
@@ -77,13 +78,18 @@ func (h *Host) engine() (*docker, error) {
 // Image builds the image of req for the architecture arch (this
 // machine's when empty) with the host's binary and environment.
 func (h *Host) Image(req hosts.DeployRequest, arch string) (v1.Image, error) {
+	if err := checkRunnable(req.Bundle); err != nil {
+		return nil, err
+	}
+	return h.image(req, arch)
+}
+
+// image is Image for a bundle checkRunnable accepted.
+func (h *Host) image(req hosts.DeployRequest, arch string) (v1.Image, error) {
 	arch = cmp.Or(arch, hostutil.HostArch)
 	bin, err := hostutil.ShippableBinary(h.Binary, arch)
 	if err != nil {
 		return nil, err
-	}
-	if _, err := os.Stat(req.Bundle); err != nil {
-		return nil, fmt.Errorf("build image: bundle: %w", err)
 	}
 	return Image(ImageOptions{
 		Binary: bin, Bundle: req.Bundle, Arch: arch,
@@ -130,6 +136,10 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err != nil {
 		return fail(err)
 	}
+	// Before the engine is asked anything.
+	if err := checkRunnable(req.Bundle); err != nil {
+		return fail(err)
+	}
 	d, err := h.engine()
 	if err != nil {
 		return fail(err)
@@ -138,7 +148,7 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err != nil {
 		return fail(err)
 	}
-	img, err := h.Image(req, cmp.Or(h.Arch, v.Arch))
+	img, err := h.image(req, cmp.Or(h.Arch, v.Arch))
 	if err != nil {
 		return fail(err)
 	}
@@ -191,6 +201,20 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 		Created: time.Now().UTC(),
 		State:   map[string]string{"container": id, "image": tag, "docker": d.addr},
 	}, nil
+}
+
+// checkRunnable refuses the bundle at path when the image could not run
+// it: Python tools need an interpreter, and the image holds only the
+// static weir binary.
+func checkRunnable(path string) error {
+	b, err := bundle.Open(path)
+	if err != nil {
+		return fmt.Errorf("build image: %w", err)
+	}
+	if py := b.Python(); len(py) > 0 {
+		return fmt.Errorf("build image: plugin %q runs Python tools, but the image holds only the static weir binary, with no Python to run them: deploy the flow with --host local, or --host vm on a machine with python3, or run weir serve on the bundle in an image of your own with Python installed", py[0])
+	}
+	return nil
 }
 
 // containerPort is weir serve's port in the container, as Docker names it.

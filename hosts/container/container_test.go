@@ -25,7 +25,6 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
-	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/internal/hostutil"
 	"github.com/weirflow/weir/internal/hoststest"
 )
@@ -161,7 +160,7 @@ func TestImageBadInput(t *testing.T) {
 		want string
 	}{
 		{"missing bundle", &Host{Binary: weir}, missing, "", "build image: read bundle: open " + missing.Bundle + ": no such file or directory"},
-		{"python tools", &Host{Binary: weir}, pythonRequest(t), "", pythonRefused},
+		{"python tools", &Host{Binary: weir}, hoststest.PythonRequest(t, "py"), "", pythonRefused},
 		{"dynamic binary", &Host{Binary: "/bin/sh"}, req, "", "weir binary /bin/sh is linked dynamically (built with cgo), and the target has no C library to load; build one with CGO_ENABLED=0 GOOS=linux GOARCH=" + hostutil.HostArch + " go build -o weir ./cmd/weir (make build does this for this machine) and pass it with --binary"},
 		{"wrong architecture", &Host{Binary: weir}, req, "s390x", "weir binary " + weir + " is for linux/" + hostutil.HostArch + ", the target is linux/s390x; build one with CGO_ENABLED=0 GOOS=linux GOARCH=s390x go build -o weir ./cmd/weir (make build does this for this machine) and pass it with --binary"},
 	}
@@ -176,34 +175,13 @@ func TestImageBadInput(t *testing.T) {
 // pythonRefused is what a deploy of a flow with Python tools says.
 const pythonRefused = `build image: plugin "desk" runs Python tools, but the image holds only the static weir binary, with no Python to run them: deploy the flow with --host local, or --host vm on a machine with python3, or run weir serve on the bundle in an image of your own with Python installed`
 
-// pythonRequest bundles a flow with a Python tool.
-func pythonRequest(t *testing.T) hosts.DeployRequest {
-	t.Helper()
-	dir := t.TempDir()
-	require.NoError(t, os.Mkdir(filepath.Join(dir, "tools"), 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "tools", "desk.py"), []byte("from weir import tool\n\n\n@tool\ndef echo(text: str) -> str:\n    return text\n"), 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "flow.cue"), []byte(`name: "py"
-plugins: desk: python: "tools"
-inputs: text: string
-nodes: n: {tool: "desk.echo", inputs: text: "${inputs.text}"}
-outputs: out: "${n.output.value}"
-`), 0o644))
-	path := filepath.Join(dir, "py.weir")
-	f, err := os.Create(path)
-	require.NoError(t, err)
-	defer f.Close()
-	m, err := bundle.Build(filepath.Join(dir, "flow.cue"), f)
-	require.NoError(t, err)
-	return hosts.DeployRequest{Name: "py", Bundle: path, Flow: m.Flow, Digest: m.Digest}
-}
-
 // A flow with Python tools is refused before the engine is asked
 // anything, let alone an image built: the engine here does not exist.
 func TestDeployPython(t *testing.T) {
 	t.Parallel()
 	socket := filepath.Join(t.TempDir(), "docker.sock")
 	h := &Host{Docker: "unix://" + socket, Binary: hoststest.Weir(t)}
-	_, err := h.Deploy(context.Background(), pythonRequest(t))
+	_, err := h.Deploy(context.Background(), hoststest.PythonRequest(t, "py"))
 	require.EqualError(t, err, `deploy "py" on container: `+pythonRefused)
 }
 

@@ -344,3 +344,12 @@ func TestClusterUnreachable(t *testing.T) {
 	_, err := (&Host{}).Status(context.Background(), hosts.Deployment{Name: "hello", State: map[string]string{"kubeconfig": config}})
 	require.EqualError(t, err, `status of "hello": reach the cluster at `+srv.URL+`: dial tcp `+strings.TrimPrefix(srv.URL, "https://")+`: connect: connection refused`)
 }
+
+// The pods run the container host's image, which holds no Python: a flow
+// with Python tools is refused before anything is built or pushed.
+func TestRenderPython(t *testing.T) {
+	t.Parallel()
+	h := &Host{Image: "r.example.com/x", Binary: hoststest.Weir(t)}
+	_, err := h.Render(hoststest.PythonRequest(t, "py"))
+	require.EqualError(t, err, `manifests of "py": build image: plugin "desk" runs Python tools, but the image holds only the static weir binary, with no Python to run them: deploy the flow with --host local, or --host vm on a machine with python3, or run weir serve on the bundle in an image of your own with Python installed`)
+}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -213,4 +214,17 @@ func TestDeploySecrets(t *testing.T) {
 	state, err := json.Marshal(d)
 	require.NoError(t, err)
 	assert.NotContains(t, string(state), key)
+}
+
+// A flow with Python tools runs on a VM with the VM's python3: the bundle
+// carries the tools' folder, not an interpreter.
+func TestDeployPython(t *testing.T) {
+	s := sshServer(t)
+	_, err := exec.LookPath("python3")
+	hoststest.Need(t, "python3 on the VM (the test's SSH server runs on this machine)", err)
+	h := newHost(t, s)
+	d := mustDeploy(t, h, hoststest.PythonRequest(t, "py"))
+	code, reply := hoststest.Score(t, d.URL, `{"text":"hi"}`)
+	require.Equal(t, 200, code, "reply: %v", reply)
+	assert.Equal(t, map[string]any{"out": "HI"}, reply)
 }

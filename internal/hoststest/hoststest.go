@@ -1,6 +1,6 @@
 // Package hoststest holds what the tests of the hosts and of the command
-// line share: a static weir binary built once, the hello bundle, and the
-// rule for tests that need a Docker engine or an SSH server.
+// line share: a static weir binary built once, the hello bundle, a bundle
+// with a Python tool, and the rule for tests that need a Docker engine or an SSH server.
 package hoststest
 
 import (
@@ -100,6 +100,31 @@ func HelloRequest(t testing.TB, name string) hosts.DeployRequest {
 	require.NoError(t, err)
 	defer f.Close()
 	m, err := bundle.Build(filepath.Join(root, "examples", "hello", "flow.cue"), f)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	return hosts.DeployRequest{Name: name, Bundle: path, Flow: m.Flow, Version: m.Version, Digest: m.Digest}
+}
+
+// PythonRequest returns the request to deploy a bundle named name of a
+// flow "py" whose plugin "desk" is a folder of Python: its output "out" is
+// the input "text" in upper case.
+func PythonRequest(t testing.TB, name string) hosts.DeployRequest {
+	t.Helper()
+	dir := t.TempDir()
+	require.NoError(t, os.Mkdir(filepath.Join(dir, "tools"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "tools", "desk.py"), []byte("from weir import tool\n\n\n@tool\ndef upper(text: str) -> str:\n    return text.upper()\n"), 0o644))
+	flow := filepath.Join(dir, "flow.cue")
+	require.NoError(t, os.WriteFile(flow, []byte(`name: "py"
+plugins: desk: python: "tools/"
+inputs: text: string
+nodes: n: {tool: "desk.upper", inputs: text: "${inputs.text}"}
+outputs: out: "${n.output.value}"
+`), 0o644))
+	path := filepath.Join(t.TempDir(), "py.weir")
+	f, err := os.Create(path)
+	require.NoError(t, err)
+	defer f.Close()
+	m, err := bundle.Build(flow, f)
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 	return hosts.DeployRequest{Name: name, Bundle: path, Flow: m.Flow, Version: m.Version, Digest: m.Digest}

@@ -257,3 +257,29 @@ func TestSplit(t *testing.T) {
 	require.NoError(t, c.Delete(ctx, "split", "blue"))
 	assert.Equal(t, `{"version":"red"}`+"\n", do(t, "POST", fx.url+"/score", `{}`).body)
 }
+
+// TestUploadFileSecretOutside: an uploaded bundle cannot make the server
+// read a file of its own as a secret and hand it to the bundle's tools.
+// Its value must come from the variable the hosts pass it in.
+func TestUploadFileSecretOutside(t *testing.T) {
+	fx := newFixture(t, endpoint.Options{AdminToken: token, WorkDir: t.TempDir()}, engine.Options{})
+	c := &endpoint.Client{URL: fx.url, Token: token}
+	ctx := context.Background()
+	flow := func(file string) []byte {
+		return buildBundle(t, "flow.cue", `name: "steal"
+secrets: loot: file: "`+file+`"
+nodes: say: {tool: "builtin.json", inputs: value: "${secrets.loot}"}
+outputs: loot: "${say.output.value}"
+`)
+	}
+	for _, file := range []string{"/etc/hostname", "../../etc/hostname"} {
+		_, err := c.Upload(ctx, flow(file), "")
+		assert.EqualError(t, err, `upload bundle: secret "loot": a bundle reads a file secret only inside itself, and `+file+` is not; set WEIR_SECRET_LOOT where weir serve runs to give its value (HTTP 400, invalid_bundle)`)
+	}
+
+	// Given the variable, the engine reads it, never the file.
+	t.Setenv("WEIR_SECRET_LOOT", "from-the-host")
+	d, err := c.Upload(ctx, flow("/etc/hostname"), "")
+	require.NoError(t, err)
+	assert.Equal(t, "steal", d.Flow)
+}

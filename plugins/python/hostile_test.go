@@ -2,8 +2,10 @@ package python_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/python"
 )
 
 // alive reports whether a process of that id exists (a zombie counts).
@@ -180,4 +183,17 @@ func TestConcurrentCallsShareThePool(t *testing.T) {
 		assert.NoError(t, <-errs)
 	}
 	assert.LessOrEqual(t, pl.PoolStats().Live, 3)
+}
+
+// TestHangingImportIsStopped: a tool file whose import never ends is
+// stopped at the start timeout, which the error names, not the call's.
+func TestHangingImportIsStopped(t *testing.T) {
+	needPython(t)
+	p := python.NewProvider(python.Options{CacheDir: t.TempDir(), StartTimeout: 500 * time.Millisecond})
+	t.Cleanup(func() { _ = p.Close() })
+	pl, err := p.Open(context.Background(), plugins.Spec{Name: "tools", Kind: "python", Source: filepath.Join("testdata", "slowimport"), Options: json.RawMessage(`{"limits":{"timeout":"10s"}}`)})
+	require.NoError(t, err)
+	_, err = pl.Tools()[0].Invoke(context.Background(), []byte(`{"text":"x"}`))
+	assert.EqualError(t, err, "the start timeout (500ms, the tools' imports included) exceeded: the Python process was stopped")
+	assert.Equal(t, plugins.Timeout, plugins.KindOf(err))
 }

@@ -191,7 +191,7 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	pr.tool.Store(&call{ctx: ctx, tool: t.contract.Name})
 	a, err := pr.roundTrip(ctx, deadline, pr.request(t.head, in, closeBrace), pl.limits.Output)
 	if err != nil {
-		err = pl.processFailed(ctx, pr, err, "during the call")
+		err = pl.processFailed(ctx, pr, err, "during the call", fmt.Sprintf("limits.timeout (%s)", pl.limits.Timeout))
 		pl.discard(pr)
 		return nil, err
 	}
@@ -236,9 +236,9 @@ func wireMessage(msg string, frames []string) string {
 }
 
 // processFailed says why a round trip with pr failed: pr exited (a crash,
-// retryable), ctx ended, limits.timeout passed, or pr broke the protocol.
-// pr is killed, if it still runs.
-func (pl *Plugin) processFailed(ctx context.Context, pr *process, err error, when string) error {
+// retryable), ctx ended, the round trip's deadline (limit, which names it)
+// passed, or pr broke the protocol. pr is killed, if it still runs.
+func (pl *Plugin) processFailed(ctx context.Context, pr *process, err error, when, limit string) error {
 	exited := false
 	select {
 	case <-pr.exited:
@@ -274,7 +274,7 @@ func (pl *Plugin) processFailed(ctx context.Context, pr *process, err error, whe
 	case ctxErr != nil:
 		return fmt.Errorf("the Python process was stopped %s: %w", when, ctxErr)
 	case isTimeout(err):
-		return plugins.Errorf(plugins.Timeout, "limits.timeout (%s) exceeded: the Python process was stopped", pl.limits.Timeout)
+		return plugins.Errorf(plugins.Timeout, "%s exceeded: the Python process was stopped", limit)
 	case errors.Is(err, errFrameTooLarge):
 		return plugins.Errorf(plugins.Limit, "limits.output (%s) exceeded: %v, and was stopped", bytesize.Format(int64(pl.limits.Output)), err)
 	}

@@ -143,7 +143,7 @@ func (pl *Plugin) startProcess(ctx context.Context, interpreter string, deadline
 	a, err := pr.roundTrip(ctx, deadline, pr.request(init), pl.limits.Output)
 	switch {
 	case err != nil:
-		return fail(pl.processFailed(ctx, pr, err, "during its start"))
+		return fail(pl.processFailed(ctx, pr, err, "during its start", fmt.Sprintf("the start timeout (%s, the tools' imports included)", pl.p.opts.StartTimeout)))
 	case a.Error != nil:
 		return fail(errors.New(wireMessage(a.Error.Message, a.Error.Frames)))
 	case !a.Ready:

@@ -1,6 +1,8 @@
 // Package endpoint is weir's runtime server: the engine behind an HTTP API,
 // as weir serve runs it, and the client of its admin API that the endpoint
-// host deploys bundles with.
+// host deploys bundles with. The runs may go elsewhere (Options.Runner: a
+// work pool's workers, as weir serve --pool sends them) while reading
+// requests, routing, limits and answers stay here.
 //
 // Routes (every body is JSON; every error is {"error": {"code", "message"}}):
 //
@@ -27,8 +29,9 @@
 // failed, a node's own timeout included: the server works, what it fronts
 // did not, as for a gateway; the message names the node, its tool and
 // plugin), 504 timeout (the request's or the flow's run deadline passed: the
-// message names the nodes that were running), 500 run_failed for anything
-// else. Every answer is encoded into a buffer before it is sent: one that
+// message names the nodes that were running), 503 unavailable (with
+// Retry-After: 1; under Options.Runner, nothing can run the flow now, as a
+// work pool with no worker), 500 run_failed for anything else. Every answer is encoded into a buffer before it is sent: one that
 // does not encode (outputs that are not JSON in UTF-8) is a 500 internal
 // error body, or an "error" event once a stream has begun; so is a
 // handler's panic, which is logged with its stack. A client that goes away

@@ -239,7 +239,7 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 			opts.StreamHead = func(others []byte) { ev.push("", others) }
 		}
 	}
-	res, err := v.flow.RunWith(ctx, inputs, opts)
+	res, err := s.runFlow(ctx, v.flow, inputs, opts)
 	s.metrics.observe(v, res)
 	if ev != nil {
 		ev.finish()
@@ -249,6 +249,55 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 		return
 	}
 	s.answer(w, rt, v, ev, res, err, m)
+}
+
+// runFlow runs f here, or through Options.Runner, which gets the run's
+// id, timeout and cache switch only: what opts asks to stream is sent from
+// the Result once the Runner returns, the nodes in the Result's order and
+// the streamed output as one chunk.
+func (s *Server) runFlow(ctx context.Context, f *engine.Flow, inputs []byte, opts engine.RunOptions) (*engine.Result, error) {
+	if s.opts.Runner == nil {
+		return f.RunWith(ctx, inputs, opts)
+	}
+	res, err := s.opts.Runner(ctx, f, inputs, engine.RunOptions{RunID: opts.RunID, Timeout: opts.Timeout, NoCache: opts.NoCache})
+	if res == nil {
+		// A Runner that failed before a run began, as a pool with no
+		// worker: the answer still names a run and its nodes.
+		res = &engine.Result{RunID: opts.RunID, Flow: f.Name(), Status: engine.Failed}
+	}
+	if err != nil && ctx.Err() != nil && errors.Is(context.Cause(ctx), engine.ErrRunTimeout) && !errors.Is(err, engine.ErrRunTimeout) {
+		// The request's deadline, seen by the Runner as its context's
+		// error: a 504, as a run here says it.
+		err = context.Cause(ctx)
+	}
+	if opts.OnNode != nil {
+		for _, n := range res.Nodes {
+			opts.OnNode(n)
+		}
+	}
+	if out := f.StreamOutput(); err == nil && opts.Stream != nil && out != "" {
+		replayStream(res.Outputs, out, opts)
+	}
+	return res, err
+}
+
+// replayStream hands the output called out of a run's outputs to
+// opts.Stream as one chunk, after the other outputs to opts.StreamHead.
+func replayStream(outputs []byte, out string, opts engine.RunOptions) {
+	var all map[string]json.RawMessage
+	var text string
+	if json.Unmarshal(outputs, &all) != nil || json.Unmarshal(all[out], &text) != nil {
+		return // the answer fails on the outputs, as a run here would
+	}
+	if opts.StreamHead != nil {
+		delete(all, out)
+		head, err := json.Marshal(all)
+		if err != nil {
+			return
+		}
+		opts.StreamHead(head)
+	}
+	opts.Stream(out, text)
 }
 
 // answer answers a run of version v of rt that ended with res and err: an
@@ -274,7 +323,12 @@ func (s *Server) answer(w *recorder, rt *route, v *version, ev *events, res *eng
 			ev.write("result", body)
 		}
 	default:
-		w.Header().Set("Weir-Run-Id", res.RunID)
+		if res.RunID != "" {
+			w.Header().Set("Weir-Run-Id", res.RunID)
+		}
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
 		writeRaw(w, status, body)
 	}
 }
@@ -301,7 +355,11 @@ func (s *Server) success(rt *route, v *version, res *engine.Result, m mode) (int
 func (s *Server) runError(rt *route, v *version, res *engine.Result, err error) (int, string, string) {
 	var inErr *engine.InputError
 	var nodeErr *engine.NodeError
+	var unavailable *UnavailableError
 	switch {
+	case errors.As(err, &unavailable):
+		s.log.Warn("run failed", "flow", rt.name, "version", v.name, "error", err)
+		return http.StatusServiceUnavailable, codeUnavailable, err.Error()
 	case errors.As(err, &inErr):
 		return http.StatusBadRequest, codeInvalidInput, err.Error()
 	case errors.Is(err, engine.ErrRunTimeout):

@@ -22,8 +22,21 @@ import (
 // Options configure a Server. Every field but Engine has a useful zero
 // value: the default in its comment.
 type Options struct {
-	// Engine runs the flows; required. The server does not close it.
+	// Engine loads the flows and, without a Runner, runs them; required.
+	// The server does not close it.
 	Engine *engine.Engine
+	// Runner, when set, runs each request's flow in place of the engine:
+	// a work pool's client (hosts/pool) sends it to workers elsewhere. Nil
+	// runs it here. The server still reads the body, routes, limits and
+	// answers as it does for a run here: the Runner's error maps to the
+	// same status codes (an *engine.InputError is a 400, an
+	// *engine.NodeError a 502, one wrapping engine.ErrRunTimeout, or the
+	// request's deadline, a 504), and an *UnavailableError is a 503. It
+	// gets opts with RunID, Timeout and NoCache only: a stream's node
+	// events are sent from the Result's nodes once the Runner returns,
+	// and a streamed output arrives as one chunk. It must be safe for
+	// concurrent use.
+	Runner func(ctx context.Context, f *engine.Flow, inputs []byte, opts engine.RunOptions) (*engine.Result, error)
 	// AdminToken turns the admin API on, behind Authorization: Bearer
 	// AdminToken.
 	AdminToken string
@@ -77,6 +90,14 @@ const (
 	defaultMaxConcurrent  = 4096
 	defaultBodyTimeout    = 30 * time.Second
 )
+
+// UnavailableError is returned by a Runner that has nowhere to run a
+// flow now, as a work pool with no worker: the server answers 503
+// unavailable with Retry-After: 1, and Err's text as the message.
+type UnavailableError struct{ Err error }
+
+func (e *UnavailableError) Error() string { return e.Err.Error() }
+func (e *UnavailableError) Unwrap() error { return e.Err }
 
 // Errors of Deploy.
 var (

@@ -17,16 +17,16 @@ type lineValue struct {
 
 // hasAggregate reports whether the flow has aggregate nodes: those that
 // are not line nodes.
-func (b *Batch) hasAggregate() bool { return len(b.lineNodes) < len(b.f.nodes) }
+func (f *Flow) hasAggregate() bool { return len(f.lineNodes) < len(f.nodes) }
 
 // lineAggregate evaluates, on a succeeded line's values, the inputs of the
 // aggregate nodes that take a list over the lines.
-func (b *Batch) lineAggregate(rv *runValues) (json.RawMessage, error) {
-	if !b.hasAggregate() {
+func (f *Flow) lineAggregate(rv *runValues) (json.RawMessage, error) {
+	if !f.hasAggregate() {
 		return nil, nil
 	}
 	dst := []byte{'{'}
-	for _, n := range b.f.nodes {
+	for _, n := range f.nodes {
 		if !n.aggregate {
 			continue
 		}
@@ -55,29 +55,46 @@ func (b *Batch) lineAggregate(rv *runValues) (json.RawMessage, error) {
 	return append(dst, '}'), nil
 }
 
-// addAggregate keeps a line's aggregate values for the aggregate nodes.
-// b.mu is held, or the batch has not started.
-func (b *Batch) addAggregate(line int, agg json.RawMessage) error {
-	for i, n := range b.f.nodes {
-		for j, af := range n.aggFields {
+// aggValues reads a line's aggregate values (LineResult.Aggregate): one
+// per input of an aggregate node that takes a list over the lines, in flow
+// order. It reads them all before a batch keeps any, so that values that do
+// not read back leave the batch as it was.
+func (f *Flow) aggValues(agg json.RawMessage) ([][]byte, error) {
+	var vals [][]byte
+	for _, n := range f.nodes {
+		for _, af := range n.aggFields {
 			if !af.perLine {
 				continue
 			}
 			v, err := jsonscan.Select(agg, []jsonscan.Step{{Key: n.name}, {Key: af.name}})
 			if err != nil {
-				return fmt.Errorf("aggregate value of node %q input %q: %w", n.name, af.name, err)
+				return nil, fmt.Errorf("aggregate value of node %q input %q: %w", n.name, af.name, err)
 			}
-			b.agg[i][j] = append(b.agg[i][j], lineValue{line, v})
+			vals = append(vals, v)
 		}
 	}
-	return nil
+	return vals, nil
+}
+
+// addAggregate keeps a line's aggregate values, as aggValues read them, for
+// the aggregate nodes. b.mu is held, or the batch has not started.
+func (b *Batch) addAggregate(line int, vals [][]byte) {
+	k := 0
+	for i, n := range b.f.nodes {
+		for j, af := range n.aggFields {
+			if af.perLine {
+				b.agg[i][j] = append(b.agg[i][j], lineValue{line, vals[k]})
+				k++
+			}
+		}
+	}
 }
 
 // aggregate runs the aggregate nodes once, over the values of the lines
 // that succeeded, in line order. b.mu is held.
 func (b *Batch) aggregate(ctx context.Context) error {
 	f := b.f
-	if !b.hasAggregate() {
+	if !f.hasAggregate() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeoutCause(ctx, f.timeout, f.timeoutCause)

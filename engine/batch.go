@@ -43,6 +43,22 @@ type BatchOptions struct {
 	MaxFailures int
 	// NoCache makes the lines neither read nor write the engine's Cache.
 	NoCache bool
+	// Remote, when set, runs each line somewhere else in place of this
+	// engine: on a work pool's workers, which call Flow.RunLine. The batch
+	// reads and maps each line as usual (a line that cannot be read or
+	// mapped fails here, as BadInput), calls Remote with the line's number
+	// and its mapped inputs, a JSON object, and takes the LineResult it
+	// returns as its own: counts, latencies, node stats, Lines, and the
+	// values of the aggregate nodes, which still run here, over all lines,
+	// at the end. A result this engine cannot take (for another line, with
+	// other nodes, values that do not read back) fails its line with the
+	// reason; see the package doc.
+	//
+	// Remote is called from up to Concurrency goroutines at once. It
+	// returns an error when it abandoned the line because ctx ended: the
+	// line is then not reported, as a canceled line that ran here, and a
+	// resume runs it. An error while ctx is live fails the line with it.
+	Remote func(ctx context.Context, line int, inputs json.RawMessage) (LineResult, error)
 }
 
 // BatchSummary is the outcome of a batch: counts, latencies and the
@@ -108,18 +124,16 @@ var (
 // Batch is a flow running over a dataset. Read its lines with Lines, then
 // call Wait; or call Wait alone, which discards them.
 type Batch struct {
-	f     *Flow
-	id    string
-	opts  BatchOptions
-	input []mapInput
-	skip  lineset.Set
-	lines chan LineResult
-	done  chan struct{}
-	span  trace.Span
-
-	// lineNodes are the indexes of the nodes that run per line: those of
-	// LineResult.Nodes and of nodes.
-	lineNodes []int
+	f    *Flow
+	id   string
+	opts BatchOptions
+	// lineOpts are the options of each line's run.
+	lineOpts LineOptions
+	input    []mapInput
+	skip     lineset.Set
+	lines    chan LineResult
+	done     chan struct{}
+	span     trace.Span
 
 	mu      sync.Mutex
 	sum     BatchSummary
@@ -165,12 +179,8 @@ func (f *Flow) Batch(ctx context.Context, src Source, opts BatchOptions) (*Batch
 		opts: opts,
 		done: make(chan struct{}),
 	}
-	for i, n := range f.nodes {
-		if !n.aggregate {
-			b.lineNodes = append(b.lineNodes, i)
-		}
-	}
-	b.nodes = make([]nodeHist, len(b.lineNodes))
+	b.lineOpts = LineOptions{BatchID: b.id, Timeout: opts.LineTimeout, NoCache: opts.NoCache}
+	b.nodes = make([]nodeHist, len(f.lineNodes))
 	if b.opts.Concurrency <= 0 {
 		b.opts.Concurrency = 8
 	}
@@ -214,9 +224,11 @@ func (b *Batch) carry(done iter.Seq[LineResult]) error {
 	for lr := range done {
 		b.skip.Add(lr.Line)
 		b.sum.Carried++
-		if err := b.addAggregate(lr.Line, lr.Aggregate); err != nil {
+		vals, err := b.f.aggValues(lr.Aggregate)
+		if err != nil {
 			return fmt.Errorf("resume: line %d: %w", lr.Line, err)
 		}
+		b.addAggregate(lr.Line, vals)
 	}
 	return nil
 }
@@ -376,7 +388,7 @@ func (b *Batch) finish(err error) {
 	s := &b.sum
 	s.Duration = time.Since(s.Start)
 	s.Latency = latency(&b.lat)
-	for k, i := range b.lineNodes {
+	for k, i := range b.f.lineNodes {
 		n := b.f.nodes[i]
 		h := &b.nodes[k]
 		s.Nodes = append(s.Nodes, NodeStats{Node: n.name, Runs: h.runs, Failed: h.failed, Bypassed: h.bypassed, Canceled: h.canceled, Cached: h.cached, Latency: latency(&h.lat),

@@ -15,13 +15,16 @@ import (
 // Flow is a loaded and checked flow. It is immutable and safe for concurrent
 // runs.
 type Flow struct {
-	e           *Engine
-	name        string
-	file        string
-	spec        *schemas.Flow
-	src         []byte // the file's content, as parsed
-	inputs      *jsonschema.Schema
-	nodes       []*node
+	e      *Engine
+	name   string
+	file   string
+	spec   *schemas.Flow
+	src    []byte // the file's content, as parsed
+	inputs *jsonschema.Schema
+	nodes  []*node
+	// lineNodes are the indexes of the nodes that run per line of a batch,
+	// in flow order: all but the aggregate nodes.
+	lineNodes   []int
 	outputs     *tmpl
 	concurrency int
 	timeout     time.Duration

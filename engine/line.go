@@ -33,34 +33,57 @@ type LineResult struct {
 	Aggregate json.RawMessage `json:"aggregate,omitempty"`
 }
 
-// line runs one record. It returns false for a line the batch abandoned
-// because it was stopped.
+// line runs one record, here or through BatchOptions.Remote. It returns
+// false for a line the batch abandoned because it was stopped.
 func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 	lr := LineResult{Line: p.rec.Line, Status: Failed, Start: time.Now()}
 	var le *LineError
 	if errors.As(p.err, &le) {
 		lr.Line, lr.Err = le.Line, &LineError{Line: le.Line, Kind: BadInput, Err: le.Err}
-		b.account(&lr, false)
+		b.account(&lr, false, nil)
 		return lr, true
 	}
 	in, err := b.inputs(p.rec)
 	if err != nil {
 		lr.Err = &LineError{Line: lr.Line, Kind: BadInput, Err: err}
 		lr.Duration = time.Since(lr.Start)
-		b.account(&lr, false)
+		b.account(&lr, false, nil)
 		return lr, true
 	}
-	var attrs []attribute.KeyValue
-	if b.span != nil {
-		attrs = []attribute.KeyValue{
-			attribute.String("weir.batch.id", b.id),
-			attribute.Int("weir.batch.line", lr.Line),
+	var vals [][]byte
+	ok := false
+	if b.opts.Remote != nil {
+		lr, vals, ok = b.remote(ctx, lr.Line, in, lr.Start)
+	} else if lr, ok = b.f.runLine(ctx, lr.Line, in, b.lineOpts, lr.Start); ok && lr.Aggregate != nil {
+		if vals, err = b.f.aggValues(lr.Aggregate); err != nil {
+			panic("engine: a line's own aggregate values do not read back: " + err.Error())
 		}
 	}
-	r, err := b.f.run(ctx, json.RawMessage(in), RunOptions{
-		RunID:   b.id + "/" + strconv.Itoa(lr.Line),
-		Timeout: b.opts.LineTimeout,
-		NoCache: b.opts.NoCache,
+	if !ok {
+		return lr, false
+	}
+	b.account(&lr, true, vals)
+	// Kept for a resume, so written to records: redacted once used.
+	lr.Aggregate = b.f.e.redactor.Bytes(lr.Aggregate)
+	return lr, true
+}
+
+// runLine runs a line's inputs here. What it returns is redacted but for
+// Aggregate, which a batch uses as it is before it redacts it. It returns
+// false when ctx ended before the line did.
+func (f *Flow) runLine(ctx context.Context, line int, in json.RawMessage, opts LineOptions, start time.Time) (LineResult, bool) {
+	lr := LineResult{Line: line, Status: Failed, Start: start}
+	var attrs []attribute.KeyValue
+	if f.e.tracer != nil {
+		attrs = []attribute.KeyValue{
+			attrBatchID.String(opts.BatchID),
+			attrBatchLine.Int(line),
+		}
+	}
+	r, err := f.run(ctx, in, RunOptions{
+		RunID:   opts.BatchID + "/" + strconv.Itoa(line),
+		Timeout: opts.Timeout,
+		NoCache: opts.NoCache,
 	}, attrs)
 	if err != nil && ctx.Err() != nil {
 		return lr, false
@@ -71,16 +94,16 @@ func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 	var inErr *InputError
 	if errors.As(err, &inErr) {
 		lr.Nodes = nil // none started
-	} else if b.hasAggregate() {
-		lr.Nodes = make([]NodeResult, len(b.lineNodes))
-		for k, i := range b.lineNodes {
+	} else if f.hasAggregate() {
+		lr.Nodes = make([]NodeResult, len(f.lineNodes))
+		for k, i := range f.lineNodes {
 			lr.Nodes[k] = r.res.Nodes[i]
 		}
 	}
 	if err == nil {
-		lr.Aggregate, err = b.lineAggregate(&r.values)
+		lr.Aggregate, err = f.lineAggregate(&r.values)
 	}
-	red := b.f.e.redactor
+	red := f.e.redactor
 	lr.Inputs = red.Bytes(lr.Inputs)
 	if err != nil {
 		lr.Err = failure(lr.Line, red.Error(err))
@@ -89,25 +112,18 @@ func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 		lr.Status = Succeeded
 		lr.Outputs = red.Bytes(r.res.Outputs)
 	}
-	b.account(&lr, true)
-	if err == nil && lr.Aggregate != nil {
-		b.mu.Lock()
-		err = b.addAggregate(lr.Line, lr.Aggregate)
-		b.mu.Unlock()
-		if err != nil {
-			panic("engine: a line's own aggregate values do not read back: " + err.Error())
-		}
-		// Kept for a resume, so written to records: redacted once used.
-		lr.Aggregate = red.Bytes(lr.Aggregate)
-	}
 	return lr, true
 }
 
-// account counts a line in the summary, its latency if it ran, and stops
-// the batch once it has failed MaxFailures lines.
-func (b *Batch) account(lr *LineResult, ran bool) {
+// account counts a line in the summary, its latency if it ran, keeps its
+// aggregate values (see Flow.aggValues), and stops the batch once it has
+// failed MaxFailures lines.
+func (b *Batch) account(lr *LineResult, ran bool, vals [][]byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if vals != nil {
+		b.addAggregate(lr.Line, vals)
+	}
 	if ran {
 		b.lat.Add(lr.Duration)
 	}

@@ -127,6 +127,9 @@ func (c *compiler) compile() *Flow {
 	c.f.nodes = make([]*node, len(s.Nodes))
 	for i := range s.Nodes {
 		c.f.nodes[i] = c.node(i)
+		if !c.f.nodes[i].aggregate {
+			c.f.lineNodes = append(c.f.lineNodes, i)
+		}
 	}
 	c.cycles()
 	c.outputs()

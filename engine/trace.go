@@ -32,6 +32,7 @@ const (
 	attrPluginName   = attribute.Key("weir.plugin.name")
 	attrPluginKind   = attribute.Key("weir.plugin.kind")
 	attrBatchID      = attribute.Key("weir.batch.id")
+	attrBatchLine    = attribute.Key("weir.batch.line")
 )
 
 // startSpan starts a span of the engine's tracer, or returns ctx and nil

@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// LineOptions adjust Flow.RunLine. The zero value runs the line under the
+// flow's own run deadline.
+type LineOptions struct {
+	// BatchID is the id of the batch the line belongs to: the run is named
+	// BatchID/line, as in a batch, and its span says weir.batch.id. A random
+	// one when empty.
+	BatchID string
+	// Timeout bounds the line's run when positive, as
+	// BatchOptions.LineTimeout does; otherwise the flow's run deadline
+	// applies.
+	Timeout time.Duration
+	// NoCache makes the line neither read nor write the engine's Cache.
+	NoCache bool
+}
+
+// RunLine runs inputs as line `line` of a batch of this engine would run
+// them, and returns the LineResult that batch would report: inputs are the
+// line's mapped inputs, a JSON object that must not change until RunLine
+// returns. The result is redacted; its Nodes are the per-line nodes
+// (aggregate nodes left out, none when the inputs broke the flow's types);
+// Aggregate holds the values the line gives the aggregate nodes; Err is a
+// *LineError whose Kind says what failed. It is what a worker of a work
+// pool sends back for BatchOptions.Remote.
+//
+// The error is not nil only when ctx ended before the line did: there is
+// nothing to report, and the line should run again. It wraps the cause of
+// ctx. A line that runs out of its own time (opts.Timeout, the flow's
+// deadline) is a result, Failed, of Kind TimedOut.
+//
+// The run's span is a child of the span in ctx, with weir.batch.id and
+// weir.batch.line: a worker puts there the span of the batch that sent the
+// line. RunLine is safe for concurrent use.
+func (f *Flow) RunLine(ctx context.Context, line int, inputs json.RawMessage, opts LineOptions) (LineResult, error) {
+	opts.BatchID = cmp.Or(opts.BatchID, newRunID())
+	lr, ok := f.runLine(ctx, line, inputs, opts, time.Now())
+	if !ok {
+		return LineResult{}, fmt.Errorf("run line %d: %w", line, context.Cause(ctx))
+	}
+	// It leaves this engine: redacted, as a batch's records are.
+	lr.Aggregate = f.e.redactor.Bytes(lr.Aggregate)
+	return lr, nil
+}
+
+// remote runs a line through BatchOptions.Remote. What comes back crossed
+// a process boundary, maybe from another version of weir or of the flow: a
+// result this engine cannot take fails the line with the reason, never
+// panics. It returns the line's aggregate values, read (see aggValues), and
+// false for a line Remote abandoned.
+func (b *Batch) remote(ctx context.Context, line int, in []byte, start time.Time) (LineResult, [][]byte, bool) {
+	lr, err := b.opts.Remote(ctx, line, in)
+	if err != nil {
+		if ctx.Err() != nil {
+			return LineResult{}, nil, false
+		}
+		lr = LineResult{Line: line, Status: Failed, Err: err, Duration: time.Since(start)}
+	}
+	if lr.Start.IsZero() {
+		lr.Start = start
+	}
+	vals, err := b.take(line, &lr)
+	if err != nil {
+		return LineResult{
+			Line:     line,
+			Status:   Failed,
+			Err:      &LineError{Line: line, Kind: ToolFailed, Err: b.f.e.redactor.Error(err)},
+			Start:    lr.Start,
+			Duration: lr.Duration,
+		}, nil, true
+	}
+	return lr, vals, true
+}
+
+// take checks a result Remote returned for line and makes it this
+// engine's: its error a *LineError, its values redacted. It returns the
+// line's aggregate values, or why the result cannot be taken.
+func (b *Batch) take(line int, lr *LineResult) ([][]byte, error) {
+	f := b.f
+	switch {
+	case lr.Line != line:
+		return nil, fmt.Errorf("the worker's result is for line %d", lr.Line)
+	case lr.Status != Succeeded && lr.Status != Failed:
+		return nil, fmt.Errorf("the worker's result has status %q: a line ends %s or %s", lr.Status, Succeeded, Failed)
+	case lr.Status == Succeeded && lr.Err != nil:
+		return nil, fmt.Errorf("the worker's result succeeded with an error: %w", lr.Err)
+	}
+	var le *LineError
+	if lr.Status == Failed {
+		var ok bool
+		if le, ok = lr.Err.(*LineError); !ok {
+			le = &LineError{Kind: ToolFailed, Err: lr.Err}
+		}
+		if le == nil || le.Err == nil {
+			return nil, errors.New("the worker's result failed without an error")
+		}
+	}
+
+	// Nodes are counted per index of the flow's per-line nodes.
+	if n := len(lr.Nodes); n != len(f.lineNodes) && (n > 0 || lr.Status == Succeeded) {
+		return nil, fmt.Errorf("the worker's result has %d %s, the flow has %d per-line %s: is the worker running another version of the flow?",
+			n, noun(n, "node"), len(f.lineNodes), noun(len(f.lineNodes), "node"))
+	}
+	for k, nr := range lr.Nodes {
+		if want := f.nodes[f.lineNodes[k]].name; nr.Node != want {
+			return nil, fmt.Errorf("the worker's result has node %q where the flow has node %q: is the worker running another version of the flow?", nr.Node, want)
+		}
+	}
+
+	// Values go to the run record as they are: they must be JSON.
+	if lr.Inputs != nil && !validObject(lr.Inputs) {
+		return nil, errors.New("the worker's result has inputs that are not a JSON object")
+	}
+	var vals [][]byte
+	if lr.Status == Succeeded {
+		if !validObject(lr.Outputs) {
+			return nil, errors.New("the worker's result has outputs that are not a JSON object")
+		}
+		if !f.hasAggregate() {
+			lr.Aggregate = nil
+		} else {
+			if lr.Aggregate != nil && !validObject(lr.Aggregate) {
+				return nil, errors.New("the worker's result has aggregate values that are not a JSON object")
+			}
+			var err error
+			if vals, err = f.aggValues(lr.Aggregate); err != nil {
+				return nil, fmt.Errorf("the worker's result has aggregate values that do not read back: %w", err)
+			}
+		}
+	} else {
+		lr.Outputs, lr.Aggregate = nil, nil
+	}
+
+	red := f.e.redactor
+	if le != nil {
+		lr.Err = &LineError{Line: line, Kind: le.Kind, Err: red.Error(le.Err)}
+	}
+	lr.Inputs = red.Bytes(lr.Inputs)
+	lr.Outputs = red.Bytes(lr.Outputs)
+	for k := range lr.Nodes {
+		lr.Nodes[k].Error = red.String(lr.Nodes[k].Error)
+	}
+	return vals, nil
+}
+
+// validObject reports whether b is a well-formed JSON object.
+func validObject(b []byte) bool { return isObject(b) && json.Valid(b) }
+
+func noun(n int, s string) string {
+	if n == 1 {
+		return s
+	}
+	return s + "s"
+}

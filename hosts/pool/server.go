@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // DefaultAddr is where StartServer listens when ServerOptions.Addr is
@@ -91,6 +92,14 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	if err := s.lockStore(); err != nil {
 		return nil, err
 	}
+	password, err := hash(o.Password)
+	if err != nil {
+		return nil, err
+	}
+	token, err := hash(o.Token)
+	if err != nil {
+		return nil, err
+	}
 	opts := &server.Options{
 		ServerName: "weir",
 		Host:       host,
@@ -101,8 +110,8 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 		NoSigs:        true,
 		NoLog:         o.Logger == nil,
 		Username:      o.User,
-		Password:      o.Password,
-		Authorization: o.Token,
+		Password:      password,
+		Authorization: token,
 	}
 	if o.TLSCert != "" {
 		opts.TLSConfig, err = server.GenTLSConfig(&server.TLSConfigOpts{CertFile: o.TLSCert, KeyFile: o.TLSKey})
@@ -198,6 +207,21 @@ func (s *Server) lockStore() error {
 	}
 	s.lock = f
 	return nil
+}
+
+// hash is the bcrypt hash of a password or token, which the server checks
+// clients against: it then holds no plaintext secret, and does not warn
+// that it does. The lowest cost keeps connecting fast; the hash never
+// leaves the process.
+func hash(secret string) (string, error) {
+	if secret == "" {
+		return "", nil
+	}
+	h, err := bcrypt.GenerateFromPassword([]byte(secret), bcrypt.MinCost)
+	if err != nil {
+		return "", fmt.Errorf("start nats server: %w", err)
+	}
+	return string(h), nil
 }
 
 // splitAddr splits host:port, port 0 meaning a free one.

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -46,6 +48,99 @@ type DeployRequest struct {
 	// secrets, and never into an image, a command line, a log or the
 	// state folder.
 	Secrets map[string]string
+	// Worker, when set, deploys a work pool's worker instead of a server:
+	// weir worker runs in place of weir serve, and takes its flows from
+	// the pool, so Bundle, Flow, Version and Digest are empty. Secrets
+	// then hold the NATS credentials (WorkerSecrets).
+	Worker *WorkerSpec
+}
+
+// WorkerSpec is the worker a host deploys for a DeployRequest: weir worker
+// --pool Pool --nats NATS, answering its health checks where a server
+// would answer.
+type WorkerSpec struct {
+	// Pool names the work pool.
+	Pool string
+	// NATS is the URL of the pool's NATS server as the worker reaches it
+	// from where it runs (several, comma-separated, for a cluster). It
+	// holds no credentials: those travel as secrets.
+	NATS string
+	// Concurrency is how many lines the worker runs at once; 0 is weir
+	// worker's default.
+	Concurrency int
+	// Labels are the worker's KEY=VALUE labels.
+	Labels []string
+}
+
+var poolPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// Check reports what is wrong with w, in the words of weir deploy's
+// flags.
+func (w *WorkerSpec) Check() error {
+	switch {
+	case w.Pool == "":
+		return errors.New("a worker needs --pool NAME, the work pool it takes lines from")
+	case !poolPattern.MatchString(w.Pool):
+		return fmt.Errorf("pool name %q: use letters, digits, - and _", w.Pool)
+	case w.NATS == "":
+		return errors.New("a worker needs --nats URL, the pool's NATS server as the worker reaches it")
+	case w.Concurrency < 0:
+		return fmt.Errorf("--concurrency must not be negative, got %d", w.Concurrency)
+	}
+	for _, u := range strings.Split(w.NATS, ",") {
+		parsed, err := url.Parse(strings.TrimSpace(u))
+		if err != nil || parsed.Host == "" || strings.ContainsAny(u, " '\"\\$`%") {
+			return fmt.Errorf("--nats %q: want a URL such as nats://10.0.0.5:4222, comma-separated for a cluster", w.NATS)
+		}
+		if parsed.User != nil {
+			return fmt.Errorf("--nats %s: credentials do not go in the URL, which ends up on a command line: set NATS_USER and NATS_PASSWORD, NATS_TOKEN or NATS_CREDS where you deploy", parsed.Redacted())
+		}
+	}
+	for _, l := range w.Labels {
+		if k, _, ok := strings.Cut(l, "="); !ok || k == "" || strings.ContainsAny(l, " '\"\\$`%\n") {
+			return fmt.Errorf("--labels %q: use KEY=VALUE, with no spaces or quotes", l)
+		}
+	}
+	return nil
+}
+
+// Args returns weir worker's arguments, after the binary, for w with its
+// health checks served on healthAddr.
+func (w *WorkerSpec) Args(healthAddr string) []string {
+	args := []string{"worker", "--pool", w.Pool, "--nats", w.NATS}
+	if w.Concurrency > 0 {
+		args = append(args, "--concurrency", strconv.Itoa(w.Concurrency))
+	}
+	for _, l := range w.Labels {
+		args = append(args, "--labels", l)
+	}
+	return append(args, "--health-addr", healthAddr)
+}
+
+// workerEnv are the variables of the NATS credentials that weir worker
+// reads, and so that a worker deployment takes from the deploying
+// machine's environment.
+var workerEnv = []string{"NATS_USER", "NATS_PASSWORD", "NATS_TOKEN"}
+
+// WorkerSecrets returns the NATS credentials set in this machine's
+// environment, by variable, for DeployRequest.Secrets of a worker: they
+// reach it as a flow's secrets reach weir serve, never on a command line
+// or in an image. NATS_CREDS, a file, is refused: a host passes values,
+// not files.
+func WorkerSecrets() (map[string]string, error) {
+	if os.Getenv("NATS_CREDS") != "" {
+		return nil, errors.New("NATS_CREDS is set, but a worker deployment cannot take a credentials file along: deploy with NATS_USER and NATS_PASSWORD, or NATS_TOKEN, or put the file on the machine and run weir worker --nats-creds there")
+	}
+	secrets := map[string]string{}
+	for _, k := range workerEnv {
+		if v := os.Getenv(k); v != "" {
+			secrets[k] = v
+		}
+	}
+	if len(secrets) == 0 {
+		return nil, nil
+	}
+	return secrets, nil
 }
 
 // Deployment is a deployed bundle, as the state folder keeps it.

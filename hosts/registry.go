@@ -67,6 +67,11 @@ type Kind struct {
 	OwnSecrets bool
 }
 
+// WorkerFlags are the settings of a worker deployment (DeployRequest.Worker),
+// by weir deploy's flag names, for Kind.Takes of the kinds that deploy
+// workers.
+var WorkerFlags = []string{"worker", "pool", "nats", "concurrency", "labels"}
+
 // Registry makes hosts by the name of their kind. Build one per use with
 // the kinds it should know (there is no global registry to change); it is
 // not changed after, and is safe for concurrent use.

@@ -3,8 +3,10 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,13 +45,18 @@ type deployFlags struct {
 	// endpoint
 	url   string
 	token string
+	// a work pool's worker
+	worker      bool
+	pool, nats  string
+	concurrency int
+	labels      []string
 }
 
 func newDeploy(app *app) *cobra.Command {
 	var fl deployFlags
 	cmd := &cobra.Command{
-		Use:   "deploy [flags] FLOW|BUNDLE.weir --host HOST",
-		Short: "Deploy a flow to a host, where weir serve runs it",
+		Use:   "deploy [flags] FLOW|BUNDLE.weir --host HOST | --worker --pool NAME --host HOST",
+		Short: "Deploy a flow to a host, where weir serve runs it, or a work pool's worker",
 		Long: `Deploy a flow, or a bundle made by weir bundle, to a host and print the URL
 it answers on. Every host runs the same thing: the static weir binary
 running weir serve on the bundle.
@@ -80,6 +87,15 @@ The container, VM and Kubernetes hosts ship the running weir binary, or
 --binary: it must be static (CGO_ENABLED=0, as make build builds it) and for
 the target's architecture.
 
+--worker deploys a work pool's worker instead, with no FLOW: the same
+binary running weir worker --pool NAME --nats URL, which takes its flows
+from the pool, on --host container, vm or kubernetes; it is ready when
+its health checks (--health-addr, on the port weir serve would use) say
+it is connected. --nats is the NATS server as the worker reaches it
+(default $NATS_URL); NATS_USER and NATS_PASSWORD, or NATS_TOKEN, set
+here travel as secrets do. A container of a worker whose NATS server is
+on loopback shares the Docker host's network, so that it reaches it.
+
 weir deployments lists, checks, shows the logs of and deletes deployments.`,
 		Example: `  weir deploy examples/hello/flow.cue --host local
   weir deploy examples/hello/flow.cue --host local --name hello-test --addr 127.0.0.1:8081
@@ -92,9 +108,28 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
   weir deploy hello.weir --host kubernetes --image registry.example.com/flows/hello --dry-run -o yaml
   weir deploy examples/hello/flow.cue --host kubernetes --dry-run
   weir deploy hello.weir --host kubernetes --image registry.example.com/flows/hello --namespace flows --replicas 2 --max-replicas 10 --cpus 1 --memory 256MiB
-  weir deploy hello.weir --host endpoint --url http://10.0.0.5:8080 --token "$TOKEN"`,
-		Args: args(1),
+  weir deploy hello.weir --host endpoint --url http://10.0.0.5:8080 --token "$TOKEN"
+  weir deploy --host container --worker --pool batch --nats nats://10.0.0.5:4222 --concurrency 8
+  weir deploy --host vm --worker --pool batch --nats nats://10.0.0.5:4222 --ssh root@10.0.0.7 --labels gpu=a100
+  weir deploy --host kubernetes --worker --pool batch --nats nats://nats:4222 --replicas 4 --dry-run -o yaml`,
+		Args: func(cmd *cobra.Command, a []string) error {
+			if fl.worker {
+				if len(a) > 0 {
+					return usageError{errors.New("deploy --worker takes no FLOW: a worker runs the flows the pool sends it")}
+				}
+				return nil
+			}
+			return args(1)(cmd, a)
+		},
 		RunE: func(cmd *cobra.Command, a []string) error {
+			if fl.worker {
+				return app.deployWorker(cmd, fl)
+			}
+			for _, name := range hosts.WorkerFlags[1:] {
+				if cmd.Flags().Changed(name) {
+					return usageError{fmt.Errorf("--%s goes with --worker", name)}
+				}
+			}
 			return app.deploy(cmd, a[0], fl)
 		},
 	}
@@ -128,33 +163,19 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	f.BoolVar(&fl.dryRun, "dry-run", false, "kubernetes: print the manifests (-o yaml or json) instead of pushing and applying")
 	f.StringVar(&fl.url, "url", "", "endpoint: the URL of the weir serve to deploy to")
 	f.StringVar(&fl.token, "token", "", "endpoint: its admin token (default $WEIR_ADMIN_TOKEN)")
+	f.BoolVar(&fl.worker, "worker", false, "container, vm, kubernetes: deploy a work pool's worker (weir worker), not a flow")
+	f.StringVar(&fl.pool, "pool", "", "with --worker: the work pool's `NAME`")
+	f.StringVar(&fl.nats, "nats", "", "with --worker: the pool's NATS server `URL` as the worker reaches it (default $NATS_URL)")
+	f.IntVar(&fl.concurrency, "concurrency", 0, "with --worker: lines the worker runs at once (default: weir worker's)")
+	f.StringArrayVar(&fl.labels, "labels", nil, "with --worker: a `KEY=VALUE` label of the worker (repeatable)")
 	return cmd
 }
 
 func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 	ctx := cmd.Context()
-	reg := hostKinds()
-	if fl.host == "" {
-		return usageError{fmt.Errorf("deploy needs --host (one of: %s)", strings.Join(reg.Names(), ", "))}
-	}
-	kind, ok := reg.Kind(fl.host)
-	if !ok {
-		return usageError{fmt.Errorf("--host %q: unknown host; use one of: %s", fl.host, strings.Join(reg.Names(), ", "))}
-	}
-	if err := checkHostFlags(cmd, reg, fl.host); err != nil {
-		return err
-	}
-	store, err := app.deployments()
+	kind, host, store, err := app.deployHost(cmd, fl)
 	if err != nil {
 		return err
-	}
-	settings, err := fl.settings(store.Dir())
-	if err != nil {
-		return err
-	}
-	host, err := kind.New(settings)
-	if err != nil {
-		return usageError{err}
 	}
 	// What is exported instead of deployed holds no value: it needs none.
 	exporting := kind.Export != "" && cmd.Flags().Changed(kind.Export)
@@ -190,6 +211,80 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "deployed flow %q (%s) on %s as %q\n", d.Flow, shortDigest(d.Digest), d.Host, d.Name)
 	fmt.Fprintln(cmd.OutOrStdout(), d.URL)
+	return nil
+}
+
+// deployHost returns the kind of host the flags name, a host of it and
+// the store of deployments.
+func (app *app) deployHost(cmd *cobra.Command, fl deployFlags) (hosts.Kind, hosts.Host, *hosts.Store, error) {
+	reg := hostKinds()
+	if fl.host == "" {
+		return hosts.Kind{}, nil, nil, usageError{fmt.Errorf("deploy needs --host (one of: %s)", strings.Join(reg.Names(), ", "))}
+	}
+	kind, ok := reg.Kind(fl.host)
+	if !ok {
+		return hosts.Kind{}, nil, nil, usageError{fmt.Errorf("--host %q: unknown host; use one of: %s", fl.host, strings.Join(reg.Names(), ", "))}
+	}
+	if err := checkHostFlags(cmd, reg, fl.host); err != nil {
+		return hosts.Kind{}, nil, nil, err
+	}
+	store, err := app.deployments()
+	if err != nil {
+		return hosts.Kind{}, nil, nil, err
+	}
+	settings, err := fl.settings(store.Dir())
+	if err != nil {
+		return hosts.Kind{}, nil, nil, err
+	}
+	host, err := kind.New(settings)
+	if err != nil {
+		return hosts.Kind{}, nil, nil, usageError{err}
+	}
+	return kind, host, store, nil
+}
+
+// deployWorker deploys a work pool's worker, named worker-POOL unless
+// --name says otherwise, with the NATS credentials of this machine's
+// environment as its secrets.
+func (app *app) deployWorker(cmd *cobra.Command, fl deployFlags) error {
+	kind, host, store, err := app.deployHost(cmd, fl)
+	if err != nil {
+		return err
+	}
+	w := &hosts.WorkerSpec{Pool: fl.pool, NATS: cmp.Or(fl.nats, os.Getenv("NATS_URL")), Concurrency: fl.concurrency, Labels: fl.labels}
+	if err := w.Check(); err != nil {
+		return usageError{err}
+	}
+	name := cmp.Or(fl.name, hosts.DNSName("worker-"+w.Pool))
+	if err := hosts.CheckName(name); err != nil {
+		return usageError{err}
+	}
+	req := hosts.DeployRequest{Name: name, Worker: w}
+	secrets, err := hosts.WorkerSecrets()
+	if err != nil {
+		return fmt.Errorf("deploy: %w", err)
+	}
+	// What is exported names the credentials but holds no value.
+	req.Secrets = maps.Clone(secrets)
+	for k := range req.Secrets {
+		req.Secrets[k] = ""
+	}
+	if done, err := export(cmd, kind, host, fl, req); done {
+		if err == nil && len(req.Secrets) > 0 && kind.Name != "kubernetes" {
+			keys := strings.Join(slices.Sorted(maps.Keys(req.Secrets)), ", ")
+			fmt.Fprintf(cmd.ErrOrStderr(), "the NATS credentials are not in what was written: set %s in weir worker's environment where it runs\n", keys)
+		}
+		return err
+	}
+	req.Secrets = secrets
+	d, err := store.Deploy(cmd.Context(), host, req)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "deployed a worker of pool %q on %s as %q\n", w.Pool, d.Host, d.Name)
+	if d.URL != "" {
+		fmt.Fprintln(cmd.OutOrStdout(), d.URL)
+	}
 	return nil
 }
 
@@ -286,7 +381,11 @@ func newDeployments(app *app) *cobra.Command {
 			tw := newTable(w)
 			fmt.Fprintln(tw, "NAME\tHOST\tFLOW\tVERSION\tDIGEST\tURL\tCREATED")
 			for _, d := range ds {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Host, d.Flow, cmpDash(d.Version), shortDigest(d.Digest), d.URL, d.Created.Local().Format(time.DateTime))
+				flow := d.Flow
+				if pool := d.State["pool"]; pool != "" {
+					flow = "worker of pool " + pool
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", d.Name, d.Host, flow, cmpDash(d.Version), cmpDash(shortDigest(d.Digest)), cmpDash(d.URL), d.Created.Local().Format(time.DateTime))
 			}
 			return tw.Flush()
 		},

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -61,9 +62,13 @@ func (h *Host) Name() string { return "container" }
 // containerName is the name of the container of a deployment.
 func containerName(deployment string) string { return "weir-" + deployment }
 
-// imageTag is the tag of a deployment's image in the engine.
-func imageTag(deployment, digest string) string {
-	return "weir/" + deployment + ":" + shortHex(digest)
+// imageTag is the tag of a deployment's image in the engine: by the
+// bundle's digest, or "worker" for a worker, which has none.
+func imageTag(req hosts.DeployRequest) string {
+	if req.Worker != nil {
+		return "weir/" + req.Name + ":worker"
+	}
+	return "weir/" + req.Name + ":" + shortHex(req.Digest)
 }
 
 func shortHex(digest string) string {
@@ -78,7 +83,7 @@ func (h *Host) engine() (*docker, error) {
 // Image builds the image of req for the architecture arch (this
 // machine's when empty) with the host's binary and environment.
 func (h *Host) Image(req hosts.DeployRequest, arch string) (v1.Image, error) {
-	if err := checkRunnable(req.Bundle); err != nil {
+	if err := checkRunnable(req); err != nil {
 		return nil, err
 	}
 	return h.image(req, arch)
@@ -91,11 +96,15 @@ func (h *Host) image(req hosts.DeployRequest, arch string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Image(ImageOptions{
+	o := ImageOptions{
 		Binary: bin, Bundle: req.Bundle, Arch: arch,
 		Flow: req.Flow, FlowVersion: req.Version, Digest: req.Digest,
 		WeirVersion: engine.Version(), Env: h.Env,
-	})
+	}
+	if w := req.Worker; w != nil {
+		o.Worker, o.Pool = w.Args(":"+strconv.Itoa(DefaultPort)), w.Pool
+	}
+	return Image(o)
 }
 
 // writeImage writes the image of req to w as a tarball (docker save's
@@ -105,7 +114,7 @@ func (h *Host) writeImage(req hosts.DeployRequest, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	tag, err := name.NewTag(imageTag(req.Name, req.Digest))
+	tag, err := name.NewTag(imageTag(req))
 	if err != nil {
 		return err
 	}
@@ -132,12 +141,12 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if !validRestart(restart) {
 		return fail(fmt.Errorf("restart policy %q: use always, on-failure, unless-stopped or no", restart))
 	}
-	bindIP, bindPort, err := splitAddr(cmp.Or(h.Addr, "127.0.0.1:0"))
+	nw, err := h.network(req)
 	if err != nil {
 		return fail(err)
 	}
 	// Before the engine is asked anything.
-	if err := checkRunnable(req.Bundle); err != nil {
+	if err := checkRunnable(req); err != nil {
 		return fail(err)
 	}
 	d, err := h.engine()
@@ -152,7 +161,7 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err != nil {
 		return fail(err)
 	}
-	tag := imageTag(req.Name, req.Digest)
+	tag := imageTag(req)
 	undo = append(undo, func(ctx context.Context) { _ = d.removeImage(ctx, tag) })
 	if err := load(ctx, d, tag, img); err != nil {
 		return fail(err)
@@ -161,7 +170,7 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err := clearLeftover(ctx, d, cname, req.Name); err != nil {
 		return fail(err)
 	}
-	spec, err := h.spec(img, tag, req.Name, restart, bindIP, bindPort)
+	spec, err := h.spec(img, tag, req.Name, restart, nw)
 	// Secrets go into the container's environment when it is created,
 	// never into the image, whose config and layers anyone who pulls it
 	// reads.
@@ -184,12 +193,18 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err != nil {
 		return fail(err)
 	}
-	u, err := endpointURL(d, info, containerPort)
-	if err != nil {
-		return fail(err)
+	u := "http://" + nw.health
+	if !nw.host {
+		if u, err = endpointURL(d, info, containerPort); err != nil {
+			return fail(err)
+		}
 	}
 	if err := h.waitReady(ctx, d, id, u); err != nil {
 		return fail(err)
+	}
+	state := map[string]string{"container": id, "image": tag, "docker": d.addr}
+	if req.Worker != nil {
+		state["pool"] = req.Worker.Pool
 	}
 	return hosts.Deployment{
 		Name:    req.Name,
@@ -199,15 +214,18 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 		Version: req.Version,
 		Digest:  req.Digest,
 		Created: time.Now().UTC(),
-		State:   map[string]string{"container": id, "image": tag, "docker": d.addr},
+		State:   state,
 	}, nil
 }
 
-// checkRunnable refuses the bundle at path when the image could not run
+// checkRunnable refuses the bundle of req when the image could not run
 // it: Python tools need an interpreter, and the image holds only the
-// static weir binary.
-func checkRunnable(path string) error {
-	b, err := bundle.Open(path)
+// static weir binary. A worker has no bundle.
+func checkRunnable(req hosts.DeployRequest) error {
+	if req.Worker != nil {
+		return nil
+	}
+	b, err := bundle.Open(req.Bundle)
 	if err != nil {
 		return fmt.Errorf("build image: %w", err)
 	}
@@ -220,8 +238,60 @@ func checkRunnable(path string) error {
 // containerPort is weir serve's port in the container, as Docker names it.
 var containerPort = strconv.Itoa(DefaultPort) + "/tcp"
 
+// network is how a deployment's container is reached.
+type network struct {
+	// host is set for a worker of a NATS server on loopback, which only
+	// the Docker host's network reaches: the container shares it, and
+	// weir worker's health checks listen on health, a loopback address
+	// of the Docker host.
+	host   bool
+	health string
+	// bindIP and bindPort publish the container's port, unless host.
+	bindIP, bindPort string
+}
+
+// network returns the network of req's container: its port published on
+// h.Addr, or for a worker of a NATS server on loopback, the Docker host's
+// network, with the health checks on h.Addr or a free loopback port.
+func (h *Host) network(req hosts.DeployRequest) (network, error) {
+	if req.Worker == nil || !loopbackNATS(req.Worker.NATS) {
+		ip, port, err := splitAddr(cmp.Or(h.Addr, "127.0.0.1:0"))
+		return network{bindIP: ip, bindPort: port}, err
+	}
+	if h.Addr != "" {
+		if _, _, err := splitAddr(h.Addr); err != nil {
+			return network{}, err
+		}
+		return network{host: true, health: h.Addr}, nil
+	}
+	// A port free here is free on the Docker host when the engine runs
+	// here, as a NATS server on loopback says it does.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return network{}, fmt.Errorf("find a free port for the worker's health checks: %w", err)
+	}
+	defer ln.Close()
+	return network{host: true, health: ln.Addr().String()}, nil
+}
+
+// loopbackNATS reports whether urls, comma-separated, name a NATS server
+// on loopback.
+func loopbackNATS(urls string) bool {
+	for _, u := range strings.Split(urls, ",") {
+		parsed, err := url.Parse(strings.TrimSpace(u))
+		if err != nil {
+			continue
+		}
+		host := parsed.Hostname()
+		if ip := net.ParseIP(host); host == "localhost" || ip != nil && ip.IsLoopback() {
+			return true
+		}
+	}
+	return false
+}
+
 // spec is the container of deployment, of the image img tagged tag.
-func (h *Host) spec(img v1.Image, tag, deployment, restart, bindIP, bindPort string) (containerSpec, error) {
+func (h *Host) spec(img v1.Image, tag, deployment, restart string, nw network) (containerSpec, error) {
 	cfg, err := img.ConfigFile()
 	if err != nil {
 		return containerSpec{}, err
@@ -230,17 +300,27 @@ func (h *Host) spec(img v1.Image, tag, deployment, restart, bindIP, bindPort str
 	for k, v := range cfg.Config.Labels {
 		labels[k] = v
 	}
-	return containerSpec{
-		Image:        tag,
-		Labels:       labels,
-		ExposedPorts: map[string]struct{}{containerPort: {}},
+	spec := containerSpec{
+		Image:  tag,
+		Labels: labels,
 		HostConfig: hostConfig{
-			PortBindings:  map[string][]portBinding{containerPort: {{HostIP: bindIP, HostPort: bindPort}}},
 			Memory:        h.Memory,
 			NanoCPUs:      int64(h.CPUs * 1e9),
 			RestartPolicy: restartPolicy{Name: restart},
 		},
-	}, nil
+	}
+	if nw.host {
+		// weir worker's arguments, but for where its health checks
+		// listen, which the image says is its own port.
+		args := slices.Clone(cfg.Config.Cmd)
+		args[len(args)-1] = nw.health
+		spec.Cmd, spec.Healthcheck = args, healthCheck(nw.health)
+		spec.HostConfig.NetworkMode = "host"
+		return spec, nil
+	}
+	spec.ExposedPorts = map[string]struct{}{containerPort: {}}
+	spec.HostConfig.PortBindings = map[string][]portBinding{containerPort: {{HostIP: nw.bindIP, HostPort: nw.bindPort}}}
+	return spec, nil
 }
 
 // load streams the image into the engine as a tarball.

@@ -94,7 +94,7 @@ func TestImage(t *testing.T) {
 	// What --output writes, docker load and registry tools read back.
 	var buf bytes.Buffer
 	require.NoError(t, h.writeImage(req, &buf))
-	tag, err := name.NewTag(imageTag("hello", req.Digest))
+	tag, err := name.NewTag(imageTag(req))
 	require.NoError(t, err)
 	back, err := tarball.Image(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil }, &tag)
 	require.NoError(t, err)
@@ -331,7 +331,7 @@ func TestDeployConverges(t *testing.T) {
 	require.EqualError(t, err, `deploy "foreign" on container: a container named weir-foreign exists and weir did not make it; remove it, or deploy with another --name`)
 	_, err = d.inspect(ctx, id)
 	require.NoError(t, err, "the container weir did not make was removed")
-	tag := imageTag(foreign.Name, foreign.Digest)
+	tag := imageTag(foreign)
 	err = d.call(ctx, http.MethodGet, "/images/"+tag+"/json", nil, nil, nil)
 	assert.True(t, isStatus(err, http.StatusNotFound), "image %s left behind: %v", tag, err)
 }
@@ -339,7 +339,7 @@ func TestDeployConverges(t *testing.T) {
 // removeImageAfter removes the image of req when the test ends: a deploy
 // that leaves it fails assertGone, and the next run starts clean anyway.
 func removeImageAfter(t *testing.T, d *docker, req hosts.DeployRequest) {
-	t.Cleanup(func() { _ = d.removeImage(context.Background(), imageTag(req.Name, req.Digest)) })
+	t.Cleanup(func() { _ = d.removeImage(context.Background(), imageTag(req)) })
 }
 
 // assertGone checks that the deploy of req left no container and no
@@ -348,7 +348,7 @@ func assertGone(t *testing.T, d *docker, req hosts.DeployRequest) {
 	t.Helper()
 	_, err := d.inspect(context.Background(), containerName(req.Name))
 	assert.True(t, isStatus(err, http.StatusNotFound), "container %s left behind: %v", containerName(req.Name), err)
-	tag := imageTag(req.Name, req.Digest)
+	tag := imageTag(req)
 	err = d.call(context.Background(), http.MethodGet, "/images/"+tag+"/json", nil, nil, nil)
 	assert.True(t, isStatus(err, http.StatusNotFound), "image %s left behind: %v", tag, err)
 }
@@ -456,4 +456,43 @@ func TestDeploySecrets(t *testing.T) {
 	var logs bytes.Buffer
 	require.NoError(t, h.Logs(ctx, dep, &logs))
 	assert.NotContains(t, logs.String(), key)
+}
+
+// TestWorkerImage: a worker's image is the weir binary alone, running
+// weir worker, its health checked on its port.
+func TestWorkerImage(t *testing.T) {
+	t.Parallel()
+	h := &Host{Binary: hoststest.Weir(t)}
+	req := hosts.DeployRequest{Name: "worker-batch", Worker: &hosts.WorkerSpec{Pool: "batch", NATS: "nats://10.0.0.5:4222", Labels: []string{"zone=a"}}}
+	img, err := h.Image(req, "")
+	require.NoError(t, err)
+	cfg, err := img.ConfigFile()
+	require.NoError(t, err)
+	c := cfg.Config
+	assert.Equal(t, []string{"/weir"}, c.Entrypoint)
+	assert.Equal(t, []string{"worker", "--pool", "batch", "--nats", "nats://10.0.0.5:4222", "--labels", "zone=a", "--health-addr", ":8080"}, c.Cmd)
+	assert.Equal(t, []string{"CMD", "/weir", "probe", "http://127.0.0.1:8080"}, c.Healthcheck.Test)
+	assert.Equal(t, "batch", c.Labels[LabelPool])
+	assert.Empty(t, c.Labels[LabelDigest])
+	layers, err := img.Layers()
+	require.NoError(t, err)
+	assert.Len(t, layers, 1, "the binary, and no bundle")
+	assert.Equal(t, "weir/worker-batch:worker", imageTag(req))
+
+	// Host networking for a NATS server on loopback, which only the
+	// Docker host's network reaches; a published port otherwise.
+	nw, err := h.network(req)
+	require.NoError(t, err)
+	assert.Equal(t, network{bindIP: "127.0.0.1"}, nw)
+	req.Worker.NATS = "nats://127.0.0.1:4222"
+	nw, err = h.network(req)
+	require.NoError(t, err)
+	assert.True(t, nw.host)
+	assert.Regexp(t, `^127\.0\.0\.1:\d+$`, nw.health)
+	spec, err := h.spec(img, "weir/worker-batch:x", "worker-batch", "always", nw)
+	require.NoError(t, err)
+	assert.Equal(t, "host", spec.HostConfig.NetworkMode)
+	assert.Nil(t, spec.HostConfig.PortBindings)
+	assert.Equal(t, []string{"worker", "--pool", "batch", "--nats", "nats://10.0.0.5:4222", "--labels", "zone=a", "--health-addr", nw.health}, spec.Cmd)
+	assert.Equal(t, []string{"CMD", "/weir", "probe", "http://" + nw.health}, spec.Healthcheck.Test)
 }

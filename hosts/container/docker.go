@@ -14,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // DefaultDocker is the Docker engine's address when DOCKER_HOST is unset.
@@ -170,6 +172,8 @@ func (d *docker) removeImage(ctx context.Context, ref string) error {
 // containerSpec is the body of POST /containers/create.
 type containerSpec struct {
 	Image        string
+	Cmd          []string            `json:",omitempty"`
+	Healthcheck  *v1.HealthConfig    `json:",omitempty"`
 	Env          []string            `json:",omitempty"`
 	Labels       map[string]string   `json:",omitempty"`
 	ExposedPorts map[string]struct{} `json:",omitempty"`
@@ -177,6 +181,7 @@ type containerSpec struct {
 }
 
 type hostConfig struct {
+	NetworkMode   string                   `json:",omitempty"`
 	PortBindings  map[string][]portBinding `json:",omitempty"`
 	Memory        int64                    `json:",omitempty"`
 	NanoCPUs      int64                    `json:"NanoCpus,omitempty"`

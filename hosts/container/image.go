@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,6 +39,7 @@ const (
 	LabelDigest     = "dev.weir.bundle.digest"
 	LabelVersion    = "dev.weir.version"
 	LabelDeployment = "dev.weir.deployment"
+	LabelPool       = "dev.weir.pool"
 )
 
 // ImageOptions is what goes into an image.
@@ -57,11 +59,18 @@ type ImageOptions struct {
 	Port int
 	// Env is added to the image's environment, as KEY=VALUE.
 	Env []string
+	// Worker, when set, makes the image of a work pool's worker: no
+	// bundle, and weir worker with these arguments (hosts.WorkerSpec.Args)
+	// as the entrypoint, its health checks on Port. Bundle, Flow,
+	// FlowVersion and Digest are then unused.
+	Worker []string
+	// Pool is the worker's pool, for the image's labels.
+	Pool string
 }
 
 // Image builds the image of a deployment, with no base image: a layer with
 // the weir binary (and a /tmp), a layer with the bundle, weir serve as
-// the entrypoint, a non-root user, OCI labels and a health check that runs
+// the entrypoint (or, for a worker, no bundle and weir worker), a non-root user, OCI labels and a health check that runs
 // weir probe. The same inputs make the same image, digest included: every
 // file time is zero and the layers are compressed the same way.
 func Image(o ImageOptions) (v1.Image, error) {
@@ -72,22 +81,10 @@ func Image(o ImageOptions) (v1.Image, error) {
 	if o.Arch == "" {
 		o.Arch = hostutil.HostArch
 	}
-	bundle, err := os.ReadFile(o.Bundle)
-	if err != nil {
-		return nil, fmt.Errorf("build image: read bundle: %w", err)
-	}
 	binLayer, err := binaryLayer(o.Binary)
 	if err != nil {
 		return nil, err
 	}
-	bundleLayer, err := layer(
-		file{path: "srv/", mode: 0o755 | int64(os.ModeDir)},
-		file{path: bundlePath[1:], mode: 0o444, data: bundle},
-	)
-	if err != nil {
-		return nil, err
-	}
-
 	addr := ":" + strconv.Itoa(port)
 	cfg := &v1.ConfigFile{
 		Architecture: o.Arch,
@@ -108,14 +105,32 @@ func Image(o ImageOptions) (v1.Image, error) {
 				LabelDigest:                            o.Digest,
 				LabelVersion:                           o.WeirVersion,
 			},
-			Healthcheck: &v1.HealthConfig{
-				Test:        []string{"CMD", binaryPath, "probe", "http://127.0.0.1" + addr},
-				Interval:    10 * time.Second,
-				Timeout:     3 * time.Second,
-				StartPeriod: 30 * time.Second,
-				Retries:     3,
-			},
+			Healthcheck: healthCheck(addr),
 		},
+	}
+	layers := []mutate.Addendum{{Layer: binLayer, History: v1.History{CreatedBy: "weir " + o.WeirVersion, Comment: "the weir binary"}}}
+	if o.Worker != nil {
+		c := &cfg.Config
+		c.Entrypoint, c.Cmd = []string{binaryPath}, o.Worker
+		c.Labels = map[string]string{
+			"org.opencontainers.image.title":       "weir worker",
+			"org.opencontainers.image.description": "weir worker taking lines from the work pool " + o.Pool,
+			LabelPool:                              o.Pool,
+			LabelVersion:                           o.WeirVersion,
+		}
+	} else {
+		bundle, err := os.ReadFile(o.Bundle)
+		if err != nil {
+			return nil, fmt.Errorf("build image: read bundle: %w", err)
+		}
+		bundleLayer, err := layer(
+			file{path: "srv/", mode: 0o755 | int64(os.ModeDir)},
+			file{path: bundlePath[1:], mode: 0o444, data: bundle},
+		)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, mutate.Addendum{Layer: bundleLayer, History: v1.History{CreatedBy: "weir " + o.WeirVersion, Comment: "the bundle of " + o.Flow}})
 	}
 	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
@@ -123,14 +138,26 @@ func Image(o ImageOptions) (v1.Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build image: %w", err)
 	}
-	img, err = mutate.Append(img,
-		mutate.Addendum{Layer: binLayer, History: v1.History{CreatedBy: "weir " + o.WeirVersion, Comment: "the weir binary"}},
-		mutate.Addendum{Layer: bundleLayer, History: v1.History{CreatedBy: "weir " + o.WeirVersion, Comment: "the bundle of " + o.Flow}},
-	)
+	img, err = mutate.Append(img, layers...)
 	if err != nil {
 		return nil, fmt.Errorf("build image: %w", err)
 	}
 	return img, nil
+}
+
+// healthCheck runs weir probe on the /readyz of weir serve, or of weir
+// worker's health checks, listening on addr (":PORT" or "HOST:PORT").
+func healthCheck(addr string) *v1.HealthConfig {
+	if strings.HasPrefix(addr, ":") {
+		addr = "127.0.0.1" + addr
+	}
+	return &v1.HealthConfig{
+		Test:        []string{"CMD", binaryPath, "probe", "http://" + addr},
+		Interval:    10 * time.Second,
+		Timeout:     3 * time.Second,
+		StartPeriod: 30 * time.Second,
+		Retries:     3,
+	}
 }
 
 // binaryLayers keeps the layer of each weir binary this process put in an

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
 )
 
@@ -12,7 +13,7 @@ import (
 func Kind() hosts.Kind {
 	return hosts.Kind{
 		Name:   "container",
-		Takes:  []string{"addr", "binary", "env", "memory", "cpus", "restart", "arch", "output", "docker"},
+		Takes:  append([]string{"addr", "binary", "env", "memory", "cpus", "restart", "arch", "output", "docker"}, hosts.WorkerFlags...),
 		Export: "output",
 		New: func(s hosts.Settings) (hosts.Host, error) {
 			return &Host{Docker: s.Docker, Binary: s.Binary, Addr: s.Addr, Memory: s.Memory, CPUs: s.CPUs,
@@ -28,7 +29,11 @@ func (h *Host) Export(req hosts.DeployRequest, o hosts.ExportOptions, w io.Write
 	if err := h.writeImage(req, cw); err != nil {
 		return "", fmt.Errorf("write image: %w", err)
 	}
-	note := fmt.Sprintf("wrote the image %s of flow %q (%s, %.1f MB)", imageTag(req.Name, req.Digest), req.Flow, shortDigest(req.Digest), float64(cw.n)/1e6)
+	of := fmt.Sprintf("of flow %q (%s", req.Flow, shortDigest(req.Digest))
+	if req.Worker != nil {
+		of = fmt.Sprintf("of a worker of pool %q (weir %s", req.Worker.Pool, engine.Version())
+	}
+	note := fmt.Sprintf("wrote the image %s %s, %.1f MB)", imageTag(req), of, float64(cw.n)/1e6)
 	if o.File != "" {
 		note += fmt.Sprintf(" to %s; load it with docker load -i %s", o.File, o.File)
 	}

@@ -13,8 +13,8 @@ import (
 func Kind() hosts.Kind {
 	return hosts.Kind{
 		Name: "kubernetes",
-		Takes: []string{"binary", "env", "memory", "cpus", "arch", "output", "image", "namespace", "replicas", "max-replicas",
-			"kubeconfig", "context", "dry-run"},
+		Takes: append([]string{"binary", "env", "memory", "cpus", "arch", "output", "image", "namespace", "replicas", "max-replicas",
+			"kubeconfig", "context", "dry-run"}, hosts.WorkerFlags...),
 		Export: "dry-run",
 		New: func(s hosts.Settings) (hosts.Host, error) {
 			return &Host{
@@ -57,7 +57,11 @@ func (h *Host) Export(req hosts.DeployRequest, o hosts.ExportOptions, w io.Write
 	}
 	var notes []string
 	if set.Secret != nil {
-		notes = append(notes, fmt.Sprintf("the Secret %s holds the keys of the flow's secrets with empty values, never theirs: fill them in before applying", req.Name))
+		of := "the flow's secrets"
+		if req.Worker != nil {
+			of = "the NATS credentials"
+		}
+		notes = append(notes, fmt.Sprintf("the Secret %s holds the keys of %s with empty values, never theirs: fill them in before applying", req.Name, of))
 	}
 	if h.Image == "" {
 		notes = append(notes, fmt.Sprintf("the manifests name the placeholder image %s/%s, as no --image was given; to deploy, give --image REGISTRY/REPOSITORY[:TAG], a registry the cluster pulls from", PlaceholderRepository, req.Name))

@@ -143,7 +143,7 @@ const PlaceholderRepository = "registry.invalid/weir"
 // The URL is the Service's address inside the cluster,
 // http://NAME.NAMESPACE.svc.cluster.local (port 80): it resolves only from
 // pods of the cluster; from outside, use kubectl port-forward or an
-// Ingress.
+// Ingress. A worker has no Service, and no URL.
 func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deployment, error) {
 	fail := func(err error) (hosts.Deployment, error) {
 		return hosts.Deployment{}, fmt.Errorf("deploy %q on kubernetes: %w", req.Name, err)
@@ -183,7 +183,7 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 		cleanup()
 		return fail(err)
 	}
-	return hosts.Deployment{
+	d := hosts.Deployment{
 		Name:    req.Name,
 		Host:    h.Name(),
 		URL:     fmt.Sprintf("http://%s.%s.svc.cluster.local", req.Name, ns),
@@ -195,7 +195,12 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 			stateKubeconfig: c.kubeconfig, stateContext: c.context,
 			stateNamespace: ns, stateImage: ref,
 		},
-	}, nil
+	}
+	if req.Worker != nil {
+		d.URL = "" // a worker has no Service
+		d.State["pool"] = req.Worker.Pool
+	}
+	return d, nil
 }
 
 // connectTo returns a client of the cluster of d.

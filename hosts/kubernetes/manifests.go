@@ -3,9 +3,11 @@ package kubernetes
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -57,7 +59,8 @@ type Set struct {
 	// into their environment (envFrom); nil when the flow has none.
 	Secret     *corev1.Secret
 	Deployment *appsv1.Deployment
-	Service    *corev1.Service
+	// Service is nil for a worker, which nothing calls.
+	Service *corev1.Service
 	// HPA is nil when MaxReplicas is not above Replicas.
 	HPA *autoscalingv2.HorizontalPodAutoscaler
 }
@@ -65,7 +68,9 @@ type Set struct {
 // Manifests returns the objects of a deployment of req running image (a
 // reference by digest): a Deployment of weir serve with its probes,
 // resources and a locked-down security context, a Service in front of it,
-// and an autoscaler on CPU when h.MaxReplicas is above h.Replicas. The
+// and an autoscaler on CPU when h.MaxReplicas is above h.Replicas. For a
+// worker (req.Worker) it is a Deployment of h.Replicas weir workers,
+// probed on their health checks, and no Service. The
 // same inputs make the same Set; it needs no cluster.
 func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	if err := hosts.CheckName(req.Name); err != nil {
@@ -92,6 +97,16 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	labels := map[string]string{LabelName: req.Name, LabelManagedBy: "weir", container.LabelFlow: labelValue(req.Flow)}
 	selector := map[string]string{LabelName: req.Name}
 	annotations := map[string]string{AnnotationDigest: req.Digest, AnnotationFlow: req.Flow}
+	if w := req.Worker; w != nil {
+		if err := w.Check(); err != nil {
+			return nil, err
+		}
+		if h.MaxReplicas != 0 {
+			return nil, errors.New("--max-replicas scales a server on its CPU; workers take the lines there are, so run as many as you need with --replicas")
+		}
+		labels = map[string]string{LabelName: req.Name, LabelManagedBy: "weir", container.LabelPool: w.Pool}
+		annotations = nil
+	}
 	meta := metav1.ObjectMeta{Name: req.Name, Namespace: ns, Labels: labels, Annotations: annotations}
 
 	pod := h.podSpec(image, env)
@@ -120,14 +135,23 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 				},
 			},
 		},
-		Service: &corev1.Service{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
-			ObjectMeta: meta,
-			Spec: corev1.ServiceSpec{
-				Type:     corev1.ServiceTypeClusterIP,
-				Selector: selector,
-				Ports:    []corev1.ServicePort{{Name: "http", Port: servicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
-			},
+	}
+	if w := req.Worker; w != nil {
+		// The image's command, written out so that a reader of the
+		// manifests sees what runs.
+		set.Deployment.Spec.Template.Spec.Containers[0].Args = w.Args(":" + strconv.Itoa(container.DefaultPort))
+		// Nothing calls a worker: no Service, and the replicas are
+		// what they are told.
+		set.Deployment.Spec.Replicas = ptr(replicas)
+		return set, nil
+	}
+	set.Service = &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: meta,
+		Spec: corev1.ServiceSpec{
+			Type:     corev1.ServiceTypeClusterIP,
+			Selector: selector,
+			Ports:    []corev1.ServicePort{{Name: "http", Port: servicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
 		},
 	}
 	if h.MaxReplicas <= replicas {
@@ -268,7 +292,10 @@ func (s *Set) objects() []any {
 		// Before the pods that read it.
 		objs = append(objs, s.Secret)
 	}
-	objs = append(objs, s.Deployment, s.Service)
+	objs = append(objs, s.Deployment)
+	if s.Service != nil {
+		objs = append(objs, s.Service)
+	}
 	if s.HPA != nil {
 		objs = append(objs, s.HPA)
 	}

@@ -234,3 +234,70 @@ func TestManifestsSecrets(t *testing.T) {
 	assert.Equal(t, "the Secret hello holds the keys of the flow's secrets with empty values, never theirs: fill them in before applying", note)
 	assert.Equal(t, "sk-k8s-planted", real.Secrets["WEIR_TEST_API_KEY"], "the request is left as it was")
 }
+
+// workerRequest deploys a worker of the pool "batch" with NATS
+// credentials.
+var workerRequest = hosts.DeployRequest{
+	Name:    "worker-batch",
+	Worker:  &hosts.WorkerSpec{Pool: "batch", NATS: "nats://nats:4222", Concurrency: 8, Labels: []string{"zone=a"}},
+	Secrets: map[string]string{"NATS_USER": "weir", "NATS_PASSWORD": "pw-k8s-planted"},
+}
+
+// TestWorkerManifests: a worker is a Deployment of weir worker with the
+// replicas asked, probed on its health checks, its credentials in a
+// Secret, and no Service nor autoscaler.
+func TestWorkerManifests(t *testing.T) {
+	set, err := (&Host{Namespace: "pools", Replicas: 3}).Manifests(workerRequest, testImage)
+	require.NoError(t, err)
+	y, err := set.YAML()
+	require.NoError(t, err)
+	back := decode(t, y)
+	require.Len(t, back, 2, "%s", y)
+	secret := back[0].(*corev1.Secret)
+	assert.Equal(t, workerRequest.Secrets, secret.StringData)
+	d := back[1].(*appsv1.Deployment)
+	assert.True(t, equality.Semantic.DeepEqual(set.Deployment, d), "read back:\n%s", y)
+	assert.Nil(t, set.Service)
+	assert.Nil(t, set.HPA)
+
+	assert.Equal(t, "pools", d.Namespace)
+	assert.Equal(t, int32(3), *d.Spec.Replicas)
+	labels := map[string]string{"app.kubernetes.io/name": "worker-batch", "app.kubernetes.io/managed-by": "weir", "dev.weir.pool": "batch"}
+	assert.Equal(t, labels, d.Labels)
+	assert.Equal(t, labels, d.Spec.Template.Labels)
+	assert.Empty(t, d.Annotations, "no bundle, no digest")
+	c := d.Spec.Template.Spec.Containers[0]
+	assert.Equal(t, testImage, c.Image)
+	assert.Empty(t, c.Command, "the image's entrypoint, the weir binary, runs")
+	assert.Equal(t, []string{"worker", "--pool", "batch", "--nats", "nats://nats:4222", "--concurrency", "8", "--labels", "zone=a", "--health-addr", ":8080"}, c.Args)
+	assert.Equal(t, []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}}, c.Ports)
+	assert.Equal(t, "/readyz", c.ReadinessProbe.HTTPGet.Path)
+	assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path)
+	assert.Equal(t, intstr.FromString("http"), c.ReadinessProbe.HTTPGet.Port)
+	assert.Equal(t, []corev1.EnvFromSource{{SecretRef: &corev1.SecretEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "worker-batch"}}}}, c.EnvFrom)
+	assert.NotContains(t, string(y[bytes.Index(y, []byte("kind: Deployment")):]), "planted", "credentials in the Deployment")
+
+	_, err = (&Host{Replicas: 2, MaxReplicas: 4}).Manifests(workerRequest, testImage)
+	require.EqualError(t, err, "--max-replicas scales a server on its CPU; workers take the lines there are, so run as many as you need with --replicas")
+	bad := workerRequest
+	bad.Worker = &hosts.WorkerSpec{Pool: "batch", NATS: "nats://weir:secret@nats:4222"}
+	_, err = (&Host{}).Manifests(bad, testImage)
+	require.EqualError(t, err, "--nats nats://weir:xxxxx@nats:4222: credentials do not go in the URL, which ends up on a command line: set NATS_USER and NATS_PASSWORD, NATS_TOKEN or NATS_CREDS where you deploy")
+}
+
+// TestWorkerExport: the dry run of a worker builds its image, weir worker
+// with no bundle, and prints the manifests with the credentials' keys
+// only.
+func TestWorkerExport(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "none"))
+	var out bytes.Buffer
+	note, err := (&Host{Binary: hoststest.Weir(t), Arch: hostutil.HostArch}).Export(workerRequest, hosts.ExportOptions{}, &out)
+	require.NoError(t, err)
+	assert.NotContains(t, out.String(), "planted")
+	assert.Contains(t, out.String(), "stringData:\n  NATS_PASSWORD: \"\"\n  NATS_USER: \"\"\n")
+	assert.Regexp(t, `\n      - args:\n        - worker\n`, out.String())
+	assert.Regexp(t, `\n        image: registry\.invalid/weir/worker-batch@sha256:[0-9a-f]{64}\n`, out.String())
+	assert.Equal(t, "the Secret worker-batch holds the keys of the NATS credentials with empty values, never theirs: fill them in before applying\n"+
+		"the manifests name the placeholder image registry.invalid/weir/worker-batch, as no --image was given; to deploy, give --image REGISTRY/REPOSITORY[:TAG], a registry the cluster pulls from", note)
+	assert.Equal(t, "pw-k8s-planted", workerRequest.Secrets["NATS_PASSWORD"], "the request is left as it was")
+}

@@ -54,10 +54,10 @@ func (h *Host) CloudInit(req hosts.DeployRequest, o CloudInitOptions) ([]byte, e
 	if err := hosts.CheckName(req.Name); err != nil {
 		return fail(err)
 	}
-	if err := checkURLs(o.BinaryURL, o.BundleURL); err != nil {
+	if err := checkURLs(o.BinaryURL, o.BundleURL, req.Worker == nil); err != nil {
 		return fail(err)
 	}
-	s, err := h.service(req.Name)
+	s, err := h.service(req.Name, req.Worker)
 	if err != nil {
 		return fail(err)
 	}
@@ -70,18 +70,19 @@ func (h *Host) CloudInit(req hosts.DeployRequest, o CloudInitOptions) ([]byte, e
 	if err != nil {
 		return fail(fmt.Errorf("weir binary: %w", err))
 	}
-	bundleSum, err := sha256Sum(req.Bundle)
-	if err != nil {
-		return fail(fmt.Errorf("bundle: %w", err))
+	downloads := []download{{url: o.BinaryURL, sum: binarySum, name: "weir", mode: "755"}}
+	if req.Worker == nil {
+		bundleSum, err := sha256Sum(req.Bundle)
+		if err != nil {
+			return fail(fmt.Errorf("bundle: %w", err))
+		}
+		downloads = append(downloads, download{url: o.BundleURL, sum: bundleSum, name: "bundle.weir", mode: "644"})
 	}
 	install := path.Join(s.dir, "install.sh")
 	config := cloudConfig{
 		WriteFiles: []cloudFile{
 			{Path: unitPath(req.Name), Permissions: "0644", Content: s.unit()},
-			{Path: install, Permissions: "0755", Content: s.installScript(
-				download{url: o.BinaryURL, sum: binarySum, name: "weir", mode: "755"},
-				download{url: o.BundleURL, sum: bundleSum, name: "bundle.weir", mode: "644"},
-			)},
+			{Path: install, Permissions: "0755", Content: s.installScript(downloads...)},
 		},
 		RunCmd: [][]string{{install}},
 	}
@@ -92,19 +93,24 @@ func (h *Host) CloudInit(req hosts.DeployRequest, o CloudInitOptions) ([]byte, e
 	return append([]byte("#cloud-config\n"), b...), nil
 }
 
-// checkURLs checks that both URLs are there and are HTTP(S).
-func checkURLs(binaryURL, bundleURL string) error {
+// checkURLs checks that the binary's URL, and the bundle's when a bundle
+// is needed (a worker needs none), are there and are HTTP(S).
+func checkURLs(binaryURL, bundleURL string, needBundle bool) error {
 	var missing []string
 	if binaryURL == "" {
 		missing = append(missing, "the weir binary (--binary-url)")
 	}
-	if bundleURL == "" {
+	if bundleURL == "" && needBundle {
 		missing = append(missing, "the bundle (--bundle-url)")
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("no URL for %s: the new VM downloads them, as user-data cannot hold the binary; put them where it can download them and give their URLs", strings.Join(missing, " and "))
 	}
-	for _, raw := range []string{binaryURL, bundleURL} {
+	urls := []string{binaryURL}
+	if bundleURL != "" {
+		urls = append(urls, bundleURL)
+	}
+	for _, raw := range urls {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			return fmt.Errorf("URL %q: give an http:// or https:// URL", raw)

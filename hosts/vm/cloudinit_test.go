@@ -160,3 +160,23 @@ func TestCloudInitErrors(t *testing.T) {
 	_, err := h.CloudInit(hosts.DeployRequest{Name: "hello", Bundle: bundle}, ok)
 	require.NoError(t, err, "the options the cases change are right")
 }
+
+// TestCloudInitWorker: a worker's user-data downloads the binary only,
+// and its unit runs weir worker.
+func TestCloudInitWorker(t *testing.T) {
+	binary, arch := foreignELF(t)
+	h := &Host{Binary: binary}
+	w := &hosts.WorkerSpec{Pool: "batch", NATS: "nats://10.0.0.5:4222"}
+	data, err := h.CloudInit(hosts.DeployRequest{Name: "worker-batch", Worker: w}, CloudInitOptions{BinaryURL: "https://files.example.com/weir", Arch: arch})
+	require.NoError(t, err)
+	var config cloudConfig
+	require.NoError(t, yaml.UnmarshalStrict(data, &config))
+	require.Len(t, config.WriteFiles, 2)
+	assert.Contains(t, config.WriteFiles[0].Content, "\nExecStart=/opt/weir/worker-batch/weir worker --pool batch --nats nats://10.0.0.5:4222 --health-addr :8080\n")
+	install := config.WriteFiles[1].Content
+	assert.Contains(t, install, "fetch 'https://files.example.com/weir' ")
+	assert.NotContains(t, install, "bundle.weir")
+
+	_, err = h.CloudInit(hosts.DeployRequest{Name: "worker-batch", Worker: w}, CloudInitOptions{Arch: arch})
+	require.EqualError(t, err, `cloud-init for "worker-batch": no URL for the weir binary (--binary-url): the new VM downloads them, as user-data cannot hold the binary; put them where it can download them and give their URLs`)
+}

@@ -11,8 +11,8 @@ import (
 func Kind() hosts.Kind {
 	return hosts.Kind{
 		Name: "vm",
-		Takes: []string{"addr", "binary", "env", "memory", "cpus", "restart", "arch", "ssh", "identity", "known-hosts",
-			"insecure-ignore-host-key", "dir", "supervisor", "cloud-init", "binary-url", "bundle-url"},
+		Takes: append([]string{"addr", "binary", "env", "memory", "cpus", "restart", "arch", "ssh", "identity", "known-hosts",
+			"insecure-ignore-host-key", "dir", "supervisor", "cloud-init", "binary-url", "bundle-url"}, hosts.WorkerFlags...),
 		Export: "cloud-init",
 		New: func(s hosts.Settings) (hosts.Host, error) {
 			return &Host{

@@ -3,6 +3,7 @@ package vm
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
@@ -75,9 +76,32 @@ type service struct {
 	// secrets is set when the flow has secrets: weir serve loads them
 	// from secretsFile.
 	secrets bool
+	// worker, when set, makes the service a work pool's worker: weir
+	// worker with these arguments (hosts.WorkerSpec.Args), its health
+	// checks on addr, and no bundle.
+	worker []string
 }
 
 func (s service) binary() string { return path.Join(s.dir, "weir") }
+
+// command is the weir command the service runs: "serve" or "worker".
+func (s service) command() string {
+	if s.worker != nil {
+		return "worker"
+	}
+	return "serve"
+}
+
+// program names what the service runs, for messages: "weir serve".
+func (s service) program() string { return "weir " + s.command() }
+
+// args are the arguments of the command after the binary.
+func (s service) args() []string {
+	if s.worker != nil {
+		return s.worker
+	}
+	return []string{"serve", "--addr", s.addr, s.bundle()}
+}
 func (s service) bundle() string { return path.Join(s.dir, "bundle.weir") }
 
 // secretsFile is the file of the flow's secrets beside the unit: owned by
@@ -145,7 +169,7 @@ func (s service) unit() string {
 		Memory                                      int64
 	}{
 		Name:    s.name,
-		Exec:    strings.Join([]string{s.binary(), "serve", "--addr", s.addr, s.bundle()}, " "),
+		Exec:    strings.Join(append([]string{s.binary()}, s.args()...), " "),
 		Dir:     s.dir,
 		Restart: s.restart,
 		Memory:  s.memory,
@@ -172,7 +196,7 @@ func systemdQuote(s string) string {
 }
 
 var superviseTemplate = template.Must(template.New("supervise").Parse(`#!/bin/sh
-# Supervises weir serve for the deployment {{.Name}} (weir deploy --host vm):
+# Supervises {{.Program}} for the deployment {{.Name}} (weir deploy --host vm):
 # starts it again when it exits (restart: {{.Restart}}); SIGTERM stops both.
 cd {{.Dir}} || exit 1
 {{- range .Env}}
@@ -202,7 +226,7 @@ while :; do
 	status=$?
 	child=
 	echo "$status" >serve.exit
-	echo "weir supervisor: weir serve exited with status $status" >>serve.log
+	echo "weir supervisor: {{.Program}} exited with status $status" >>serve.log
 {{- if eq .Restart "no"}}
 	break
 {{- else if eq .Restart "on-failure"}}
@@ -213,17 +237,27 @@ done
 rm -f supervisor.pid serve.pid
 `))
 
+// plainArg matches an argument that sh reads as it is: a flag, a command.
+var plainArg = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
+
 // supervise returns the text of supervise.sh, the supervisor of the
 // process kind: a sh loop that restarts weir serve as Restart= would.
 func (s service) supervise() string {
 	data := struct {
-		Name, Restart, Dir, Exec, Secrets string
-		Env                               []string
-	}{Name: s.name, Restart: s.restart, Dir: quote(s.dir)}
+		Name, Program, Restart, Dir, Exec, Secrets string
+		Env                                        []string
+	}{Name: s.name, Program: s.program(), Restart: s.restart, Dir: quote(s.dir)}
 	if s.secrets {
 		data.Secrets = quote(s.secretsFile())
 	}
-	data.Exec = strings.Join([]string{quote(s.binary()), "serve", "--addr", quote(s.addr), quote(s.bundle())}, " ")
+	exec := []string{quote(s.binary())}
+	for _, a := range s.args() {
+		if !plainArg.MatchString(a) {
+			a = quote(a)
+		}
+		exec = append(exec, a)
+	}
+	data.Exec = strings.Join(exec, " ")
 	for _, kv := range s.environment() {
 		data.Env = append(data.Env, quote(kv))
 	}
@@ -337,7 +371,7 @@ const pidFunctions = `ours() {
 // patterns are what the command lines of the supervisor and of weir serve
 // contain: their paths in the install folder.
 func (p process) patterns() (supervisor, serve string) {
-	return path.Join(p.dir, "supervise.sh"), p.binary() + " serve"
+	return path.Join(p.dir, "supervise.sh"), p.binary() + " " + p.command()
 }
 
 func (p process) start() string {
@@ -366,11 +400,11 @@ i=0
 while alive; do
 	i=$((i + 1))
 	[ $i -eq 400 ] && signal KILL
-	if [ $i -gt 500 ]; then echo "weir serve in %[1]s does not stop, even with SIGKILL" >&2; exit 1; fi
+	if [ $i -gt 500 ]; then echo "%[4]s in %[1]s does not stop, even with SIGKILL" >&2; exit 1; fi
 	sleep 0.1
 done
 rm -f supervisor.pid serve.pid serve.exit
-`, quote(p.dir), quote(sup), quote(serve)))
+`, quote(p.dir), quote(sup), quote(serve), p.program()))
 }
 
 func (p process) state() string {
@@ -388,7 +422,7 @@ func (p process) describe(state string) (bool, string) {
 	case len(fields) == 1 && fields[0] == "running":
 		// The supervisor runs, weir serve not: not ready, whatever an
 		// earlier /readyz said.
-		return false, "supervised process, weir serve restarting"
+		return false, "supervised process, " + p.program() + " restarting"
 	}
 	return false, "not running"
 }

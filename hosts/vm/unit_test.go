@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/weirflow/weir/hosts"
 )
 
 func TestUnit(t *testing.T) {
@@ -256,4 +258,23 @@ func TestSecretsFile(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, string(out), k)
 	}
+}
+
+// TestWorkerService: a worker's unit and supervisor run weir worker with
+// its health checks on the address weir serve would listen on, and no
+// bundle.
+func TestWorkerService(t *testing.T) {
+	h := &Host{Dir: "/opt/weir/worker-batch", Addr: "127.0.0.1:9000"}
+	s, err := h.service("worker-batch", &hosts.WorkerSpec{Pool: "batch", NATS: "nats://10.0.0.5:4222,nats://10.0.0.6:4222", Concurrency: 2, Labels: []string{"zone=a"}})
+	require.NoError(t, err)
+	assert.Contains(t, s.unit(), "\nExecStart=/opt/weir/worker-batch/weir worker --pool batch --nats nats://10.0.0.5:4222,nats://10.0.0.6:4222 --concurrency 2 --labels zone=a --health-addr 127.0.0.1:9000\n")
+	script := s.supervise()
+	assert.Contains(t, script, "# Supervises weir worker for the deployment worker-batch")
+	assert.Contains(t, script, "\n\t'/opt/weir/worker-batch/weir' worker --pool batch --nats 'nats://10.0.0.5:4222,nats://10.0.0.6:4222' --concurrency 2 --labels 'zone=a' --health-addr '127.0.0.1:9000' >>serve.log 2>&1 &\n")
+	assert.Contains(t, script, `echo "weir supervisor: weir worker exited with status $status" >>serve.log`)
+	_, serve := process{s}.patterns()
+	assert.Equal(t, "/opt/weir/worker-batch/weir worker", serve)
+
+	_, err = h.service("worker-batch", &hosts.WorkerSpec{Pool: "batch"})
+	require.EqualError(t, err, "a worker needs --nats URL, the pool's NATS server as the worker reaches it")
 }

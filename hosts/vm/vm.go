@@ -80,6 +80,8 @@ const (
 	stateSupervisor = "supervisor"
 	stateUnit       = "unit"
 	stateAddr       = "addr" // weir serve's address, dialled on the VM
+	// statePool names the pool of a worker's deployment.
+	statePool = "pool"
 )
 
 // Name returns "vm".
@@ -105,13 +107,15 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err := hosts.CheckName(req.Name); err != nil {
 		return fail(err)
 	}
-	svc, err := h.service(req.Name)
+	svc, err := h.service(req.Name, req.Worker)
 	if err != nil {
 		return fail(err)
 	}
-	bundleSum, err := sha256Sum(req.Bundle)
-	if err != nil {
-		return fail(fmt.Errorf("bundle: %w", err))
+	bundleSum := ""
+	if req.Worker == nil {
+		if bundleSum, err = sha256Sum(req.Bundle); err != nil {
+			return fail(fmt.Errorf("bundle: %w", err))
+		}
 	}
 	client, err := dial(ctx, l)
 	if err != nil {
@@ -152,6 +156,9 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if d.sup.kind() == supervisorSystemd {
 		state[stateUnit] = unitName(req.Name)
 	}
+	if req.Worker != nil {
+		state[statePool] = req.Worker.Pool
+	}
 	return hosts.Deployment{
 		Name:    req.Name,
 		Host:    h.Name(),
@@ -191,7 +198,7 @@ func (d *deploy) prepare(h *Host) error {
 		return err
 	}
 	if kind == supervisorProcess && (d.svc.memory > 0 || d.svc.cpus > 0) {
-		return errors.New("memory and CPU limits need systemd, and weir serve runs as a supervised process here (no systemd, or not root): deploy without the limits")
+		return fmt.Errorf("memory and CPU limits need systemd, and %s runs as a supervised process here (no systemd, or not root): deploy without the limits", d.svc.program())
 	}
 	if d.svc.dir == "" {
 		d.svc.dir = path.Join(d.probe.home, ".weir", d.req.Name)
@@ -223,10 +230,13 @@ func (d *deploy) install(ctx context.Context, bundleSum string) error {
 	if err != nil {
 		return err
 	}
-	bundleTmp, err := d.r.stage(ctx, d.req.Bundle, bundleSum, d.svc.dir, "bundle.weir", 0o644)
-	if err != nil {
-		d.removeStaged(binaryTmp)
-		return err
+	bundleTmp := ""
+	if d.svc.worker == nil {
+		bundleTmp, err = d.r.stage(ctx, d.req.Bundle, bundleSum, d.svc.dir, "bundle.weir", 0o644)
+		if err != nil {
+			d.removeStaged(binaryTmp)
+			return err
+		}
 	}
 	// The secrets go over SFTP into a file that is 0600 before it holds
 	// them: never into a command line, the unit or a script.
@@ -246,7 +256,7 @@ func (d *deploy) install(ctx context.Context, bundleSum string) error {
 		moveScript(secretsTmp, d.svc.secretsFile()) +
 		d.sup.start()
 	if err := d.r.run(ctx, "set -e\n"+script, nil); err != nil {
-		return d.undo(fmt.Errorf("start weir serve: %w", err))
+		return d.undo(fmt.Errorf("start %s: %w", d.svc.program(), err))
 	}
 	return nil
 }
@@ -312,7 +322,7 @@ func (d *deploy) wait(ctx context.Context, client *ssh.Client, timeout time.Dura
 		select {
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-				return d.undo(fmt.Errorf("weir serve is not ready after %s: %v", timeout, last))
+				return d.undo(fmt.Errorf("%s is not ready after %s: %v", d.svc.program(), timeout, last))
 			}
 			return d.undo(ctx.Err())
 		case <-tick.C:
@@ -321,7 +331,7 @@ func (d *deploy) wait(ctx context.Context, client *ssh.Client, timeout time.Dura
 		// answer in its stead.
 		status, err := d.r.output(ctx, d.sup.exited())
 		if status = strings.TrimSpace(status); err == nil && status != "" {
-			return d.undo(fmt.Errorf("weir serve exited with status %s before it was ready", status))
+			return d.undo(fmt.Errorf("%s exited with status %s before it was ready", d.svc.program(), status))
 		}
 		if last = hostutil.Ready(ctx, httpc, "http://weir"); last == nil {
 			return nil
@@ -449,7 +459,11 @@ func (h *Host) connect(ctx context.Context, d hosts.Deployment, f func(onVM) err
 		return err
 	}
 	defer client.Close()
-	return f(onVM{r: remote{client}, dir: dir, sup: newSupervisor(d.State[stateSupervisor], service{name: d.Name, dir: dir})})
+	svc := service{name: d.Name, dir: dir}
+	if d.State[statePool] != "" {
+		svc.worker = []string{"worker"} // the command is all a supervisor looks for
+	}
+	return f(onVM{r: remote{client}, dir: dir, sup: newSupervisor(d.State[stateSupervisor], svc)})
 }
 
 // login returns how to log in: the Host's fields, else what the
@@ -491,8 +505,9 @@ var (
 )
 
 // service checks the Host's options and returns the service they
-// describe; the install folder may still be empty (the default).
-func (h *Host) service(name string) (service, error) {
+// describe, weir serve or, when w is set, a worker; the install folder may
+// still be empty (the default).
+func (h *Host) service(name string, w *hosts.WorkerSpec) (service, error) {
 	s := service{
 		name:    name,
 		dir:     h.Dir,
@@ -501,6 +516,12 @@ func (h *Host) service(name string) (service, error) {
 		restart: cmp.Or(h.Restart, "always"),
 		memory:  h.Memory,
 		cpus:    h.CPUs,
+	}
+	if w != nil {
+		if err := w.Check(); err != nil {
+			return s, err
+		}
+		s.worker = w.Args(s.addr)
 	}
 	return s, s.check()
 }

@@ -54,10 +54,11 @@ type BatchOptions struct {
 	// other nodes, values that do not read back) fails its line with the
 	// reason; see the package doc.
 	//
-	// Remote is called from up to Concurrency goroutines at once. It
-	// returns an error when it abandoned the line because ctx ended: the
-	// line is then not reported, as a canceled line that ran here, and a
-	// resume runs it. An error while ctx is live fails the line with it.
+	// Remote is called from up to Concurrency goroutines at once, and the
+	// batch owns the LineResult it returns. It returns an error when it
+	// abandoned the line because ctx ended: the line is then not reported,
+	// as a canceled line that ran here, and a resume runs it. An error
+	// while ctx is live fails the line with it.
 	Remote func(ctx context.Context, line int, inputs json.RawMessage) (LineResult, error)
 }
 

@@ -381,11 +381,7 @@ outputs: v: "${a.output.value}"
 `)
 	b, err := f.Batch(ctx, numbered(500), engine.BatchOptions{Concurrency: 4})
 	require.NoError(t, err)
-	first, sum, err := collect(t, b)
-	require.ErrorIs(t, err, context.Canceled)
-	assert.Equal(t, engine.Canceled, sum.Status)
-	assert.NotContains(t, first, 50, "an abandoned line is not reported")
-	assert.Less(t, len(first), 500)
+	first := canceledAt(t, b, 500, 50)
 
 	var done []engine.LineResult
 	for _, lr := range first {
@@ -393,17 +389,39 @@ outputs: v: "${a.output.value}"
 			done = append(done, lr)
 		}
 	}
-	b, err = f.Batch(context.Background(), numbered(500), engine.BatchOptions{Concurrency: 4, Resume: slices.Values(done)})
+	second, _ := resume(t, f, 500, done, engine.BatchOptions{Concurrency: 4})
+	assert.Equal(t, "seven fails", errOf(t, second, first, 7))
+}
+
+// canceledAt collects a batch over n lines canceled as line at ran: that line
+// is not reported, and not every line ran.
+func canceledAt(t *testing.T, b *engine.Batch, n, at int) map[int]engine.LineResult {
+	t.Helper()
+	lines, sum, err := collect(t, b)
+	require.ErrorIs(t, err, context.Canceled)
+	assert.Equal(t, engine.Canceled, sum.Status)
+	assert.NotContains(t, lines, at, "an abandoned line is not reported")
+	assert.Less(t, len(lines), n)
+	return lines
+}
+
+// resume runs f over numbered(n) again, carrying the lines done: it
+// checks that none of them runs again and that the batch completes the
+// rest, and returns the lines it ran.
+func resume(t *testing.T, f *engine.Flow, n int, done []engine.LineResult, opts engine.BatchOptions) (map[int]engine.LineResult, *engine.BatchSummary) {
+	t.Helper()
+	opts.Resume = slices.Values(done)
+	b, err := f.Batch(context.Background(), numbered(n), opts)
 	require.NoError(t, err)
-	second, sum, err := collect(t, b)
+	lines, sum, err := collect(t, b)
 	require.NoError(t, err)
 	assert.Equal(t, engine.Completed, sum.Status)
 	assert.Equal(t, len(done), sum.Carried)
 	for _, lr := range done {
-		assert.NotContains(t, second, lr.Line, "line %d ran again", lr.Line)
+		assert.NotContains(t, lines, lr.Line, "line %d ran again", lr.Line)
 	}
-	assert.Equal(t, 500, len(done)+len(second))
-	assert.Equal(t, "seven fails", errOf(t, second, first, 7))
+	assert.Equal(t, n, len(done)+len(lines))
+	return lines, sum
 }
 
 func errOf(t *testing.T, a, b map[int]engine.LineResult, line int) string {

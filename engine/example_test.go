@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -149,6 +150,54 @@ outputs: length: "${say.output.text}"
 	// 3 {"length":"3"}
 	// completed 3 succeeded
 	// {"avg":{"count":3,"sum":11,"mean":3.6666666666666665,"min":3,"max":4}}
+}
+
+// A batch can run its lines elsewhere: Remote hands each line's inputs to
+// a worker (here another engine with the same flow; a work pool sends them
+// over NATS), which runs it with RunLine and returns what a local line
+// would. The aggregate nodes still run in the batch, over every line.
+func ExampleFlow_RunLine() {
+	src := []byte(`name: "grades"
+inputs: {name: string, score: number}
+nodes: {
+	line: {tool: "builtin.template", inputs: {template: "{{.n}}: {{.s}}", n: "${inputs.name}", s: "${inputs.score}"}}
+	mean: {tool: "builtin.stats", aggregate: true, inputs: values: "${inputs.score}"}
+}
+outputs: text: "${line.output.text}"
+`)
+	here, _ := weir.New(engine.Options{})
+	defer here.Close()
+	worker, _ := weir.New(engine.Options{})
+	defer worker.Close()
+	f, err := here.Parse(context.Background(), "flow.cue", src)
+	if err != nil {
+		panic(err)
+	}
+	wf, err := worker.Parse(context.Background(), "flow.cue", src)
+	if err != nil {
+		panic(err)
+	}
+	data := engine.JSONL(strings.NewReader(`{"name": "Ada", "score": 9}
+{"name": "Alan", "score": 7}
+`))
+	b, err := f.Batch(context.Background(), data, engine.BatchOptions{
+		RunID: "b1",
+		Remote: func(ctx context.Context, line int, inputs json.RawMessage) (engine.LineResult, error) {
+			return wf.RunLine(ctx, line, inputs, engine.LineOptions{BatchID: "b1"})
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	sum, err := b.Wait()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(sum.Status, sum.Succeeded, "succeeded")
+	fmt.Println(string(sum.Aggregates))
+	// Output:
+	// completed 2 succeeded
+	// {"mean":{"count":2,"sum":16,"mean":8,"min":7,"max":9}}
 }
 
 // A program that keeps its secrets in a vault of its own gives them to the

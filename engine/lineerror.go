@@ -54,7 +54,9 @@ const (
 	// data will.
 	BadInput
 	// ToolFailed: a node's tool failed (its plugins.Kind says how), or its
-	// outputs lacked what the flow's outputs or aggregate nodes take.
+	// outputs lacked what the flow's outputs or aggregate nodes take, or
+	// the line ran elsewhere (BatchOptions.Remote) and its result could
+	// not be taken.
 	ToolFailed
 	// TimedOut: the line ran out of its time (BatchOptions.LineTimeout or
 	// the flow's run deadline), or a node's tool did (its timeout, or a

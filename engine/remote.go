@@ -107,12 +107,12 @@ func (b *Batch) take(line int, lr *LineResult) ([][]byte, error) {
 
 	// Nodes are counted per index of the flow's per-line nodes.
 	if n := len(lr.Nodes); n != len(f.lineNodes) && (n > 0 || lr.Status == Succeeded) {
-		return nil, fmt.Errorf("the worker's result has %d %s, the flow has %d per-line %s: is the worker running another version of the flow?",
+		return nil, fmt.Errorf("the worker's result has %d %s, the flow has %d per-line %s"+another,
 			n, noun(n, "node"), len(f.lineNodes), noun(len(f.lineNodes), "node"))
 	}
 	for k, nr := range lr.Nodes {
 		if want := f.nodes[f.lineNodes[k]].name; nr.Node != want {
-			return nil, fmt.Errorf("the worker's result has node %q where the flow has node %q: is the worker running another version of the flow?", nr.Node, want)
+			return nil, fmt.Errorf("the worker's result has node %q where the flow has node %q"+another, nr.Node, want)
 		}
 	}
 
@@ -128,7 +128,10 @@ func (b *Batch) take(line int, lr *LineResult) ([][]byte, error) {
 		if !f.hasAggregate() {
 			lr.Aggregate = nil
 		} else {
-			if lr.Aggregate != nil && !validObject(lr.Aggregate) {
+			switch {
+			case lr.Aggregate == nil:
+				return nil, errors.New("the worker's result has no aggregate values, the flow has aggregate nodes" + another)
+			case !validObject(lr.Aggregate):
 				return nil, errors.New("the worker's result has aggregate values that are not a JSON object")
 			}
 			var err error
@@ -151,6 +154,9 @@ func (b *Batch) take(line int, lr *LineResult) ([][]byte, error) {
 	}
 	return vals, nil
 }
+
+// another ends the errors of a result that does not fit the flow.
+const another = ": is the worker running another version of the flow?"
 
 // validObject reports whether b is a well-formed JSON object.
 func validObject(b []byte) bool { return isObject(b) && json.Valid(b) }

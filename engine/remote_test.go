@@ -3,16 +3,26 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/tracing/tracingtest"
+	"github.com/weirflow/weir/plugins"
 )
 
 // remoteFlow has, over its lines, every outcome a batch reports: a node
@@ -154,4 +164,330 @@ func TestBatchRemoteAsLocal(t *testing.T) {
 func withoutLatency(s engine.NodeStats) engine.NodeStats {
 	s.Latency = engine.Latency{}
 	return s
+}
+
+// TestBatchRemoteMalformed gives the batch results it must not trust as
+// they are, for line 2 of 3: each fails its line with the reason, or is
+// made this engine's, and never panics.
+func TestBatchRemoteMalformed(t *testing.T) {
+	local, _ := newEngine(t, engine.Options{})
+	worker, _ := newEngine(t, engine.Options{})
+	f := load(t, local, remoteFlow)
+	wf := load(t, worker, remoteFlow)
+	const another = ": is the worker running another version of the flow?"
+	for _, tc := range []struct {
+		name   string
+		mutate func(lr *engine.LineResult) error // the error Remote returns
+		want   string
+	}{
+		{"another line", func(lr *engine.LineResult) error { lr.Line = 9; return nil },
+			"tool: the worker's result is for line 9"},
+		{"canceled", func(lr *engine.LineResult) error { lr.Status = engine.Canceled; return nil },
+			`tool: the worker's result has status "canceled": a line ends succeeded or failed`},
+		{"no status", func(lr *engine.LineResult) error { lr.Status = ""; return nil },
+			`tool: the worker's result has status "": a line ends succeeded or failed`},
+		{"failed without an error", func(lr *engine.LineResult) error { lr.Status = engine.Failed; return nil },
+			"tool: the worker's result failed without an error"},
+		{"failed with an empty LineError", func(lr *engine.LineResult) error {
+			lr.Status, lr.Err = engine.Failed, &engine.LineError{Line: 2, Kind: engine.TimedOut}
+			return nil
+		}, "tool: the worker's result failed without an error"},
+		{"failed with a nil LineError", func(lr *engine.LineResult) error {
+			lr.Status, lr.Err = engine.Failed, (*engine.LineError)(nil)
+			return nil
+		}, "tool: the worker's result failed without an error"},
+		{"succeeded with an error", func(lr *engine.LineResult) error { lr.Err = errors.New("boom"); return nil },
+			"tool: the worker's result succeeded with an error: boom"},
+		{"a node more", func(lr *engine.LineResult) error {
+			lr.Nodes = append(lr.Nodes, engine.NodeResult{Node: "c", Status: engine.Succeeded})
+			return nil
+		}, "tool: the worker's result has 4 nodes, the flow has 3 per-line nodes" + another},
+		{"a node less", func(lr *engine.LineResult) error { lr.Nodes = lr.Nodes[:1]; return nil },
+			"tool: the worker's result has 1 node, the flow has 3 per-line nodes" + another},
+		{"succeeded without nodes", func(lr *engine.LineResult) error { lr.Nodes = nil; return nil },
+			"tool: the worker's result has 0 nodes, the flow has 3 per-line nodes" + another},
+		{"another node", func(lr *engine.LineResult) error { lr.Nodes[1].Node = "fails"; return nil },
+			`tool: the worker's result has node "fails" where the flow has node "fail"` + another},
+		{"outputs cut", func(lr *engine.LineResult) error { lr.Outputs = lr.Outputs[:5]; return nil },
+			"tool: the worker's result has outputs that are not a JSON object"},
+		{"no outputs", func(lr *engine.LineResult) error { lr.Outputs = nil; return nil },
+			"tool: the worker's result has outputs that are not a JSON object"},
+		{"outputs a list", func(lr *engine.LineResult) error { lr.Outputs = json.RawMessage(`[2]`); return nil },
+			"tool: the worker's result has outputs that are not a JSON object"},
+		{"inputs a string", func(lr *engine.LineResult) error { lr.Inputs = json.RawMessage(`"n"`); return nil },
+			"tool: the worker's result has inputs that are not a JSON object"},
+		{"aggregate value missing", func(lr *engine.LineResult) error { lr.Aggregate = json.RawMessage(`{"score":{}}`); return nil },
+			`tool: the worker's result has aggregate values that do not read back: aggregate value of node "score" input "values": no field "values"`},
+		{"no aggregate", func(lr *engine.LineResult) error { lr.Aggregate = nil; return nil },
+			"tool: the worker's result has no aggregate values, the flow has aggregate nodes" + another},
+		{"aggregate not JSON", func(lr *engine.LineResult) error {
+			lr.Aggregate = json.RawMessage(`{"score":{"values":}}`)
+			return nil
+		}, "tool: the worker's result has aggregate values that are not a JSON object"},
+
+		// Results taken, made this engine's.
+		{"an error that is not a LineError", func(lr *engine.LineResult) error {
+			*lr = engine.LineResult{Line: 2, Status: engine.Failed, Err: errors.New("the worker lost its tool")}
+			return nil
+		}, "tool: the worker lost its tool"},
+		{"a LineError of another line", func(lr *engine.LineResult) error {
+			lr.Status, lr.Err = engine.Failed, &engine.LineError{Line: 7, Kind: engine.TimedOut, Err: errors.New("took too long")}
+			return nil
+		}, "timeout: took too long"},
+		{"Remote fails, ctx live", func(*engine.LineResult) error { return errors.New("nats: no responders available for request") },
+			"tool: nats: no responders available for request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := f.Batch(context.Background(), numbered(3), engine.BatchOptions{
+				Remote: func(ctx context.Context, line int, in json.RawMessage) (engine.LineResult, error) {
+					lr, err := wf.RunLine(ctx, line, in, engine.LineOptions{})
+					require.NoError(t, err)
+					if line == 2 {
+						err = tc.mutate(&lr)
+					}
+					return lr, err
+				}})
+			require.NoError(t, err)
+			lines, sum, err := collect(t, b)
+			require.NoError(t, err)
+			require.Len(t, lines, 3)
+			lr := lines[2]
+			assert.Equal(t, engine.Failed, lr.Status)
+			assert.Equal(t, tc.want, why(t, lr))
+			assert.Nil(t, lr.Outputs)
+			assert.Nil(t, lr.Aggregate)
+			assert.Equal(t, engine.Succeeded, lines[3].Status)
+
+			assert.Equal(t, 2, sum.Succeeded)
+			assert.Equal(t, 1, sum.Failed)
+			assert.JSONEq(t, `{"score":{"count":2,"sum":4,"mean":2,"min":1,"max":3},"count":{"value":2}}`, string(sum.Aggregates))
+			if lr.Nodes == nil {
+				assert.Equal(t, engine.NodeStats{Node: "a", Runs: 2}, withoutLatency(sum.Nodes[0]), "a result not taken counts no node")
+			}
+		})
+	}
+}
+
+// TestBatchRemoteRedacts shows a result's values pass through the
+// batch's Redactor, whatever the worker's knew: here each knows one of the
+// two secrets.
+func TestBatchRemoteRedacts(t *testing.T) {
+	here, there := engine.NewRedactor(), engine.NewRedactor()
+	here.Add("s3cret")
+	there.Add("t0p")
+	local, _ := newEngine(t, engine.Options{Redactor: here})
+	worker, _ := newEngine(t, engine.Options{Redactor: there})
+	const src = `name: "words"
+inputs: {word: string, kind: string | *"echo"}
+nodes: {
+	a:   {tool: "t.echo", inputs: value: "${inputs.word}"}
+	f:   {tool: "t.fail", inputs: message: "no ${a.output.value}", when: {ref: "${inputs.kind}", is: "fail"}}
+	all: {tool: "t.echo", aggregate: true, inputs: value: "${a.output.value}"}
+}
+outputs: w: "${a.output.value}"
+`
+	f := load(t, local, src)
+	wf := load(t, worker, src)
+	b, err := f.Batch(context.Background(), jsonl(`{"word": "s3cret t0p"}`, `{"word": "s3cret t0p", "kind": "fail"}`),
+		engine.BatchOptions{Remote: runLineOf(wf, engine.LineOptions{})})
+	require.NoError(t, err)
+	lines, sum, err := collect(t, b)
+	require.NoError(t, err)
+	assert.Equal(t, lineView{
+		Status:    engine.Succeeded,
+		Inputs:    `{"word":"*** ***","kind":"echo"}`,
+		Outputs:   `{"w":"*** ***"}`,
+		Aggregate: `{"all":{"value":"*** ***"}}`,
+		Nodes:     []string{"a: succeeded:  (attempts 1)", "f: bypassed:  (attempts 0)"},
+	}, view(t, lines[1]))
+	assert.Equal(t, lineView{
+		Status: engine.Failed,
+		Why:    `tool: node "f" (tool t.fail, plugin t): no *** ***`,
+		Inputs: `{"word":"*** ***","kind":"fail"}`,
+		Nodes:  []string{"a: succeeded:  (attempts 1)", "f: failed: no *** *** (attempts 1)"},
+	}, view(t, lines[2]))
+	assert.JSONEq(t, `{"all":{"value":["*** ***"]}}`, string(sum.Aggregates))
+}
+
+// TestBatchRemoteCancelAndResume stops a batch whose lines run remotely:
+// the lines Remote abandons are not reported, and a resume runs them, with
+// the aggregate values of the lines done before.
+func TestBatchRemoteCancelAndResume(t *testing.T) {
+	local, _ := newEngine(t, engine.Options{})
+	worker, _ := newEngine(t, engine.Options{})
+	const src = `name: "sum"
+inputs: n: int
+nodes: {
+	a:     {tool: "t.echo", inputs: value: "${inputs.n}"}
+	score: {tool: "builtin.stats", aggregate: true, inputs: values: "${a.output.value}"}
+}
+outputs: n: "${a.output.value}"
+`
+	f := load(t, local, src)
+	wf := load(t, worker, src)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var abandoned atomic.Int64
+	b, err := f.Batch(ctx, numbered(200), engine.BatchOptions{Concurrency: 4,
+		Remote: func(ctx context.Context, line int, in json.RawMessage) (engine.LineResult, error) {
+			if line == 50 {
+				cancel()
+			}
+			lr, err := wf.RunLine(ctx, line, in, engine.LineOptions{})
+			if err != nil {
+				assert.ErrorIs(t, err, context.Canceled)
+				assert.Equal(t, fmt.Sprintf("run line %d: context canceled", line), err.Error())
+				abandoned.Add(1)
+			}
+			return lr, err
+		}})
+	require.NoError(t, err)
+	first := canceledAt(t, b, 200, 50)
+	assert.Positive(t, abandoned.Load())
+
+	var done []engine.LineResult
+	for _, lr := range first {
+		require.Equal(t, engine.Succeeded, lr.Status, "line %d: %v", lr.Line, lr.Err)
+		done = append(done, lr)
+	}
+	var ran sync.Map
+	second, sum := resume(t, f, 200, done, engine.BatchOptions{Concurrency: 4,
+		Remote: func(ctx context.Context, line int, in json.RawMessage) (engine.LineResult, error) {
+			_, twice := ran.LoadOrStore(line, true)
+			assert.False(t, twice, "line %d", line)
+			return wf.RunLine(ctx, line, in, engine.LineOptions{})
+		}})
+	assert.Contains(t, second, 50)
+	var agg struct{ Score struct{ Count, Sum float64 } }
+	require.NoError(t, json.Unmarshal(sum.Aggregates, &agg))
+	assert.Equal(t, 200.0, agg.Score.Count, "the carried lines' values count")
+	assert.Equal(t, 20100.0, agg.Score.Sum)
+}
+
+// TestRunLineSpan runs a line as a worker does, in the trace context a
+// submitter sent in a message's headers: the run's span is a child of the
+// submitter's span, and says which batch and line it is.
+func TestRunLineSpan(t *testing.T) {
+	submitter := tracetest.NewInMemoryExporter()
+	stp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(submitter))
+	ctx, batch := stp.Tracer("test").Start(context.Background(), "batch lines")
+	headers := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, headers)
+	batch.End()
+
+	exp := tracetest.NewInMemoryExporter()
+	e, _ := newEngine(t, engine.Options{TracerProvider: sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))})
+	f := load(t, e, echoFlow)
+	exp.Reset()
+	wctx := propagation.TraceContext{}.Extract(context.Background(), headers)
+	lr, err := f.RunLine(wctx, 4, json.RawMessage(`{"n":4}`), engine.LineOptions{BatchID: "b9"})
+	require.NoError(t, err)
+	assert.Equal(t, engine.Succeeded, lr.Status)
+
+	spans := exp.GetSpans()
+	assert.Equal(t, "run double\n  node a\n  node b\n", tracingtest.Tree(spans))
+	run := named(t, spans, "run double")[0]
+	sent := submitter.GetSpans()[0]
+	assert.Equal(t, sent.SpanContext.SpanID(), run.Parent.SpanID(), "a child of the submitter's span")
+	assert.Equal(t, sent.SpanContext.TraceID(), run.SpanContext.TraceID())
+	assert.True(t, run.Parent.IsRemote())
+	assert.Equal(t, map[string]any{
+		"weir.flow.name": "double", "weir.run.id": "b9/4", "weir.run.status": "succeeded",
+		"weir.batch.id": "b9", "weir.batch.line": int64(4),
+	}, attrMap(run.Attributes))
+}
+
+// TestRunLineEnds shows when RunLine returns an error: only when its
+// context ended before the line did. A line out of its own time is a
+// result.
+func TestRunLineEnds(t *testing.T) {
+	e, err := weir.New(engine.Options{})
+	require.NoError(t, err)
+	defer e.Close()
+	inside := make(chan struct{})
+	require.NoError(t, e.Register("w", plugins.Func("wait", "Waits for its context.", func(ctx context.Context, in valueIO) (valueIO, error) {
+		if in.Value == "signal" {
+			close(inside)
+		}
+		<-ctx.Done()
+		return valueIO{}, context.Cause(ctx)
+	})))
+	f := load(t, e, `name: "w"
+inputs: v: string
+nodes: a: {tool: "w.wait", inputs: value: "${inputs.v}"}
+outputs: v: "${a.output.value}"
+`)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = f.RunLine(ctx, 3, json.RawMessage(`{"v":"x"}`), engine.LineOptions{})
+	assert.EqualError(t, err, "run line 3: context canceled")
+	assert.ErrorIs(t, err, context.Canceled)
+
+	ctx, stop := context.WithCancelCause(context.Background())
+	go func() {
+		<-inside
+		stop(errors.New("worker draining"))
+	}()
+	_, err = f.RunLine(ctx, 5, json.RawMessage(`{"v":"signal"}`), engine.LineOptions{})
+	assert.EqualError(t, err, "run line 5: worker draining", "a line canceled as it ran")
+
+	lr, err := f.RunLine(context.Background(), 6, json.RawMessage(`{"v":"x"}`), engine.LineOptions{Timeout: 20 * time.Millisecond})
+	require.NoError(t, err)
+	assert.Equal(t, engine.Failed, lr.Status)
+	assert.Equal(t, `timeout: node "a" (tool w.wait, plugin w): run timed out after 20ms`, why(t, lr))
+	assert.Len(t, lr.Nodes, 1)
+
+	lr, err = f.RunLine(context.Background(), 7, json.RawMessage(`[1]`), engine.LineOptions{})
+	require.NoError(t, err)
+	assert.Equal(t, `input: flow "w": invalid inputs: inputs must be a JSON object`, why(t, lr))
+	assert.Nil(t, lr.Nodes)
+	assert.Nil(t, lr.Inputs)
+}
+
+// BenchmarkBatchRemote compares a batch that runs its lines here with one
+// whose Remote calls RunLine in the same process: the difference is the
+// engine's side of the hook (checking and taking each result), without
+// any transport.
+func BenchmarkBatchRemote(b *testing.B) {
+	e, err := weir.New(engine.Options{})
+	require.NoError(b, err)
+	defer e.Close()
+	tt := &testTools{}
+	require.NoError(b, e.Register("t", tt.tools()...))
+	path := filepath.Join(b.TempDir(), "flow.cue")
+	require.NoError(b, writeFile(path, `name: "three"
+inputs: {n: int, tag: string | *"none"}
+nodes: {
+	a:     {tool: "t.echo", inputs: value: "${inputs.n}"}
+	b:     {tool: "builtin.template", inputs: {template: "{{.v}}-{{.tag}}", v: "${a.output.value}", tag: "${inputs.tag}"}}
+	c:     {tool: "t.echo", inputs: value: "${b.output.text}"}
+	score: {tool: "builtin.stats", aggregate: true, inputs: values: "${a.output.value}"}
+}
+outputs: {n: "${a.output.value}", text: "${c.output.value}"}
+`))
+	f, err := e.Load(context.Background(), path)
+	require.NoError(b, err)
+	for _, bc := range []struct {
+		name   string
+		remote func(context.Context, int, json.RawMessage) (engine.LineResult, error)
+	}{
+		{"local", nil},
+		{"remote", runLineOf(f, engine.LineOptions{BatchID: "bench"})},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var data strings.Builder
+			for i := 1; i <= b.N; i++ {
+				fmt.Fprintf(&data, "{\"n\":%d}\n", i)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			batch, err := f.Batch(context.Background(), engine.JSONL(strings.NewReader(data.String())),
+				engine.BatchOptions{RunID: "bench", Remote: bc.remote})
+			require.NoError(b, err)
+			sum, err := batch.Wait()
+			require.NoError(b, err)
+			require.Equal(b, b.N, sum.Succeeded)
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
+		})
+	}
 }

@@ -16,18 +16,21 @@
 // Batch runs a flow over a dataset (JSONL, CSV or any Go sequence of
 // records), streaming it with memory bounded by its concurrency, mapping
 // columns to inputs, and running aggregate nodes once at the end; package
-// engine/record keeps the run record that makes a batch resumable. A
-// batch's lines can run in other processes: BatchOptions.Remote hands each
-// line, read and mapped, to a caller's function (a work pool sends it to a
-// worker, which runs it with Flow.RunLine, exactly as the batch would here)
-// and takes the LineResult it returns as its own. The batch trusts no such
-// result as it is: one for another line, with a status other than
-// succeeded or failed, nodes other than the flow's per-line nodes, values
-// that are not JSON objects or aggregate values that do not read back
-// fails its line with the reason (Kind ToolFailed); its error becomes a
-// *LineError and its values pass through the engine's Redactor. The
-// aggregate nodes get the values of such lines as RunLine returned them,
-// redacted, as they get those of resumed lines.
+// engine/record keeps the run record that makes a batch resumable.
+//
+// A batch's lines can run in other processes: BatchOptions.Remote hands
+// each line, read and mapped, to a caller's function (a work pool sends it
+// to a worker, which runs it with Flow.RunLine exactly as the batch would
+// here) and takes the LineResult it returns as its own. It trusts none as
+// it is. A result for another line, with a status other than succeeded or
+// failed, nodes other than the flow's per-line nodes, values that are not
+// JSON objects, or aggregate values that do not read back fails its line
+// with the reason (Kind ToolFailed). A result taken has its error made a
+// *LineError, its texts made inert and bounded as tools' errors are, its
+// nodes' tools named as the flow here names them, and its values passed
+// through the engine's Redactor. The aggregate nodes get the values of such
+// lines as RunLine returned them, redacted, as they get those of resumed
+// lines.
 //
 // Nodes whose flow sets cache reuse the outputs of earlier calls of their
 // tool on the same inputs, from the Cache in Options (package engine/cache

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/weirflow/weir/internal/inert"
 )
 
 // LineOptions adjust Flow.RunLine. The zero value runs the line under the
@@ -145,14 +147,36 @@ func (b *Batch) take(line int, lr *LineResult) ([][]byte, error) {
 
 	red := f.e.redactor
 	if le != nil {
-		lr.Err = &LineError{Line: line, Kind: le.Kind, Err: red.Error(le.Err)}
+		kind := le.Kind
+		if int(kind) >= len(failureNames) {
+			kind = UnknownFailure
+		}
+		lr.Err = &LineError{Line: line, Kind: kind, Err: red.Error(inertError(le.Err))}
 	}
 	lr.Inputs = red.Bytes(lr.Inputs)
 	lr.Outputs = red.Bytes(lr.Outputs)
 	for k := range lr.Nodes {
-		lr.Nodes[k].Error = red.String(lr.Nodes[k].Error)
+		// Named as this flow names them: a result may leave them out.
+		nr, n := &lr.Nodes[k], f.nodes[f.lineNodes[k]]
+		nr.Tool, nr.Plugin, nr.Kind = n.toolName, n.plugin, n.kind
+		nr.Error = red.String(inert.Text(nr.Error, maxErrorText))
 	}
 	return vals, nil
+}
+
+// maxLineErrorText bounds the message of a line's error from elsewhere: a
+// tool's message (maxErrorText) with the nodes that name it.
+const maxLineErrorText = 2 * maxErrorText
+
+// inertError returns err, or when its message holds control characters or
+// is too long, an error that wraps it with the message made inert (see
+// errorText).
+func inertError(err error) error {
+	msg := err.Error()
+	if text := inert.Text(msg, maxLineErrorText); text != msg {
+		return &redactedError{msg: text, err: err}
+	}
+	return err
 }
 
 // another ends the errors of a result that does not fit the flow.

@@ -35,7 +35,7 @@ inputs: {
 }
 nodes: {
 	a:    {tool: "t.echo", inputs: value: "${inputs.n}"}
-	fail: {tool: "t.fail", inputs: message: "thirteen", when: {ref: "${inputs.n}", is: 13}}
+	fail: {tool: "t.fail", inputs: message: "thirteen", when: {ref: "${a.output.value}", is: 13}}
 	b:    {tool: "builtin.template", inputs: {template: "{{.v}}-{{.tag}}", v: "${a.output.value}", tag: "${inputs.tag}", after: "${fail.output.value}"}}
 	score: {tool: "builtin.stats", aggregate: true, inputs: values: "${a.output.value}"}
 	count: {tool: "t.echo", aggregate: true, inputs: value: "${score.output.count}"}
@@ -236,6 +236,14 @@ func TestBatchRemoteMalformed(t *testing.T) {
 		}, "timeout: took too long"},
 		{"Remote fails, ctx live", func(*engine.LineResult) error { return errors.New("nats: no responders available for request") },
 			"tool: nats: no responders available for request"},
+		{"an error that is not inert", func(lr *engine.LineResult) error {
+			lr.Status, lr.Err = engine.Failed, &engine.LineError{Line: 2, Kind: engine.ToolFailed, Err: errors.New("bad\n\x1b[2J" + strings.Repeat("x", 20_000))}
+			return nil
+		}, `tool: bad\n\x1b[2J` + strings.Repeat("x", 16384-len("bad\n\x1b[2J")) + "… (3624 bytes more)"},
+		{"a kind from a later weir", func(lr *engine.LineResult) error {
+			lr.Status, lr.Err = engine.Failed, &engine.LineError{Line: 2, Kind: 42, Err: errors.New("out of quota")}
+			return nil
+		}, "unknown: out of quota"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b, err := f.Batch(context.Background(), numbered(3), engine.BatchOptions{
@@ -266,6 +274,36 @@ func TestBatchRemoteMalformed(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestBatchRemoteNamesNodes takes a result whose nodes say no more than
+// their names and what they did, as a compact wire format may: the batch
+// names their tools as its flow does, and shows their errors inert.
+func TestBatchRemoteNamesNodes(t *testing.T) {
+	local, _ := newEngine(t, engine.Options{})
+	worker, _ := newEngine(t, engine.Options{})
+	f := load(t, local, remoteFlow)
+	wf := load(t, worker, remoteFlow)
+	b, err := f.Batch(context.Background(), numbered(1), engine.BatchOptions{
+		Remote: func(ctx context.Context, line int, in json.RawMessage) (engine.LineResult, error) {
+			lr, err := wf.RunLine(ctx, line, in, engine.LineOptions{})
+			for i := range lr.Nodes {
+				lr.Nodes[i] = engine.NodeResult{Node: lr.Nodes[i].Node, Status: lr.Nodes[i].Status, Error: "said\nno", Tool: "other"}
+			}
+			return lr, err
+		}})
+	require.NoError(t, err)
+	lines, _, err := collect(t, b)
+	require.NoError(t, err)
+	var got []string
+	for _, nr := range lines[1].Nodes {
+		got = append(got, fmt.Sprintf("%s %s %s %s %s: %s", nr.Node, nr.Tool, nr.Plugin, nr.Kind, nr.Status, nr.Error))
+	}
+	assert.Equal(t, []string{
+		`a t.echo t native succeeded: said\nno`,
+		`fail t.fail t native bypassed: said\nno`,
+		`b builtin.template builtin builtin succeeded: said\nno`,
+	}, got)
 }
 
 // TestBatchRemoteRedacts shows a result's values pass through the
@@ -490,4 +528,58 @@ outputs: {n: "${a.output.value}", text: "${c.output.value}"}
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "lines/s")
 		})
 	}
+}
+
+// FuzzBatchRemote gives a batch results made of arbitrary values, as a
+// broken or hostile worker could: the line is reported once, succeeded or
+// failed, with JSON outputs, and nothing panics.
+func FuzzBatchRemote(f *testing.F) {
+	e, err := weir.New(engine.Options{})
+	require.NoError(f, err)
+	defer e.Close()
+	require.NoError(f, e.Register("t", (&testTools{}).tools()...))
+	flow, err := e.Parse(context.Background(), "flow.cue", []byte(remoteFlow))
+	require.NoError(f, err)
+	f.Add(1, "succeeded", "a,fail,b", `{"n":1,"text":"1-none"}`, `{"n":1,"tag":"none"}`, `{"score":{"values":1},"count":{}}`, "", uint8(0))
+	f.Add(1, "failed", "", "", "", "", "line 1: no", uint8(2))
+	f.Add(2, "succeeded", "a,b", `{`, `[]`, `{"score":{"values":}}`, "x", uint8(200))
+	f.Add(1, "failed", "a,fail,b", `{}`, `{}`, `{"score":{"values":[1,{"a":"\u0000"}]}}`, "\x1b\n", uint8(3))
+	f.Fuzz(func(t *testing.T, line int, status, nodes, outputs, inputs, aggregate, errText string, kind uint8) {
+		raw := func(s string) json.RawMessage {
+			if s == "" {
+				return nil
+			}
+			return json.RawMessage(s)
+		}
+		give := engine.LineResult{Line: line, Status: engine.Status(status), Outputs: raw(outputs), Inputs: raw(inputs), Aggregate: raw(aggregate)}
+		if nodes != "" {
+			for _, n := range strings.Split(nodes, ",") {
+				give.Nodes = append(give.Nodes, engine.NodeResult{Node: n, Status: engine.Status(status), Error: errText})
+			}
+		}
+		if errText != "" {
+			give.Err = &engine.LineError{Line: line, Kind: engine.FailureKind(kind), Err: errors.New(errText)}
+		}
+		b, err := flow.Batch(context.Background(), numbered(1), engine.BatchOptions{
+			Remote: func(context.Context, int, json.RawMessage) (engine.LineResult, error) { return give, nil },
+		})
+		require.NoError(t, err)
+		lines, sum, err := collect(t, b)
+		require.NoError(t, err)
+		require.Len(t, lines, 1)
+		lr := lines[1]
+		assert.Equal(t, 1, sum.Succeeded+sum.Failed)
+		switch lr.Status {
+		case engine.Succeeded:
+			assert.True(t, json.Valid(lr.Outputs), "outputs %q", lr.Outputs)
+			assert.Len(t, lr.Nodes, 3)
+		case engine.Failed:
+			why(t, lr)
+			assert.Nil(t, lr.Outputs)
+		default:
+			t.Fatalf("status %q", lr.Status)
+		}
+		_, err = json.Marshal(lr)
+		require.NoError(t, err, "the result encodes")
+	})
 }

@@ -22,6 +22,7 @@ var setupCommands = [][]string{
 	{"batch"}, {"runs"}, {"runs", "list"}, {"runs", "show"}, {"runs", "outputs"}, {"runs", "delete"},
 	{"bundle"}, {"bundle", "inspect"}, {"serve"}, {"deploy"}, {"probe"},
 	{"deployments"}, {"deployments", "list"}, {"deployments", "status"}, {"deployments", "logs"}, {"deployments", "delete"},
+	{"pool"}, {"pool", "serve"}, {"pool", "create"}, {"pool", "list"}, {"pool", "status"}, {"pool", "delete"},
 }
 
 // examples returns the lines of the Examples section of a help text.

@@ -158,8 +158,16 @@ var servingURL = regexp.MustCompile(` at (http://127\.0\.0\.1:\d+)`)
 // before that.
 func startServe(t *testing.T, dir string, env []string, lines int, args ...string) *served {
 	t.Helper()
+	return startListening(t, dir, env, lines, servingURL, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+}
+
+// startListening starts weir with args, a command that serves until a signal,
+// and returns once it printed lines lines on stderr; the last match of
+// listening's group among them is its URL.
+func startListening(t *testing.T, dir string, env []string, lines int, listening *regexp.Regexp, args ...string) *served {
+	t.Helper()
 	bin, _ := weirBinary(t)
-	cmd := exec.Command(bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
 	cmd.Env = append(append(os.Environ(), "OTEL_TRACES_EXPORTER=none"), env...)
 	pipe, err := cmd.StderrPipe()
@@ -185,14 +193,14 @@ func startServe(t *testing.T, dir string, env []string, lines int, args ...strin
 	})
 	for line := range s.lines {
 		s.start = append(s.start, line)
-		if m := servingURL.FindStringSubmatch(line); m != nil {
+		if m := listening.FindStringSubmatch(line); m != nil {
 			s.url = m[1]
 		}
 		if len(s.start) == lines {
 			break
 		}
 	}
-	require.NotEmpty(t, s.url, "weir serve did not start: %q", s.start)
+	require.NotEmpty(t, s.url, "weir %s did not start: %q", strings.Join(args, " "), s.start)
 	return s
 }
 

@@ -270,16 +270,29 @@ func explain(err error, o Options) error {
 		return because("TLS: the server's certificate is not valid: %s", invalid.Error())
 	case errors.Is(err, nats.ErrSecureConnWanted):
 		return because("TLS: the server does not offer TLS, yet a CA or client certificate was given")
-	case strings.Contains(err.Error(), "tls: certificate required"):
-		return because("TLS: the server asks for a client certificate (--nats-cert and --nats-key)")
-	case strings.Contains(err.Error(), "tls: unknown certificate authority"), strings.Contains(err.Error(), "tls: bad certificate"):
-		return because("TLS: the server refused the client certificate %s", o.CertFile)
+	case clientCertRefused(err):
+		if o.CertFile == "" {
+			return because("TLS: the server hung up after the handshake, as it does when it wants a client certificate (--nats-cert and --nats-key)")
+		}
+		return because("TLS: the server hung up after the handshake, as it does when it does not trust the client certificate %s", o.CertFile)
 	case errors.As(err, &dnsErr):
 		return because("no such host %s", dnsErr.Name)
 	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, nats.ErrTimeout):
 		return because("no answer within %s (is the address right, and the server up?)", o.Timeout)
 	}
 	return err
+}
+
+// clientCertRefused reports whether err is a server refusing the client's
+// certificate, or its absence. With TLS 1.3 the client's side of the
+// handshake ends before the server checks the certificate: the server
+// then hangs up, or says why in an alert the client may read first.
+func clientCertRefused(err error) bool {
+	msg := err.Error()
+	return errors.Is(err, nats.ErrTLS) && strings.Contains(msg, "connection closed by remote after TLS handshake") ||
+		strings.Contains(msg, "tls: certificate required") ||
+		strings.Contains(msg, "tls: unknown certificate authority") ||
+		strings.Contains(msg, "tls: bad certificate")
 }
 
 // credentials says which credentials o gives, without their secrets.

@@ -65,6 +65,8 @@ func TestConnectErrors(t *testing.T) {
 	tlsServer := startServer(t, ServerOptions{TLSCert: ca.leaf(t, dir, "server", "127.0.0.1"), TLSKey: filepath.Join(dir, "server-key.pem")})
 	other := newCA(t, dir, "other")
 	wrongHost := startServer(t, ServerOptions{TLSCert: ca.leaf(t, dir, "elsewhere", "192.0.2.1"), TLSKey: filepath.Join(dir, "elsewhere-key.pem")})
+	mutual := startServer(t, ServerOptions{TLSCert: filepath.Join(dir, "server.pem"), TLSKey: filepath.Join(dir, "server-key.pem"), TLSCA: ca.certFile})
+	strangerCert := other.leaf(t, dir, "stranger", "127.0.0.1")
 	notPEM := filepath.Join(dir, "not.pem")
 	require.NoError(t, os.WriteFile(notPEM, []byte("hello"), 0o600))
 	seed := filepath.Join(dir, "bad.nk")
@@ -101,6 +103,10 @@ func TestConnectErrors(t *testing.T) {
 			"connect to " + tlsServer.URL() + ": TLS: the server's certificate is not signed by the CA in " + other.certFile},
 		{"certificate for another host", Options{URL: wrongHost.URL(), CAFile: ca.certFile},
 			"connect to " + wrongHost.URL() + ": TLS: the server's certificate is not for 127.0.0.1 (it is for 192.0.2.1)"},
+		{"no client certificate", Options{URL: mutual.URL(), CAFile: ca.certFile},
+			"connect to " + mutual.URL() + ": TLS: the server hung up after the handshake, as it does when it wants a client certificate (--nats-cert and --nats-key)"},
+		{"client certificate of another CA", Options{URL: mutual.URL(), CAFile: ca.certFile, CertFile: strangerCert, KeyFile: filepath.Join(dir, "stranger-key.pem")},
+			"connect to " + mutual.URL() + ": TLS: the server hung up after the handshake, as it does when it does not trust the client certificate " + strangerCert},
 		{"TLS asked of a plain server", Options{URL: plain.URL(), CAFile: ca.certFile},
 			"connect to " + plain.URL() + ": TLS: the server does not offer TLS, yet a CA or client certificate was given"},
 		{"CA file not PEM", Options{URL: tlsServer.URL(), CAFile: notPEM},
@@ -150,6 +156,8 @@ func TestConnectCredentials(t *testing.T) {
 	dir := t.TempDir()
 	ca := newCA(t, dir, "ca")
 	tlsServer := startServer(t, ServerOptions{TLSCert: ca.leaf(t, dir, "server", "127.0.0.1"), TLSKey: filepath.Join(dir, "server-key.pem")})
+	mutual := startServer(t, ServerOptions{TLSCert: filepath.Join(dir, "server.pem"), TLSKey: filepath.Join(dir, "server-key.pem"), TLSCA: ca.certFile})
+	clientCert := ca.leaf(t, dir, "client", "127.0.0.1")
 	assert.Regexp(t, `^tls://127\.0\.0\.1:\d+$`, tlsServer.URL())
 	tests := []struct {
 		name string
@@ -159,6 +167,7 @@ func TestConnectCredentials(t *testing.T) {
 		{"user and password in the URL", Options{URL: "nats://weir:s3cret@" + strings.TrimPrefix(users.URL(), "nats://")}},
 		{"token", Options{URL: tokens.URL(), Token: "t0ken"}},
 		{"TLS with a CA", Options{URL: tlsServer.URL(), CAFile: ca.certFile}},
+		{"TLS with a client certificate", Options{URL: mutual.URL(), CAFile: ca.certFile, CertFile: clientCert, KeyFile: filepath.Join(dir, "client-key.pem")}},
 		{"TLS asked by the server of a nats:// URL", Options{URL: "nats://" + strings.TrimPrefix(tlsServer.URL(), "tls://"), CAFile: ca.certFile}},
 	}
 	for _, tc := range tests {

@@ -2,6 +2,7 @@ package pool
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,8 +39,9 @@ type ServerOptions struct {
 	// User and Password, or Token, are what clients must give.
 	User, Password, Token string
 	// TLSCert and TLSKey are the server's certificate and key files: when
-	// set, clients must use TLS.
-	TLSCert, TLSKey string
+	// set, clients must use TLS. With TLSCA too, clients must also show a
+	// certificate that CA signed.
+	TLSCert, TLSKey, TLSCA string
 	// Logger receives the server's log, its debug lines only when the
 	// logger is enabled at debug level: nothing when nil.
 	Logger *slog.Logger
@@ -75,6 +77,9 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	}
 	if (o.TLSCert == "") != (o.TLSKey == "") {
 		return nil, errors.New("start nats server: TLS needs both a certificate and its key")
+	}
+	if o.TLSCA != "" && o.TLSCert == "" {
+		return nil, errors.New("start nats server: a CA for client certificates needs TLS: a certificate and its key")
 	}
 	s := &Server{storeDir: o.StoreDir}
 	// Whatever fails below undoes what came before it.
@@ -113,12 +118,23 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 		Password:      password,
 		Authorization: token,
 	}
+	if o.TLSCA != "" {
+		// The server's own check lets an empty file through, and with it
+		// turns TLS off.
+		pem, err := os.ReadFile(o.TLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("start nats server: read client CA file: %w", err)
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("start nats server: read client CA file %s: no PEM certificate in it", o.TLSCA)
+		}
+	}
 	if o.TLSCert != "" {
-		opts.TLSConfig, err = server.GenTLSConfig(&server.TLSConfigOpts{CertFile: o.TLSCert, KeyFile: o.TLSKey})
+		opts.TLSConfig, err = server.GenTLSConfig(&server.TLSConfigOpts{CertFile: o.TLSCert, KeyFile: o.TLSKey, CaFile: o.TLSCA, Verify: o.TLSCA != ""})
 		if err != nil {
 			return nil, fmt.Errorf("start nats server: load TLS certificate %s: %w", o.TLSCert, err)
 		}
-		opts.TLS = true
+		opts.TLS, opts.TLSVerify = true, o.TLSCA != ""
 		opts.TLSTimeout = 2
 	}
 	// An address in use would only show in the log, after the wait below.

@@ -111,6 +111,10 @@ func TestServerErrors(t *testing.T) {
 			"start nats server: give a user and password or a token, not both"},
 		{"cert without key", ServerOptions{Addr: "127.0.0.1:0", TLSCert: "cert.pem"},
 			"start nats server: TLS needs both a certificate and its key"},
+		{"client CA without TLS", ServerOptions{Addr: "127.0.0.1:0", TLSCA: "ca.pem"},
+			"start nats server: a CA for client certificates needs TLS: a certificate and its key"},
+		{"empty client CA", ServerOptions{Addr: "127.0.0.1:0", TLSCert: "cert.pem", TLSKey: "key.pem", TLSCA: notDir},
+			"start nats server: read client CA file " + notDir + ": no PEM certificate in it"},
 		{"store is a file", ServerOptions{Addr: "127.0.0.1:0", StoreDir: notDir},
 			"start nats server: mkdir " + notDir + ": not a directory"},
 	}
@@ -121,8 +125,7 @@ func TestServerErrors(t *testing.T) {
 		})
 	}
 	// A failed start left the store to its server.
-	_, err := Connect(context.Background(), Options{URL: s.URL()})
-	assert.NoError(t, err)
+	connect(t, Options{URL: s.URL()})
 }
 
 func TestServerMissingTLSFiles(t *testing.T) {

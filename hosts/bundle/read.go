@@ -447,6 +447,24 @@ func (b *Bundle) Signer() ssh.PublicKey { return b.signer }
 // root, unless the flow wrote it absolute.
 func (b *Bundle) Secrets() []engine.Secret { return slices.Clone(b.secrets) }
 
+// CheckFileSecrets refuses the bundle when one of its flows would read a
+// secret from a file outside the bundle: the process running it would read
+// any file its user can and hand it to the bundle's tools, whose grants the
+// bundle writes. Such a secret's value must come from
+// engine.SecretEnv(name), as the hosts pass it (the engine reads it before
+// the file); where names the process to set it for: "weir serve".
+func (b *Bundle) CheckFileSecrets(where string) error {
+	for _, sec := range b.secrets {
+		if sec.File == "" || filepath.IsLocal(sec.File) {
+			continue
+		}
+		if _, ok := os.LookupEnv(engine.SecretEnv(sec.Name)); !ok {
+			return fmt.Errorf("secret %q: a bundle reads a file secret only inside itself, and %s is not; set %s where %s runs to give its value", sec.Name, sec.File, engine.SecretEnv(sec.Name), where)
+		}
+	}
+	return nil
+}
+
 // Python returns the names of the Python plugins of the bundle's flows,
 // each once: their tools need an interpreter where the bundle runs.
 func (b *Bundle) Python() []string { return slices.Clone(b.python) }

@@ -6,10 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 
-	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
 )
 
@@ -47,7 +44,7 @@ func (s *Server) deployBundle(ctx context.Context, data []byte, version string) 
 	case err != nil:
 		return d, false, fail(http.StatusBadRequest, codeInvalidBundle, err)
 	}
-	if err := checkFileSecrets(b); err != nil {
+	if err := b.CheckFileSecrets("weir serve"); err != nil {
 		return d, false, fail(http.StatusBadRequest, codeInvalidBundle, err)
 	}
 	m := b.Manifest()
@@ -57,22 +54,4 @@ func (s *Server) deployBundle(ctx context.Context, data []byte, version string) 
 	}
 
 	return s.loadBundle(ctx, b, m, version)
-}
-
-// checkFileSecrets refuses a bundle whose flows would read a secret from a
-// file outside the bundle: the server would read any file its user can and
-// hand it to the bundle's tools, whose grants the bundle writes. Such a
-// secret's value comes from engine.SecretEnv(name), as the hosts pass it,
-// and the engine reads that before the file.
-func checkFileSecrets(b *bundle.Bundle) error {
-	for _, sec := range b.Secrets() {
-		file := sec.File
-		if file == "" || filepath.IsLocal(file) {
-			continue
-		}
-		if _, ok := os.LookupEnv(engine.SecretEnv(sec.Name)); !ok {
-			return fmt.Errorf("secret %q: a bundle reads a file secret only inside itself, and %s is not; set %s where weir serve runs to give its value", sec.Name, file, engine.SecretEnv(sec.Name))
-		}
-	}
-	return nil
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
 )
 
@@ -78,7 +77,7 @@ func (p *Pool) FetchBundle(ctx context.Context, dir, digest string) (string, err
 	if got := b.Manifest().Digest; got != digest {
 		return "", fmt.Errorf("fetch bundle %.19s… from pool %q: %w: it is %.19s…; refused", digest, p.name, ErrBundleMismatch, got)
 	}
-	if err := checkFileSecrets(b); err != nil {
+	if err := b.CheckFileSecrets("the worker"); err != nil {
 		return "", fmt.Errorf("bundle of flow %q: %w", b.Manifest().Flow, err)
 	}
 	// Extract into a fresh folder, then move it in place: a folder under
@@ -110,19 +109,3 @@ func (p *Pool) FetchBundle(ctx context.Context, dir, digest string) (string, err
 
 // fetchTimeout bounds fetching a bundle, which may be large.
 const fetchTimeout = 5 * time.Minute
-
-// checkFileSecrets refuses a bundle whose flows would read a secret from a
-// file outside the bundle: a worker would read any file its user can and
-// hand it to the bundle's tools. Such a secret's value comes from
-// engine.SecretEnv(name), which the engine reads before the file.
-func checkFileSecrets(b *bundle.Bundle) error {
-	for _, sec := range b.Secrets() {
-		if sec.File == "" || filepath.IsLocal(sec.File) {
-			continue
-		}
-		if _, ok := os.LookupEnv(engine.SecretEnv(sec.Name)); !ok {
-			return fmt.Errorf("secret %q: a bundle reads a file secret only inside itself, and %s is not; set %s where the worker runs to give its value", sec.Name, sec.File, engine.SecretEnv(sec.Name))
-		}
-	}
-	return nil
-}

@@ -29,6 +29,9 @@ type batchFlags struct {
 	name        string
 	maxFailures int
 	output      string
+	pool        string
+	detach      bool
+	nats        *natsFlags
 }
 
 func newBatch(app *app) *cobra.Command {
@@ -52,10 +55,20 @@ Ctrl-C stops the batch and leaves a record that --resume finishes, rerunning
 only the lines that did not succeed. The exit code is 0 when every line
 succeeded, 1 when some failed or the batch stopped.
 
-Records live under $WEIR_HOME (see --home); list them with weir runs list.`,
+Records live under $WEIR_HOME (see --home); list them with weir runs list.
+
+--pool NAME runs the lines on the workers of a work pool (see weir pool and
+weir worker) instead of here: the flow's bundle goes to the pool once, the
+lines to its queue, and their results come back into the same record, each
+line once even when a worker died and its line ran again. --concurrency is
+then how many lines are queued ahead of their results (256 unless given).
+--detach queues every line, prints the run id and returns; weir runs wait
+RUN collects the results later, as it does for a batch whose weir batch
+was stopped.`,
 		Example: `  weir batch examples/hello/flow.cue --data examples/hello/data.jsonl
   weir batch examples/hello/flow.cue --data people.csv --map name='${data.first_name}' --concurrency 16
-  weir batch examples/hello/flow.cue --resume hello-20261122-101500-3f9a`,
+  weir batch examples/hello/flow.cue --resume hello-20261122-101500-3f9a
+  weir batch examples/hello/flow.cue --data people.jsonl --pool batch --nats nats://10.0.0.5:4222`,
 		Args: args(1),
 		RunE: func(cmd *cobra.Command, a []string) error {
 			return app.batch(cmd, a[0], fl)
@@ -71,6 +84,9 @@ Records live under $WEIR_HOME (see --home); list them with weir runs list.`,
 	f.StringVar(&fl.name, "name", "", "a name for the run, shown by weir runs list")
 	f.IntVar(&fl.maxFailures, "max-failures", 0, "stop after this many failed lines (0: never)")
 	f.StringVarP(&fl.output, "output", "o", "text", "summary format: text or json (the metrics)")
+	f.StringVar(&fl.pool, "pool", "", "run the lines on the workers of work pool `NAME`")
+	f.BoolVar(&fl.detach, "detach", false, "with --pool: queue the lines, print the run id and return")
+	fl.nats = addNATSFlags(cmd)
 	noCacheFlag(cmd, app)
 	return cmd
 }
@@ -82,6 +98,12 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	}
 	if fl.concurrency < 1 {
 		return usageError{fmt.Errorf("--concurrency must be at least 1, got %d", fl.concurrency)}
+	}
+	if fl.detach && fl.pool == "" {
+		return usageError{errors.New("--detach needs --pool: a local batch runs in this process")}
+	}
+	if fl.pool != "" && !cmd.Flags().Changed("concurrency") {
+		fl.concurrency = poolWindow
 	}
 	mapping, err := parseMaps(fl.maps)
 	if err != nil {
@@ -119,6 +141,9 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 		}
 		meta.ResumedFrom = resume.ID
 	}
+	if fl.pool != "" || resume != nil && app.ranOnPool(resume.ID) {
+		return app.poolBatch(cmd, flowPath, fl, poolBatchSpec{store: store, meta: meta, format: format, lines: lines, mapping: mapping})
+	}
 
 	f, closeAll, err := app.loadFlow(ctx, flowPath)
 	if err != nil {
@@ -143,6 +168,12 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	if err != nil {
 		return err
 	}
+	return waitBatch(cmd, store, b, lines, fl.output, flowPath)
+}
+
+// waitBatch shows a recorded batch's progress until it ends, then its
+// summary, and returns the error weir batch ends with.
+func waitBatch(cmd *cobra.Command, store *record.Store, b *record.Batch, lines int, output, flowPath string) error {
 	p := newProgress(cmd.ErrOrStderr(), b.ID(), lines-b.Carried())
 	var failed failedLines
 	p.start()
@@ -151,7 +182,7 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 		failed.add(lr)
 	})
 	p.stop()
-	if err := printSummary(cmd.OutOrStdout(), fl.output, store, b, sum); err != nil {
+	if err := printSummary(cmd.OutOrStdout(), output, store, b, sum); err != nil {
 		return err
 	}
 	return batchError(sum, batchErr, flowPath, b.ID(), failed)

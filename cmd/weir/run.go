@@ -56,18 +56,7 @@ string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
 				return err
 			}
 			res, runErr := f.Run(cmd.Context(), inputs)
-			var inErr *engine.InputError
-			if errors.As(runErr, &inErr) {
-				return runErr // nothing ran: no table to show
-			}
-			if output == "json" {
-				if runErr == nil {
-					return printJSON(cmd.OutOrStdout(), res.Outputs)
-				}
-				return runErr
-			}
-			printTable(cmd.OutOrStdout(), res)
-			return runErr
+			return printRun(cmd.OutOrStdout(), output, res, runErr)
 		},
 	}
 	cmd.Flags().StringArrayVar(&pairs, "input", nil, "an input as name=value (repeatable)")
@@ -75,6 +64,23 @@ string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	noCacheFlag(cmd, app)
 	return cmd
+}
+
+// printRun prints what a run did as -o says: its outputs, and in a table
+// what each node did; it returns the run's error.
+func printRun(w io.Writer, output string, res *engine.Result, runErr error) error {
+	var inErr *engine.InputError
+	if res == nil || errors.As(runErr, &inErr) {
+		return runErr // nothing ran: no table to show
+	}
+	if output == "json" {
+		if runErr == nil {
+			return printJSON(w, res.Outputs)
+		}
+		return runErr
+	}
+	printTable(w, res)
+	return runErr
 }
 
 // readInputs merges the inputs file and the name=value pairs into one JSON

@@ -64,7 +64,7 @@ details, metrics.json and a log. These commands read and delete them.`,
 		Args: args(0),
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newRunsList(app), newRunsShow(app), newRunsOutputs(app), newRunsDelete(app))
+	cmd.AddCommand(newRunsList(app), newRunsShow(app), newRunsOutputs(app), newRunsDelete(app), newRunsWait(app))
 	return cmd
 }
 

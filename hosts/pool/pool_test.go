@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
@@ -406,4 +408,64 @@ outputs: ok: "${n.output.ok}"
 		require.NoError(t, err)
 		return st.Dead == 1 && st.DeadWaiting == 0 && st.Queued == 0 && st.InFlight == 0
 	}, 10*time.Second, 20*time.Millisecond)
+}
+
+// TestTraceCrossesThePool: a worker's run span is a child of the span of
+// the batch that queued its line, and of the span that asked a run.
+func TestTraceCrossesThePool(t *testing.T) {
+	_, c := natsServer(t)
+	ctx := context.Background()
+	p, err := pool.Create(ctx, c, "t", pool.Settings{})
+	require.NoError(t, err)
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	traced := func() *engine.Engine {
+		e, err := engine.New(engine.Options{Providers: []plugins.Provider{builtin.NewProvider()}, TracerProvider: tp})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = e.Close() })
+		return e
+	}
+	f := loadFlow(t, traced(), scoresFlow)
+	digest := putBundle(t, p, f)
+	startWorker(t, p, traced(), 2)
+
+	pb, err := p.NewBatch(ctx, pool.BatchOptions{Job: "j", Bundle: digest})
+	require.NoError(t, err)
+	defer pb.Close()
+	b, err := f.Batch(ctx, lines(3), engine.BatchOptions{Remote: pb.Remote})
+	require.NoError(t, err)
+	collect(t, b)
+
+	parent, span := tp.Tracer("test").Start(ctx, "submit")
+	_, err = p.Run(parent, digest, []byte(`{"name": "Ada", "score": 1}`), pool.RunOptions{})
+	require.NoError(t, err)
+	span.End()
+
+	spans := exp.GetSpans()
+	byName := func(name string) []tracetest.SpanStub {
+		var out []tracetest.SpanStub
+		for _, s := range spans {
+			if s.Name == name {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	batches := byName("batch scores")
+	require.Len(t, batches, 1)
+	runs := byName("run scores")
+	require.Len(t, runs, 4, "three lines and a run, on the worker")
+	lineRuns := 0
+	for _, r := range runs {
+		switch r.Parent.SpanID() {
+		case batches[0].SpanContext.SpanID():
+			lineRuns++
+			assert.Equal(t, batches[0].SpanContext.TraceID(), r.SpanContext.TraceID())
+		case span.SpanContext().SpanID():
+			assert.Equal(t, span.SpanContext().TraceID(), r.SpanContext.TraceID())
+		default:
+			t.Errorf("run span %s has parent %s, neither the batch's nor the submitter's", r.SpanContext.SpanID(), r.Parent.SpanID())
+		}
+	}
+	assert.Equal(t, 3, lineRuns)
 }

@@ -30,7 +30,9 @@ type WorkerOptions struct {
 	// CacheDir keeps the bundles fetched from the pool, extracted, one
 	// folder per digest; required.
 	CacheDir string
-	// Concurrency bounds the lines and runs the worker holds at once (4).
+	// Concurrency bounds the lines the worker holds at once (4), and
+	// separately the runs it answers at once: a run is not kept waiting
+	// while the worker pulls lines.
 	Concurrency int
 	// Labels describe the worker in the pool's status: zone=eu, gpu=a10.
 	Labels map[string]string
@@ -47,7 +49,8 @@ type Worker struct {
 	p     *Pool
 	opts  WorkerOptions
 	log   *slog.Logger
-	slots chan struct{} // a token per line or run held
+	slots chan struct{} // a token per line held, or being pulled
+	runs  chan struct{} // a token per run being answered
 
 	mu    sync.Mutex
 	flows map[string]*flowEntry // by bundle digest
@@ -55,7 +58,7 @@ type Worker struct {
 	started  time.Time
 	running  atomic.Int64
 	lines    atomic.Int64
-	runs     atomic.Int64
+	done     atomic.Int64 // runs answered
 	draining atomic.Bool
 	pulling  atomic.Bool
 }
@@ -91,6 +94,7 @@ func NewWorker(p *Pool, o WorkerOptions) (*Worker, error) {
 	w := &Worker{
 		p: p, opts: o, log: o.Logger,
 		slots: make(chan struct{}, o.Concurrency),
+		runs:  make(chan struct{}, o.Concurrency),
 		flows: map[string]*flowEntry{},
 	}
 	if w.log == nil {
@@ -194,7 +198,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	delCtx, cancel := w.p.c.callContext(context.WithoutCancel(ctx))
 	defer cancel()
 	_ = w.p.kv.Delete(delCtx, workerKeyPrefix+w.opts.ID)
-	w.log.Info("worker stopped", "lines", w.lines.Load(), "runs", w.runs.Load())
+	w.log.Info("worker stopped", "lines", w.lines.Load(), "runs", w.done.Load())
 	return nil
 }
 
@@ -372,9 +376,9 @@ func (w *Worker) flow(ctx context.Context, digest string) (*engine.Flow, error) 
 // answer runs a single run asked on the pool's run subject and replies
 // with its result.
 func (w *Worker) answer(msg *nats.Msg) {
-	w.slots <- struct{}{}
+	w.runs <- struct{}{}
 	go func() {
-		defer w.release(1)
+		defer func() { <-w.runs }()
 		w.running.Add(1)
 		defer w.running.Add(-1)
 		reply := w.run(msg)
@@ -407,7 +411,7 @@ func (w *Worker) run(msg *nats.Msg) runReply {
 		defer cancel()
 	}
 	res, err := f.RunWith(ctx, req.Inputs, engine.RunOptions{RunID: req.RunID, NoCache: req.NoCache})
-	w.runs.Add(1)
+	w.done.Add(1)
 	return runReply{Result: res, Error: newRunError(err), Worker: w.opts.ID}
 }
 
@@ -430,7 +434,7 @@ func (w *Worker) heartbeat(ctx context.Context) {
 	info := WorkerInfo{
 		ID: w.opts.ID, Host: host, PID: os.Getpid(), Labels: maps.Clone(w.opts.Labels),
 		Concurrency: w.opts.Concurrency, Started: w.started, Heartbeat: time.Now(),
-		Running: int(w.running.Load()), Lines: w.lines.Load(), Runs: w.runs.Load(), Draining: w.draining.Load(),
+		Running: int(w.running.Load()), Lines: w.lines.Load(), Runs: w.done.Load(), Draining: w.draining.Load(),
 	}
 	data, _ := json.Marshal(info)
 	ctx, cancel := w.p.c.callContext(ctx)

@@ -55,39 +55,34 @@ func (f *Flow) lineAggregate(rv *runValues) (json.RawMessage, error) {
 	return append(dst, '}'), nil
 }
 
-// aggValues reads a line's aggregate values (LineResult.Aggregate): one
-// per input of an aggregate node that takes a list over the lines, in flow
-// order. It reads them all before a batch keeps any, so that values that do
-// not read back leave the batch as it was.
-func (f *Flow) aggValues(agg json.RawMessage) ([][]byte, error) {
-	var vals [][]byte
-	for _, n := range f.nodes {
-		for _, af := range n.aggFields {
+// eachAggValue calls fn with each of a line's aggregate values
+// (LineResult.Aggregate), one per input of an aggregate node that takes a
+// list over the lines, with the indexes of the node and of the input. It
+// stops at the first value that does not read back.
+func (f *Flow) eachAggValue(agg json.RawMessage, fn func(node, field int, v []byte)) error {
+	for i, n := range f.nodes {
+		for j, af := range n.aggFields {
 			if !af.perLine {
 				continue
 			}
 			v, err := jsonscan.Select(agg, []jsonscan.Step{{Key: n.name}, {Key: af.name}})
 			if err != nil {
-				return nil, fmt.Errorf("aggregate value of node %q input %q: %w", n.name, af.name, err)
+				return fmt.Errorf("aggregate value of node %q input %q: %w", n.name, af.name, err)
 			}
-			vals = append(vals, v)
+			fn(i, j, v)
 		}
 	}
-	return vals, nil
+	return nil
 }
 
-// addAggregate keeps a line's aggregate values, as aggValues read them, for
-// the aggregate nodes. b.mu is held, or the batch has not started.
-func (b *Batch) addAggregate(line int, vals [][]byte) {
-	k := 0
-	for i, n := range b.f.nodes {
-		for j, af := range n.aggFields {
-			if af.perLine {
-				b.agg[i][j] = append(b.agg[i][j], lineValue{line, vals[k]})
-				k++
-			}
-		}
-	}
+// addAggregate keeps a line's aggregate values for the aggregate nodes;
+// those before one that does not read back are kept too, so the values of
+// a line from elsewhere are checked first. b.mu is held, or the batch has
+// not started.
+func (b *Batch) addAggregate(line int, agg json.RawMessage) error {
+	return b.f.eachAggValue(agg, func(i, j int, v []byte) {
+		b.agg[i][j] = append(b.agg[i][j], lineValue{line, v})
+	})
 }
 
 // aggregate runs the aggregate nodes once, over the values of the lines

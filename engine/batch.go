@@ -225,11 +225,9 @@ func (b *Batch) carry(done iter.Seq[LineResult]) error {
 	for lr := range done {
 		b.skip.Add(lr.Line)
 		b.sum.Carried++
-		vals, err := b.f.aggValues(lr.Aggregate)
-		if err != nil {
+		if err := b.addAggregate(lr.Line, lr.Aggregate); err != nil {
 			return fmt.Errorf("resume: line %d: %w", lr.Line, err)
 		}
-		b.addAggregate(lr.Line, vals)
 	}
 	return nil
 }

@@ -40,29 +40,26 @@ func (b *Batch) line(ctx context.Context, p pulled) (LineResult, bool) {
 	var le *LineError
 	if errors.As(p.err, &le) {
 		lr.Line, lr.Err = le.Line, &LineError{Line: le.Line, Kind: BadInput, Err: le.Err}
-		b.account(&lr, false, nil)
+		b.account(&lr, false)
 		return lr, true
 	}
 	in, err := b.inputs(p.rec)
 	if err != nil {
 		lr.Err = &LineError{Line: lr.Line, Kind: BadInput, Err: err}
 		lr.Duration = time.Since(lr.Start)
-		b.account(&lr, false, nil)
+		b.account(&lr, false)
 		return lr, true
 	}
-	var vals [][]byte
-	ok := false
+	var ok bool
 	if b.opts.Remote != nil {
-		lr, vals, ok = b.remote(ctx, lr.Line, in, lr.Start)
-	} else if lr, ok = b.f.runLine(ctx, lr.Line, in, b.lineOpts, lr.Start); ok && lr.Aggregate != nil {
-		if vals, err = b.f.aggValues(lr.Aggregate); err != nil {
-			panic("engine: a line's own aggregate values do not read back: " + err.Error())
-		}
+		lr, ok = b.remote(ctx, lr.Line, in, lr.Start)
+	} else {
+		lr, ok = b.f.runLine(ctx, lr.Line, in, b.lineOpts, lr.Start)
 	}
 	if !ok {
 		return lr, false
 	}
-	b.account(&lr, true, vals)
+	b.account(&lr, true)
 	// Kept for a resume, so written to records: redacted once used.
 	lr.Aggregate = b.f.e.redactor.Bytes(lr.Aggregate)
 	return lr, true
@@ -116,13 +113,15 @@ func (f *Flow) runLine(ctx context.Context, line int, in json.RawMessage, opts L
 }
 
 // account counts a line in the summary, its latency if it ran, keeps its
-// aggregate values (see Flow.aggValues), and stops the batch once it has
-// failed MaxFailures lines.
-func (b *Batch) account(lr *LineResult, ran bool, vals [][]byte) {
+// aggregate values, and stops the batch once it has failed MaxFailures
+// lines.
+func (b *Batch) account(lr *LineResult, ran bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if vals != nil {
-		b.addAggregate(lr.Line, vals)
+	if lr.Aggregate != nil {
+		if err := b.addAggregate(lr.Line, lr.Aggregate); err != nil {
+			panic("engine: a line's own aggregate values do not read back: " + err.Error())
+		}
 	}
 	if ran {
 		b.lat.Add(lr.Duration)

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +43,9 @@ type LineOptions struct {
 // weir.batch.line: a worker puts there the span of the batch that sent the
 // line. RunLine is safe for concurrent use.
 func (f *Flow) RunLine(ctx context.Context, line int, inputs json.RawMessage, opts LineOptions) (LineResult, error) {
-	opts.BatchID = cmp.Or(opts.BatchID, newRunID())
+	if opts.BatchID == "" {
+		opts.BatchID = newRunID()
+	}
 	lr, ok := f.runLine(ctx, line, inputs, opts, time.Now())
 	if !ok {
 		return LineResult{}, fmt.Errorf("run line %d: %w", line, context.Cause(ctx))
@@ -57,44 +58,43 @@ func (f *Flow) RunLine(ctx context.Context, line int, inputs json.RawMessage, op
 // remote runs a line through BatchOptions.Remote. What comes back crossed
 // a process boundary, maybe from another version of weir or of the flow: a
 // result this engine cannot take fails the line with the reason, never
-// panics. It returns the line's aggregate values, read (see aggValues), and
-// false for a line Remote abandoned.
-func (b *Batch) remote(ctx context.Context, line int, in []byte, start time.Time) (LineResult, [][]byte, bool) {
+// panics. It returns false for a line Remote abandoned.
+func (b *Batch) remote(ctx context.Context, line int, in []byte, start time.Time) (LineResult, bool) {
 	lr, err := b.opts.Remote(ctx, line, in)
 	if err != nil {
 		if ctx.Err() != nil {
-			return LineResult{}, nil, false
+			return LineResult{}, false
 		}
 		lr = LineResult{Line: line, Status: Failed, Err: err, Duration: time.Since(start)}
 	}
 	if lr.Start.IsZero() {
 		lr.Start = start
 	}
-	vals, err := b.take(line, &lr)
-	if err != nil {
+	if err := b.take(line, &lr); err != nil {
 		return LineResult{
 			Line:     line,
 			Status:   Failed,
 			Err:      &LineError{Line: line, Kind: ToolFailed, Err: b.f.e.redactor.Error(err)},
 			Start:    lr.Start,
 			Duration: lr.Duration,
-		}, nil, true
+		}, true
 	}
-	return lr, vals, true
+	return lr, true
 }
 
 // take checks a result Remote returned for line and makes it this
-// engine's: its error a *LineError, its values redacted. It returns the
-// line's aggregate values, or why the result cannot be taken.
-func (b *Batch) take(line int, lr *LineResult) ([][]byte, error) {
+// engine's: its error a *LineError, its values redacted but for Aggregate,
+// which the batch keeps before it redacts it. It returns why a result
+// cannot be taken.
+func (b *Batch) take(line int, lr *LineResult) error {
 	f := b.f
 	switch {
 	case lr.Line != line:
-		return nil, fmt.Errorf("the worker's result is for line %d", lr.Line)
+		return fmt.Errorf("the worker's result is for line %d", lr.Line)
 	case lr.Status != Succeeded && lr.Status != Failed:
-		return nil, fmt.Errorf("the worker's result has status %q: a line ends %s or %s", lr.Status, Succeeded, Failed)
+		return fmt.Errorf("the worker's result has status %q: a line ends %s or %s", lr.Status, Succeeded, Failed)
 	case lr.Status == Succeeded && lr.Err != nil:
-		return nil, fmt.Errorf("the worker's result succeeded with an error: %w", lr.Err)
+		return fmt.Errorf("the worker's result succeeded with an error: %w", lr.Err)
 	}
 	var le *LineError
 	if lr.Status == Failed {
@@ -103,42 +103,40 @@ func (b *Batch) take(line int, lr *LineResult) ([][]byte, error) {
 			le = &LineError{Kind: ToolFailed, Err: lr.Err}
 		}
 		if le == nil || le.Err == nil {
-			return nil, errors.New("the worker's result failed without an error")
+			return errors.New("the worker's result failed without an error")
 		}
 	}
 
 	// Nodes are counted per index of the flow's per-line nodes.
 	if n := len(lr.Nodes); n != len(f.lineNodes) && (n > 0 || lr.Status == Succeeded) {
-		return nil, fmt.Errorf("the worker's result has %d %s, the flow has %d per-line %s"+another,
+		return fmt.Errorf("the worker's result has %d %s, the flow has %d per-line %s"+another,
 			n, noun(n, "node"), len(f.lineNodes), noun(len(f.lineNodes), "node"))
 	}
 	for k, nr := range lr.Nodes {
 		if want := f.nodes[f.lineNodes[k]].name; nr.Node != want {
-			return nil, fmt.Errorf("the worker's result has node %q where the flow has node %q"+another, nr.Node, want)
+			return fmt.Errorf("the worker's result has node %q where the flow has node %q"+another, nr.Node, want)
 		}
 	}
 
 	// Values go to the run record as they are: they must be JSON.
 	if lr.Inputs != nil && !validObject(lr.Inputs) {
-		return nil, errors.New("the worker's result has inputs that are not a JSON object")
+		return errors.New("the worker's result has inputs that are not a JSON object")
 	}
-	var vals [][]byte
 	if lr.Status == Succeeded {
 		if !validObject(lr.Outputs) {
-			return nil, errors.New("the worker's result has outputs that are not a JSON object")
+			return errors.New("the worker's result has outputs that are not a JSON object")
 		}
 		if !f.hasAggregate() {
 			lr.Aggregate = nil
 		} else {
 			switch {
 			case lr.Aggregate == nil:
-				return nil, errors.New("the worker's result has no aggregate values, the flow has aggregate nodes" + another)
+				return errors.New("the worker's result has no aggregate values, the flow has aggregate nodes" + another)
 			case !validObject(lr.Aggregate):
-				return nil, errors.New("the worker's result has aggregate values that are not a JSON object")
+				return errors.New("the worker's result has aggregate values that are not a JSON object")
 			}
-			var err error
-			if vals, err = f.aggValues(lr.Aggregate); err != nil {
-				return nil, fmt.Errorf("the worker's result has aggregate values that do not read back: %w", err)
+			if err := f.eachAggValue(lr.Aggregate, func(int, int, []byte) {}); err != nil {
+				return fmt.Errorf("the worker's result has aggregate values that do not read back: %w", err)
 			}
 		}
 	} else {
@@ -161,7 +159,7 @@ func (b *Batch) take(line int, lr *LineResult) ([][]byte, error) {
 		nr.Tool, nr.Plugin, nr.Kind = n.toolName, n.plugin, n.kind
 		nr.Error = red.String(inert.Text(nr.Error, maxErrorText))
 	}
-	return vals, nil
+	return nil
 }
 
 // maxLineErrorText bounds the message of a line's error from elsewhere: a

@@ -125,11 +125,13 @@ var workerEnv = []string{"NATS_USER", "NATS_PASSWORD", "NATS_TOKEN"}
 // WorkerSecrets returns the NATS credentials set in this machine's
 // environment, by variable, for DeployRequest.Secrets of a worker: they
 // reach it as a flow's secrets reach weir serve, never on a command line
-// or in an image. NATS_CREDS, a file, is refused: a host passes values,
-// not files.
+// or in an image. NATS_CREDS and NATS_NKEY, files, are refused: a host
+// passes values, not files.
 func WorkerSecrets() (map[string]string, error) {
-	if os.Getenv("NATS_CREDS") != "" {
-		return nil, errors.New("NATS_CREDS is set, but a worker deployment cannot take a credentials file along: deploy with NATS_USER and NATS_PASSWORD, or NATS_TOKEN, or put the file on the machine and run weir worker --nats-creds there")
+	for _, k := range []string{"NATS_CREDS", "NATS_NKEY"} {
+		if os.Getenv(k) != "" {
+			return nil, fmt.Errorf("%s is set, but a worker deployment cannot take a credentials file along: deploy with NATS_USER and NATS_PASSWORD, or NATS_TOKEN, or put the file on the machine and run weir worker there", k)
+		}
 	}
 	secrets := map[string]string{}
 	for _, k := range workerEnv {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -134,13 +133,9 @@ func TestDeployErrors(t *testing.T) {
 // score posts body to url's /score and returns the answer.
 func score(t *testing.T, url, body string) string {
 	t.Helper()
-	resp, err := http.Post(url+"/score", "application/json", strings.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(b))
-	return strings.TrimSpace(string(b))
+	a := postScore(t, url, body)
+	require.Equal(t, http.StatusOK, a.code, a.body)
+	return strings.TrimSpace(a.body)
 }
 
 // TestDeployLocalPortTaken deploys on a port another program holds: the

@@ -12,7 +12,7 @@ import (
 func TestDeployWorkerKubernetesDryRun(t *testing.T) {
 	t.Parallel()
 	bin, root := weirBinary(t)
-	r := runBinaryEnv(t, bin, root, "", []string{"NATS_USER=weir", "NATS_PASSWORD=pw-cli-planted", "NATS_TOKEN=", "NATS_CREDS="},
+	r := runBinaryEnv(t, bin, root, "", []string{"NATS_USER=weir", "NATS_PASSWORD=pw-cli-planted", "NATS_TOKEN=", "NATS_CREDS=", "NATS_NKEY="},
 		"deploy", "--home", t.TempDir(), "--host", "kubernetes", "--worker", "--pool", "p", "--nats", "nats://nats:4222",
 		"--replicas", "3", "--concurrency", "8", "--labels", "zone=a", "--dry-run", "-o", "yaml")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -99,5 +99,5 @@ func TestDeployWorkerErrors(t *testing.T) {
 func TestDeployWorkerCredsFile(t *testing.T) {
 	t.Setenv("NATS_CREDS", "/somewhere/user.creds")
 	r := weir(t, "", "deploy", "--home", t.TempDir(), "--host", "container", "--worker", "--pool", "p", "--nats", "nats://10.0.0.5:4222")
-	assert.Equal(t, result{1, "", "weir: deploy: NATS_CREDS is set, but a worker deployment cannot take a credentials file along: deploy with NATS_USER and NATS_PASSWORD, or NATS_TOKEN, or put the file on the machine and run weir worker --nats-creds there\n"}, r)
+	assert.Equal(t, result{1, "", "weir: deploy: NATS_CREDS is set, but a worker deployment cannot take a credentials file along: deploy with NATS_USER and NATS_PASSWORD, or NATS_TOKEN, or put the file on the machine and run weir worker there\n"}, r)
 }

@@ -11,14 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/endpoint"
+	"github.com/weirflow/weir/hosts/pool"
 	"github.com/weirflow/weir/internal/bytesize"
 )
 
@@ -33,6 +36,8 @@ type serveFlags struct {
 	grace          time.Duration
 	workDir        string
 	trust          []string
+	pool           string
+	nats           *natsFlags
 }
 
 func newServe(app *app) *cobra.Command {
@@ -64,12 +69,21 @@ bundle, or one signed by another key, is refused (403 for an upload).
 Repeat it, or give a file of several keys, one a line as authorized_keys
 holds them. FLOW files on the command line are served as they are.
 
+--pool NAME runs each request on the workers of a work pool (weir worker
+--pool NAME, on any machine that reaches its NATS server: --nats and the
+other NATS flags) instead of in this process, so that serving scales by
+adding workers. Routes, checks, limits and answers stay the same; each
+flow's bundle goes into the pool at start (or, for an upload, at its
+first run). A request while the pool has no worker gets 503 with
+Retry-After; a streamed answer arrives whole when the run ends.
+
 SIGTERM or Ctrl-C drains: /readyz answers 503, no new connection is
 accepted, and requests in flight get up to --grace to finish; then weir
 exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 		Example: `  weir serve examples/hello/flow.cue
   weir serve --addr :8080 --admin-token "$TOKEN" hello.weir
-  weir serve --admin --request-timeout 10s --max-concurrent 500`,
+  weir serve --admin --request-timeout 10s --max-concurrent 500
+  weir serve --pool scoring --nats nats://10.0.0.5:4222 examples/hello/flow.cue`,
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if cmd.Flags().Changed("admin-token") {
 				fl.admin = true
@@ -90,6 +104,8 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 	f.DurationVar(&fl.grace, "grace", 30*time.Second, "on SIGTERM, how long requests in flight get to finish")
 	f.StringVar(&fl.workDir, "work-dir", "", "extract uploaded bundles into `DIR` (default: a temporary folder)")
 	f.StringArrayVar(&fl.trust, "trust", nil, "deploy only bundles signed by a key in `FILE` (a .pub file or authorized_keys); repeatable")
+	f.StringVar(&fl.pool, "pool", "", "run the requests on the workers of the work pool `NAME`, not here")
+	fl.nats = addNATSFlags(cmd)
 	noCacheFlag(cmd, app)
 	return cmd
 }
@@ -144,8 +160,18 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return err
 	}
 	defer e.Close()
+	var runner *poolRunner
+	if fl.pool != "" {
+		c, p, err := app.connectPool(ctx, fl.nats, fl.pool)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		runner = &poolRunner{p: p, noCache: app.noCache, bundles: map[*engine.Flow]*poolBundle{}}
+	}
 	s, err := endpoint.New(endpoint.Options{
 		Engine:         e,
+		Runner:         runner.runFunc(),
 		AdminToken:     fl.adminToken,
 		InsecureAdmin:  fl.admin && fl.adminToken == "",
 		MaxBodyBytes:   maxBody,
@@ -164,9 +190,16 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 
 	var flows []string
 	for _, p := range paths {
-		name, err := deployPath(ctx, e, s, p)
+		f, name, err := deployPath(ctx, e, s, p)
 		if err != nil {
 			return err
+		}
+		if f != nil && runner != nil {
+			// Now rather than at the first request: a bundle the pool
+			// refuses stops weir serve at once.
+			if _, err := runner.digest(ctx, f); err != nil {
+				return err
+			}
 		}
 		flows = append(flows, name)
 	}
@@ -185,6 +218,9 @@ func printServing(stderr io.Writer, base string, flows []string, fl serveFlags) 
 	}
 	if len(flows) == 0 {
 		fmt.Fprintf(stderr, "serving no flow yet at %s: upload a bundle to POST /v1/admin/deployments\n", base)
+	}
+	if fl.pool != "" {
+		fmt.Fprintf(stderr, "runs go to the workers of pool %q\n", fl.pool)
 	}
 	if fl.admin {
 		auth := "bearer token required"
@@ -243,27 +279,95 @@ func checkAddr(addr string) error {
 }
 
 // deployPath loads the flow or bundle at path and deploys it, as the
-// version it declares or v1, and returns the flow's name.
-func deployPath(ctx context.Context, e *engine.Engine, s *endpoint.Server, path string) (string, error) {
+// version it declares or v1, and returns the flow's name, and the flow
+// itself unless it came from a bundle.
+func deployPath(ctx context.Context, e *engine.Engine, s *endpoint.Server, path string) (*engine.Flow, string, error) {
 	if filepath.Ext(path) == ".weir" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return "", fmt.Errorf("read bundle: %w", err)
+			return nil, "", fmt.Errorf("read bundle: %w", err)
 		}
 		d, err := s.DeployBundle(ctx, data, "")
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", path, err)
+			return nil, "", fmt.Errorf("%s: %w", path, err)
 		}
-		return d.Flow, nil
+		return nil, d.Flow, nil
 	}
 	f, err := loadFlow(ctx, e, path)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if err := s.Deploy(ctx, "v1", f); err != nil {
-		return "", err
+		return nil, "", err
 	}
-	return f.Name(), nil
+	return f, f.Name(), nil
+}
+
+// poolRunner runs the flows weir serve --pool serves on the workers of a
+// work pool: each flow's bundle is built and put in the pool once, by the
+// flow, before its first run there. It is safe for concurrent use.
+type poolRunner struct {
+	p       *pool.Pool
+	noCache bool
+	mu      sync.Mutex
+	bundles map[*engine.Flow]*poolBundle
+}
+
+// poolBundle is the bundle of a flow in the pool; mu is held while it is
+// put there, so that concurrent first runs put it once.
+type poolBundle struct {
+	mu     sync.Mutex
+	digest string
+}
+
+// runFunc returns r.run as an endpoint.Options.Runner, or nil when r is
+// nil: the flows run here.
+func (r *poolRunner) runFunc() func(context.Context, *engine.Flow, []byte, engine.RunOptions) (*engine.Result, error) {
+	if r == nil {
+		return nil
+	}
+	return r.run
+}
+
+// run runs f on a worker of the pool. A pool with no worker is an
+// endpoint.UnavailableError, a 503.
+func (r *poolRunner) run(ctx context.Context, f *engine.Flow, inputs []byte, opts engine.RunOptions) (*engine.Result, error) {
+	digest, err := r.digest(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.p.Run(ctx, digest, inputs, pool.RunOptions{RunID: opts.RunID, Timeout: opts.Timeout, NoCache: opts.NoCache || r.noCache})
+	if errors.Is(err, pool.ErrNoWorkers) {
+		return res, &endpoint.UnavailableError{Err: err}
+	}
+	return res, err
+}
+
+// digest returns the digest of f's bundle in the pool, building it and
+// putting it there first if no run did. A put that fails is tried again
+// by the next run.
+func (r *poolRunner) digest(ctx context.Context, f *engine.Flow) (string, error) {
+	r.mu.Lock()
+	b := r.bundles[f]
+	if b == nil {
+		b = &poolBundle{}
+		r.bundles[f] = b
+	}
+	r.mu.Unlock()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.digest != "" {
+		return b.digest, nil
+	}
+	built, err := hosts.BuildBundle(f)
+	if err != nil {
+		return "", fmt.Errorf("put flow %q in pool %q: %w", f.Name(), r.p.Name(), err)
+	}
+	defer built.Close()
+	if b.digest, err = r.p.PutBundle(ctx, built.Path); err != nil {
+		return "", fmt.Errorf("put flow %q in pool %q: %w", f.Name(), r.p.Name(), err)
+	}
+	return b.digest, nil
 }
 
 // displayAddr is the address to print: an unspecified IP (every

@@ -235,6 +235,10 @@ func checkRunnable(req hosts.DeployRequest) error {
 	return nil
 }
 
+// stopGrace is how long a container gets to exit after SIGTERM: weir
+// serve drains for up to 30s.
+const stopGrace = 40 * time.Second
+
 // containerPort is weir serve's port in the container, as Docker names it.
 var containerPort = strconv.Itoa(DefaultPort) + "/tcp"
 
@@ -518,11 +522,16 @@ func (h *Host) Logs(ctx context.Context, d hosts.Deployment, w io.Writer) error 
 	return nil
 }
 
-// Delete removes the container and its image.
+// Delete stops the container as a SIGTERM does, so that weir serve
+// drains its requests and a worker finishes its lines, within 40s, then
+// removes it and its image.
 func (h *Host) Delete(ctx context.Context, d hosts.Deployment) error {
 	eng, err := h.engineOf(d)
 	if err != nil {
 		return err
+	}
+	if err := eng.stop(ctx, d.State["container"], stopGrace); err != nil {
+		return fmt.Errorf("delete %q: %w", d.Name, err)
 	}
 	if err := eng.remove(ctx, d.State["container"]); err != nil {
 		return fmt.Errorf("delete %q: %w", d.Name, err)

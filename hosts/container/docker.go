@@ -211,6 +211,17 @@ func (d *docker) start(ctx context.Context, id string) error {
 	return d.call(ctx, http.MethodPost, "/containers/"+id+"/start", nil, nil, nil)
 }
 
+// stop sends the container SIGTERM and waits up to grace for it to exit,
+// then kills it. A container that is gone or stopped already is not an
+// error.
+func (d *docker) stop(ctx context.Context, id string, grace time.Duration) error {
+	err := d.call(ctx, http.MethodPost, "/containers/"+id+"/stop", url.Values{"t": {fmt.Sprint(int(grace.Seconds()))}}, nil, nil)
+	if err == nil || isStatus(err, http.StatusNotFound) || isStatus(err, http.StatusNotModified) {
+		return nil
+	}
+	return fmt.Errorf("stop container %s: %w", id, err)
+}
+
 // containerInfo is the part of GET /containers/{id}/json the host reads.
 type containerInfo struct {
 	ID           string `json:"Id"`

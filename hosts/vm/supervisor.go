@@ -388,14 +388,17 @@ setsid nohup sh %[3]s </dev/null >/dev/null 2>&1 &
 
 // remove stops the supervisor, which stops weir serve, and weir serve
 // itself should the supervisor be gone; SIGKILL after 40s, as systemd's
-// TimeoutStopSec.
+// TimeoutStopSec. SIGTERM goes to one of them only: weir serve and weir
+// worker take a second SIGTERM as an order to stop at once, without
+// draining.
 func (p process) remove() string {
 	sup, serve := p.patterns()
 	return subshell(pidFunctions + fmt.Sprintf(`cd %[1]s 2>/dev/null || exit 0
 sup=%[2]s serve=%[3]s
 alive() { ours supervisor.pid "$sup" >/dev/null || ours serve.pid "$serve" >/dev/null; }
 signal() { for pid in $(ours supervisor.pid "$sup") $(ours serve.pid "$serve"); do kill -"$1" "$pid" 2>/dev/null || true; done; }
-signal TERM
+pid=$(ours supervisor.pid "$sup") || pid=$(ours serve.pid "$serve") || pid=
+[ -z "$pid" ] || kill -TERM "$pid" 2>/dev/null || true
 i=0
 while alive; do
 	i=$((i + 1))

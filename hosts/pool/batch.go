@@ -83,7 +83,9 @@ func (p *Pool) NewBatch(ctx context.Context, o BatchOptions) (*Batch, error) {
 	if err != nil {
 		return nil, p.c.fail(fmt.Sprintf("pool %q: collect results", p.name), err)
 	}
-	if b.consume, err = cons.Consume(b.take); err != nil {
+	// Short pulls with frequent heartbeats: after a server restart the
+	// consumer is made again within seconds, not the default half minute.
+	if b.consume, err = cons.Consume(b.take, jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second)); err != nil {
 		return nil, p.c.fail(fmt.Sprintf("pool %q: collect results", p.name), err)
 	}
 	var bctx context.Context
@@ -217,7 +219,7 @@ func (b *Batch) Publish(ctx context.Context, line int, inputs json.RawMessage) e
 			return context.Cause(ctx)
 		case errors.Is(err, nats.ErrMaxPayload):
 			return fmt.Errorf("line %d: its inputs are %d bytes, more than the NATS server's max payload (%d)", line, len(data), b.p.c.NATS().MaxPayload())
-		case !transient(err) && !errors.Is(err, jetstream.ErrNoStreamResponse):
+		case !transient(err):
 			return b.p.c.fail(fmt.Sprintf("pool %q: publish line %d", b.p.name, line), err)
 		}
 		sleep(ctx, 250*time.Millisecond)

@@ -469,3 +469,56 @@ func TestTraceCrossesThePool(t *testing.T) {
 	}
 	assert.Equal(t, 3, lineRuns)
 }
+
+// TestServerRestart: the NATS server (file store) stops and starts again
+// in the middle of a batch; workers and the batch reconnect, and every line
+// is reported once.
+func TestServerRestart(t *testing.T) {
+	store := t.TempDir()
+	s, err := pool.StartServer(pool.ServerOptions{Addr: "127.0.0.1:0", StoreDir: store})
+	require.NoError(t, err)
+	addr := strings.TrimPrefix(s.URL(), "nats://")
+	c := connect(t, s.URL())
+	ctx := context.Background()
+	p, err := pool.Create(ctx, c, "r", pool.Settings{AckWait: 2 * time.Second})
+	require.NoError(t, err)
+	f := loadFlow(t, newEngine(t), scoresFlow)
+	digest := putBundle(t, p, f)
+	var stops []func()
+	for range 2 {
+		wp, err := pool.Open(ctx, connect(t, s.URL()), "r")
+		require.NoError(t, err)
+		_, stop := startWorker(t, wp, newEngine(t), 4)
+		stops = append(stops, stop)
+	}
+	pb, err := p.NewBatch(ctx, pool.BatchOptions{Job: "j", Bundle: digest})
+	require.NoError(t, err)
+	defer pb.Close()
+	var data strings.Builder
+	for i := 1; i <= 150; i++ {
+		fmt.Fprintf(&data, `{"name": "n%d", "score": %d, "wait": "20ms"}`+"\n", i, i)
+	}
+	b, err := f.Batch(ctx, engine.JSONL(strings.NewReader(data.String())), engine.BatchOptions{Concurrency: 32, Remote: pb.Remote})
+	require.NoError(t, err)
+	seen := map[int]bool{}
+	restarted := false
+	for lr := range b.Lines() {
+		require.False(t, seen[lr.Line], "line %d reported twice", lr.Line)
+		seen[lr.Line] = true
+		assert.Equal(t, engine.Succeeded, lr.Status, "line %d: %v", lr.Line, lr.Err)
+		if len(seen) == 30 && !restarted {
+			restarted = true
+			s.Shutdown()
+			s, err = pool.StartServer(pool.ServerOptions{Addr: addr, StoreDir: store})
+			require.NoError(t, err)
+		}
+	}
+	t.Cleanup(s.Shutdown)
+	sum, err := b.Wait()
+	require.NoError(t, err)
+	assert.Equal(t, 150, sum.Succeeded)
+	assert.Len(t, seen, 150)
+	for _, stop := range stops {
+		stop() // before the server goes
+	}
+}

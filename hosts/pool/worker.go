@@ -286,6 +286,7 @@ func (w *Worker) line(msg jetstream.Msg) {
 func transient(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
 		errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrDisconnected) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
 		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoHeartbeat)
 }
 
@@ -336,7 +337,7 @@ func (p *Pool) publish(msg *nats.Msg) error {
 		ctx, cancel := p.c.callContext(context.Background())
 		_, err = p.c.JetStream().PublishMsg(ctx, msg)
 		cancel()
-		if err == nil || !transient(err) && !errors.Is(err, jetstream.ErrNoStreamResponse) {
+		if err == nil || !transient(err) {
 			return err
 		}
 		time.Sleep(500 * time.Millisecond)

@@ -168,16 +168,18 @@ func (f *BatchFlow) Store() *record.Store { return f.store }
 // record.Store.StartBatch, concurrency lines at a time. A line that failed
 // is an error.
 func (f *BatchFlow) Run(ctx context.Context, data string, concurrency int) (*engine.BatchSummary, error) {
-	return f.batch(ctx, data, concurrency, true)
+	return f.batch(ctx, data, concurrency, true, nil)
 }
 
 // Engine streams the dataset through the flow as Run does, and drops each
 // line's result: Run without the run record.
 func (f *BatchFlow) Engine(ctx context.Context, data string, concurrency int) (*engine.BatchSummary, error) {
-	return f.batch(ctx, data, concurrency, false)
+	return f.batch(ctx, data, concurrency, false, nil)
 }
 
-func (f *BatchFlow) batch(ctx context.Context, data string, concurrency int, keep bool) (*engine.BatchSummary, error) {
+// batch runs the dataset, its lines here or, with remote, where remote
+// sends them.
+func (f *BatchFlow) batch(ctx context.Context, data string, concurrency int, keep bool, remote func(context.Context, int, json.RawMessage) (engine.LineResult, error)) (*engine.BatchSummary, error) {
 	var sha string
 	if keep {
 		d, err := record.ScanDataset(data)
@@ -192,7 +194,7 @@ func (f *BatchFlow) batch(ctx context.Context, data string, concurrency int, kee
 	}
 	defer file.Close()
 	id := fmt.Sprintf("%s-%d", f.flow.Name(), f.runs.Add(1))
-	opts := engine.BatchOptions{RunID: id, Concurrency: concurrency}
+	opts := engine.BatchOptions{RunID: id, Concurrency: concurrency, Remote: remote}
 	var sum *engine.BatchSummary
 	if keep {
 		b, serr := f.store.StartBatch(ctx, f.flow, engine.JSONL(file), record.Meta{ID: id, Data: data, DataSHA256: sha}, opts)

@@ -74,7 +74,7 @@ func (b *Batch) remote(ctx context.Context, line int, in []byte, start time.Time
 		return LineResult{
 			Line:     line,
 			Status:   Failed,
-			Err:      &LineError{Line: line, Kind: ToolFailed, Err: b.f.e.redactor.Error(err)},
+			Err:      &LineError{Line: line, Kind: ToolFailed, Err: b.f.e.redactor.Error(inertError(err))},
 			Start:    lr.Start,
 			Duration: lr.Duration,
 		}, true
@@ -157,21 +157,23 @@ func (b *Batch) take(line int, lr *LineResult) error {
 		// Named as this flow names them: a result may leave them out.
 		nr, n := &lr.Nodes[k], f.nodes[f.lineNodes[k]]
 		nr.Tool, nr.Plugin, nr.Kind = n.toolName, n.plugin, n.kind
-		nr.Error = red.String(inert.Text(nr.Error, maxErrorText))
+		nr.Error = red.String(inert.Text(nr.Error, maxRemoteText))
 	}
 	return nil
 }
 
-// maxLineErrorText bounds the message of a line's error from elsewhere: a
-// tool's message (maxErrorText) with the nodes that name it.
-const maxLineErrorText = 2 * maxErrorText
+// maxRemoteText bounds the error texts of a result from elsewhere. It is
+// above what this engine's own can reach (maxErrorText of a tool's message,
+// whose escapes take up to six bytes a character, with the nodes that name
+// it), so that a well-formed result's texts pass as they are.
+const maxRemoteText = 8 * maxErrorText
 
 // inertError returns err, or when its message holds control characters or
 // is too long, an error that wraps it with the message made inert (see
 // errorText).
 func inertError(err error) error {
 	msg := err.Error()
-	if text := inert.Text(msg, maxLineErrorText); text != msg {
+	if text := inert.Text(msg, maxRemoteText); text != msg {
 		return &redactedError{msg: text, err: err}
 	}
 	return err

@@ -237,9 +237,11 @@ func TestBatchRemoteMalformed(t *testing.T) {
 		{"Remote fails, ctx live", func(*engine.LineResult) error { return errors.New("nats: no responders available for request") },
 			"tool: nats: no responders available for request"},
 		{"an error that is not inert", func(lr *engine.LineResult) error {
-			lr.Status, lr.Err = engine.Failed, &engine.LineError{Line: 2, Kind: engine.ToolFailed, Err: errors.New("bad\n\x1b[2J" + strings.Repeat("x", 20_000))}
+			lr.Status, lr.Err = engine.Failed, &engine.LineError{Line: 2, Kind: engine.ToolFailed, Err: errors.New("bad\n\x1b[2J" + strings.Repeat("x", 70_000))}
 			return nil
-		}, `tool: bad\n\x1b[2J` + strings.Repeat("x", 16384-len("bad\n\x1b[2J")) + "… (3624 bytes more)"},
+		}, `tool: bad\n\x1b[2J` + strings.Repeat("x", 65536-len("bad\n\x1b[2J")) + "… (4472 bytes more)"},
+		{"succeeded with an error that is not inert", func(lr *engine.LineResult) error { lr.Err = errors.New("boom\x1b[2J"); return nil },
+			`tool: the worker's result succeeded with an error: boom\x1b[2J`},
 		{"a kind from a later weir", func(lr *engine.LineResult) error {
 			lr.Status, lr.Err = engine.Failed, &engine.LineError{Line: 2, Kind: 42, Err: errors.New("out of quota")}
 			return nil

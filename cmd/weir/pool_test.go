@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -124,6 +125,49 @@ func TestPoolCommands(t *testing.T) {
 		assert.Equal(t, result{0, "NAME   WORKERS  QUEUED  IN FLIGHT  DEAD  SETTINGS\n" +
 			"gpu-1  0        0       0          0     replicas 1, max-deliver 3, ack-wait 2m0s\n", ""}, got)
 	})
+}
+
+// TestPoolStatusWorker: a weir worker process is in the status of its pool,
+// with its host, labels and concurrency, from its heartbeats.
+func TestPoolStatusWorker(t *testing.T) {
+	t.Parallel()
+	s := startPoolServe(t, t.TempDir())
+	got := weirNATS(t, nil, "pool", "create", "--nats", s.url, "demo")
+	require.Equal(t, 0, got.code, got.stderr)
+	// Its second line, "worker started", comes after its first heartbeat.
+	w := startListening(t, t.TempDir(), noNATSEnv, 2, regexp.MustCompile(`^worker (\S+): pulling`),
+		"worker", "--home", t.TempDir(), "--nats", s.url, "--pool", "demo", "--concurrency", "2", "--labels", "zone=b", "--labels", "gpu=yes")
+	id := w.url
+	host, err := os.Hostname()
+	require.NoError(t, err)
+
+	got = weirNATS(t, nil, "pool", "status", "--nats", s.url, "demo")
+	require.Equal(t, 0, got.code, got.stderr)
+	pad := strings.Repeat(" ", max(len(id), len("WORKER"))-len(id))
+	hostPad := strings.Repeat(" ", max(len(host), len("HOST"))-len(host))
+	assert.Regexp(t, "^"+regexp.QuoteMeta(`pool "demo" on `+s.url+": replicas 1, max-deliver 5, ack-wait 30s\n\n")+
+		`WORKER +HOST +STATE +LABELS +CONCURRENCY +RUNNING +LINES +RUNS +HEARTBEAT\n`+
+		regexp.QuoteMeta(id+pad+"  "+host+hostPad+"  running  gpu=yes,zone=b  2            0        0      0     ")+`\d+s ago\n\n`+
+		regexp.QuoteMeta("queued        0\n"), got.stdout)
+
+	got = weirNATS(t, nil, "pool", "status", "--nats", s.url, "-o", "json", "demo")
+	require.Equal(t, 0, got.code, got.stderr)
+	var st pool.Status
+	require.NoError(t, json.Unmarshal([]byte(got.stdout), &st))
+	require.Len(t, st.Workers, 1)
+	wk := st.Workers[0]
+	assert.Equal(t, id, wk.ID)
+	assert.Equal(t, host, wk.Host)
+	assert.Equal(t, w.cmd.Process.Pid, wk.PID)
+	assert.Equal(t, map[string]string{"gpu": "yes", "zone": "b"}, wk.Labels)
+	assert.Equal(t, 2, wk.Concurrency)
+	assert.False(t, wk.Heartbeat.IsZero())
+
+	got = weirNATS(t, nil, "pool", "list", "--nats", s.url)
+	assert.Equal(t, result{0, "NAME  WORKERS  QUEUED  IN FLIGHT  DEAD  SETTINGS\n" +
+		"demo  1        0       0          0     replicas 1, max-deliver 5, ack-wait 30s\n", ""}, got)
+	code, _ := w.stop(t, syscall.SIGTERM)
+	assert.Equal(t, 0, code)
 }
 
 // TestPoolServeAuth: a server with a password refuses clients without it,

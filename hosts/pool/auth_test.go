@@ -27,6 +27,17 @@ func startNATS(t *testing.T, o *server.Options) string {
 	return s.ClientURL()
 }
 
+// TestNoJetStream: a server without JetStream is an error that says so.
+func TestNoJetStream(t *testing.T) {
+	t.Parallel()
+	url := startNATS(t, &server.Options{})
+	c := connect(t, Options{URL: url})
+	_, err := List(context.Background(), c)
+	assert.EqualError(t, err, "list pools: JetStream is not enabled on the NATS server at "+url+": start it with -js (weir pool serve has it on)")
+	_, err = Open(context.Background(), c, "demo")
+	assert.EqualError(t, err, `open pool "demo": JetStream is not enabled on the NATS server at `+url+": start it with -js (weir pool serve has it on)")
+}
+
 // writeKey writes kp's seed into a file of dir and returns the file.
 func writeKey(t *testing.T, dir, name string, kp nkeys.KeyPair) string {
 	t.Helper()

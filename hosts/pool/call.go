@@ -19,10 +19,11 @@ func (c *Conn) callContext(ctx context.Context) (context.Context, context.Cancel
 // cause a user can act on where NATS's own is terse.
 func (c *Conn) fail(doing string, err error) error {
 	switch {
-	case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
-		return fmt.Errorf("%s: JetStream is not enabled on the NATS server at %s: start it with -js (weir pool serve has it on)", doing, c.NATS().ConnectedUrlRedacted())
+	// A server without JetStream has no responder to its API's requests.
+	case errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount), errors.Is(err, nats.ErrNoResponders):
+		return fmt.Errorf("%s: JetStream is not enabled on the NATS server at %s: start it with -js (weir pool serve has it on)", doing, c.URL())
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, nats.ErrTimeout):
-		return fmt.Errorf("%s: the NATS server at %s did not answer within %s", doing, c.NATS().ConnectedUrlRedacted(), c.Timeout())
+		return fmt.Errorf("%s: the NATS server at %s did not answer within %s", doing, c.URL(), c.Timeout())
 	case errors.Is(err, nats.ErrConnectionClosed):
 		return fmt.Errorf("%s: the connection to NATS is closed", doing)
 	}

@@ -66,6 +66,8 @@ type Conn struct {
 	nc      *nats.Conn
 	js      jetstream.JetStream
 	timeout time.Duration
+	// servers are the servers of Options.URL, without credentials.
+	servers string
 }
 
 // Connect connects to the server o names, or fails at once: with an error
@@ -117,7 +119,7 @@ func Connect(ctx context.Context, o Options) (*Conn, error) {
 		c.nc.Close()
 		return nil, fmt.Errorf("connect to %s: %w", shown, err)
 	}
-	return &Conn{nc: c.nc, js: js, timeout: o.Timeout}, nil
+	return &Conn{nc: c.nc, js: js, timeout: o.Timeout, servers: shown}, nil
 }
 
 // NATS returns the connection, for core NATS requests and subscriptions.
@@ -129,8 +131,14 @@ func (c *Conn) JetStream() jetstream.JetStream { return c.js }
 // Timeout is how long each JetStream call of the pool may take.
 func (c *Conn) Timeout() time.Duration { return c.timeout }
 
-// URL is the server the connection is on now, without credentials.
-func (c *Conn) URL() string { return redactURLs(c.nc.ConnectedUrl()) }
+// URL is the server the connection is on now, or the servers it was given
+// while it is away from all of them, without credentials.
+func (c *Conn) URL() string {
+	if u := c.nc.ConnectedUrl(); u != "" {
+		return redactURLs(u)
+	}
+	return c.servers
+}
 
 // Close sends what is buffered and closes the connection, at once when
 // the server is away. It is idempotent.

@@ -190,6 +190,7 @@ func TestConnectDefaults(t *testing.T) {
 	c.Close()
 	c.Close() // idempotent
 	assert.True(t, c.NATS().IsClosed())
+	assert.Equal(t, s.URL(), c.URL(), "the server it was given, once closed")
 }
 
 // TestConnectLogsOutage: a client rides out a server restart; what it

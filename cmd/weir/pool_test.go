@@ -15,13 +15,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/weirflow/weir/hosts/pool"
+	"github.com/weirflow/weir/internal/testcerts"
 )
 
 // noNATSEnv clears the NATS variables the test's own environment may set.
 var noNATSEnv = []string{"OTEL_TRACES_EXPORTER=none", "NATS_URL=", "NATS_CREDS=", "NATS_NKEY=", "NATS_USER=",
 	"NATS_PASSWORD=", "NATS_TOKEN=", "NATS_CA=", "NATS_CERT=", "NATS_KEY="}
 
-var poolListening = regexp.MustCompile(`listening at (nats://127\.0\.0\.1:\d+)`)
+var poolListening = regexp.MustCompile(`listening at ((?:nats|tls)://127\.0\.0\.1:\d+)`)
 
 // startPoolServe runs weir pool serve on a free port with its store in
 // store, until the test ends.
@@ -187,6 +188,35 @@ func TestPoolServeAuth(t *testing.T) {
 		{name: "password from the environment", env: []string{"NATS_USER=weir", "NATS_PASSWORD=s3cret"}, args: []string{"pool", "list", "--nats", s.url},
 			stdout: "no pools on " + s.url + ": create one with weir pool create NAME\n"},
 		{name: "password in the URL", args: []string{"pool", "list", "--nats", strings.Replace(s.url, "://", "://weir:s3cret@", 1)},
+			stdout: "no pools on " + s.url + ": create one with weir pool create NAME\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.run(t)
+		})
+	}
+}
+
+// TestPoolServeTLS: a server that asks for TLS and a client certificate
+// takes the clients that give --nats-ca, --nats-cert and --nats-key, or
+// their variables, and tells the others what they lack.
+func TestPoolServeTLS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca := testcerts.NewCA(t, dir, "ca")
+	serverCert, serverKey := ca.Leaf(t, dir, "server", "127.0.0.1")
+	clientCert, clientKey := ca.Leaf(t, dir, "client", "127.0.0.1")
+	s := startPoolServe(t, t.TempDir(), "--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", ca.File)
+	require.True(t, strings.HasPrefix(s.url, "tls://"), s.url)
+	tests := []poolCase{
+		{name: "no CA", args: []string{"pool", "list", "--nats", s.url}, code: 1,
+			stderr: "weir: connect to " + s.url + ": TLS: the server's certificate is not signed by a CA this machine trusts (pass its CA with --nats-ca FILE)\n"},
+		{name: "no client certificate", args: []string{"pool", "list", "--nats", s.url, "--nats-ca", ca.File}, code: 1,
+			stderr: "weir: connect to " + s.url + ": TLS: the server hung up after the handshake, as it does when it wants a client certificate (--nats-cert and --nats-key)\n"},
+		{name: "flags", args: []string{"pool", "list", "--nats", s.url, "--nats-ca", ca.File, "--nats-cert", clientCert, "--nats-key", clientKey},
+			stdout: "no pools on " + s.url + ": create one with weir pool create NAME\n"},
+		{name: "variables", env: []string{"NATS_URL=" + s.url, "NATS_CA=" + ca.File, "NATS_CERT=" + clientCert, "NATS_KEY=" + clientKey}, args: []string{"pool", "list"},
 			stdout: "no pools on " + s.url + ": create one with weir pool create NAME\n"},
 	}
 	for _, tc := range tests {

@@ -2,14 +2,7 @@ package pool
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"log/slog"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -21,6 +14,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/weirflow/weir/internal/testcerts"
 )
 
 // freeAddr is a loopback address where nothing listens.
@@ -61,12 +56,14 @@ func TestConnectErrors(t *testing.T) {
 	plain := startServer(t, ServerOptions{})
 	hostPort := func(u string) string { return u[strings.Index(u, "://")+3:] }
 	dir := t.TempDir()
-	ca := newCA(t, dir, "ca")
-	tlsServer := startServer(t, ServerOptions{TLSCert: ca.leaf(t, dir, "server", "127.0.0.1"), TLSKey: filepath.Join(dir, "server-key.pem")})
-	other := newCA(t, dir, "other")
-	wrongHost := startServer(t, ServerOptions{TLSCert: ca.leaf(t, dir, "elsewhere", "192.0.2.1"), TLSKey: filepath.Join(dir, "elsewhere-key.pem")})
-	mutual := startServer(t, ServerOptions{TLSCert: filepath.Join(dir, "server.pem"), TLSKey: filepath.Join(dir, "server-key.pem"), TLSCA: ca.certFile})
-	strangerCert := other.leaf(t, dir, "stranger", "127.0.0.1")
+	ca := testcerts.NewCA(t, dir, "ca")
+	serverCert, serverKey := ca.Leaf(t, dir, "server", "127.0.0.1")
+	tlsServer := startServer(t, ServerOptions{TLSCert: serverCert, TLSKey: serverKey})
+	other := testcerts.NewCA(t, dir, "other")
+	elsewhereCert, elsewhereKey := ca.Leaf(t, dir, "elsewhere", "192.0.2.1")
+	wrongHost := startServer(t, ServerOptions{TLSCert: elsewhereCert, TLSKey: elsewhereKey})
+	mutual := startServer(t, ServerOptions{TLSCert: serverCert, TLSKey: serverKey, TLSCA: ca.File})
+	strangerCert, strangerKey := other.Leaf(t, dir, "stranger", "127.0.0.1")
 	notPEM := filepath.Join(dir, "not.pem")
 	require.NoError(t, os.WriteFile(notPEM, []byte("hello"), 0o600))
 	seed := filepath.Join(dir, "bad.nk")
@@ -99,24 +96,24 @@ func TestConnectErrors(t *testing.T) {
 			"connect to " + plain.URL() + ": read nkey seed: stat " + filepath.Join(dir, "none.nk") + ": no such file or directory"},
 		{"server CA not trusted", Options{URL: tlsServer.URL()},
 			"connect to " + tlsServer.URL() + ": TLS: the server's certificate is not signed by a CA this machine trusts (pass its CA with --nats-ca FILE)"},
-		{"another CA", Options{URL: tlsServer.URL(), CAFile: other.certFile},
-			"connect to " + tlsServer.URL() + ": TLS: the server's certificate is not signed by the CA in " + other.certFile},
-		{"certificate for another host", Options{URL: wrongHost.URL(), CAFile: ca.certFile},
+		{"another CA", Options{URL: tlsServer.URL(), CAFile: other.File},
+			"connect to " + tlsServer.URL() + ": TLS: the server's certificate is not signed by the CA in " + other.File},
+		{"certificate for another host", Options{URL: wrongHost.URL(), CAFile: ca.File},
 			"connect to " + wrongHost.URL() + ": TLS: the server's certificate is not for 127.0.0.1 (it is for 192.0.2.1)"},
-		{"no client certificate", Options{URL: mutual.URL(), CAFile: ca.certFile},
+		{"no client certificate", Options{URL: mutual.URL(), CAFile: ca.File},
 			"connect to " + mutual.URL() + ": TLS: the server hung up after the handshake, as it does when it wants a client certificate (--nats-cert and --nats-key)"},
-		{"client certificate of another CA", Options{URL: mutual.URL(), CAFile: ca.certFile, CertFile: strangerCert, KeyFile: filepath.Join(dir, "stranger-key.pem")},
+		{"client certificate of another CA", Options{URL: mutual.URL(), CAFile: ca.File, CertFile: strangerCert, KeyFile: strangerKey},
 			"connect to " + mutual.URL() + ": TLS: the server hung up after the handshake, as it does when it does not trust the client certificate " + strangerCert},
-		{"TLS asked of a plain server", Options{URL: plain.URL(), CAFile: ca.certFile},
+		{"TLS asked of a plain server", Options{URL: plain.URL(), CAFile: ca.File},
 			"connect to " + plain.URL() + ": TLS: the server does not offer TLS, yet a CA or client certificate was given"},
 		{"CA file not PEM", Options{URL: tlsServer.URL(), CAFile: notPEM},
 			"connect to " + tlsServer.URL() + ": read CA file " + notPEM + ": no PEM certificate in it"},
 		{"missing CA file", Options{URL: tlsServer.URL(), CAFile: filepath.Join(dir, "none.pem")},
 			"connect to " + tlsServer.URL() + ": read CA file: open " + filepath.Join(dir, "none.pem") + ": no such file or directory"},
-		{"cert without key", Options{URL: tlsServer.URL(), CertFile: ca.certFile},
+		{"cert without key", Options{URL: tlsServer.URL(), CertFile: ca.File},
 			"connect to " + tlsServer.URL() + ": a client certificate needs both its certificate and its key file (--nats-cert and --nats-key)"},
-		{"cert with the wrong key", Options{URL: tlsServer.URL(), CertFile: ca.certFile, KeyFile: filepath.Join(dir, "server-key.pem")},
-			"connect to " + tlsServer.URL() + ": load client certificate " + ca.certFile + ": tls: private key does not match public key"},
+		{"cert with the wrong key", Options{URL: tlsServer.URL(), CertFile: ca.File, KeyFile: serverKey},
+			"connect to " + tlsServer.URL() + ": load client certificate " + ca.File + ": tls: private key does not match public key"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,10 +151,11 @@ func TestConnectCredentials(t *testing.T) {
 	users := startServer(t, ServerOptions{User: "weir", Password: "s3cret"})
 	tokens := startServer(t, ServerOptions{Token: "t0ken"})
 	dir := t.TempDir()
-	ca := newCA(t, dir, "ca")
-	tlsServer := startServer(t, ServerOptions{TLSCert: ca.leaf(t, dir, "server", "127.0.0.1"), TLSKey: filepath.Join(dir, "server-key.pem")})
-	mutual := startServer(t, ServerOptions{TLSCert: filepath.Join(dir, "server.pem"), TLSKey: filepath.Join(dir, "server-key.pem"), TLSCA: ca.certFile})
-	clientCert := ca.leaf(t, dir, "client", "127.0.0.1")
+	ca := testcerts.NewCA(t, dir, "ca")
+	serverCert, serverKey := ca.Leaf(t, dir, "server", "127.0.0.1")
+	tlsServer := startServer(t, ServerOptions{TLSCert: serverCert, TLSKey: serverKey})
+	mutual := startServer(t, ServerOptions{TLSCert: serverCert, TLSKey: serverKey, TLSCA: ca.File})
+	clientCert, clientKey := ca.Leaf(t, dir, "client", "127.0.0.1")
 	assert.Regexp(t, `^tls://127\.0\.0\.1:\d+$`, tlsServer.URL())
 	tests := []struct {
 		name string
@@ -166,9 +164,10 @@ func TestConnectCredentials(t *testing.T) {
 		{"user and password", Options{URL: users.URL(), User: "weir", Password: "s3cret"}},
 		{"user and password in the URL", Options{URL: "nats://weir:s3cret@" + strings.TrimPrefix(users.URL(), "nats://")}},
 		{"token", Options{URL: tokens.URL(), Token: "t0ken"}},
-		{"TLS with a CA", Options{URL: tlsServer.URL(), CAFile: ca.certFile}},
-		{"TLS with a client certificate", Options{URL: mutual.URL(), CAFile: ca.certFile, CertFile: clientCert, KeyFile: filepath.Join(dir, "client-key.pem")}},
-		{"TLS asked by the server of a nats:// URL", Options{URL: "nats://" + strings.TrimPrefix(tlsServer.URL(), "tls://"), CAFile: ca.certFile}},
+		{"the one server up of a list", Options{URL: "nats://" + freeAddr(t) + ", " + tokens.URL(), Token: "t0ken"}},
+		{"TLS with a CA", Options{URL: tlsServer.URL(), CAFile: ca.File}},
+		{"TLS with a client certificate", Options{URL: mutual.URL(), CAFile: ca.File, CertFile: clientCert, KeyFile: clientKey}},
+		{"TLS asked by the server of a nats:// URL", Options{URL: "nats://" + strings.TrimPrefix(tlsServer.URL(), "tls://"), CAFile: ca.File}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -231,73 +230,4 @@ func (l *logLines) Write(p []byte) (int, error) {
 		l.lines <- "a line shows the password: " + string(p)
 	}
 	return len(p), nil
-}
-
-// testCA is a throwaway certificate authority.
-type testCA struct {
-	cert     *x509.Certificate
-	key      *ecdsa.PrivateKey
-	certFile string
-}
-
-func newCA(t *testing.T, dir, name string) *testCA {
-	t.Helper()
-	tmpl := certTemplate(name)
-	tmpl.IsCA = true
-	tmpl.KeyUsage = x509.KeyUsageCertSign
-	tmpl.BasicConstraintsValid = true
-	ca := &testCA{certFile: filepath.Join(dir, name+".pem")}
-	var der []byte
-	ca.cert, ca.key, der = sign(t, tmpl, nil)
-	writePEM(t, ca.certFile, "CERTIFICATE", der)
-	return ca
-}
-
-// leaf writes a certificate for ip signed by the CA, as name.pem and
-// name-key.pem in dir, and returns the certificate's file.
-func (ca *testCA) leaf(t *testing.T, dir, name, ip string) string {
-	t.Helper()
-	tmpl := certTemplate(name)
-	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth}
-	tmpl.IPAddresses = []net.IP{net.ParseIP(ip)}
-	_, key, der := sign(t, tmpl, ca)
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	require.NoError(t, err)
-	file := filepath.Join(dir, name+".pem")
-	writePEM(t, file, "CERTIFICATE", der)
-	writePEM(t, filepath.Join(dir, name+"-key.pem"), "EC PRIVATE KEY", keyDER)
-	return file
-}
-
-// certTemplate is a certificate for name, valid for the test.
-func certTemplate(name string) *x509.Certificate {
-	return &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-}
-
-// sign makes a key and the certificate of tmpl for it, signed by ca, or
-// by itself when ca is nil.
-func sign(t *testing.T, tmpl *x509.Certificate, ca *testCA) (*x509.Certificate, *ecdsa.PrivateKey, []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	require.NoError(t, err)
-	parent, parentKey := tmpl, key
-	if ca != nil {
-		parent, parentKey = ca.cert, ca.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
-	require.NoError(t, err)
-	cert, err := x509.ParseCertificate(der)
-	require.NoError(t, err)
-	return cert, key, der
-}
-
-func writePEM(t *testing.T, file, kind string, der []byte) {
-	t.Helper()
-	require.NoError(t, os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: kind, Bytes: der}), 0o600))
 }

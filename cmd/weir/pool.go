@@ -114,15 +114,21 @@ func poolServe(ctx context.Context, stderr io.Writer, o pool.ServerOptions, verb
 		return err
 	}
 	defer s.Shutdown()
-	auth := "no authentication"
+	var auth []string
 	switch {
 	case o.User != "":
-		auth = fmt.Sprintf("user %q and its password", o.User)
+		auth = append(auth, fmt.Sprintf("user %q and its password", o.User))
 	case o.Token != "":
-		auth = "a token"
+		auth = append(auth, "a token")
 	}
-	fmt.Fprintf(stderr, "NATS server with JetStream listening at %s (%s), store %s\n", s.URL(), auth, s.StoreDir())
-	if host, _, _ := net.SplitHostPort(o.Addr); o.User == "" && o.Token == "" && !isLoopback(host) {
+	if o.TLSCA != "" {
+		auth = append(auth, "a client certificate of the CA in "+o.TLSCA)
+	}
+	if len(auth) == 0 {
+		auth = append(auth, "no authentication")
+	}
+	fmt.Fprintf(stderr, "NATS server with JetStream listening at %s (%s), store %s\n", s.URL(), strings.Join(auth, " and "), s.StoreDir())
+	if host, _, _ := net.SplitHostPort(o.Addr); o.User == "" && o.Token == "" && o.TLSCA == "" && !isLoopback(host) {
 		fmt.Fprintf(stderr, "warning: listening beyond this machine with no authentication: whoever reaches %s can use its pools (set --user and --password, or --token)\n", o.Addr)
 	}
 	<-ctx.Done()

@@ -207,8 +207,10 @@ func TestPoolServeTLS(t *testing.T) {
 	ca := testcerts.NewCA(t, dir, "ca")
 	serverCert, serverKey := ca.Leaf(t, dir, "server", "127.0.0.1")
 	clientCert, clientKey := ca.Leaf(t, dir, "client", "127.0.0.1")
-	s := startPoolServe(t, t.TempDir(), "--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", ca.File)
+	store := t.TempDir()
+	s := startPoolServe(t, store, "--tls-cert", serverCert, "--tls-key", serverKey, "--tls-ca", ca.File)
 	require.True(t, strings.HasPrefix(s.url, "tls://"), s.url)
+	assert.Equal(t, []string{"NATS server with JetStream listening at " + s.url + " (a client certificate of the CA in " + ca.File + "), store " + store}, s.start)
 	tests := []poolCase{
 		{name: "no CA", args: []string{"pool", "list", "--nats", s.url}, code: 1,
 			stderr: "weir: connect to " + s.url + ": TLS: the server's certificate is not signed by a CA this machine trusts (pass its CA with --nats-ca FILE)\n"},

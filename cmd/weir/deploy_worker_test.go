@@ -1,10 +1,16 @@
 package main
 
 import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/weirflow/weir/internal/hoststest"
 )
 
 // TestDeployWorkerKubernetesDryRun prints the worker Deployment, its NATS
@@ -100,4 +106,63 @@ func TestDeployWorkerCredsFile(t *testing.T) {
 	t.Setenv("NATS_CREDS", "/somewhere/user.creds")
 	r := weir(t, "", "deploy", "--home", t.TempDir(), "--host", "container", "--worker", "--pool", "p", "--nats", "nats://10.0.0.5:4222")
 	assert.Equal(t, result{1, "", "weir: deploy: NATS_CREDS is set, but a worker deployment cannot take a credentials file along: deploy with NATS_USER and NATS_PASSWORD, or NATS_TOKEN, or put the file on the machine and run weir worker there\n"}, r)
+}
+
+// TestDeployWorkersBatch deploys workers as the README does, on the Docker
+// engine and on the SSH server, of a pool that weir pool serve keeps on
+// this machine's loopback, and runs weir batch --pool on each in turn:
+// the container's worker takes every line of the first batch, and, once
+// deleted (it drains), the VM's every line of the second.
+func TestDeployWorkersBatch(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	if err := exec.Command("docker", "version").Run(); err != nil {
+		hoststest.Need(t, "Docker engine", err)
+	}
+	target, key, knownHosts := os.Getenv("WEIR_TEST_SSH"), os.Getenv("WEIR_TEST_SSH_KEY"), os.Getenv("WEIR_TEST_SSH_KNOWN_HOSTS")
+	if target == "" || key == "" || knownHosts == "" {
+		hoststest.Need(t, "SSH server", errors.New(`WEIR_TEST_SSH, WEIR_TEST_SSH_KEY and WEIR_TEST_SSH_KNOWN_HOSTS are not set: eval "$(.ci/sshd)"`))
+	}
+	ns := startPoolServe(t, t.TempDir())
+	r := weirNATS(t, nil, "pool", "create", "--nats", ns.url, "fleet")
+	require.Equal(t, 0, r.code, r.stderr)
+	home := t.TempDir()
+	run := func(args ...string) result {
+		return runBinaryEnv(t, bin, root, "", noNATSEnv, append(args[:1:1], append([]string{"--home", home}, args[1:]...)...)...)
+	}
+	batch := func(where string) {
+		t.Helper()
+		r := run("batch", "--nats", ns.url, "--pool", "fleet", "examples/hello/flow.cue", "--data", "examples/hello/data.jsonl")
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "lines    10: 10 succeeded, 0 failed\n")
+		require.Eventually(t, func() bool {
+			for _, w := range statusOf(t, ns.url, "fleet").Workers {
+				if w.Labels["where"] == where && w.Lines == 10 {
+					return true
+				}
+			}
+			return false
+		}, 20*time.Second, 100*time.Millisecond, "the %s worker did not take the 10 lines", where)
+	}
+
+	r = run("deploy", "--host", "container", "--worker", "--pool", "fleet", "--nats", ns.url, "--labels", "where=docker", "--name", "fleet-docker")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "deployed a worker of pool \"fleet\" on container as \"fleet-docker\"\n", r.stderr)
+	t.Cleanup(func() { run("deployments", "delete", "fleet-docker") })
+	r = run("deployments", "list")
+	assert.Regexp(t, `\nfleet-docker +container +worker of pool fleet +- +- +http://127\.0\.0\.1:\d+ `, r.stdout)
+	batch("docker")
+	r = run("deployments", "delete", "fleet-docker")
+	assert.Equal(t, result{0, "deleted fleet-docker\n", ""}, r)
+
+	r = run("deploy", "--host", "vm", "--worker", "--pool", "fleet", "--nats", ns.url, "--labels", "where=vm", "--name", "fleet-vm",
+		"--ssh", target, "--identity", key, "--known-hosts", knownHosts, "--addr", freePort(t), "--dir", filepath.Join(t.TempDir(), "fleet-vm"))
+	require.Equal(t, 0, r.code, r.stderr)
+	t.Cleanup(func() { run("deployments", "delete", "fleet-vm") })
+	batch("vm")
+	for _, w := range statusOf(t, ns.url, "fleet").Workers {
+		assert.Equal(t, "vm", w.Labels["where"], "the container's worker is still in the pool: it did not drain")
+	}
+	r = run("deployments", "delete", "fleet-vm")
+	assert.Equal(t, result{0, "deleted fleet-vm\n", ""}, r)
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/engine"
-	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/endpoint"
 	"github.com/weirflow/weir/hosts/pool"
@@ -359,15 +358,12 @@ func (r *poolRunner) digest(ctx context.Context, f *engine.Flow) (string, error)
 	if b.digest != "" {
 		return b.digest, nil
 	}
-	built, err := hosts.BuildBundle(f)
+	digest, err := putBundle(ctx, r.p, f)
 	if err != nil {
 		return "", fmt.Errorf("put flow %q in pool %q: %w", f.Name(), r.p.Name(), err)
 	}
-	defer built.Close()
-	if b.digest, err = r.p.PutBundle(ctx, built.Path); err != nil {
-		return "", fmt.Errorf("put flow %q in pool %q: %w", f.Name(), r.p.Name(), err)
-	}
-	return b.digest, nil
+	b.digest = digest
+	return digest, nil
 }
 
 // displayAddr is the address to print: an unspecified IP (every

@@ -6,10 +6,29 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// waitReady waits until the /readyz of a worker's --health-addr says it
+// is connected and pulling, for at most a minute.
+func waitReady(t *testing.T, health string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get("http://" + health + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		require.True(t, time.Now().Before(deadline), "the worker at %s is not ready after a minute", health)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // answer is a reply of weir serve.
 type answer struct {
@@ -28,11 +47,13 @@ func postScore(t *testing.T, url, body string) answer {
 	return answer{resp.StatusCode, resp.Header, string(b)}
 }
 
-// TestServePoolNoWorker serves the hello flow through a work pool that has
-// no worker, each part a process of the built binary: weir pool serve,
-// weir pool create, weir serve --pool. A request gets 503, saying what to
-// do; a pool that does not exist stops weir serve at start.
-func TestServePoolNoWorker(t *testing.T) {
+// TestServePool serves the hello flow through a work pool, each part a
+// process of the built binary: weir pool serve, weir pool create, weir
+// serve --pool, then two weir workers. Without a worker a request gets
+// 503; with two, the runs land on both, and the answers, errors included,
+// are those of weir serve without --pool. A pool that does not exist stops
+// weir serve at start.
+func TestServePool(t *testing.T) {
 	t.Parallel()
 	_, root := weirBinary(t)
 	ns := startPoolServe(t, t.TempDir())
@@ -49,6 +70,38 @@ func TestServePoolNoWorker(t *testing.T) {
 	// A body that is not JSON is answered here, as without --pool.
 	got = postScore(t, s.url, `{"name":`)
 	assert.Equal(t, `{"error":{"code":"invalid_json","message":"decode body: unexpected end of JSON input, at byte 8"}}`+"\n", got.body)
+
+	for _, n := range []string{"1", "2"} {
+		health := freePort(t)
+		startWorker(t, ns.url, "web", "--labels", "n="+n, "--health-addr", health)
+		waitReady(t, health)
+	}
+	const runs = 20
+	for range runs {
+		got = postScore(t, s.url, `{"name":"Ada"}`)
+		require.Equal(t, http.StatusOK, got.code, got.body)
+		assert.Equal(t, `{"message":"Hello, Ada!","shouted":null}`+"\n", got.body)
+	}
+	got = postScore(t, s.url, `{"name":""}`)
+	assert.Equal(t, http.StatusBadRequest, got.code)
+	assert.Equal(t, `{"error":{"code":"invalid_input","message":"flow \"hello\": invalid inputs: name: must not be \"\""}}`+"\n", got.body)
+
+	// Each worker answered some of the runs, as its heartbeat says.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		byLabel := map[string]int64{}
+		for _, w := range statusOf(t, ns.url, "web").Workers {
+			byLabel[w.Labels["n"]] += w.Runs
+		}
+		if byLabel["1"]+byLabel["2"] == runs+1 {
+			assert.Positive(t, byLabel["1"], "worker 1 ran none of the runs")
+			assert.Positive(t, byLabel["2"], "worker 2 ran none of the runs")
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "the workers' heartbeats count %v runs, not %d", byLabel, runs+1)
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	code, rest := s.stop(t, syscall.SIGTERM)
 	assert.Equal(t, 0, code, "%q", rest)
 

@@ -26,6 +26,7 @@ import (
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/internal/hostutil"
+	"github.com/weirflow/weir/hosts/pool"
 	"github.com/weirflow/weir/internal/hoststest"
 )
 
@@ -495,4 +496,58 @@ func TestWorkerImage(t *testing.T) {
 	assert.Nil(t, spec.HostConfig.PortBindings)
 	assert.Equal(t, []string{"worker", "--pool", "batch", "--nats", "nats://10.0.0.5:4222", "--labels", "zone=a", "--health-addr", nw.health}, spec.Cmd)
 	assert.Equal(t, []string{"CMD", "/weir", "probe", "http://" + nw.health}, spec.Healthcheck.Test)
+}
+
+// TestDeployWorker deploys a worker of a pool whose NATS server runs on
+// this machine's loopback and asks for a password: the container shares
+// the host's network, gets the credentials in its environment, is ready
+// once connected, runs the pool's flows, and drains when deleted.
+func TestDeployWorker(t *testing.T) {
+	t.Parallel()
+	d := engineOrSkip(t)
+	ctx := context.Background()
+	s, p := hoststest.Pool(t, "docker", "weir", "pw-docker-planted")
+	h := &Host{Binary: hoststest.Weir(t)}
+	req := hosts.DeployRequest{
+		Name:    "worker-test",
+		Worker:  &hosts.WorkerSpec{Pool: "docker", NATS: s.URL(), Concurrency: 2, Labels: []string{"where=docker"}},
+		Secrets: map[string]string{"NATS_USER": "weir", "NATS_PASSWORD": "pw-docker-planted"},
+	}
+	dep, err := h.Deploy(ctx, req)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Delete(context.Background(), dep) })
+	assert.Regexp(t, `^http://127\.0\.0\.1:\d+$`, dep.URL)
+	assert.Equal(t, "docker", dep.State["pool"])
+
+	workers := hoststest.Workers(t, p, "where", "docker", nil)
+	require.Len(t, workers, 1)
+	assert.Equal(t, 2, workers[0].Concurrency)
+	// It takes lines of a batch: all of them, as the pool's only worker.
+	hoststest.BatchHello(t, p, 20)
+	assert.Equal(t, int64(20), hoststest.Workers(t, p, "where", "docker", func(w pool.WorkerInfo) bool { return w.Lines == 20 })[0].Lines)
+
+	st, err := h.Status(ctx, dep)
+	require.NoError(t, err)
+	assert.True(t, st.Ready, st.Detail)
+	var c struct {
+		Config     struct{ Env []string }
+		HostConfig struct{ NetworkMode string }
+	}
+	require.NoError(t, d.call(ctx, http.MethodGet, "/containers/"+dep.State["container"]+"/json", nil, nil, &c))
+	assert.Equal(t, "host", c.HostConfig.NetworkMode)
+	assert.Contains(t, c.Config.Env, "NATS_PASSWORD=pw-docker-planted")
+	img, err := h.Image(req, "")
+	require.NoError(t, err)
+	noSecretIn(t, img, "pw-docker-planted")
+
+	require.NoError(t, h.Delete(ctx, dep))
+	_, err = d.inspect(ctx, dep.State["container"])
+	assert.True(t, isStatus(err, http.StatusNotFound), "container left behind: %v", err)
+	// Stopped by SIGTERM, the worker drained: it left the pool's status
+	// as it exited, where a killed one would stay, lost.
+	st2, err := p.Status(ctx)
+	require.NoError(t, err)
+	for _, w := range st2.Workers {
+		assert.NotEqual(t, workers[0].ID, w.ID, "the worker did not leave the pool: killed, not drained?")
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/weirflow/weir/hosts"
+	"github.com/weirflow/weir/hosts/pool"
 	"github.com/weirflow/weir/internal/hoststest"
 )
 
@@ -227,4 +228,51 @@ func TestDeployPython(t *testing.T) {
 	code, reply := hoststest.Score(t, d.URL, `{"text":"hi"}`)
 	require.Equal(t, 200, code, "reply: %v", reply)
 	assert.Equal(t, map[string]any{"out": "HI"}, reply)
+}
+
+// TestDeployWorker deploys a worker of a pool whose NATS server asks for
+// a password: weir worker runs under the supervisor with the credentials
+// in its secrets file, is ready once connected, runs the pool's flows, and
+// drains when deleted.
+func TestDeployWorker(t *testing.T) {
+	s := sshServer(t)
+	ns, p := hoststest.Pool(t, "vm", "weir", "pw-vm-planted")
+	h := newHost(t, s)
+	req := hosts.DeployRequest{
+		Name:    "worker-test",
+		Worker:  &hosts.WorkerSpec{Pool: "vm", NATS: ns.URL(), Labels: []string{"where=vm"}},
+		Secrets: map[string]string{"NATS_USER": "weir", "NATS_PASSWORD": "pw-vm-planted"},
+	}
+	ctx := context.Background()
+	d, err := h.Deploy(ctx, req)
+	require.NoError(t, err)
+	assert.Equal(t, "http://"+h.Addr, d.URL)
+	assert.Equal(t, "vm", d.State["pool"])
+	assert.NoFileExists(t, filepath.Join(h.Dir, "bundle.weir"))
+	secrets, err := os.ReadFile(filepath.Join(h.Dir, "secrets.env"))
+	require.NoError(t, err)
+	assert.Equal(t, "NATS_PASSWORD=\"pw-vm-planted\"\nNATS_USER=\"weir\"\n", string(secrets))
+	script, err := os.ReadFile(filepath.Join(h.Dir, "supervise.sh"))
+	require.NoError(t, err)
+	assert.NotContains(t, string(script), "pw-vm-planted")
+
+	workers := hoststest.Workers(t, p, "where", "vm", nil)
+	require.Len(t, workers, 1)
+	assert.Equal(t, pidOf(t, h.Dir, "serve.pid"), workers[0].PID)
+	// It takes lines of a batch: all of them, as the pool's only worker.
+	hoststest.BatchHello(t, p, 20)
+	assert.Equal(t, int64(20), hoststest.Workers(t, p, "where", "vm", func(w pool.WorkerInfo) bool { return w.Lines == 20 })[0].Lines)
+	st, err := h.Status(ctx, d)
+	require.NoError(t, err)
+	assert.True(t, st.Ready, st.Detail)
+
+	pid := pidOf(t, h.Dir, "serve.pid")
+	require.NoError(t, (&Host{}).Delete(ctx, d))
+	waitGone(t, pid)
+	assert.NoDirExists(t, h.Dir)
+	st2, err := p.Status(ctx)
+	require.NoError(t, err)
+	for _, w := range st2.Workers {
+		assert.NotEqual(t, workers[0].ID, w.ID, "the worker did not leave the pool: killed, not drained?")
+	}
 }

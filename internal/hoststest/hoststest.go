@@ -1,10 +1,12 @@
 // Package hoststest holds what the tests of the hosts and of the command
 // line share: a static weir binary built once, the hello bundle, a bundle
-// with a Python tool, and the rule for tests that need a Docker engine or an SSH server.
+// with a Python tool, a work pool on an embedded NATS server, and the rule
+// for tests that need a Docker engine or an SSH server.
 package hoststest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,13 +14,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/bundle"
+	"github.com/weirflow/weir/hosts/pool"
 	"github.com/weirflow/weir/internal/testbuild"
 )
 
@@ -177,4 +185,81 @@ func SecretRequest(t testing.TB, name, apiKey, token string) hosts.DeployRequest
 	require.NoError(t, f.Close())
 	return hosts.DeployRequest{Name: name, Bundle: path, Flow: m.Flow, Version: m.Version, Digest: m.Digest,
 		Secrets: map[string]string{"WEIR_TEST_API_KEY": apiKey, "WEIR_SECRET_TOKEN": token}}
+}
+
+// Pool starts a NATS server with JetStream in this process, on a free
+// loopback port, that asks for user and password, and creates the work
+// pool name on it; the server stops when t ends. The hosts' tests deploy
+// workers of it.
+func Pool(t testing.TB, name, user, password string) (*pool.Server, *pool.Pool) {
+	t.Helper()
+	s, err := pool.StartServer(pool.ServerOptions{Addr: "127.0.0.1:0", StoreDir: t.TempDir(), User: user, Password: password})
+	require.NoError(t, err)
+	t.Cleanup(s.Shutdown)
+	ctx := context.Background()
+	c, err := pool.Connect(ctx, pool.Options{URL: s.URL(), User: user, Password: password})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	p, err := pool.Create(ctx, c, name, pool.Settings{})
+	require.NoError(t, err)
+	return s, p
+}
+
+// Workers returns the workers of p whose label key is value, once one of
+// them is as want says (any, when want is nil), or fails t after a minute:
+// workers tell the pool how they are doing in heartbeats, every second or
+// so.
+func Workers(t testing.TB, p *pool.Pool, key, value string, want func(pool.WorkerInfo) bool) []pool.WorkerInfo {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err := p.Status(context.Background())
+		require.NoError(t, err)
+		var out []pool.WorkerInfo
+		found := false
+		for _, w := range st.Workers {
+			if w.Labels[key] == value {
+				out = append(out, w)
+				found = found || want == nil || want(w)
+			}
+		}
+		if found {
+			return out
+		}
+		require.True(t, time.Now().Before(deadline), "no worker with %s=%s in pool %s as the test wants after a minute: %+v", key, value, p.Name(), out)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// BatchHello runs a batch of n lines of the hello flow on p, as weir batch
+// --pool does: the flow loads here, and its lines run on p's workers. It
+// fails t unless every line succeeded, with the greeting of its name.
+func BatchHello(t testing.TB, p *pool.Pool, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	req := HelloRequest(t, "hello") // builds the flow's plugin
+	digest, err := p.PutBundle(ctx, req.Bundle)
+	require.NoError(t, err)
+	e, err := engine.New(engine.Options{Providers: weir.Providers(weir.Options{})})
+	require.NoError(t, err)
+	defer e.Close()
+	f, err := e.Load(ctx, filepath.Join(Root(t), "examples", "hello", "flow.cue"))
+	require.NoError(t, err)
+	b, err := p.NewBatch(ctx, pool.BatchOptions{Job: fmt.Sprintf("hoststest-%d", time.Now().UnixNano()), Bundle: digest})
+	require.NoError(t, err)
+	defer b.Close()
+	var lines strings.Builder
+	for i := range n {
+		fmt.Fprintf(&lines, "{\"name\": \"n%d\"}\n", i)
+	}
+	batch, err := f.Batch(ctx, engine.JSONL(strings.NewReader(lines.String())), engine.BatchOptions{Remote: b.Remote, Concurrency: 8})
+	require.NoError(t, err)
+	for lr := range batch.Lines() {
+		require.Equal(t, engine.Succeeded, lr.Status, "line %d: %v", lr.Line, lr.Err)
+		assert.JSONEq(t, fmt.Sprintf(`{"message": "Hello, n%d!", "shouted": null}`, lr.Line-1), string(lr.Outputs))
+	}
+	sum, err := batch.Wait()
+	require.NoError(t, err)
+	require.Equal(t, n, sum.Succeeded)
 }

@@ -15,5 +15,9 @@
 //     over 100k and 1M lines;
 //   - servebench: prompt flow's serving scenario, 500 closed-loop clients
 //     on the weir serve binary, against the arithmetic limit of 400
-//     requests per second and prompt flow's published figures.
+//     requests per second and prompt flow's published figures;
+//   - poolbench: batches on a work pool: the pool's cost over a local
+//     batch, 1, 2 and 4 weir worker processes against N times one, the
+//     time from a worker's SIGKILL to its lines' redelivery, and (-rss) a
+//     worker's memory over 1M lines.
 package bench

@@ -288,7 +288,11 @@ nodes: {
 outputs: n: "${inputs.n}"
 `)
 	b, err := f.Batch(context.Background(), jsonl(`{"n":1,"do":"none"}`, `{"n":`, `{"n":"x","do":"none"}`,
-		`{"n":4,"do":"fail"}`, `{"n":5,"do":"wait"}`, `{"n":6,"do":"hang"}`), engine.BatchOptions{LineTimeout: 100 * time.Millisecond})
+		`{"n":4,"do":"fail"}`, `{"n":5,"do":"wait"}`, `{"n":6,"do":"hang"}`), engine.BatchOptions{
+		// Far above the wait node's 10ms, which must end its line first
+		// even on a loaded machine.
+		LineTimeout: time.Second,
+	})
 	require.NoError(t, err)
 	lines, _, err := collect(t, b)
 	require.NoError(t, err)
@@ -313,7 +317,7 @@ outputs: n: "${inputs.n}"
 	require.ErrorAs(t, lines[5].Err, &node)
 	assert.Equal(t, plugins.Timeout, plugins.KindOf(node.Err))
 	assert.ErrorIs(t, lines[6].Err, engine.ErrRunTimeout)
-	assert.Equal(t, `timeout: node "hang" (tool t.wait, plugin t): run timed out after 100ms`, why(t, lines[6]))
+	assert.Equal(t, `timeout: node "hang" (tool t.wait, plugin t): run timed out after 1s`, why(t, lines[6]))
 
 	// A LineResult encodes its error as the text.
 	b2, err := json.Marshal(engine.LineResult{Line: 4, Status: engine.Failed, Err: lines[4].Err})

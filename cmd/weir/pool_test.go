@@ -102,7 +102,7 @@ func TestPoolCommands(t *testing.T) {
 		var st map[string]any
 		require.NoError(t, json.Unmarshal([]byte(got.stdout), &st))
 		assert.Equal(t, "gpu-1", st["name"])
-		assert.Equal(t, map[string]any{"replicas": 1.0, "max_deliver": 3.0, "ack_wait": float64(2 * time.Minute)}, st["settings"])
+		assert.Equal(t, map[string]any{"replicas": 1.0, "max_deliver": 3.0, "ack_wait": "2m0s"}, st["settings"])
 		assert.Equal(t, []any{}, st["workers"])
 		for _, k := range []string{"queued", "in_flight", "redelivered", "dead"} {
 			assert.Equal(t, 0.0, st[k], k)

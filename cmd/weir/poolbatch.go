@@ -154,7 +154,7 @@ func (app *app) poolBatch(cmd *cobra.Command, flowPath string, fl batchFlags, sp
 	flowAbs, _ := filepath.Abs(flowPath)
 	dataAbs, _ := filepath.Abs(fl.data)
 	job := poolJob{
-		Job: spec.meta.ID, Pool: p.Name(), NATS: conn.NATS().ConnectedUrlRedacted(), Bundle: digest,
+		Job: spec.meta.ID, Pool: p.Name(), NATS: conn.URL(), Bundle: digest,
 		Flow: flowAbs, Data: dataAbs, DataSHA256: spec.meta.DataSHA256, Format: spec.format, Map: spec.mapping,
 		Name: fl.name, Concurrency: fl.concurrency, LineTimeout: fl.lineTimeout, MaxFailures: fl.maxFailures,
 		NoCache: app.noCache, Lines: spec.lines,

@@ -115,7 +115,7 @@ func (app *app) worker(ctx context.Context, stderr io.Writer, fl workerFlags) er
 		return err
 	}
 	current.Store(w)
-	fmt.Fprintf(stderr, "worker %s: pulling from pool %q on %s, %d at a time\n", w.ID(), p.Name(), conn.NATS().ConnectedUrlRedacted(), fl.concurrency)
+	fmt.Fprintf(stderr, "worker %s: pulling from pool %q on %s, %d at a time\n", w.ID(), p.Name(), conn.URL(), fl.concurrency)
 	if err := w.Run(ctx); err != nil {
 		return err
 	}

@@ -19,14 +19,14 @@ var ErrNoPool = errors.New("no such pool")
 // Settings are a pool's, chosen when it is created.
 type Settings struct {
 	// Replicas is how many servers of a cluster keep each stream (1).
-	Replicas int `json:"replicas"`
+	Replicas int
 	// MaxDeliver is how many times a line is delivered before it goes to
 	// the dead letters (5).
-	MaxDeliver int `json:"max_deliver"`
+	MaxDeliver int
 	// AckWait is how long a worker may hold a line without a sign of life
 	// before the line goes to another worker (30s). Workers extend it
 	// while a long line runs.
-	AckWait time.Duration `json:"ack_wait"`
+	AckWait time.Duration
 }
 
 // The defaults of Settings.
@@ -205,6 +205,33 @@ func Create(ctx context.Context, c *Conn, name string, s Settings) (*Pool, error
 		return nil, c.fail(fmt.Sprintf("create pool %q: settings", name), err)
 	}
 	return Open(ctx, c, name)
+}
+
+// settingsJSON is Settings as JSON spells them: the ack wait as a
+// duration such as "30s".
+type settingsJSON struct {
+	Replicas   int    `json:"replicas"`
+	MaxDeliver int    `json:"max_deliver"`
+	AckWait    string `json:"ack_wait"`
+}
+
+// MarshalJSON spells the ack wait as a duration, "30s".
+func (s Settings) MarshalJSON() ([]byte, error) {
+	return json.Marshal(settingsJSON{s.Replicas, s.MaxDeliver, s.AckWait.String()})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *Settings) UnmarshalJSON(b []byte) error {
+	var j settingsJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	d, err := time.ParseDuration(j.AckWait)
+	if err != nil {
+		return fmt.Errorf("ack_wait: %w", err)
+	}
+	*s = Settings{Replicas: j.Replicas, MaxDeliver: j.MaxDeliver, AckWait: d}
+	return nil
 }
 
 func (s Settings) String() string {

@@ -72,9 +72,9 @@ holds them. FLOW files on the command line are served as they are.
 --pool NAME, on any machine that reaches its NATS server: --nats and the
 other NATS flags) instead of in this process, so that serving scales by
 adding workers. Routes, checks, limits and answers stay the same; each
-flow's bundle goes into the pool at start (or, for an upload, at its
-first run). A request while the pool has no worker gets 503 with
-Retry-After; a streamed answer arrives whole when the run ends.
+FLOW's bundle goes into the pool at start, a BUNDLE.weir's or an
+upload's at its first run. A request while the pool has no worker gets
+503 with Retry-After; a streamed answer arrives whole when the run ends.
 
 SIGTERM or Ctrl-C drains: /readyz answers 503, no new connection is
 accepted, and requests in flight get up to --grace to finish; then weir

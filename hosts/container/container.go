@@ -193,7 +193,7 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 	if err != nil {
 		return fail(err)
 	}
-	u := "http://" + nw.health
+	u := "http://" + loopbackIfAny(nw.health)
 	if !nw.host {
 		if u, err = endpointURL(d, info, containerPort); err != nil {
 			return fail(err)
@@ -263,10 +263,14 @@ func (h *Host) network(req hosts.DeployRequest) (network, error) {
 		return network{bindIP: ip, bindPort: port}, err
 	}
 	if h.Addr != "" {
-		if _, _, err := splitAddr(h.Addr); err != nil {
+		ip, port, err := splitAddr(h.Addr)
+		if err != nil {
 			return network{}, err
 		}
-		return network{host: true, health: h.Addr}, nil
+		if port == "" {
+			return network{}, fmt.Errorf("address %q: a worker on the Docker host's network needs a port of its own for its health checks, not 0", h.Addr)
+		}
+		return network{host: true, health: net.JoinHostPort(ip, port)}, nil
 	}
 	// A port free here is free on the Docker host when the engine runs
 	// here, as a NATS server on loopback says it does.
@@ -276,6 +280,16 @@ func (h *Host) network(req hosts.DeployRequest) (network, error) {
 	}
 	defer ln.Close()
 	return network{host: true, health: ln.Addr().String()}, nil
+}
+
+// loopbackIfAny returns addr with a loopback host in place of every
+// interface (none, 0.0.0.0 or ::), where it answers on this machine.
+func loopbackIfAny(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return addr
 }
 
 // loopbackNATS reports whether urls, comma-separated, name a NATS server

@@ -490,6 +490,17 @@ func TestWorkerImage(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, nw.host)
 	assert.Regexp(t, `^127\.0\.0\.1:\d+$`, nw.health)
+	h.Addr = ":9090"
+	nw, err = h.network(req)
+	require.NoError(t, err)
+	assert.Equal(t, network{host: true, health: ":9090"}, nw)
+	assert.Equal(t, "127.0.0.1:9090", loopbackIfAny(nw.health))
+	h.Addr = "127.0.0.1:0"
+	_, err = h.network(req)
+	require.EqualError(t, err, `address "127.0.0.1:0": a worker on the Docker host's network needs a port of its own for its health checks, not 0`)
+	h.Addr = ""
+	nw, err = h.network(req)
+	require.NoError(t, err)
 	spec, err := h.spec(img, "weir/worker-batch:x", "worker-batch", "always", nw)
 	require.NoError(t, err)
 	assert.Equal(t, "host", spec.HostConfig.NetworkMode)

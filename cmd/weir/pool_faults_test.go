@@ -631,7 +631,7 @@ func TestPoolFaultJoinAndLeave(t *testing.T) {
 	assert.Equal(t, uint64(n), published)
 	assert.Equal(t, uint64(n), delivered, "no line of the worker that left was delivered again")
 	st = statusOf(t, s.url, "join")
-	assert.Equal(t, 0, st.Redelivered)
+	assert.Equal(t, uint64(0), st.Redelivered)
 	_, ok := worker(st, "first")
 	assert.False(t, ok, "a worker that drained is gone from the pool's status")
 	assert.Equal(t, 0, joined.stop(t), joined.output())

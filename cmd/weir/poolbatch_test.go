@@ -124,7 +124,7 @@ func TestPoolBatchHello(t *testing.T) {
 		assert.Regexp(t, `drained$`, lines[len(lines)-1])
 	}
 	r = runBinaryEnv(t, bin, root, "", noNATSEnv, "submit", "--nats", url, "--pool", "hello", "examples/hello", "--input", "name=Ada")
-	assert.Equal(t, result{1, "", `weir: pool "hello": pool has no worker: start one with weir worker --pool hello` + "\n"}, r)
+	assert.Equal(t, result{1, "", `weir: pool "hello" has no worker: start one with weir worker --pool hello` + "\n"}, r)
 }
 
 func TestPoolUsageErrors(t *testing.T) {

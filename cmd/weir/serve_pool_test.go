@@ -65,7 +65,7 @@ func TestServePool(t *testing.T) {
 	assert.Equal(t, []string{`serving flow "hello" at ` + s.url + ` (POST /score, /v1/flows/hello/runs)`, `runs go to the workers of pool "web"`}, s.start)
 	got := postScore(t, s.url, `{"name":"Ada"}`)
 	assert.Equal(t, http.StatusServiceUnavailable, got.code)
-	assert.Equal(t, `{"error":{"code":"unavailable","message":"pool \"web\": pool has no worker: start one with weir worker --pool web"}}`+"\n", got.body)
+	assert.Equal(t, `{"error":{"code":"unavailable","message":"pool \"web\" has no worker: start one with weir worker --pool web"}}`+"\n", got.body)
 	assert.Equal(t, "1", got.header.Get("Retry-After"))
 	// A body that is not JSON is answered here, as without --pool.
 	got = postScore(t, s.url, `{"name":`)

@@ -16,6 +16,15 @@ import (
 // no worker to answer it.
 var ErrNoWorkers = errors.New("pool has no worker")
 
+// noWorkers is the error of a run asked of a pool with no worker.
+type noWorkers string
+
+func (e noWorkers) Error() string {
+	return fmt.Sprintf("pool %q has no worker: start one with weir worker --pool %s", string(e), string(e))
+}
+
+func (e noWorkers) Is(target error) bool { return target == ErrNoWorkers }
+
 // RunOptions adjust a run on a pool.
 type RunOptions struct {
 	// RunID names the run; the worker picks one when empty.
@@ -51,7 +60,7 @@ func (p *Pool) Run(ctx context.Context, digest string, inputs []byte, o RunOptio
 	resp, err := p.c.NATS().RequestMsgWithContext(ctx, msg)
 	switch {
 	case errors.Is(err, nats.ErrNoResponders):
-		return nil, fmt.Errorf("pool %q: %w: start one with weir worker --pool %s", p.name, ErrNoWorkers, p.name)
+		return nil, noWorkers(p.name)
 	case errors.Is(err, nats.ErrMaxPayload):
 		return nil, fmt.Errorf("run on pool %q: the inputs are %d bytes, more than the NATS server's max payload (%d)", p.name, len(data), p.c.NATS().MaxPayload())
 	case err != nil && ctx.Err() != nil:

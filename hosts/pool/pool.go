@@ -85,6 +85,10 @@ const workersConsumer = "workers"
 // failed results; workers and collecting batches share it.
 const deadConsumer = "dead"
 
+// maxWaiting bounds the pulls the work consumer keeps waiting: the free
+// slots of all workers, one pull each.
+const maxWaiting = 16384
+
 // settingsKey holds the pool's Settings in its bucket.
 const settingsKey = "settings"
 
@@ -169,7 +173,9 @@ func Create(ctx context.Context, c *Conn, name string, s Settings) (*Pool, error
 		AckWait:       s.AckWait,
 		MaxDeliver:    s.MaxDeliver,
 		MaxAckPending: -1,
-		Replicas:      s.Replicas,
+		// Each free slot of each worker waits on a pull of its own.
+		MaxWaiting: maxWaiting,
+		Replicas:   s.Replicas,
 	}); err != nil {
 		return nil, c.fail(fmt.Sprintf("create pool %q: consumer", name), err)
 	}
@@ -354,11 +360,12 @@ type Status struct {
 	Settings Settings     `json:"settings"`
 	Workers  []WorkerInfo `json:"workers"`
 	// Queued counts the lines waiting for a worker; InFlight those a worker
-	// holds and has not acked; Redelivered the lines delivered more than
-	// once since the pool was created.
+	// holds and has not acked; Redelivered the deliveries of lines beyond
+	// their first since the pool was created (a worker died holding them,
+	// or handed them back).
 	Queued      uint64 `json:"queued"`
 	InFlight    int    `json:"in_flight"`
-	Redelivered int    `json:"redelivered"`
+	Redelivered uint64 `json:"redelivered"`
 	// Dead counts the lines that went to the dead letters since the pool
 	// was created (DeadWaiting of them not yet turned into failed results).
 	Dead        uint64 `json:"dead"`
@@ -416,7 +423,12 @@ func (p *Pool) Status(ctx context.Context) (*Status, error) {
 	if err != nil {
 		return fail(err)
 	}
-	st.InFlight, st.Redelivered = ci.NumAckPending, ci.NumRedelivered
+	st.InFlight = ci.NumAckPending
+	// Every line is delivered to the one consumer: deliveries beyond the
+	// stream's messages are redeliveries.
+	if ci.Delivered.Consumer > ci.Delivered.Stream {
+		st.Redelivered = ci.Delivered.Consumer - ci.Delivered.Stream
+	}
 	if st.Queued >= uint64(ci.NumAckPending) {
 		st.Queued -= uint64(ci.NumAckPending)
 	}

@@ -318,7 +318,7 @@ func TestRunOnPool(t *testing.T) {
 
 	_, err = p.Run(ctx, digest, []byte(`{"name": "Ada", "score": 1}`), pool.RunOptions{})
 	require.ErrorIs(t, err, pool.ErrNoWorkers)
-	assert.EqualError(t, err, `pool "r": pool has no worker: start one with weir worker --pool r`)
+	assert.EqualError(t, err, `pool "r" has no worker: start one with weir worker --pool r`)
 
 	startWorker(t, p, newEngine(t), 2)
 	res, err := p.Run(ctx, digest, []byte(`{"name": "Ada", "score": 1}`), pool.RunOptions{RunID: "one"})

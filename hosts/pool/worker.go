@@ -46,11 +46,11 @@ type WorkerOptions struct {
 // Worker pulls lines of a pool, runs them and publishes their results; it
 // answers single runs too. One loaded flow is kept per bundle.
 type Worker struct {
-	p     *Pool
-	opts  WorkerOptions
-	log   *slog.Logger
-	slots chan struct{} // a token per line held, or being pulled
-	runs  chan struct{} // a token per run being answered
+	p    *Pool
+	opts WorkerOptions
+	log  *slog.Logger
+	held sync.WaitGroup // the pullers, each running its line
+	runs chan struct{}  // a token per run being answered
 
 	mu    sync.Mutex
 	flows map[string]*flowEntry // by bundle digest
@@ -93,7 +93,6 @@ func NewWorker(p *Pool, o WorkerOptions) (*Worker, error) {
 	}
 	w := &Worker{
 		p: p, opts: o, log: o.Logger,
-		slots: make(chan struct{}, o.Concurrency),
 		runs:  make(chan struct{}, o.Concurrency),
 		flows: map[string]*flowEntry{},
 	}
@@ -155,41 +154,22 @@ func (w *Worker) Run(ctx context.Context) error {
 	w.pulling.Store(true)
 	w.log.Info("worker started", "concurrency", w.opts.Concurrency)
 
-	var held sync.WaitGroup
-	for ctx.Err() == nil {
-		n := w.acquire(ctx)
-		if n == 0 {
-			break
-		}
-		batch, err := cons.Fetch(n, jetstream.FetchMaxWait(fetchWait))
-		if err != nil {
-			w.release(n)
-			if ctx.Err() == nil {
-				w.log.Warn("pull lines", "err", err)
-				sleep(ctx, fetchWait)
-			}
-			continue
-		}
-		got := 0
-		for msg := range batch.Messages() {
-			got++
-			held.Go(func() {
-				defer w.release(1)
-				w.line(msg)
-			})
-		}
-		w.release(n - got)
-		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-			w.log.Warn("pull lines", "err", err)
-		}
+	// Drain once ctx ends: no new line or run is taken, then what is held
+	// ends.
+	bg.Go(func() {
+		<-ctx.Done()
+		w.draining.Store(true)
+		w.log.Info("worker draining")
+		_ = sub.Drain()
+		w.heartbeat(bgCtx)
+	})
+	// One puller per slot: each takes a line when it is free, so that no
+	// slot waits on another's fetch, and nothing is fetched that waits in
+	// this process, its ack wait running, for a slot.
+	for range w.opts.Concurrency {
+		w.held.Go(func() { w.pull(ctx, cons) })
 	}
-
-	// Drain: no new run is taken, then what is held ends.
-	w.draining.Store(true)
-	w.log.Info("worker draining")
-	w.heartbeat(bgCtx)
-	_ = sub.Drain()
-	held.Wait()
+	w.held.Wait()
 	for w.running.Load() > 0 { // runs being answered
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -202,28 +182,18 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
-// acquire waits for a free slot and takes as many more as are free; 0 when
-// ctx ended first.
-func (w *Worker) acquire(ctx context.Context) int {
-	select {
-	case w.slots <- struct{}{}:
-	case <-ctx.Done():
-		return 0
-	}
-	n := 1
-	for ; n < cap(w.slots); n++ {
-		select {
-		case w.slots <- struct{}{}:
-		default:
-			return n
+// pull takes lines one at a time and runs them until ctx ends.
+func (w *Worker) pull(ctx context.Context, cons jetstream.Consumer) {
+	for ctx.Err() == nil {
+		msg, err := cons.Next(jetstream.FetchMaxWait(fetchWait))
+		switch {
+		case err == nil:
+			w.line(msg)
+		case errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages):
+		case ctx.Err() == nil:
+			w.log.Warn("pull lines", "err", err)
+			sleep(ctx, fetchWait)
 		}
-	}
-	return n
-}
-
-func (w *Worker) release(n int) {
-	for range n {
-		<-w.slots
 	}
 }
 
@@ -275,10 +245,9 @@ func (w *Worker) line(msg jetstream.Msg) {
 		return
 	}
 	w.lines.Add(1)
-	ackCtx, cancel := w.p.c.callContext(context.Background())
-	defer cancel()
-	// A lost ack brings the line back; its second result is dropped.
-	_ = msg.DoubleAck(ackCtx)
+	// Not waited for: a lost ack brings the line back, and its second
+	// result is dropped.
+	_ = msg.Ack()
 }
 
 // transient reports whether an error of getting a bundle may pass on its

@@ -370,7 +370,7 @@ func recoverOnce(ctx context.Context, dir string, c config, ackWait, line time.D
 	}
 	killed := time.Now()
 	victim.kill()
-	if err := poll(ctx, 2*ackWait+time.Minute, spare, func(st *pool.Status) bool { return st.Redelivered >= c.concurrency }, p); err != nil {
+	if err := poll(ctx, 2*ackWait+time.Minute, spare, func(st *pool.Status) bool { return st.Redelivered >= uint64(c.concurrency) }, p); err != nil {
 		return 0, 0, err
 	}
 	redelivered = time.Since(killed)

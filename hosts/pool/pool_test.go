@@ -522,3 +522,38 @@ func TestServerRestart(t *testing.T) {
 		stop() // before the server goes
 	}
 }
+
+// TestWorkerDropsLinesOfNoJob: a message on the work stream whose job
+// would name another job's results (a '.' in it) or whose line is not a
+// line number is dropped, with no result anywhere; lines after it run.
+func TestWorkerDropsLinesOfNoJob(t *testing.T) {
+	_, c := natsServer(t)
+	ctx := context.Background()
+	p, err := pool.Create(ctx, c, "h", pool.Settings{})
+	require.NoError(t, err)
+	f := loadFlow(t, newEngine(t), scoresFlow)
+	digest := putBundle(t, p, f)
+	startWorker(t, p, newEngine(t), 2)
+	for _, body := range []string{
+		`{"job": "victim.7", "line": 1, "bundle": "` + digest + `", "inputs": {"name": "x", "score": 1}}`,
+		`{"job": "j>", "line": 1, "bundle": "` + digest + `", "inputs": {"name": "x", "score": 1}}`,
+		`{"job": "j", "line": -3, "bundle": "` + digest + `", "inputs": {"name": "x", "score": 1}}`,
+	} {
+		_, err := c.JetStream().Publish(ctx, "weir.pool.h.work.forged", []byte(body))
+		require.NoError(t, err)
+	}
+	pb, err := p.NewBatch(ctx, pool.BatchOptions{Job: "victim", Bundle: digest})
+	require.NoError(t, err)
+	defer pb.Close()
+	got := collect(t, must(f.Batch(ctx, lines(2), engine.BatchOptions{Remote: pb.Remote})))
+	assert.Equal(t, 2, got.Succeeded)
+	assert.Contains(t, got.Lines[1], `"greeting":"Hello, n1!"`, "line 1 is the batch's own, not the forged one")
+	require.Eventually(t, func() bool {
+		st, err := p.Status(ctx)
+		require.NoError(t, err)
+		return st.Queued == 0 && st.InFlight == 0
+	}, 10*time.Second, 20*time.Millisecond)
+	st, err := p.Status(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, uint64(2), st.Results, "only the batch's two lines have results")
+}

@@ -181,7 +181,7 @@ func extract(ctx context.Context, h nats.Header) context.Context {
 // lineOf reads a work message's line number from its headers.
 func lineOf(h nats.Header) (string, int, error) {
 	line, err := strconv.Atoi(h.Get(hdrLine))
-	if err != nil || h.Get(hdrJob) == "" {
+	if err != nil || line < 1 || !namePattern.MatchString(h.Get(hdrJob)) {
 		return "", 0, fmt.Errorf("a work message without %s and %s headers", hdrJob, hdrLine)
 	}
 	return h.Get(hdrJob), line, nil

@@ -217,6 +217,13 @@ func (w *Worker) line(msg jetstream.Msg) {
 		_ = msg.TermWithReason("unreadable")
 		return
 	}
+	// The job names the subject of the line's result: one with a '.' or a
+	// wildcard would put it where another job's lines are collected.
+	if !namePattern.MatchString(wk.Job) || wk.Line < 1 {
+		w.log.Error("a line of no job or line a batch makes: dropped", "subject", msg.Subject(), "job", wk.Job, "line", wk.Line)
+		_ = msg.TermWithReason("bad job or line")
+		return
+	}
 	w.running.Add(1)
 	defer w.running.Add(-1)
 	stop := w.keepAlive(msg)

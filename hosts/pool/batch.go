@@ -77,7 +77,7 @@ func (p *Pool) NewBatch(ctx context.Context, o BatchOptions) (*Batch, error) {
 	// Results published from now on are pushed to take; those from before
 	// (a resumed batch) are looked up line by line.
 	cons, err := p.c.JetStream().OrderedConsumer(cctx, resultsStream(p.name), jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"weir.pool." + p.name + ".results." + o.Job + ".>"},
+		FilterSubjects: []string{"weir.pool." + p.name + ".results." + o.Job + ".*"}, // a line number alone
 		DeliverPolicy:  jetstream.DeliverNewPolicy,
 	})
 	if err != nil {

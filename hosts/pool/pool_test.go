@@ -81,6 +81,17 @@ func loadFlow(t *testing.T, e *engine.Engine, src string) *engine.Flow {
 	return f
 }
 
+// scoresPool makes pool name on a new server, with scoresFlow's bundle in
+// it.
+func scoresPool(t *testing.T, name string) (*pool.Conn, *pool.Pool, *engine.Flow, string) {
+	t.Helper()
+	_, c := natsServer(t)
+	p, err := pool.Create(context.Background(), c, name, pool.Settings{})
+	require.NoError(t, err)
+	f := loadFlow(t, newEngine(t), scoresFlow)
+	return c, p, f, putBundle(t, p, f)
+}
+
 // putBundle puts the bundle of f in p.
 func putBundle(t *testing.T, p *pool.Pool, f *engine.Flow) string {
 	t.Helper()
@@ -152,12 +163,8 @@ func TestCreateOpenListDelete(t *testing.T) {
 }
 
 func TestBundlesAreStoredOnceAndChecked(t *testing.T) {
-	_, c := natsServer(t)
+	c, p, f, digest := scoresPool(t, "b")
 	ctx := context.Background()
-	p, err := pool.Create(ctx, c, "b", pool.Settings{})
-	require.NoError(t, err)
-	f := loadFlow(t, newEngine(t), scoresFlow)
-	digest := putBundle(t, p, f)
 	assert.Equal(t, digest, putBundle(t, p, f), "the same flow is the same bundle")
 	st, err := p.Status(ctx)
 	require.NoError(t, err)
@@ -227,12 +234,8 @@ func collect(t *testing.T, b *engine.Batch) collected {
 }
 
 func TestBatchOnWorkersIsTheLocalBatch(t *testing.T) {
-	_, c := natsServer(t)
+	_, p, f, digest := scoresPool(t, "b")
 	ctx := context.Background()
-	p, err := pool.Create(ctx, c, "b", pool.Settings{})
-	require.NoError(t, err)
-	f := loadFlow(t, newEngine(t), scoresFlow)
-	digest := putBundle(t, p, f)
 	w1, stop1 := startWorker(t, p, newEngine(t), 4)
 	w2, stop2 := startWorker(t, p, newEngine(t), 4)
 
@@ -271,12 +274,8 @@ func TestBatchOnWorkersIsTheLocalBatch(t *testing.T) {
 }
 
 func TestResumedBatchTakesTheResultsThere(t *testing.T) {
-	_, c := natsServer(t)
+	_, p, f, digest := scoresPool(t, "b")
 	ctx := context.Background()
-	p, err := pool.Create(ctx, c, "b", pool.Settings{})
-	require.NoError(t, err)
-	f := loadFlow(t, newEngine(t), scoresFlow)
-	digest := putBundle(t, p, f)
 	w, stop := startWorker(t, p, newEngine(t), 4)
 
 	pb, err := p.NewBatch(ctx, pool.BatchOptions{Job: "job1", Bundle: digest})
@@ -309,14 +308,10 @@ func must[T any](v T, err error) T {
 }
 
 func TestRunOnPool(t *testing.T) {
-	_, c := natsServer(t)
+	_, p, _, digest := scoresPool(t, "r")
 	ctx := context.Background()
-	p, err := pool.Create(ctx, c, "r", pool.Settings{})
-	require.NoError(t, err)
-	f := loadFlow(t, newEngine(t), scoresFlow)
-	digest := putBundle(t, p, f)
 
-	_, err = p.Run(ctx, digest, []byte(`{"name": "Ada", "score": 1}`), pool.RunOptions{})
+	_, err := p.Run(ctx, digest, []byte(`{"name": "Ada", "score": 1}`), pool.RunOptions{})
 	require.ErrorIs(t, err, pool.ErrNoWorkers)
 	assert.EqualError(t, err, `pool "r" has no worker: start one with weir worker --pool r`)
 
@@ -527,12 +522,8 @@ func TestServerRestart(t *testing.T) {
 // would name another job's results (a '.' in it) or whose line is not a
 // line number is dropped, with no result anywhere; lines after it run.
 func TestWorkerDropsLinesOfNoJob(t *testing.T) {
-	_, c := natsServer(t)
+	c, p, f, digest := scoresPool(t, "h")
 	ctx := context.Background()
-	p, err := pool.Create(ctx, c, "h", pool.Settings{})
-	require.NoError(t, err)
-	f := loadFlow(t, newEngine(t), scoresFlow)
-	digest := putBundle(t, p, f)
 	startWorker(t, p, newEngine(t), 2)
 	for _, body := range []string{
 		`{"job": "victim.7", "line": 1, "bundle": "` + digest + `", "inputs": {"name": "x", "score": 1}}`,

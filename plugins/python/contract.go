@@ -33,6 +33,21 @@ func (s *toolSpec) contract() plugins.Contract {
 	return plugins.Contract{Name: s.Name, Description: s.Description, Inputs: s.Inputs, Outputs: s.Outputs}
 }
 
+// returnsValue makes the tool's output its return value under "value",
+// whatever the annotation says (python.returns: "value"), with the
+// metrics it logs beside it.
+func (s *toolSpec) returnsValue() {
+	var out struct {
+		Properties map[string]json.RawMessage `json:"properties"`
+	}
+	_ = json.Unmarshal(s.Outputs, &out)
+	s.Outputs = json.RawMessage(`{"type":"object","properties":{"value":{}},"required":["value"]}`)
+	if _, logs := out.Properties["metrics"]; logs {
+		s.Outputs = json.RawMessage(`{"type":"object","properties":{"value":{},"metrics":{"type":"object"}},"required":["value"]}`)
+	}
+	s.Wrap = true
+}
+
 // readContracts returns the tools of t, from the cache folder when it holds
 // them for the same files, interpreter and weir module, else from
 // _weir_contract.py run by interpreter (which parses the files with ast

@@ -55,6 +55,10 @@ type source struct {
 	Path         string `json:"path"`
 	Interpreter  string `json:"interpreter"`
 	Requirements string `json:"requirements"`
+	// Returns "value" makes every tool's output {"value": <what it
+	// returned>} whatever its annotation says, unchecked: prompt flow's
+	// rule, which imported flows keep.
+	Returns string `json:"returns"`
 }
 
 // parseEntry reads a plugin entry's options.
@@ -70,6 +74,9 @@ func parseEntry(opts []byte, defaults Limits) (entry, source, Limits, error) {
 		if err := json.Unmarshal(e.Python, &src); err != nil {
 			return e, src, Limits{}, fmt.Errorf("read python entry: %w", err)
 		}
+	}
+	if src.Returns != "" && src.Returns != "value" {
+		return e, src, Limits{}, fmt.Errorf("python.returns: %q is not \"value\"", src.Returns)
 	}
 	l := defaults
 	if e.Limits.Timeout != "" {

@@ -218,6 +218,9 @@ func (p *Provider) Open(ctx context.Context, spec plugins.Spec) (plugins.Plugin,
 	}
 	for i := range specs {
 		s := &specs[i]
+		if src.Returns == "value" {
+			s.returnsValue()
+		}
 		pl.init.Tools[s.Name] = initToolSpec{File: s.File, Wrap: s.Wrap, Connections: s.Connections}
 		name, _ := json.Marshal(s.Name)
 		pl.tools = append(pl.tools, &tool{

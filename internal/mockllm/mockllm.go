@@ -44,6 +44,9 @@ type Options struct {
 	// Echo answers, instead of Text, the messages received, one line each
 	// as "role: content", or the completion's prompt as it is.
 	Echo bool
+	// Answer, when set, answers each request instead of Text and Echo:
+	// a test that runs a flow of several calls gives each its own answer.
+	Answer func(Request) string
 	// ToolCalls, when set, is the tool_calls list of the assistant's
 	// message (chat only), whose content is then null and finish_reason
 	// "tool_calls".
@@ -226,6 +229,9 @@ func (s *Server) check(r *http.Request, req Request, raw []byte) (api string, st
 
 // text is the answer to req.
 func (s *Server) text(api string, req Request) string {
+	if s.opts.Answer != nil {
+		return s.opts.Answer(req)
+	}
 	if !s.opts.Echo {
 		return s.opts.Text
 	}

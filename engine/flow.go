@@ -66,10 +66,14 @@ type aggField struct {
 	perLine bool // a list of the value over the batch's lines
 }
 
-// condition is a node's when: it runs only if the selected value equals is.
+// condition is a node's when: it runs only if the selected value, or the
+// literal when.value, equals is.
 type condition struct {
-	sel *selector
-	is  any
+	sel *selector // nil for a literal when.value
+	is  any       // normalized
+	// holds is whether when.value equals is, for a literal condition,
+	// decided when the flow loads.
+	holds bool
 }
 
 // Name returns the flow's name.

@@ -33,7 +33,7 @@ func (f *Flow) Outputs() []Output {
 // its inputs, its when and its aggregate fields.
 func (f *Flow) nodeInputs(n *node) []string {
 	ts := []*tmpl{n.inputs}
-	if n.when != nil {
+	if n.when != nil && n.when.sel != nil {
 		ts = append(ts, &tmpl{kind: tmplSel, sel: n.when.sel})
 	}
 	for _, a := range n.aggFields {

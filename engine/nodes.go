@@ -3,6 +3,7 @@ package engine
 import (
 	"cmp"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"time"
 
@@ -40,6 +41,10 @@ func (c *compiler) node(i int) *node {
 	deps := map[int]bool{}
 	fields := make([]tmplField, 0, len(sn.Inputs))
 	bound := map[string]bool{}
+	var required []string
+	if te != nil {
+		required = te.in.Required()
+	}
 	var lits literals
 	for _, in := range sn.Inputs {
 		bound[in.Name] = true
@@ -65,13 +70,15 @@ func (c *compiler) node(i int) *node {
 			c.checkType(sn, c.label(i), in, t, want)
 		}
 		if t != nil {
-			fields = append(fields, tmplField{key: fieldKey(in.Name), val: t})
+			// Decided here, once: a run only looks whether the node was bypassed.
+			omit := te != nil && !sn.Aggregate && t.kind == tmplSel && t.sel.node >= 0 && !slices.Contains(required, in.Name)
+			fields = append(fields, tmplField{key: fieldKey(in.Name), val: t, omit: omit})
 		}
 		lits.add(in, t)
 	}
 	if te != nil {
 		c.checkLiterals(sn, te, lits)
-		for _, req := range te.in.Required() {
+		for _, req := range required {
 			if !bound[req] {
 				c.errs.Add(sn.Pos, "node %q: missing input %q required by %s", sn.Name, req, c.label(i))
 			}
@@ -82,7 +89,7 @@ func (c *compiler) node(i int) *node {
 		c.f.cached = true
 	}
 	if sn.When != nil && sn.Aggregate {
-		c.errs.Add(sn.When.Ref.Pos, "node %q: an aggregate node runs once per batch and cannot have when", sn.Name)
+		c.errs.Add(sn.When.Subject().Pos, "node %q: an aggregate node runs once per batch and cannot have when", sn.Name)
 	} else if sn.When != nil {
 		n.when = c.when(sn, deps)
 	}
@@ -124,28 +131,51 @@ func (c *compiler) aggField(sn *schemas.Node, in schemas.Field, t *tmpl) aggFiel
 
 func (c *compiler) when(sn *schemas.Node, deps map[int]bool) *condition {
 	w := sn.When
-	parsed, err := ref.Parse(w.Ref.Text)
-	if w.Ref.Kind != schemas.String || err != nil || !parsed.IsRef() {
-		c.errs.Add(w.Ref.Pos, "node %q: when.ref must be one reference, as in \"${inputs.mode}\"", sn.Name)
+	cond := &condition{}
+	var lit any // when.value
+	if w.Value != nil {
+		var ok bool
+		if lit, ok = c.whenLiteral(sn, *w.Value, deps, "when.value must be a literal value; to read a value of the run, use when.ref"); !ok {
+			return nil
+		}
+	} else {
+		parsed, err := ref.Parse(w.Ref.Text)
+		if w.Ref.Kind != schemas.String || err != nil || !parsed.IsRef() {
+			c.errs.Add(w.Ref.Pos, "node %q: when.ref must be one reference, as in \"${inputs.mode}\"", sn.Name)
+			return nil
+		}
+		if cond.sel = c.selector(sn.Name, "", *parsed.Parts[0].Ref, *w.Ref, deps); cond.sel == nil {
+			return nil
+		}
+	}
+	is, ok := c.whenLiteral(sn, w.Is, deps, "when.is must be a literal value, not a reference")
+	if !ok {
 		return nil
 	}
-	sel := c.selector(sn.Name, "", *parsed.Parts[0].Ref, w.Ref, deps)
-	if sel == nil {
-		return nil
+	cond.is = is
+	if cond.sel == nil {
+		// A literal condition is decided now, once.
+		cond.holds = reflect.DeepEqual(lit, is)
 	}
-	is := c.value(sn.Name, "", w.Is, deps)
-	if is == nil {
-		return nil
+	return cond
+}
+
+// whenLiteral compiles v, a literal of node sn's when, to the value its
+// comparison uses; notLiteral is the error when v holds a reference.
+func (c *compiler) whenLiteral(sn *schemas.Node, v schemas.Value, deps map[int]bool, notLiteral string) (any, bool) {
+	t := c.value(sn.Name, "", v, deps)
+	if t == nil {
+		return nil, false
 	}
-	if !is.literal() {
-		c.errs.Add(w.Is.Pos, "node %q: when.is must be a literal value, not a reference", sn.Name)
-		return nil
+	if !t.literal() {
+		c.errs.Add(v.Pos, "node %q: %s", sn.Name, notLiteral)
+		return nil, false
 	}
-	want, err := jsonschema.Decode(is.lit)
+	got, err := jsonschema.Decode(t.lit)
 	if err != nil {
-		return nil
+		return nil, false
 	}
-	return &condition{sel: sel, is: normalize(want)}
+	return normalize(got), true
 }
 
 // outputs compiles the flow's outputs; each must reference something.

@@ -342,27 +342,27 @@ func isCancel(err error) bool {
 	return errors.Is(err, context.Canceled) || errors.Is(err, ErrRunTimeout)
 }
 
-// bypass decides whether node i is bypassed, and records it if so: its when
-// condition is false, or every node it depends on was bypassed.
+// bypass decides whether node i is bypassed, and records it if so. The
+// rule is prompt flow's activate (SPEC.md §2.6): a node with a when is
+// decided by its condition alone, so it runs even when every node its
+// inputs reference was bypassed; a node without one is bypassed when it
+// references nodes and all of them were. Aggregate nodes do not run in a
+// line.
 func (r *run) bypass(ctx context.Context, i int) bool {
 	n := r.f.nodes[i]
-	bypassed := n.aggregate
-	if !bypassed && len(n.deps) > 0 {
+	var bypassed bool
+	switch {
+	case n.aggregate:
+		bypassed = true
+	case n.when != nil:
+		bypassed = !r.holds(n.when)
+	case len(n.deps) > 0:
 		bypassed = true
 		for _, d := range n.deps {
 			if r.nodes[d].Status != Bypassed {
 				bypassed = false
 				break
 			}
-		}
-	}
-	if !bypassed && n.when != nil {
-		v, err := n.when.sel.value(&r.values)
-		// A condition that cannot be read is false.
-		bypassed = true
-		if err == nil {
-			got, derr := jsonschema.Decode(v)
-			bypassed = derr != nil || !reflect.DeepEqual(normalize(got), n.when.is)
 		}
 	}
 	if bypassed {
@@ -375,6 +375,24 @@ func (r *run) bypass(ctx context.Context, i int) bool {
 		}
 	}
 	return bypassed
+}
+
+// holds reports whether a node's condition is true in this run. A
+// condition that reads a node that was bypassed is false, whatever is
+// says, and so is one that cannot be read.
+func (r *run) holds(c *condition) bool {
+	if c.sel == nil {
+		return c.holds
+	}
+	if c.sel.node >= 0 && r.nodes[c.sel.node].Status == Bypassed {
+		return false
+	}
+	v, err := c.sel.value(&r.values)
+	if err != nil {
+		return false
+	}
+	got, err := jsonschema.Decode(v)
+	return err == nil && reflect.DeepEqual(normalize(got), c.is)
 }
 
 // normalize makes JSON numbers comparable whatever their spelling (1, 1.0).

@@ -34,6 +34,11 @@ const (
 type tmplField struct {
 	key []byte // `"name":`, encoded once
 	val *tmpl
+	// omit leaves the field out when val, one reference to a node, reads a
+	// node that was bypassed: the input is then the tool's own default, as
+	// prompt flow gives a Python parameter its default (SPEC.md §2.6). Set
+	// for the inputs of a node that its tool's contract does not require.
+	omit bool
 }
 
 type part struct {
@@ -93,10 +98,15 @@ func (t *tmpl) append(dst []byte, rv *runValues) ([]byte, error) {
 		return jsonscan.AppendString(dst, string(text)), nil
 	case tmplObject:
 		dst = append(dst, '{')
-		for i, f := range t.fields {
-			if i > 0 {
+		comma := false
+		for _, f := range t.fields {
+			if f.omit && rv.outputs[f.val.sel.node] == nil {
+				continue
+			}
+			if comma {
 				dst = append(dst, ',')
 			}
+			comma = true
 			dst = append(dst, f.key...)
 			var err error
 			if dst, err = f.val.append(dst, rv); err != nil {

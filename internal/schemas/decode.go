@@ -176,12 +176,22 @@ func (d *decoder) node(name string, pos Pos, v cue.Value) Node {
 			})
 		case "when":
 			w := &When{Pos: label}
-			ref, is := fv.LookupPath(cue.ParsePath("ref")), fv.LookupPath(cue.ParsePath("is"))
-			if !ref.Exists() || !is.Exists() {
-				d.errs.Add(label, `node %q: when needs both ref and is, as in when: {ref: "${inputs.mode}", is: "fast"}`, name)
+			ref, val, is := fv.LookupPath(cue.ParsePath("ref")), fv.LookupPath(cue.ParsePath("value")), fv.LookupPath(cue.ParsePath("is"))
+			switch {
+			case ref.Exists() && val.Exists():
+				d.errs.Add(label, `node %q: when takes one of ref and value, not both: ref reads a value of the run, as in ref: "${inputs.mode}"; value is a literal`, name)
 				return
+			case !ref.Exists() && !val.Exists() || !is.Exists():
+				d.errs.Add(label, `node %q: when needs is and one of ref and value, as in when: {ref: "${inputs.mode}", is: "fast"}`, name)
+				return
+			case ref.Exists():
+				v := d.value(ref)
+				w.Ref = &v
+			default:
+				v := d.value(val)
+				w.Value = &v
 			}
-			w.Ref, w.Is = d.value(ref), d.value(is)
+			w.Is = d.value(is)
 			n.When = w
 		case "timeout":
 			n.Timeout = d.duration(fv)

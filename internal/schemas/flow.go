@@ -85,11 +85,22 @@ type Node struct {
 	Cache *Cache
 }
 
-// When is a node's condition: the node runs only if Ref's value equals Is.
+// When is a node's condition: the node runs only if the value Ref reads,
+// or the literal Value, equals Is. Exactly one of Ref and Value is set.
 type When struct {
-	Pos Pos
-	Ref Value // a string holding one reference
-	Is  Value
+	Pos   Pos
+	Ref   *Value // a string holding one reference
+	Value *Value // a literal
+	Is    Value
+}
+
+// Subject is Ref or Value, whichever is set: what the condition compares
+// with Is.
+func (w *When) Subject() Value {
+	if w.Ref != nil {
+		return *w.Ref
+	}
+	return *w.Value
 }
 
 // Retry is a node's retry policy.

@@ -157,7 +157,7 @@ func checkLayouts(t *testing.T, src []byte, flow *schemas.Flow) {
 			check(in.Value)
 		}
 		if n.When != nil {
-			check(n.When.Ref)
+			check(n.When.Subject())
 			check(n.When.Is)
 		}
 	}

@@ -88,7 +88,16 @@ func plain(f *schemas.Flow, keepPos bool) *schemas.Flow {
 		n.Pos, n.ToolPos, n.FlowPos = pos(n.Pos), pos(n.ToolPos), pos(n.FlowPos)
 		n.Inputs = fields(n.Inputs)
 		if n.When != nil {
-			n.When = &schemas.When{Pos: pos(n.When.Pos), Ref: value(n.When.Ref), Is: value(n.When.Is)}
+			w := &schemas.When{Pos: pos(n.When.Pos), Is: value(n.When.Is)}
+			if n.When.Ref != nil {
+				v := value(*n.When.Ref)
+				w.Ref = &v
+			}
+			if n.When.Value != nil {
+				v := value(*n.When.Value)
+				w.Value = &v
+			}
+			n.When = w
 		}
 		g.Nodes = append(g.Nodes, n)
 	}
@@ -200,7 +209,7 @@ func TestLoadFull(t *testing.T) {
 				Inputs:  []schemas.Field{{Name: "text", Pos: at(42, 11), Value: str(42, 17, "Hi ${greet.output.message}!")}},
 				When: &schemas.When{
 					Pos: at(43, 3),
-					Ref: str(43, 15, "${inputs.times}"),
+					Ref: new(str(43, 15, "${inputs.times}")),
 					Is:  scalar(43, 38, "2"),
 				},
 				Timeout:   2 * time.Second,
@@ -410,7 +419,7 @@ func TestPosAt(t *testing.T) {
 			return schemas.Value{}
 		}
 	}
-	whenRef := func(f *schemas.Flow) schemas.Value { return f.Nodes[0].When.Ref }
+	whenRef := func(f *schemas.Flow) schemas.Value { return *f.Nodes[0].When.Ref }
 
 	files := []struct {
 		file  string
@@ -852,18 +861,37 @@ nodes: {
 }
 `,
 			want: []string{
-				`flow.cue:3:19: node "a": when needs both ref and is, as in when: {ref: "${inputs.mode}", is: "fast"}`,
-				`flow.cue:4:19: node "b": when needs both ref and is, as in when: {ref: "${inputs.mode}", is: "fast"}`,
-				`flow.cue:5:19: node "c": when needs both ref and is, as in when: {ref: "${inputs.mode}", is: "fast"}`,
-				`flow.cue:6:19: node "d": when needs both ref and is, as in when: {ref: "${inputs.mode}", is: "fast"}`,
-				`flow.cue:6:25: nodes.d.when: conflicting values 3 and {ref:string,is:_} (mismatched types int and struct)`,
+				`flow.cue:3:19: node "a": when needs is and one of ref and value, as in when: {ref: "${inputs.mode}", is: "fast"}`,
+				`flow.cue:4:19: node "b": when needs is and one of ref and value, as in when: {ref: "${inputs.mode}", is: "fast"}`,
+				`flow.cue:5:19: node "c": when needs is and one of ref and value, as in when: {ref: "${inputs.mode}", is: "fast"}`,
+				`flow.cue:6:19: node "d": when needs is and one of ref and value, as in when: {ref: "${inputs.mode}", is: "fast"}`,
+				`flow.cue:6:25: nodes.d.when: conflicting values 3 and {ref?:string,value?:_,is:_} (mismatched types int and struct)`,
 			},
+		},
+		{
+			name: "when with ref and value",
+			src: `name: "x"
+nodes: {
+	a: {tool: "t.x", when: {ref: "${inputs.x}", value: 1, is: 1}}
+	b: {tool: "t.x", when: {value: 1}}
+}
+`,
+			want: []string{
+				`flow.cue:3:19: node "a": when takes one of ref and value, not both: ref reads a value of the run, as in ref: "${inputs.mode}"; value is a literal`,
+				`flow.cue:4:19: node "b": when needs is and one of ref and value, as in when: {ref: "${inputs.mode}", is: "fast"}`,
+			},
+		},
+		{
+			name: "when with ref and value in yaml",
+			file: "flow.yaml",
+			src:  "name: x\nnodes:\n  a:\n    tool: t.x\n    when: {ref: '${inputs.x}', value: dummy, is: dummy}\n",
+			want: []string{`flow.yaml:5:5: node "a": when takes one of ref and value, not both: ref reads a value of the run, as in ref: "${inputs.mode}"; value is a literal`},
 		},
 		{
 			name: "when without is in yaml",
 			file: "flow.yaml",
 			src:  "name: x\nnodes:\n  a:\n    tool: t.x\n    when:\n      ref: ${inputs.x}\n",
-			want: []string{`flow.yaml:5:5: node "a": when needs both ref and is, as in when: {ref: "${inputs.mode}", is: "fast"}`},
+			want: []string{`flow.yaml:5:5: node "a": when needs is and one of ref and value, as in when: {ref: "${inputs.mode}", is: "fast"}`},
 		},
 		{
 			name: "values that are not concrete",
@@ -1113,7 +1141,7 @@ defaults: {retry: {attempts: 2, delay: "1s"}, timeoutt: "1s"}
 		`flow.cue:2:44: plugins.p.limits: unknown field "cpu"; allowed: instances, memory, output, recycle, timeout`,
 		`flow.cue:2:62: plugins.p.grants: unknown field "disk"; allowed: clock, dirs, env, hosts, random`,
 		`flow.cue:3:46: nodes.a.retry: unknown field "tries"; allowed: attempts, backoff, max_backoff`,
-		`flow.cue:3:84: nodes.a.when: unknown field "else"; allowed: is, ref`,
+		`flow.cue:3:84: nodes.a.when: unknown field "else"; allowed: is, ref, value`,
 		`flow.cue:4:33: defaults.retry: unknown field "delay"; allowed: attempts, backoff, max_backoff`,
 		`flow.cue:4:47: defaults: unknown field "timeoutt"; allowed: cache, retry, timeout`,
 	}, errLines(t, err))

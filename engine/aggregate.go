@@ -131,6 +131,7 @@ func (b *Batch) aggregate(ctx context.Context) error {
 		}
 	}
 	out := []byte{'{'}
+	var metrics loggedMetrics
 	for i, n := range f.nodes {
 		if !n.aggregate {
 			continue
@@ -141,10 +142,55 @@ func (b *Batch) aggregate(ctx context.Context) error {
 				out = append(out, ',')
 			}
 			out = append(append(out, fieldKey(n.name)...), r.values.outputs[i]...)
+			metrics.add(r.values.outputs[i])
 		}
 	}
 	b.sum.Aggregates = f.e.redactor.Bytes(append(out, '}'))
+	if m := metrics.json(); m != nil {
+		b.sum.Metrics = f.e.redactor.Bytes(m)
+	}
 	return failure
+}
+
+// loggedMetrics gathers the "metrics" objects of aggregate nodes' outputs
+// into one, as prompt flow's metrics.json: a key keeps the place it was
+// first written at and the value it was last written with.
+type loggedMetrics struct {
+	keys []string
+	vals map[string][]byte
+}
+
+// add takes the members of output's "metrics" field, when it is an object.
+func (m *loggedMetrics) add(output []byte) {
+	obj, err := jsonscan.Select(output, []jsonscan.Step{{Key: "metrics"}})
+	if err != nil || jsonscan.Type(obj) != "object" {
+		return
+	}
+	for k, v := range jsonscan.Members(obj) {
+		key := string(jsonscan.AppendText(nil, k))
+		if m.vals == nil {
+			m.vals = map[string][]byte{}
+		}
+		if _, ok := m.vals[key]; !ok {
+			m.keys = append(m.keys, key)
+		}
+		m.vals[key] = v
+	}
+}
+
+// json returns the metrics as one object; nil when there are none.
+func (m *loggedMetrics) json() []byte {
+	if len(m.keys) == 0 {
+		return nil
+	}
+	dst := []byte{'{'}
+	for i, k := range m.keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(append(jsonscan.AppendString(dst, k), ':'), m.vals[k]...)
+	}
+	return append(dst, '}')
 }
 
 // aggregateInputs builds the inputs of aggregate node i: lists of the

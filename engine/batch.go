@@ -33,6 +33,14 @@ type BatchOptions struct {
 	// "Q: ${data.question}" (interpolated). An input that is not mapped
 	// takes the column of the same name, then its default.
 	Map map[string]string
+	// Run gives a mapping's ${run.outputs.x} and ${run.inputs.x}, the
+	// outputs and inputs of the same line in an earlier run (prompt flow's
+	// --run): called with a line's number, on the lines of a mapping that
+	// reads them, it returns the JSON object {"outputs": {...}, "inputs":
+	// {...}} of that line. An error fails the line alone, as BadInput, with
+	// its text. A mapping that reads ${run...} without Run is an error of
+	// Batch. Run is called from up to Concurrency goroutines at once.
+	Run func(line int) (json.RawMessage, error)
 	// Resume lists the lines an earlier batch over the same dataset
 	// completed: they are not run again, and their Aggregate values count
 	// for the aggregate nodes. Only Line and Aggregate are read.
@@ -86,6 +94,11 @@ type BatchSummary struct {
 	Aggregates json.RawMessage
 	// AggregateNodes are the aggregate nodes' results, in flow order.
 	AggregateNodes []NodeResult
+	// Metrics is prompt flow's metrics.json (SPEC §2.7): one flat object,
+	// the union of the "metrics" objects of the aggregate nodes' outputs
+	// (where a Python tool's log_metric calls land), nodes in flow order,
+	// the last write of a key winning. Nil when no aggregate node has one.
+	Metrics json.RawMessage
 }
 
 // Lines returns the number of lines the batch ran.
@@ -131,6 +144,7 @@ type Batch struct {
 	// lineOpts are the options of each line's run.
 	lineOpts LineOptions
 	input    []mapInput
+	readsRun bool // the mapping reads ${run...}
 	skip     lineset.Set
 	lines    chan LineResult
 	done     chan struct{}
@@ -187,8 +201,13 @@ func (f *Flow) Batch(ctx context.Context, src Source, opts BatchOptions) (*Batch
 	}
 	b.lines = make(chan LineResult, b.opts.Concurrency)
 	var err error
-	if b.input, err = f.compileMap(opts.Map); err != nil {
+	if b.input, err = f.compileMap(opts.Map, opts.Run != nil); err != nil {
 		return nil, err
+	}
+	for _, in := range b.input {
+		if in.tmpl != nil {
+			in.tmpl.walk(func(s *selector) { b.readsRun = b.readsRun || s.node == runNode })
+		}
 	}
 	b.agg = make([][][]lineValue, len(f.nodes))
 	for i, n := range f.nodes {

@@ -20,8 +20,9 @@ type mapInput struct {
 }
 
 // compileMap checks a batch's mapping against the flow's inputs and
-// compiles how each input is taken from a line.
-func (f *Flow) compileMap(m map[string]string) ([]mapInput, error) {
+// compiles how each input is taken from a line. withRun says whether the
+// batch has an earlier run (BatchOptions.Run) for ${run...} to read.
+func (f *Flow) compileMap(m map[string]string, withRun bool) ([]mapInput, error) {
 	inputs := f.Inputs()
 	names := make([]string, len(inputs))
 	for i, in := range inputs {
@@ -48,13 +49,24 @@ func (f *Flow) compileMap(m map[string]string) ([]mapInput, error) {
 		if err != nil {
 			return nil, fmt.Errorf("map %s=%s: %v", in.Name, text, err)
 		}
+		if !withRun {
+			t.walk(func(s *selector) {
+				if s.node == runNode && err == nil {
+					err = fmt.Errorf("map %s=%s: %s reads an earlier run, and the batch was given none", in.Name, text, s.text)
+				}
+			})
+			if err != nil {
+				return nil, err
+			}
+		}
 		out[i].tmpl = t
 	}
 	return out, nil
 }
 
 // mapTmpl compiles the value of a mapping: text with ${data.col}
-// references.
+// references, and ${run.outputs.x} and ${run.inputs.x} ones to the same
+// line of an earlier run (SPEC §7: prompt flow's --run base_run).
 func mapTmpl(text string) (*tmpl, error) {
 	parsed, err := ref.Parse(text)
 	if err != nil {
@@ -67,10 +79,17 @@ func mapTmpl(text string) (*tmpl, error) {
 			continue
 		}
 		r := *p.Ref
-		if r.Root != "data" || len(r.Steps) == 0 || r.Steps[0].IsIndex {
+		node := dataNode
+		switch {
+		case r.Root == "run":
+			if len(r.Steps) == 0 || r.Steps[0].IsIndex || r.Steps[0].Key != "outputs" && r.Steps[0].Key != "inputs" {
+				return nil, fmt.Errorf("%s: a mapping takes an earlier run's outputs or inputs, as in ${run.outputs.x} or ${run.inputs.x}", refText(r))
+			}
+			node = runNode
+		case r.Root != "data" || len(r.Steps) == 0 || r.Steps[0].IsIndex:
 			return nil, fmt.Errorf("%s: a mapping takes a line's column, as in ${data.col}", refText(r))
 		}
-		t.parts = append(t.parts, part{sel: &selector{node: dataNode, steps: r.Steps, text: refText(r)}})
+		t.parts = append(t.parts, part{sel: &selector{node: node, steps: r.Steps, text: refText(r)}})
 	}
 	switch {
 	case parsed.IsRef():
@@ -96,6 +115,9 @@ func (b *Batch) checkColumns(rec Record) error {
 		}
 		var err error
 		in.tmpl.walk(func(s *selector) {
+			if s.node != dataNode {
+				return
+			}
 			if col := s.steps[0].Key; err == nil && !slices.Contains(cols, col) {
 				err = fmt.Errorf("map %s=%s: the dataset has no column %q (columns: %s)%s", in.name, b.opts.Map[in.name], col, listOf(cols), didYouMean(col, cols))
 			}
@@ -122,9 +144,16 @@ func columns(obj []byte) []string {
 
 // inputs builds a line's flow inputs from its columns: the mapping first,
 // then the column of the same name; an input with neither is left out for
-// its default.
+// its default. A mapping that reads ${run...} gets the line of the earlier
+// run first: its error is the line's.
 func (b *Batch) inputs(rec Record) ([]byte, error) {
 	rv := runValues{data: rec.Data}
+	if b.readsRun {
+		var err error
+		if rv.run, err = b.opts.Run(rec.Line); err != nil {
+			return nil, err
+		}
+	}
 	dst := make([]byte, 0, len(rec.Data)+16)
 	dst = append(dst, '{')
 	for _, in := range b.input {

@@ -61,15 +61,20 @@ const (
 	dataNode = -2
 	// secretsNode is a secret's value, known once the flow is loaded.
 	secretsNode = -3
+	// runNode selects from the same line of an earlier run, for the
+	// ${run.outputs.x} of a batch's mapping (BatchOptions.Run).
+	runNode = -4
 )
 
 // runValues is what a tmpl reads from: the run's inputs and the outputs of
 // the nodes that finished (a nil output is a bypassed node), or the
-// columns of a batch line.
+// columns of a batch line and {"outputs":..,"inputs":..} of the same line
+// in an earlier run.
 type runValues struct {
 	inputs  []byte
 	outputs [][]byte
 	data    []byte
+	run     []byte
 }
 
 func (t *tmpl) append(dst []byte, rv *runValues) ([]byte, error) {
@@ -170,6 +175,8 @@ func (s *selector) size(rv *runValues) int {
 		return len(rv.inputs)
 	case dataNode:
 		return len(rv.data)
+	case runNode:
+		return len(rv.run)
 	case secretsNode:
 		return len(s.val)
 	}
@@ -185,10 +192,14 @@ func (s *selector) value(rv *runValues) ([]byte, error) {
 	if s.node == secretsNode {
 		return s.val, nil
 	}
-	if s.node == dataNode {
-		v, err := jsonscan.Select(rv.data, s.steps)
+	if s.node == dataNode || s.node == runNode {
+		doc := rv.data
+		if s.node == runNode {
+			doc = rv.run
+		}
+		v, err := jsonscan.Select(doc, s.steps)
 		var me *jsonscan.MissingError
-		if errors.As(err, &me) && me.At == 0 {
+		if s.node == dataNode && errors.As(err, &me) && me.At == 0 {
 			return nil, fmt.Errorf("%s: the line has no column %q", s.text, s.steps[0].Key)
 		}
 		if err != nil {

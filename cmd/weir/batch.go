@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -17,12 +19,16 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/engine/record"
+	"github.com/weirflow/weir/internal/jsonscan"
+	"github.com/weirflow/weir/internal/ref"
 )
 
 type batchFlags struct {
 	data        string
 	format      string
 	maps        []string
+	colMaps     []string // --column-mapping, prompt flow's name for --map
+	run         string
 	concurrency int
 	lineTimeout time.Duration
 	resume      string
@@ -46,9 +52,16 @@ a folder holding one named flow.cue (or flow.yaml, flow.yml, flow.json).
 
 A line's inputs come from --map name='${data.col}' first, then from the
 column of the same name, then from the input's default. CSV cells are text,
-converted to the number or boolean an input wants. Aggregate nodes
-(aggregate: true) run once at the end over the lines that succeeded; their
-outputs are the batch's metrics.
+converted to the number or boolean an input wants. --column-mapping is
+prompt flow's name for --map, and takes its pairs as pf run create does:
+--column-mapping a='${data.a}' b='${data.b}'. With --run RUN, a mapping may
+also read ${run.outputs.x} and ${run.inputs.x}: the outputs and inputs of
+the same line in the earlier run RUN (a line RUN did not succeed fails).
+
+Aggregate nodes (aggregate: true) run once at the end over the lines that
+succeeded; their outputs are the batch's metrics, and the metrics they
+logged (a Python tool's log_metric) are gathered in one flat object, as
+prompt flow's metrics.json.
 
 Progress goes to stderr: a bar on a terminal, a line every 10s otherwise.
 Ctrl-C stops the batch and leaves a record that --resume finishes, rerunning
@@ -67,17 +80,25 @@ RUN collects the results later, as it does for a batch whose weir batch
 was stopped.`,
 		Example: `  weir batch examples/hello/flow.cue --data examples/hello/data.jsonl
   weir batch examples/hello/flow.cue --data people.csv --map name='${data.first_name}' --concurrency 16
+  weir batch eval/flow.cue --data data.jsonl --run classify-20261122-101500-3f9a --column-mapping groundtruth='${data.answer}' prediction='${run.outputs.category}'
   weir batch examples/hello/flow.cue --resume hello-20261122-101500-3f9a
   weir batch examples/hello/flow.cue --data people.jsonl --pool batch --nats nats://10.0.0.5:4222`,
-		Args: args(1),
+		Args: func(cmd *cobra.Command, a []string) error {
+			flow, _ := splitColumnMappings(cmd, a)
+			return args(1)(cmd, flow)
+		},
 		RunE: func(cmd *cobra.Command, a []string) error {
-			return app.batch(cmd, a[0], fl)
+			flow, more := splitColumnMappings(cmd, a)
+			fl.colMaps = append(fl.colMaps, more...)
+			return app.batch(cmd, flow[0], fl)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.data, "data", "", "the dataset: a .jsonl or .csv `FILE` (with --resume, the resumed run's by default)")
 	f.StringVar(&fl.format, "format", "", "the dataset's format, jsonl or csv (default from the file's extension)")
 	f.StringArrayVar(&fl.maps, "map", nil, "an input from the line's columns, as name='${data.col}' (repeatable)")
+	f.StringArrayVar(&fl.colMaps, "column-mapping", nil, "as --map, prompt flow's name for it: name='${data.col}' [name='${run.outputs.x}'...]")
+	f.StringVar(&fl.run, "run", "", "the earlier `RUN` whose lines a mapping reads with ${run.outputs.x} and ${run.inputs.x}")
 	f.IntVar(&fl.concurrency, "concurrency", 8, "lines run at once")
 	f.DurationVar(&fl.lineTimeout, "line-timeout", 0, "bound each line's run (default: the flow's run timeout)")
 	f.StringVar(&fl.resume, "resume", "", "rerun the lines of `RUN` that did not succeed, into a new run")
@@ -105,7 +126,7 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	if fl.pool != "" && !cmd.Flags().Changed("concurrency") {
 		fl.concurrency = poolWindow
 	}
-	mapping, err := parseMaps(fl.maps)
+	mapping, err := parseMaps(fl.maps, fl.colMaps)
 	if err != nil {
 		return err
 	}
@@ -122,6 +143,9 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	if err != nil {
 		return err
 	}
+	if err := needsRun(mapping, fl.run); err != nil {
+		return err
+	}
 	format, err := dataFormat(fl.data, fl.format)
 	if err != nil {
 		return err
@@ -134,7 +158,7 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	if format == "csv" && lines > 0 {
 		lines-- // the header
 	}
-	meta := record.Meta{Name: fl.name, Data: fl.data, DataSHA256: digest}
+	meta := record.Meta{Name: fl.name, Data: fl.data, DataSHA256: digest, BaseRun: fl.run}
 	if resume != nil {
 		if resume.DataSHA256 != "" && resume.DataSHA256 != digest {
 			return fmt.Errorf("resume: %s is not the dataset run %q read (its SHA-256 is %.12s…, the run's %.12s…): resume needs the same data", fl.data, resume.ID, digest, resume.DataSHA256)
@@ -189,8 +213,8 @@ func waitBatch(cmd *cobra.Command, store *record.Store, b *record.Batch, lines i
 }
 
 // resumed returns the run that --resume names, nil without it, and takes
-// from it what the flags leave out: the dataset, and the mapping when
-// there is no --map.
+// from it what the flags leave out: the dataset, the run the mapping reads,
+// and the mapping when there is no --map.
 func resumed(store *record.Store, fl *batchFlags, mapping *map[string]string) (*record.Info, error) {
 	if fl.resume == "" {
 		return nil, nil
@@ -203,7 +227,8 @@ func resumed(store *record.Store, fl *batchFlags, mapping *map[string]string) (*
 		return nil, fmt.Errorf("resume: run %q is still running", info.ID)
 	}
 	fl.data = cmp.Or(fl.data, info.Data)
-	if len(fl.maps) == 0 {
+	fl.run = cmp.Or(fl.run, info.BaseRun)
+	if len(fl.maps) == 0 && len(fl.colMaps) == 0 {
 		*mapping = info.Map
 	}
 	return &info, nil
@@ -275,23 +300,69 @@ func why(err error) string {
 	return err.Error()
 }
 
-// parseMaps reads --map name=template flags.
-func parseMaps(pairs []string) (map[string]string, error) {
-	if len(pairs) == 0 {
+// parseMaps reads the name=template pairs of --map and --column-mapping.
+func parseMaps(maps, colMaps []string) (map[string]string, error) {
+	if len(maps)+len(colMaps) == 0 {
 		return nil, nil
 	}
 	m := map[string]string{}
-	for _, p := range pairs {
+	for i, p := range slices.Concat(maps, colMaps) {
+		flag := "--map"
+		if i >= len(maps) {
+			flag = "--column-mapping"
+		}
 		name, tmpl, ok := strings.Cut(p, "=")
 		if !ok || name == "" {
-			return nil, usageError{fmt.Errorf("--map %q: write name='${data.col}'", p)}
+			return nil, usageError{fmt.Errorf("%s %q: write name='${data.col}'", flag, p)}
 		}
 		if _, dup := m[name]; dup {
-			return nil, usageError{fmt.Errorf("--map %q: input %q is mapped twice", p, name)}
+			return nil, usageError{fmt.Errorf("%s %q: input %q is mapped twice", flag, p, name)}
 		}
 		m[name] = tmpl
 	}
 	return m, nil
+}
+
+// splitColumnMappings separates, when --column-mapping is given, the
+// arguments that are more of its name=value pairs (prompt flow's
+// --column-mapping takes several, as in --column-mapping a='${data.a}'
+// b='${data.b}') from the others, the flow.
+func splitColumnMappings(cmd *cobra.Command, a []string) (rest, pairs []string) {
+	if !cmd.Flags().Changed("column-mapping") {
+		return a, nil
+	}
+	for _, arg := range a {
+		if mappingArg.MatchString(arg) {
+			pairs = append(pairs, arg)
+		} else {
+			rest = append(rest, arg)
+		}
+	}
+	return rest, pairs
+}
+
+// mappingArg is an argument that is a name=value pair of a mapping: an
+// input name, then "=".
+var mappingArg = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*=`)
+
+// needsRun checks that a mapping that reads ${run...} has the run to read:
+// the engine would refuse the batch, this says which flag is missing.
+func needsRun(mapping map[string]string, run string) error {
+	if run != "" {
+		return nil
+	}
+	for _, name := range slices.Sorted(maps.Keys(mapping)) {
+		t, err := ref.Parse(mapping[name])
+		if err != nil {
+			continue // the engine says what is wrong with it
+		}
+		for _, p := range t.Parts {
+			if p.Ref != nil && p.Ref.Root == "run" {
+				return usageError{fmt.Errorf("mapping %s=%s reads ${%s} of an earlier run: name the run with --run RUN", name, mapping[name], p.Ref)}
+			}
+		}
+	}
+	return nil
 }
 
 // dataFormat picks the dataset's format from --format or the extension.
@@ -441,6 +512,24 @@ func printSummary(w io.Writer, output string, store *record.Store, run *record.B
 		fmt.Fprintf(tw, "metrics\t%s\n", display(sum.Aggregates))
 	}
 	fmt.Fprintf(tw, "outputs\t%s\n", filepath.Join(run.Dir(), "outputs.jsonl"))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return printMetrics(w, sum.Metrics)
+}
+
+// printMetrics prints the metrics the aggregate nodes logged, a METRIC and
+// VALUE table after a blank line; nothing when there are none.
+func printMetrics(w io.Writer, metrics json.RawMessage) error {
+	if len(metrics) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "METRIC\tVALUE")
+	for k, v := range jsonscan.Members(metrics) {
+		fmt.Fprintf(tw, "%s\t%s\n", cell(string(jsonscan.AppendText(nil, k))), display(v))
+	}
 	return tw.Flush()
 }
 

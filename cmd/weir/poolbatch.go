@@ -43,6 +43,7 @@ type poolJob struct {
 	DataSHA256  string            `json:"data_sha256"`
 	Format      string            `json:"format"`
 	Map         map[string]string `json:"map,omitempty"`
+	BaseRun     string            `json:"base_run,omitempty"` // what ${run.outputs.x} reads
 	Name        string            `json:"name,omitempty"`
 	Concurrency int               `json:"concurrency"`
 	LineTimeout time.Duration     `json:"line_timeout,omitempty"`
@@ -156,7 +157,7 @@ func (app *app) poolBatch(cmd *cobra.Command, flowPath string, fl batchFlags, sp
 	job := poolJob{
 		Job: spec.meta.ID, Pool: p.Name(), NATS: conn.URL(), Bundle: digest,
 		Flow: flowAbs, Data: dataAbs, DataSHA256: spec.meta.DataSHA256, Format: spec.format, Map: spec.mapping,
-		Name: fl.name, Concurrency: fl.concurrency, LineTimeout: fl.lineTimeout, MaxFailures: fl.maxFailures,
+		BaseRun: spec.meta.BaseRun, Name: fl.name, Concurrency: fl.concurrency, LineTimeout: fl.lineTimeout, MaxFailures: fl.maxFailures,
 		NoCache: app.noCache, Lines: spec.lines,
 	}
 	if old != nil {
@@ -170,7 +171,7 @@ func (app *app) poolBatch(cmd *cobra.Command, flowPath string, fl batchFlags, sp
 	}
 	warnNoWorkers(ctx, cmd.ErrOrStderr(), p)
 	if fl.detach {
-		return app.detachBatch(cmd, f, p, job, spec.meta.ID)
+		return app.detachBatch(cmd, f, p, job, spec.store, spec.meta.ID)
 	}
 	return app.collect(cmd, f, p, job, spec.store, spec.meta, old != nil, flowPath)
 }
@@ -229,6 +230,7 @@ func (app *app) collect(cmd *cobra.Command, f *engine.Flow, p *pool.Pool, j pool
 		return err
 	}
 	defer done()
+	meta.BaseRun = j.BaseRun
 	b, err := store.StartBatch(ctx, f, src, meta, engine.BatchOptions{
 		Concurrency: j.Concurrency,
 		LineTimeout: j.LineTimeout,
@@ -244,8 +246,15 @@ func (app *app) collect(cmd *cobra.Command, f *engine.Flow, p *pool.Pool, j pool
 
 // detachBatch queues every line of the job and returns: weir runs wait
 // collects the results.
-func (app *app) detachBatch(cmd *cobra.Command, f *engine.Flow, p *pool.Pool, j poolJob, run string) error {
+func (app *app) detachBatch(cmd *cobra.Command, f *engine.Flow, p *pool.Pool, j poolJob, store *record.Store, run string) error {
 	ctx := cmd.Context()
+	var baseRun func(int) (json.RawMessage, error)
+	if j.BaseRun != "" {
+		var err error
+		if baseRun, err = store.BaseRun(j.BaseRun); err != nil {
+			return err
+		}
+	}
 	pb, src, done, err := j.start(ctx, p, false)
 	if err != nil {
 		return err
@@ -257,6 +266,7 @@ func (app *app) detachBatch(cmd *cobra.Command, f *engine.Flow, p *pool.Pool, j 
 	b, err := f.Batch(ctx, src, engine.BatchOptions{
 		Concurrency: 64,
 		Map:         j.Map,
+		Run:         baseRun,
 		Remote: func(ctx context.Context, line int, inputs json.RawMessage) (engine.LineResult, error) {
 			if err := pb.Publish(ctx, line, inputs); err != nil {
 				return engine.LineResult{}, err

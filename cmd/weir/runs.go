@@ -128,6 +128,7 @@ type runJSON struct {
 	DataSHA256  string            `json:"data_sha256,omitempty"`
 	Map         map[string]string `json:"map,omitempty"`
 	ResumedFrom string            `json:"resumed_from,omitempty"`
+	BaseRun     string            `json:"base_run,omitempty"`
 	Created     time.Time         `json:"created"`
 	Ended       *time.Time        `json:"ended,omitempty"`
 	Dir         string            `json:"dir"`
@@ -136,7 +137,7 @@ type runJSON struct {
 func toRunJSON(r record.Info) runJSON {
 	j := runJSON{ID: r.ID, Name: r.Name, Flow: r.Flow, Status: r.Status, Error: r.Error, Succeeded: r.Succeeded,
 		Failed: r.Failed, Carried: r.Carried, Data: r.Data, DataSHA256: r.DataSHA256, Map: r.Map,
-		ResumedFrom: r.ResumedFrom, Created: r.Created, Dir: r.Dir}
+		ResumedFrom: r.ResumedFrom, BaseRun: r.BaseRun, Created: r.Created, Dir: r.Dir}
 	if !r.Ended.IsZero() {
 		j.Ended = &r.Ended
 	}
@@ -226,6 +227,9 @@ func showRun(w io.Writer, info record.Info, m *record.Metrics) error {
 	if info.ResumedFrom != "" {
 		fmt.Fprintf(tw, "resumes\t%s\n", info.ResumedFrom)
 	}
+	if info.BaseRun != "" {
+		fmt.Fprintf(tw, "reads run\t%s\n", info.BaseRun)
+	}
 	lines := fmt.Sprintf("%d succeeded, %d failed", info.Succeeded, info.Failed)
 	if info.Carried > 0 {
 		lines += fmt.Sprintf(", %d carried over", info.Carried)
@@ -248,6 +252,9 @@ func showRun(w io.Writer, info record.Info, m *record.Metrics) error {
 	}
 	if m == nil {
 		return nil
+	}
+	if err := printMetrics(w, m.Metrics); err != nil {
+		return err
 	}
 	fmt.Fprintln(w)
 	tw = newTable(w)

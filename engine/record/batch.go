@@ -31,6 +31,10 @@ type Batch struct {
 // fills in m.ID when empty (NewID), and m.Flow, m.FlowFiles, m.Map,
 // m.Concurrency and m.LineTimeout from f and opts; opts.RunID is m.ID.
 //
+// When m.BaseRun names a run and opts.Run is nil, the mapping's
+// ${run.outputs.x} and ${run.inputs.x} read that run's lines (BaseRun);
+// an error reading it is returned as it is.
+//
 // When m.ResumedFrom names a run, the lines that run and the runs it
 // resumes completed (Completed) are not run again: opts.Resume must be
 // nil, StartBatch sets it, and the run's log says how many lines were
@@ -48,6 +52,12 @@ func (s *Store) StartBatch(ctx context.Context, f *engine.Flow, src engine.Sourc
 	m.Flow, m.FlowFiles = f.Name(), f.Files()
 	m.Map, m.Concurrency, m.LineTimeout = opts.Map, opts.Concurrency, opts.LineTimeout
 	opts.RunID = m.ID
+	if m.BaseRun != "" && opts.Run == nil {
+		var err error
+		if opts.Run, err = s.BaseRun(m.BaseRun); err != nil {
+			return nil, err
+		}
+	}
 	rb := &Batch{}
 	if m.ResumedFrom != "" {
 		if opts.Resume != nil {

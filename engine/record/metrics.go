@@ -37,6 +37,10 @@ type Metrics struct {
 	// AggregateNodes are the aggregate nodes' results; only Node, Tool,
 	// Status, Attempts, Duration and Error are kept.
 	AggregateNodes []engine.NodeResult
+	// Metrics is the flat object of the metrics the aggregate nodes logged
+	// (engine.BatchSummary.Metrics): prompt flow's metrics.json. Nil when
+	// they logged none.
+	Metrics json.RawMessage
 }
 
 // LineCounts count a run's lines.
@@ -95,6 +99,7 @@ type metricsJSON struct {
 	Nodes          []nodeStatsJSON     `json:"nodes"`
 	Aggregates     json.RawMessage     `json:"aggregates,omitempty"`
 	AggregateNodes []aggregateNodeJSON `json:"aggregate_nodes,omitempty"`
+	Metrics        json.RawMessage     `json:"metrics,omitempty"`
 }
 
 type nodeStatsJSON struct {
@@ -124,7 +129,7 @@ func (m Metrics) MarshalJSON() ([]byte, error) {
 	j := metricsJSON{
 		RunID: m.RunID, Flow: m.Flow, Status: m.Status, Error: m.Error,
 		Duration: msec(m.Duration), LinesPerSecond: m.LinesPerSecond, Latency: toLatencyJSON(m.Latency),
-		Nodes: make([]nodeStatsJSON, len(m.Nodes)), Aggregates: m.Aggregates,
+		Nodes: make([]nodeStatsJSON, len(m.Nodes)), Aggregates: m.Aggregates, Metrics: m.Metrics,
 	}
 	j.Lines.Total, j.Lines.Ran, j.Lines.Succeeded, j.Lines.Failed, j.Lines.Carried =
 		m.Lines.Total, m.Lines.Ran, m.Lines.Succeeded, m.Lines.Failed, m.Lines.Carried
@@ -148,12 +153,12 @@ func (m *Metrics) UnmarshalJSON(b []byte) error {
 		Lines:    LineCounts{j.Lines.Total, j.Lines.Ran, j.Lines.Succeeded, j.Lines.Failed, j.Lines.Carried},
 		Duration: time.Duration(j.Duration), LinesPerSecond: j.LinesPerSecond, Latency: j.Latency.latency(),
 	}
-	if len(j.Aggregates) > 0 {
-		var b bytes.Buffer
-		if err := json.Compact(&b, j.Aggregates); err != nil {
-			return err
-		}
-		m.Aggregates = b.Bytes()
+	var err error
+	if m.Aggregates, err = compact(j.Aggregates); err != nil {
+		return err
+	}
+	if m.Metrics, err = compact(j.Metrics); err != nil {
+		return err
 	}
 	for _, n := range j.Nodes {
 		m.Nodes = append(m.Nodes, engine.NodeStats{Node: n.Node, Runs: n.Runs, Failed: n.Failed, Bypassed: n.Bypassed, Canceled: n.Canceled, Cached: n.Cached, Latency: n.Latency.latency(),
@@ -165,6 +170,18 @@ func (m *Metrics) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// compact returns v without spaces; nil for nothing.
+func compact(v json.RawMessage) (json.RawMessage, error) {
+	if len(v) == 0 {
+		return nil, nil
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, v); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
 // writeMetrics writes metrics.json from the summary of the batch and the
 // counts of the record, atomically.
 func (r *Run) writeMetrics(sum *engine.BatchSummary, status engine.Status, msg string) error {
@@ -173,7 +190,7 @@ func (r *Run) writeMetrics(sum *engine.BatchSummary, status engine.Status, msg s
 		RunID: r.id, Flow: sum.Flow, Status: status, Error: msg,
 		Lines:    LineCounts{Total: ran + sum.Carried, Ran: ran, Succeeded: r.done.succeeded, Failed: r.done.failed, Carried: sum.Carried},
 		Duration: sum.Duration, Latency: sum.Latency, Nodes: sum.Nodes,
-		Aggregates: sum.Aggregates, AggregateNodes: sum.AggregateNodes,
+		Aggregates: sum.Aggregates, AggregateNodes: sum.AggregateNodes, Metrics: sum.Metrics,
 	}
 	if s := sum.Duration.Seconds(); s > 0 {
 		m.LinesPerSecond = float64(ran) / s

@@ -78,6 +78,9 @@ type Meta struct {
 	DataSHA256  string            // hex digest of the dataset, "" if unknown
 	Map         map[string]string // the column mapping
 	ResumedFrom string            // id of the run this one resumes, or ""
+	// BaseRun is the id of the earlier run whose lines the mapping reads
+	// with ${run.outputs.x} (prompt flow's --run), or "".
+	BaseRun     string
 	Concurrency int
 	LineTimeout time.Duration
 }
@@ -200,9 +203,9 @@ func (r *Run) start(m Meta, now time.Time) error {
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, name, flow, data, data_sha256, map, resumed_from,
-		concurrency, line_timeout, status, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Name, m.Flow, m.Data, m.DataSHA256, string(mapJSON), m.ResumedFrom,
+	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, name, flow, data, data_sha256, map, resumed_from, base_run,
+		concurrency, line_timeout, status, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Name, m.Flow, m.Data, m.DataSHA256, string(mapJSON), m.ResumedFrom, m.BaseRun,
 		m.Concurrency, int64(m.LineTimeout), engine.Running, now.UnixNano())
 	if err != nil {
 		return err
@@ -221,6 +224,9 @@ func startLine(m Meta) string {
 	}
 	if m.ResumedFrom != "" {
 		fmt.Fprintf(&b, ", resumes %s", m.ResumedFrom)
+	}
+	if m.BaseRun != "" {
+		fmt.Fprintf(&b, ", reads run %s", m.BaseRun)
 	}
 	if m.Concurrency > 0 {
 		fmt.Fprintf(&b, ", concurrency %d", m.Concurrency)

@@ -111,6 +111,10 @@ var migrations = [][]string{
 		`CREATE INDEX runs_by_created ON runs (created)`,
 		`CREATE INDEX runs_by_resumed_from ON runs (resumed_from) WHERE resumed_from != ''`,
 	},
+	2: {
+		// id of the earlier run a mapping's ${run.outputs.x} reads
+		`ALTER TABLE runs ADD COLUMN base_run TEXT NOT NULL DEFAULT ''`,
+	},
 }
 
 // schemaVersion is the version of the index this package writes.
@@ -211,6 +215,8 @@ func (s *Store) rel(path string) string {
 // Info is a run as the index knows it.
 type Info struct {
 	ID, Name, Flow, Data, DataSHA256, ResumedFrom, Error, Dir string
+	// BaseRun is the run whose lines the mapping reads (Meta.BaseRun).
+	BaseRun string
 
 	Status engine.Status
 	// Succeeded and Failed count the lines of outputs.jsonl: up to the last
@@ -223,7 +229,7 @@ type Info struct {
 	Created, Ended             time.Time // Ended zero while running
 }
 
-const infoColumns = `id, name, flow, data, data_sha256, map, resumed_from, concurrency, line_timeout,
+const infoColumns = `id, name, flow, data, data_sha256, map, resumed_from, base_run, concurrency, line_timeout,
 	status, error, succeeded, failed, carried, created, ended`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -235,7 +241,7 @@ func (s *Store) scanInfo(row scanner) (Info, error) {
 		timeout, created int64
 		ended            sql.NullInt64
 	)
-	err := row.Scan(&in.ID, &in.Name, &in.Flow, &in.Data, &in.DataSHA256, &mapJSON, &in.ResumedFrom,
+	err := row.Scan(&in.ID, &in.Name, &in.Flow, &in.Data, &in.DataSHA256, &mapJSON, &in.ResumedFrom, &in.BaseRun,
 		&in.Concurrency, &timeout, &in.Status, &in.Error, &in.Succeeded, &in.Failed, &in.Carried,
 		&created, &ended)
 	if err != nil {

@@ -101,9 +101,9 @@ func locate(p string) (dir, dagFile string, err error) {
 		base := filepath.Base(p)
 		switch {
 		case strings.HasSuffix(base, ".prompty"):
-			return "", "", &RefusedError{Dir: p, Reasons: []string{base + ": a prompty file is not a DAG flow: weir imports flow.dag.yaml flows only"}}
+			return "", "", &RefusedError{Dir: p, Reasons: []string{p + ": a prompty file is not a DAG flow: weir imports flow.dag.yaml flows only"}}
 		case strings.HasPrefix(base, "flow.flex."):
-			return "", "", &RefusedError{Dir: p, Reasons: []string{base + ": a flex flow (a Python entry function) is not a DAG flow: weir imports flow.dag.yaml flows only"}}
+			return "", "", &RefusedError{Dir: p, Reasons: []string{p + ": a flex flow (a Python entry function) is not a DAG flow: weir imports flow.dag.yaml flows only"}}
 		}
 		return filepath.Dir(p), base, nil
 	}
@@ -114,11 +114,11 @@ func locate(p string) (dir, dagFile string, err error) {
 	}
 	for _, name := range []string{"flow.flex.yaml", "flow.flex.yml"} {
 		if _, err := os.Stat(filepath.Join(p, name)); err == nil {
-			return "", "", &RefusedError{Dir: p, Reasons: []string{name + ": a flex flow (a Python entry function) is not a DAG flow: weir imports flow.dag.yaml flows only"}}
+			return "", "", &RefusedError{Dir: p, Reasons: []string{filepath.Join(p, name) + ": a flex flow (a Python entry function) is not a DAG flow: weir imports flow.dag.yaml flows only"}}
 		}
 	}
 	if m, _ := filepath.Glob(filepath.Join(p, "*.prompty")); len(m) > 0 {
-		return "", "", &RefusedError{Dir: p, Reasons: []string{filepath.Base(m[0]) + ": a prompty file is not a DAG flow: weir imports flow.dag.yaml flows only"}}
+		return "", "", &RefusedError{Dir: p, Reasons: []string{m[0] + ": a prompty file is not a DAG flow: weir imports flow.dag.yaml flows only"}}
 	}
 	return "", "", fmt.Errorf("%s has no flow.dag.yaml: is it a prompt flow folder?", p)
 }
@@ -165,6 +165,9 @@ type converter struct {
 	envGrant map[string][]string
 	origin   map[string]string // include files: where they are on disk
 	llmConn  map[string]bool   // connections llm nodes call
+	// declared are the names of the file's nodes, converted or not: a
+	// reference to one that was refused is not refused again.
+	declared map[string]bool
 }
 
 type plugin struct {
@@ -252,6 +255,10 @@ func (c *converter) resolveNodes() {
 		if _, ok := c.d.NodeVariants.Values[v]; !ok {
 			c.refusals = append(c.refusals, fmt.Sprintf("--variant %s.%s: the flow has no variants of a node %q", v, c.opts.Variants[v], v))
 		}
+	}
+	c.declared = map[string]bool{}
+	for _, n := range c.d.Nodes {
+		c.declared[n.Name] = true
 	}
 	for i := range c.d.Nodes {
 		n := &c.d.Nodes[i]
@@ -361,15 +368,15 @@ func (c *converter) checkGraph() {
 					c.refuse(at, "node %q: %s: ${%s} names no input of the flow", name, what, in)
 				}
 			default:
-				up, ok := c.nodes[r.node]
-				if !ok {
-					c.refuse(at, "node %q: %s: ${%s} names no node of the flow", name, what, in)
+				if _, ok := c.nodes[r.node]; !ok {
+					if !c.declared[r.node] {
+						c.refuse(at, "node %q: %s: ${%s} names no node of the flow", name, what, in)
+					}
 					return
 				}
 				if c.kinds[r.node].agg && !c.kinds[name].agg {
 					c.refuse(at, "node %q: %s: ${%s} reads an aggregation node, which only aggregation nodes may", name, what, in)
 				}
-				_ = up
 				deps[name] = append(deps[name], r.node)
 			}
 		}

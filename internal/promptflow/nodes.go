@@ -544,7 +544,9 @@ func (c *converter) flowOutputs() {
 					continue
 				}
 			} else if _, ok := c.nodes[r.node]; !ok {
-				c.refuse(at, "output %q: ${%s} names no node of the flow", name, in)
+				if !c.declared[r.node] {
+					c.refuse(at, "output %q: ${%s} names no node of the flow", name, in)
+				}
 				continue
 			} else if c.kinds[r.node].agg {
 				c.warn(at, "output %q is left out: it reads aggregation node %q, and prompt flow leaves such outputs out too", name, r.node)

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/weirflow/weir/internal/mockllm"
+	"github.com/weirflow/weir/internal/pyindex"
+)
+
+// promptflowCorpus is the folder of prompt flow's real flows kept beside
+// the repository as test data (shared/promptflow/flows, found going up
+// from it), or $WEIR_PROMPTFLOW_FLOWS; a checkout without it skips.
+func promptflowCorpus(t *testing.T, root string) string {
+	t.Helper()
+	if dir := os.Getenv("WEIR_PROMPTFLOW_FLOWS"); dir != "" {
+		return dir
+	}
+	for dir := root; ; dir = filepath.Dir(dir) {
+		c := filepath.Join(dir, "shared", "promptflow", "flows")
+		if _, err := os.Stat(filepath.Join(c, "web-classification", "flow.dag.yaml")); err == nil {
+			return c
+		}
+		if filepath.Dir(dir) == dir {
+			t.Skip("prompt flow's flows are not here: shared/promptflow/flows beside the repository, or $WEIR_PROMPTFLOW_FLOWS")
+		}
+	}
+}
+
+// debianPython returns a PATH whose python3 imports bs4 and requests,
+// which web-classification's tools import (Debian's, with python3-bs4 and
+// python3-requests, as CI installs them).
+func debianPython(t *testing.T) string {
+	t.Helper()
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		if path, err := exec.LookPath(py); err == nil && exec.Command(path, "-c", "import bs4, requests, pip").Run() == nil {
+			return filepath.Dir(path) + string(os.PathListSeparator) + os.Getenv("PATH")
+		}
+	}
+	if os.Getenv("WEIR_REQUIRE_TOOLS") != "" {
+		t.Fatal("needs a python3 that imports bs4, requests and pip (apt-get install python3-bs4 python3-requests python3-pip)")
+	}
+	t.Skip("needs a python3 that imports bs4, requests and pip (apt-get install python3-bs4 python3-requests python3-pip)")
+	return ""
+}
+
+// TestImportPromptflowWebClassification is the issue's: weir import
+// promptflow of prompt flow's web-classification, then weir batch of the
+// converted flow with prompt flow's --column-mapping, through the built
+// binary, against a mock model and web pages on loopback. The Python tools
+// fetch the pages with requests and read them with bs4, installed from the
+// flow's requirements.
+func TestImportPromptflowWebClassification(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	flows := promptflowCorpus(t, root)
+	path := debianPython(t)
+	idx := pyindex.Start(pyindex.Package{Name: "bs4", Version: "0.0.2", Requires: []string{"beautifulsoup4"}})
+	defer idx.Close()
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, "<html><body><h1>%s</h1><p>Listen to music%s.</p></body></html>", r.URL.Path, r.URL.Path)
+	}))
+	defer web.Close()
+	m := mockllm.Start(mockllm.Options{Answer: func(req mockllm.Request) string {
+		msgs := req.Body["messages"].([]any)
+		if strings.Contains(msgs[0].(map[string]any)["content"].(string), "summarize") {
+			return "A music app."
+		}
+		return `{"category": "App", "evidence": "Both"}`
+	}})
+	defer m.Close()
+
+	work := t.TempDir()
+	conn := filepath.Join(work, "conn.yaml")
+	require.NoError(t, os.WriteFile(conn, []byte("name: open_ai_connection\ntype: open_ai\napi_key: \"<user-input>\"\nbase_url: "+m.URL+"/v1\n"), 0o644))
+	env := []string{"OTEL_TRACES_EXPORTER=none", "PATH=" + path, "PIP_INDEX_URL=" + idx.URL(),
+		"OPEN_AI_CONNECTION_API_KEY=" + mockllm.DefaultKey, "WEIR_CACHE_DIR=" + filepath.Join(work, "cache")}
+
+	r := runBinaryEnv(t, bin, work, "", env, "import", "promptflow", filepath.Join(flows, "web-classification"), "-o", "wc", "--connection", "open_ai_connection="+conn)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "imported "+filepath.Join(flows, "web-classification")+" into wc/flow.cue: flow \"web-classification\", 5 nodes; see wc/README.md\n", r.stdout)
+
+	var data strings.Builder
+	for _, page := range []string{"/spotify", "/netflix", "/arxiv"} {
+		fmt.Fprintf(&data, "{\"url\": %q, \"answer\": \"App\"}\n", web.URL+page)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(work, "data.jsonl"), []byte(data.String()), 0o644))
+	home := filepath.Join(work, "home")
+	r = runBinaryEnv(t, bin, work, "", env, "batch", "--home", home, "wc/flow.cue", "--data", "data.jsonl", "--column-mapping", "url=${data.url}")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "lines    3: 3 succeeded, 0 failed\n")
+	id := runID.FindStringSubmatch(r.stdout)
+	require.NotNil(t, id, r.stdout)
+	got := recordLines(t, home, id[1])
+	for line := 1; line <= 3; line++ {
+		assert.JSONEq(t, `{"category":"App","evidence":"Both"}`, got[line], "line %d", line)
+	}
+	// Each line's page reached the model through the Python tools.
+	var summaries []string
+	for _, req := range m.Requests() {
+		msgs := req.Body["messages"].([]any)
+		if strings.Contains(msgs[0].(map[string]any)["content"].(string), "summarize") {
+			summaries = append(summaries, msgs[1].(map[string]any)["content"].(string))
+		}
+	}
+	assert.ElementsMatch(t, []string{
+		"Text: /spotifyListen to music/spotify.\nSummary:",
+		"Text: /netflixListen to music/netflix.\nSummary:",
+		"Text: /arxivListen to music/arxiv.\nSummary:",
+	}, summaries)
+}
+
+// TestImportPromptflowRefused: a flow weir cannot run is refused with
+// every reason, exit 1, and nothing is written.
+func TestImportPromptflowRefused(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	flows := promptflowCorpus(t, root)
+	work := t.TempDir()
+	r := runBinary(t, bin, work, "import", "promptflow", filepath.Join(flows, "describe-image"), "-o", "di")
+	require.Equal(t, 1, r.code)
+	dir := filepath.Join(flows, "describe-image")
+	assert.Equal(t, "weir: cannot import "+dir+":\n"+
+		"  "+dir+"/flow.dag.yaml:6:3: input \"input_image\": image inputs are not supported\n"+
+		"  "+dir+"/flow.dag.yaml:24:3: node \"question_on_image\": a custom_llm tool (promptflow.tools.aoai_gpt4v.AzureOpenAI.chat) comes from a package weir cannot run\n"+
+		"  "+dir+"/flow.dag.yaml:17:3: node \"flip_image\": flip_image.py:3 imports promptflow.contracts.multimedia, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric and connection classes)\n"+
+		"nothing was written\n", r.stderr)
+	assert.NoDirExists(t, filepath.Join(work, "di"))
+}

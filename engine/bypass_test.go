@@ -14,12 +14,14 @@ import (
 
 // seenTool returns the inputs it was given, as they came: {"got": inputs}.
 // Its contract requires req and gives opt a default, as a Python tool
-// whose parameter has one does.
+// whose parameter has one does, and takes inputs it does not declare, as
+// a template's variables.
 func seenTool() plugins.Tool {
 	return plugins.RawFunc(plugins.Contract{
 		Name: "seen",
 		Inputs: json.RawMessage(`{"type": "object", "required": ["req"],
-			"properties": {"req": {}, "opt": {"default": "dflt"}, "text": {"type": ["string", "null"]}}}`),
+			"properties": {"req": {}, "opt": {"default": "dflt"}, "text": {"type": ["string", "null"]}},
+			"additionalProperties": true}`),
 	}, func(_ context.Context, in []byte) ([]byte, error) {
 		return append(append([]byte(`{"got":`), in...), '}'), nil
 	})
@@ -34,7 +36,7 @@ nodes: {
 	// A when on a flow input decides alone: it runs though gate was bypassed.
 	act: {
 		tool: "p.seen"
-		inputs: {req: "${gate.output.value}", opt: "${gate.output.value}", text: "v=${gate.output.value}"}
+		inputs: {req: "${gate.output.value}", opt: "${gate.output.value}", extra: "${gate.output.value}", text: "v=${gate.output.value}"}
 		when: {ref: "${inputs.on}", is: true}
 	}
 	// A when whose node was bypassed is false, even if is matches null,
@@ -71,8 +73,9 @@ func TestBypassRules(t *testing.T) {
 				"always": engine.Succeeded, "never": engine.Bypassed, "number": engine.Succeeded, "after": engine.Bypassed,
 			},
 			// opt is left out, for the tool's default; req, which the
-			// contract requires, is null; text interpolates null.
-			outputs: map[string]any{"act": map[string]any{"req": nil, "text": "v=null"}, "always": nil, "plain": nil},
+			// contract requires, and extra, which it does not declare, are
+			// null; text interpolates null.
+			outputs: map[string]any{"act": map[string]any{"req": nil, "extra": nil, "text": "v=null"}, "always": nil, "plain": nil},
 		},
 		{
 			name:   "gate ran",
@@ -81,7 +84,7 @@ func TestBypassRules(t *testing.T) {
 				"gate": engine.Succeeded, "act": engine.Succeeded, "nullis": engine.Bypassed, "plain": engine.Succeeded,
 				"always": engine.Succeeded, "never": engine.Bypassed, "number": engine.Succeeded, "after": engine.Bypassed,
 			},
-			outputs: map[string]any{"act": map[string]any{"req": "g", "opt": "g", "text": "v=g"}, "always": "g", "plain": "g"},
+			outputs: map[string]any{"act": map[string]any{"req": "g", "opt": "g", "extra": "g", "text": "v=g"}, "always": "g", "plain": "g"},
 		},
 		{
 			name:   "condition false",

@@ -70,8 +70,12 @@ func (c *compiler) node(i int) *node {
 			c.checkType(sn, c.label(i), in, t, want)
 		}
 		if t != nil {
-			// Decided here, once: a run only looks whether the node was bypassed.
-			omit := te != nil && !sn.Aggregate && t.kind == tmplSel && t.sel.node >= 0 && !slices.Contains(required, in.Name)
+			// Decided here, once: a run only looks whether the node was
+			// bypassed. Only an input the contract declares with no need
+			// for it is left out, for its default; one it does not declare
+			// (a template variable) is null, as prompt flow passes None.
+			omit := te != nil && !sn.Aggregate && t.kind == tmplSel && t.sel.node >= 0 &&
+				!slices.Contains(required, in.Name) && slices.Contains(te.in.Properties(), in.Name)
 			fields = append(fields, tmplField{key: fieldKey(in.Name), val: t, omit: omit})
 		}
 		lits.add(in, t)

@@ -20,8 +20,8 @@ const (
 	// Bypassed nodes did not run: their when condition was false or read
 	// a bypassed node, or, for a node without when, every node it
 	// references was bypassed. References to them yield null, but an input
-	// that is one such reference is left out when the tool does not
-	// require it.
+	// that is one such reference is left out when the tool declares it
+	// and does not require it.
 	Bypassed Status = "bypassed"
 	// Canceled nodes were stopped, or never started, because the run was
 	// canceled, timed out or another node failed.

@@ -37,7 +37,8 @@ type tmplField struct {
 	// omit leaves the field out when val, one reference to a node, reads a
 	// node that was bypassed: the input is then the tool's own default, as
 	// prompt flow gives a Python parameter its default (SPEC.md §2.6). Set
-	// for the inputs of a node that its tool's contract does not require.
+	// for the inputs of a node that its tool's contract declares and does
+	// not require.
 	omit bool
 }
 

@@ -48,7 +48,7 @@ bogus: 1
 			want: []string{
 				`flow.cue:2:8: node "a": missing input "value" required by tool t.echo`,
 				`flow.cue:2:28: nodes.a: unknown field "inptus"; allowed: aggregate, cache, description, flow, inputs, retry, timeout, tool, when`,
-				`flow.cue:4:1: unknown field "bogus"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`,
+				`flow.cue:4:1: unknown field "bogus"; allowed: chat, concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`,
 			},
 		},
 		{

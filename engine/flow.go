@@ -26,6 +26,7 @@ type Flow struct {
 	// in flow order: all but the aggregate nodes.
 	lineNodes   []int
 	outputs     *tmpl
+	outputTypes [][]string // of each output, as Output.Types
 	concurrency int
 	timeout     time.Duration
 	cached      bool // some node has a cache
@@ -141,6 +142,18 @@ func (f *Flow) Inputs() []Input {
 		}
 	}
 	return ins
+}
+
+// Chat names the inputs and output of a chat flow, as its chat field
+// does: the input that takes the user's message, the output that answers
+// it, and the input that takes the history of the chat ("" when the flow
+// names none). ok is false for a flow that is not a chat flow.
+func (f *Flow) Chat() (input, output, history string, ok bool) {
+	c := f.spec.Chat
+	if c == nil {
+		return "", "", "", false
+	}
+	return c.Input, c.Output, c.History, true
 }
 
 // Node describes one node of a flow, for drawing and listing.

@@ -12,6 +12,10 @@ type Output struct {
 	// Nodes are the nodes the output references, and Inputs the flow's
 	// inputs, in the order they are first referenced.
 	Nodes, Inputs []string
+	// Types are the JSON types the output may have ("string", ...), as the
+	// tools' contracts and the inputs' types make them known; empty when
+	// they do not. A node's output is also null when the node is bypassed.
+	Types []string
 }
 
 // Outputs lists the flow's outputs in file order.
@@ -20,11 +24,11 @@ func (f *Flow) Outputs() []Output {
 		return nil
 	}
 	out := make([]Output, 0, len(f.outputs.fields))
-	for _, fl := range f.outputs.fields {
+	for i, fl := range f.outputs.fields {
 		var name string
 		_ = json.Unmarshal([]byte(strings.TrimSuffix(string(fl.key), ":")), &name) // encoded by fieldKey
 		nodes, inputs := f.references(fl.val)
-		out = append(out, Output{Name: name, Nodes: nodes, Inputs: inputs})
+		out = append(out, Output{Name: name, Nodes: nodes, Inputs: inputs, Types: f.outputTypes[i]})
 	}
 	return out
 }

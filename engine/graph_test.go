@@ -37,7 +37,7 @@ outputs: {
 	}, f.Nodes())
 	assert.Equal(t, []engine.Output{
 		{Name: "all", Nodes: []string{"z"}},
-		{Name: "both", Nodes: []string{"y", "x"}, Inputs: []string{"b"}},
-		{Name: "lit", Inputs: []string{"a"}},
-	}, f.Outputs())
+		{Name: "both", Nodes: []string{"y", "x"}, Inputs: []string{"b"}, Types: []string{"object"}},
+		{Name: "lit", Inputs: []string{"a"}, Types: []string{"string"}},
+	}, f.Outputs(), "the types the contracts and inputs make known, none for builtin.json's value")
 }

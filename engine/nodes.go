@@ -182,6 +182,22 @@ func (c *compiler) whenLiteral(sn *schemas.Node, v schemas.Value, deps map[int]b
 	return normalize(got), true
 }
 
+// tmplType is the JSON types t's value may have, or nil when that is not
+// known.
+func (c *compiler) tmplType(t *tmpl) []string {
+	switch t.kind {
+	case tmplSel:
+		return c.selectorType(t.sel)
+	case tmplInterp:
+		return []string{"string"}
+	case tmplObject:
+		return []string{"object"}
+	case tmplList:
+		return []string{"array"}
+	}
+	return nil
+}
+
 // outputs compiles the flow's outputs; each must reference something.
 func (c *compiler) outputs() {
 	fields := make([]tmplField, 0, len(c.spec.Outputs))
@@ -197,6 +213,7 @@ func (c *compiler) outputs() {
 			continue
 		}
 		fields = append(fields, tmplField{key: fieldKey(o.Name), val: t})
+		c.f.outputTypes = append(c.f.outputTypes, c.tmplType(t))
 	}
 	for d := range deps {
 		if c.spec.Nodes[d].Aggregate {

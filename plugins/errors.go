@@ -75,3 +75,26 @@ func CanRetry(err error) bool {
 	k := KindOf(err)
 	return k == Retryable || k == Timeout
 }
+
+// Exited marks err as the failure of a call whose plugin process exited,
+// or was stopped, under it, or never started: the host lost the tool,
+// rather than the tool failing. The text is err's and KindOf sees through
+// it. It returns nil for a nil err.
+func Exited(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitedError{err}
+}
+
+// IsExited reports whether err, or an error it wraps, was marked by
+// Exited.
+func IsExited(err error) bool {
+	var e *exitedError
+	return errors.As(err, &e)
+}
+
+type exitedError struct{ err error }
+
+func (e *exitedError) Error() string { return e.err.Error() }
+func (e *exitedError) Unwrap() error { return e.err }

@@ -22,7 +22,7 @@ func fail(status int, code string, err error) error { return &httpError{status, 
 
 // writeFailure answers err: with its status and code for an *httpError,
 // else 500.
-func writeFailure(w http.ResponseWriter, err error) {
+func writeFailure(w *recorder, err error) {
 	var he *httpError
 	if errors.As(err, &he) {
 		writeError(w, he.status, he.code, he.err.Error())

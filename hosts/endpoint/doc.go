@@ -4,7 +4,8 @@
 // work pool's workers, as weir serve --pool sends them) while reading
 // requests, routing, limits and answers stay here.
 //
-// Routes (every body is JSON; every error is {"error": {"code", "message"}}):
+// Routes (every body is JSON; every error is {"error": {"code", "message"}},
+// but on /score):
 //
 //	POST   /v1/flows/{flow}/runs        {"inputs": {...}} -> run_id, flow, version, status, outputs, nodes
 //	                                    (Accept: text/event-stream streams "node" events, "chunk"
@@ -15,6 +16,9 @@
 //	GET    /readyz                      200 when a flow is deployed and the server is not draining
 //	GET    /metrics                     Prometheus text
 //	GET    /openapi.json                OpenAPI 3.0, from the deployed flows' input and output types
+//	GET    /health, /version            prompt flow's probes: {"status": "Healthy", "version"}
+//	GET    /swagger.json                the default flow's document, as prompt flow's server lays it out
+//	POST   /feedback                    any body, recorded on a span of its own, never logged
 //	POST   /v1/admin/deployments?version=V   a bundle (application/octet-stream) -> 201 Deployment
 //	GET    /v1/admin/deployments        every version of every flow, with its weight
 //	PUT    /v1/admin/flows/{flow}/split {"blue": 90, "green": 10}
@@ -42,6 +46,17 @@
 // 00-TRACEID-SPANID-FLAGS), naming the request's trace and the server's
 // span, error answers included; a W3C traceparent in the request makes
 // that trace the caller's.
+//
+// /score answers prompt flow's clients as prompt flow's server does
+// (promptflow.go): its errors are {"error": {"code": "UserError" or
+// "SystemError", "message", "innerError": {"code": weir's code}}}, and a
+// node's failure there is a 400 when its tool reported it (an exception,
+// a model's refusal) and a 500 when the host could not carry the call out
+// (a sandbox or time limit, a plugin process that exited or never
+// started); a body that is not JSON is the text of a flow's one input,
+// and a flow without inputs ignores its body. Both run routes take
+// X-Request-Id, else X-Ms-Client-Request-Id, as the run's id, and answer
+// it in X-Request-Id.
 //
 // A flow's output streams when it is exactly the text of a builtin.llm
 // node that nothing else uses (engine.Flow.StreamOutput). /score

@@ -158,6 +158,12 @@ func errorBody(code, message string) string {
 	return `{"error":{"code":"` + code + `","message":` + quote(message) + "}}\n"
 }
 
+// scoreError is the body of an error answer of /score, in prompt flow's
+// words: outer is "UserError" or "SystemError", code weir's own.
+func scoreError(outer, code, message string) string {
+	return `{"error":{"code":"` + outer + `","message":` + quote(message) + `,"innerError":{"code":"` + code + `"}}}` + "\n"
+}
+
 func quote(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')

@@ -126,10 +126,14 @@ func TestScoreAccept(t *testing.T) {
 		{"application/*", fx.url, `{"question": "q"}`, "application/*", 200, jsonType, `{"answer":"Yes."}` + "\n"},
 		{"no accept", fx.url, `{"question": "q"}`, "", 200, jsonType, `{"answer":"Yes."}` + "\n"},
 		{"html", fx.url, `{"question": "q"}`, "text/html", 406, jsonType,
-			errorBody("not_acceptable", `cannot answer Accept "text/html": /score answers application/json, or text/event-stream for a flow that streams`)},
+			scoreError("UserError", "not_acceptable", `cannot answer Accept "text/html": /score answers application/json, or text/event-stream for a flow that streams`)},
 		{"stream of a flow that cannot", hello.url, `{"name": "Ada"}`, "text/event-stream", 406, jsonType,
-			errorBody("not_acceptable", `flow "hello" has no output to stream (one that is exactly the text of an LLM node that nothing else uses): accept application/json`)},
+			scoreError("UserError", "not_acceptable", `flow "hello" has no output to stream (one that is exactly the text of an LLM node that nothing else uses): accept application/json`)},
 		{"stream or json of a flow that cannot", hello.url, `{"name": "Ada"}`, "text/event-stream, application/json", 200, jsonType, `{"message":"Hello, Ada!"}` + "\n"},
+		{"json or any", fx.url, `{"question": "q"}`, "application/json, */*", 200, jsonType, `{"answer":"Yes."}` + "\n"},
+		{"application/* of a flow that cannot", hello.url, `{"name": "Ada"}`, "application/*", 200, jsonType, `{"message":"Hello, Ada!"}` + "\n"},
+		{"html of a flow that cannot", hello.url, `{"name": "Ada"}`, "text/html", 406, jsonType,
+			scoreError("UserError", "not_acceptable", `cannot answer Accept "text/html": /score answers application/json, or text/event-stream for a flow that streams`)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp := post(t, tc.url+"/score", tc.accept, tc.body)
@@ -239,11 +243,11 @@ outputs: text: "${n.output.text}"
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
 	assert.Equal(t, "data: {\"text\":\"Hel\"}\n\nevent: error\ndata: "+
-		strings.TrimSuffix(errorBody("node_failed", `node "n" (tool s.llm, plugin s): connection reset`), "\n")+"\n\n", string(b))
+		strings.TrimSuffix(scoreError("UserError", "node_failed", `node "n" (tool s.llm, plugin s): connection reset`), "\n")+"\n\n", string(b))
 
 	resp = post(t, fx.url+"/score", "text/event-stream", `{"chunk": ""}`)
 	b, err = io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	assert.Equal(t, http.StatusBadGateway, resp.StatusCode)
-	assert.Equal(t, errorBody("node_failed", `node "n" (tool s.llm, plugin s): connection reset`), string(b))
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	assert.Equal(t, scoreError("UserError", "node_failed", `node "n" (tool s.llm, plugin s): connection reset`), string(b))
 }

@@ -67,6 +67,9 @@ func TestPanic(t *testing.T) {
 		_ = http.NewResponseController(w).Flush()
 		panic("boom mid answer")
 	}))
+	mux.Handle("/score", s.instrument("score", false, promptflowErrors(func(w *recorder, r *http.Request) {
+		panic("boom on score")
+	})))
 	mux.Handle("/abort", s.instrument("abort", false, func(w *recorder, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}))
@@ -92,6 +95,12 @@ func TestPanic(t *testing.T) {
 	assert.Equal(t, `event: node`+"\n"+`data: {"node":"n","tool":"","plugin":"","kind":"","status":"succeeded","attempts":0,"duration":0}`+"\n\n"+
 		"event: error\ndata: "+msg+"\n\n", body)
 
+	resp, body, err = get("/score")
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.Equal(t, `{"error":{"code":"SystemError","message":"internal error: the server failed on this request, and logged why","innerError":{"code":"internal"}}}`+"\n", body,
+		"on /score, in prompt flow's words")
+
 	_, body, err = get("/begun")
 	assert.ErrorIs(t, err, io.ErrUnexpectedEOF, "the client sees the answer cut")
 	assert.Equal(t, `{"outputs":`, body)
@@ -100,10 +109,10 @@ func TestPanic(t *testing.T) {
 	assert.Error(t, err, "net/http's own abort still cuts the connection")
 
 	log := logs.String()
-	for route, p := range map[string]string{"before": "boom before", "stream": "boom in a stream", "begun": "boom mid answer"} {
+	for route, p := range map[string]string{"before": "boom before", "stream": "boom in a stream", "begun": "boom mid answer", "score": "boom on score"} {
 		assert.Contains(t, log, `level=ERROR msg="handler panicked" route=`+route+` path=/`+route+` panic="`+p+`" stack="goroutine `)
 	}
-	assert.Equal(t, 3, strings.Count(log, "handler panicked"), "http.ErrAbortHandler is not logged")
+	assert.Equal(t, 4, strings.Count(log, "handler panicked"), "http.ErrAbortHandler is not logged")
 
 	rec := httptest.NewRecorder()
 	s.metrics.handler.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))

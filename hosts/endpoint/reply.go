@@ -38,10 +38,14 @@ const (
 // before its answer: nginx's 499.
 const statusClientGone = 499
 
-// recorder keeps the status code a handler sent, for metrics and spans.
+// recorder keeps the status code a handler sent, for metrics and spans,
+// and how its errors are worded.
 type recorder struct {
 	http.ResponseWriter
 	code int
+	// promptflow words errors as prompt flow's server does: set on /score
+	// alone (see promptflowErrorJSON).
+	promptflow bool
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -81,7 +85,7 @@ var newline = []byte("\n")
 
 // writeJSON encodes v into a buffer and sends it; when v does not encode,
 // it sends a 500 instead, never half an answer.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+func writeJSON(w *recorder, status int, v any) {
 	b, err := jsonscan.Marshal(v) // messages quote flows: <, > and & stay
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, codeInternal, encodeFailure(err))
@@ -146,14 +150,59 @@ type errorDetail struct {
 	Message string `json:"message"`
 }
 
-// writeError sends {"error": {"code": code, "message": msg}}.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeRaw(w, status, errorJSON(code, msg))
+// writeError sends an error body: {"error": {"code": code, "message":
+// msg}}, or prompt flow's on /score.
+func writeError(w *recorder, status int, code, msg string) {
+	writeRaw(w, status, w.errorJSON(status, code, msg))
+}
+
+// errorJSON encodes the error body that w answers with status.
+func (w *recorder) errorJSON(status int, code, msg string) []byte {
+	if w.promptflow {
+		return promptflowErrorJSON(status, code, msg)
+	}
+	return errorJSON(code, msg)
 }
 
 // errorJSON encodes an error body. Two strings always encode: invalid
 // UTF-8 becomes U+FFFD.
 func errorJSON(code, msg string) []byte {
 	b, _ := jsonscan.Marshal(errorBody{errorDetail{code, msg}})
+	return b
+}
+
+// promptflowError is the body of an error on /score, as prompt flow's
+// server words it (SPEC §6.1, ErrorResponse.to_simplified_dict): its code
+// is "UserError" for a 4xx and "SystemError" for a 5xx, and weir's own
+// code goes under innerError, where prompt flow puts the finer codes of
+// its error hierarchy.
+type promptflowError struct {
+	Error promptflowDetail `json:"error"`
+}
+
+type promptflowDetail struct {
+	Code       string    `json:"code"`
+	Message    string    `json:"message"`
+	InnerError innerCode `json:"innerError"`
+}
+
+type innerCode struct {
+	Code string `json:"code"`
+}
+
+// Prompt flow's two error codes.
+const (
+	codeUserError   = "UserError"
+	codeSystemError = "SystemError"
+)
+
+// promptflowErrorJSON encodes prompt flow's error body for an answer of
+// status.
+func promptflowErrorJSON(status int, code, msg string) []byte {
+	outer := codeUserError
+	if status >= 500 {
+		outer = codeSystemError
+	}
+	b, _ := jsonscan.Marshal(promptflowError{promptflowDetail{outer, msg, innerCode{code}}})
 	return b
 }

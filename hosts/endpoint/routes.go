@@ -31,7 +31,11 @@ func (s *Server) routes() http.Handler {
 		mux.Handle(pattern, s.instrument(pattern, traced, h))
 	}
 	add("POST /v1/flows/{flow}/runs", true, s.serveRuns)
-	add("POST /score", true, s.serveScore)
+	add("POST /score", true, promptflowErrors(s.serveScore))
+	add("GET /health", false, s.serveHealth)
+	add("GET /version", false, s.serveVersion)
+	add("GET /swagger.json", false, s.serveSwagger)
+	add("POST /feedback", true, s.serveFeedback)
 	add("GET /healthz", false, s.serveHealthz)
 	add("GET /readyz", false, s.serveReadyz)
 	add("GET /metrics", false, func(w *recorder, r *http.Request) { s.metrics.handler.ServeHTTP(w, r) })
@@ -51,6 +55,9 @@ func (s *Server) routes() http.Handler {
 		}
 		if strings.HasPrefix(path, "/v1/admin/") {
 			h = s.admin(h)
+		}
+		if path == "/score" {
+			h = promptflowErrors(h)
 		}
 		mux.Handle(path, s.instrument("other", false, h))
 	}
@@ -145,10 +152,18 @@ func (s *Server) recoverPanic(w *recorder, r *http.Request, route string) {
 	case w.code == 0:
 		writeError(w, http.StatusInternalServerError, codeInternal, msg)
 	case strings.HasPrefix(w.Header().Get("Content-Type"), "text/event-stream"):
-		_ = writeEvent(w, "error", errorJSON(codeInternal, msg))
+		_ = writeEvent(w, "error", w.errorJSON(http.StatusInternalServerError, codeInternal, msg))
 	default:
 		w.code = http.StatusInternalServerError
 		panic(http.ErrAbortHandler)
+	}
+}
+
+// promptflowErrors makes h answer errors as prompt flow's server does.
+func promptflowErrors(h handlerFunc) handlerFunc {
+	return func(w *recorder, r *http.Request) {
+		w.promptflow = true
+		h(w, r)
 	}
 }
 

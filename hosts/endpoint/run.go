@@ -13,15 +13,21 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/internal/jsonscan"
+	"github.com/weirflow/weir/plugins"
 )
 
 func (s *Server) serveRuns(w *recorder, r *http.Request) {
+	id, ok := requestID(w, r)
+	if !ok {
+		return
+	}
 	name := r.PathValue("flow")
 	t := s.table.Load()
 	rt := t.flows[name]
@@ -46,13 +52,17 @@ func (s *Server) serveRuns(w *recorder, r *http.Request) {
 	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
 		m = modeStream
 	}
-	s.run(w, r, rt, inputs, m)
+	s.run(w, r, rt, inputs, m, id)
 }
 
 // serveScore runs the default flow on the body, a flat inputs object, and
 // answers its outputs object alone: what a prompt flow or Azure ML online
-// endpoint client sends and reads.
+// endpoint client sends and reads. Its errors are prompt flow's too.
 func (s *Server) serveScore(w *recorder, r *http.Request) {
+	id, ok := requestID(w, r)
+	if !ok {
+		return
+	}
 	t := s.table.Load()
 	if len(t.order) == 0 {
 		writeError(w, http.StatusNotFound, codeNotFound, "no flow is deployed")
@@ -67,13 +77,63 @@ func (s *Server) serveScore(w *recorder, r *http.Request) {
 	if !ok {
 		return
 	}
-	if len(bytes.TrimSpace(body)) == 0 {
-		body = []byte("{}")
-	} else if !json.Valid(body) {
-		writeError(w, http.StatusBadRequest, codeInvalidJSON, syntaxError(body))
-		return
+	s.run(w, r, rt, body, modeScore, id)
+}
+
+// scoreInputs reads /score's body for flow f as prompt flow's server does
+// (load_request_data, SPEC §6): a flow with no input ignores it, whatever
+// it is; a body that is not JSON, empty included, is the text of a flow's
+// one input, whatever its Content-Type; else the body is the inputs
+// object, which the engine checks, and an empty one is {}.
+func scoreInputs(f *engine.Flow, body []byte) ([]byte, error) {
+	ins := f.Inputs()
+	switch {
+	case len(ins) == 0:
+		return []byte("{}"), nil
+	case json.Valid(body):
+		return body, nil
+	case len(ins) == 1:
+		if !utf8.Valid(body) {
+			return nil, fmt.Errorf("decode body: neither JSON nor UTF-8 text for input %q", ins[0].Name)
+		}
+		b := jsonscan.AppendString([]byte{'{'}, ins[0].Name)
+		b = jsonscan.AppendString(append(b, ':'), string(body))
+		return append(b, '}'), nil
+	case len(bytes.TrimSpace(body)) == 0:
+		return []byte("{}"), nil
 	}
-	s.run(w, r, rt, body, modeScore)
+	return nil, errors.New(syntaxError(body))
+}
+
+// maxRequestID bounds the id a request names itself by.
+const maxRequestID = 128
+
+// requestID returns the id the request names itself by, as prompt flow's
+// server reads it (SPEC §6.2): X-Request-Id, else X-Ms-Client-Request-Id;
+// "" when it has neither. It becomes the run's id, which names the run in
+// traces and in Weir-Run-Id, and the answer echoes it in X-Request-Id.
+// An id that is not 1 to 128 visible ASCII characters is answered with a
+// 400, and ok is false.
+func requestID(w *recorder, r *http.Request) (id string, ok bool) {
+	header := "X-Request-Id"
+	id = r.Header.Get(header)
+	if id == "" {
+		header = "X-Ms-Client-Request-Id"
+		id = r.Header.Get(header)
+	}
+	if id == "" {
+		return "", true
+	}
+	valid := len(id) <= maxRequestID
+	for i := 0; valid && i < len(id); i++ {
+		valid = id[i] > ' ' && id[i] < 0x7f
+	}
+	if !valid {
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("header %s: want 1 to %d visible ASCII characters", header, maxRequestID))
+		return "", false
+	}
+	w.Header().Set("X-Request-Id", id)
+	return id, true
 }
 
 func flowNotFound(t *table, name string) string {
@@ -202,14 +262,19 @@ const (
 	modeScoreStream             // /score's stream of the flow's StreamOutput
 )
 
-// run runs a version of rt on inputs and answers as m says. The caller
-// holds a slot (admit).
-func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m mode) {
+// run runs a version of rt on inputs, as the run id (random when empty),
+// and answers as m says. The caller holds a slot (admit).
+func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m mode, id string) {
 	v := rt.pick()
 	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 		span.SetAttributes(attribute.String("weir.flow.name", rt.name), attribute.String("weir.flow.version", v.name))
 	}
 	if m == modeScore {
+		var err error
+		if inputs, err = scoreInputs(v.flow, inputs); err != nil {
+			writeError(w, http.StatusBadRequest, codeInvalidJSON, err.Error())
+			return
+		}
 		var ok bool
 		if m, ok = scoreMode(w, r.Header.Get("Accept"), v); !ok {
 			return
@@ -219,7 +284,7 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 	ctx, cancel := context.WithTimeoutCause(r.Context(), s.opts.RequestTimeout, s.timeoutCause)
 	defer cancel()
 	var ev *events
-	var opts engine.RunOptions
+	opts := engine.RunOptions{RunID: id}
 	switch m {
 	case modeStream:
 		ev = newEvents(w, v.nodes)
@@ -310,9 +375,12 @@ func (s *Server) answer(w *recorder, rt *route, v *version, ev *events, res *eng
 	if err != nil {
 		var code, msg string
 		status, code, msg = s.runError(rt, v, res, err)
-		body = errorJSON(code, msg)
+		if w.promptflow && code == codeNodeFailed {
+			status = scoreNodeStatus(err)
+		}
+		body = w.errorJSON(status, code, msg)
 	} else {
-		status, body = s.success(rt, v, res, m)
+		status, body = s.success(w, rt, v, res, m)
 	}
 	switch {
 	case ev != nil && ev.started && status != http.StatusOK:
@@ -325,6 +393,7 @@ func (s *Server) answer(w *recorder, rt *route, v *version, ev *events, res *eng
 	default:
 		if res.RunID != "" {
 			w.Header().Set("Weir-Run-Id", res.RunID)
+			w.Header().Set("X-Request-Id", res.RunID)
 		}
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
@@ -335,7 +404,7 @@ func (s *Server) answer(w *recorder, rt *route, v *version, ev *events, res *eng
 
 // success encodes the answer of a run that succeeded, into a buffer: when
 // that fails, the answer is a 500 instead.
-func (s *Server) success(rt *route, v *version, res *engine.Result, m mode) (int, []byte) {
+func (s *Server) success(w *recorder, rt *route, v *version, res *engine.Result, m mode) (int, []byte) {
 	// Checked even though the engine checks what tools return: a client
 	// must never read a 200 that is not JSON, nor a panic cut its answer.
 	err := checkJSON(res.Outputs)
@@ -348,7 +417,7 @@ func (s *Server) success(rt *route, v *version, res *engine.Result, m mode) (int
 	}
 	msg := encodeFailure(err)
 	s.log.Error("answer did not encode", "flow", rt.name, "version", v.name, "run_id", res.RunID, "error", msg)
-	return http.StatusInternalServerError, errorJSON(codeInternal, msg)
+	return http.StatusInternalServerError, w.errorJSON(http.StatusInternalServerError, codeInternal, msg)
 }
 
 // runError maps the error of a run to a status, a code and a message.
@@ -372,6 +441,24 @@ func (s *Server) runError(rt *route, v *version, res *engine.Result, err error) 
 	}
 	s.log.Warn("run failed", "flow", rt.name, "version", v.name, "run_id", res.RunID, "error", err)
 	return http.StatusInternalServerError, codeRunFailed, err.Error()
+}
+
+// scoreNodeStatus is the status of a node's failure on /score, where
+// prompt flow's clients read a 400 as the user's error and a 500 as the
+// system's. A tool that reported a failure is the user's, as a tool's
+// exception is in prompt flow (ToolExecutionError is a UserError): the
+// tool's code raised, its inputs broke its contract, or the service it
+// called refused (a model's 4xx, or its 429 or 5xx once the node's
+// retries are spent). A call that the host could not carry out is the
+// system's: a sandbox limit hit (memory, output size, a time limit of the
+// plugin or the node), or the plugin's process that exited under it or
+// never started.
+func scoreNodeStatus(err error) int {
+	switch k := plugins.KindOf(err); {
+	case k == plugins.Limit, k == plugins.Timeout, plugins.IsExited(err):
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
 }
 
 // timeoutMessage says that the run timed out and which nodes were running

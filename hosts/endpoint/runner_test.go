@@ -95,13 +95,14 @@ func TestRunnerUnavailable(t *testing.T) {
 	fx.deploy(t, "v1", helloFlow)
 	got := do(t, "POST", fx.url+"/score", `{"name": "Ada"}`)
 	assert.Equal(t, http.StatusServiceUnavailable, got.status)
-	assert.Equal(t, errorBody("unavailable", `pool "p" has no worker: start one with weir worker --pool p`), got.body)
+	assert.Equal(t, scoreError("SystemError", "unavailable", `pool "p" has no worker: start one with weir worker --pool p`), got.body)
 	assert.Equal(t, "1", got.header.Get("Retry-After"))
 	assert.Empty(t, got.header.Get("Weir-Run-Id"), "no run began")
 
-	// A body that is not JSON is answered here, before the Runner.
-	got = do(t, "POST", fx.url+"/score", `{"name": `)
-	assert.Equal(t, errorBody("invalid_json", "decode body: unexpected end of JSON input, at byte 9"), got.body)
+	// An Accept that /score cannot answer is answered here, before the
+	// Runner.
+	got = do(t, "POST", fx.url+"/score", `{"name": "Ada"}`, "Accept: text/html")
+	assert.Equal(t, scoreError("UserError", "not_acceptable", `cannot answer Accept "text/html": /score answers application/json, or text/event-stream for a flow that streams`), got.body)
 }
 
 // TestRunnerTimeout: a Runner that returns its context's error when the
@@ -115,7 +116,7 @@ func TestRunnerTimeout(t *testing.T) {
 	fx.deploy(t, "v1", helloFlow)
 	got := do(t, "POST", fx.url+"/score", `{"name": "Ada"}`)
 	assert.Equal(t, http.StatusGatewayTimeout, got.status)
-	assert.Equal(t, errorBody("timeout", "run timed out after 50ms"), got.body)
+	assert.Equal(t, scoreError("SystemError", "timeout", "run timed out after 50ms"), got.body)
 }
 
 // TestRunnerStream: a stream through a Runner sends the node events from

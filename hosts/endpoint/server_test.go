@@ -57,7 +57,7 @@ func TestScore(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, endpoint.Options{}, engine.Options{})
 	got := do(t, "POST", fx.url+"/score", `{"name": "Ada"}`)
-	assert.Equal(t, answer{404, got.header, errorBody("not_found", "no flow is deployed")}, got)
+	assert.Equal(t, answer{404, got.header, scoreError("UserError", "not_found", "no flow is deployed")}, got)
 
 	fx.deploy(t, "v1", helloFlow)
 	fx.deploy(t, "v1", typedFlow) // a second flow: hello stays the default
@@ -93,10 +93,6 @@ func TestErrors(t *testing.T) {
 			`flow "typed": invalid inputs: n: must be an integer, got string`},
 		{"missing input", "POST", runs, `{"inputs": {"n": 1}}`, 400, "invalid_input",
 			`flow "typed": invalid inputs: s: is required`},
-		{"wrong type on /score", "POST", fx.url + "/score", `{"n": 1.5, "s": "x"}`, 400, "invalid_input",
-			`flow "typed": invalid inputs: n: must be an integer, got 1.5`},
-		{"malformed JSON on /score", "POST", fx.url + "/score", `{"n": 1`, 400, "invalid_json",
-			"decode body: unexpected end of JSON input, at byte 7"},
 		{"unknown flow", "POST", fx.url + "/v1/flows/typo/runs", `{}`, 404, "not_found",
 			`flow "typo" is not deployed (deployed: typed)`},
 		{"unknown route", "GET", fx.url + "/v2/nothing", ``, 404, "not_found",
@@ -135,7 +131,8 @@ func TestErrors(t *testing.T) {
 	})
 }
 
-// TestNodeFailed: a tool that fails is the upstream of a gateway failing.
+// TestNodeFailed: a tool that fails is the upstream of a gateway failing;
+// on /score, it is the user's error, as in prompt flow.
 func TestNodeFailed(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, endpoint.Options{}, engine.Options{})
@@ -143,10 +140,14 @@ func TestNodeFailed(t *testing.T) {
 nodes: bad: {tool: "builtin.sleep", inputs: duration: "soon"}
 outputs: v: "${bad.output.value}"
 `)
-	got := do(t, "POST", fx.url+"/score", `{}`)
+	const msg = `node "bad" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "soon"`
+	got := do(t, "POST", fx.url+"/v1/flows/broken/runs", `{}`)
 	assert.Equal(t, http.StatusBadGateway, got.status)
-	assert.Equal(t, errorBody("node_failed", `node "bad" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "soon"`), got.body)
+	assert.Equal(t, errorBody("node_failed", msg), got.body)
 	assert.Len(t, got.header.Get("Weir-Run-Id"), 16)
+	got = do(t, "POST", fx.url+"/score", `{}`)
+	assert.Equal(t, http.StatusBadRequest, got.status)
+	assert.Equal(t, scoreError("UserError", "node_failed", msg), got.body)
 }
 
 // TestTimeout: the request's deadline ends the run, and the answer names
@@ -189,7 +190,7 @@ func TestTooManyRuns(t *testing.T) {
 	got := do(t, "POST", fx.url+"/score", `{}`)
 	assert.Equal(t, http.StatusTooManyRequests, got.status)
 	assert.Equal(t, "1", got.header.Get("Retry-After"))
-	assert.Equal(t, errorBody("too_many_requests", "too many runs in flight: the limit is 2"), got.body)
+	assert.Equal(t, scoreError("UserError", "too_many_requests", "too many runs in flight: the limit is 2"), got.body)
 	close(fx.release)
 	for range 2 {
 		a := <-done

@@ -71,7 +71,7 @@ func TestBodyTimeout(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, endpoint.Options{AdminToken: token, BodyTimeout: 200 * time.Millisecond}, engine.Options{})
 	fx.deploy(t, "v1", helloFlow)
-	want := errorBody("request_timeout", "read body: not complete within the limit of 200ms")
+	const msg = "read body: not complete within the limit of 200ms"
 	auth := "Authorization: Bearer " + token + "\r\n"
 	tests := []struct {
 		name    string
@@ -105,6 +105,10 @@ func TestBodyTimeout(t *testing.T) {
 			}
 			got := c.answer(t)
 			assert.Equal(t, http.StatusRequestTimeout, got.status)
+			want := errorBody("request_timeout", msg)
+			if strings.HasPrefix(tc.head, "POST /score ") {
+				want = scoreError("UserError", "request_timeout", msg)
+			}
 			assert.Equal(t, want, got.body)
 			assert.Equal(t, "close", got.header.Get("Connection"))
 			assert.True(t, c.closed(t), "the server closes the connection")
@@ -137,7 +141,11 @@ func TestSlowBodyTakesSlot(t *testing.T) {
 		got := c.answer(t)
 		assert.Equal(t, http.StatusTooManyRequests, got.status, path)
 		assert.Equal(t, "1", got.header.Get("Retry-After"), path)
-		assert.Equal(t, errorBody("too_many_requests", "too many runs in flight: the limit is 1"), got.body, path)
+		want := errorBody("too_many_requests", "too many runs in flight: the limit is 1")
+		if path == "/score" {
+			want = scoreError("UserError", "too_many_requests", "too many runs in flight: the limit is 1")
+		}
+		assert.Equal(t, want, got.body, path)
 	}
 
 	// The slow client leaves: its slot is free again.

@@ -23,6 +23,8 @@ type table struct {
 
 	openapiOnce sync.Once
 	openapi     []byte
+	swaggerOnce sync.Once
+	swaggerJSON []byte
 }
 
 // route is one flow: its versions and how its traffic splits.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ var reserved = map[string]string{
 // durationForm is #Duration of flow.cue.
 var durationForm = regexp.MustCompile(`^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`)
 
-var topFields = []string{"concurrency", "defaults", "description", "inputs", "name", "nodes", "outputs", "plugins", "secrets", "timeout", "version"}
+var topFields = []string{"chat", "concurrency", "defaults", "description", "inputs", "name", "nodes", "outputs", "plugins", "secrets", "timeout", "version"}
 
 // flow decodes the user's own value (not the one unified with #Flow, whose
 // positions point into the schema). Type errors were reported by #Flow
@@ -44,6 +45,7 @@ var topFields = []string{"concurrency", "defaults", "description", "inputs", "na
 func (d *decoder) flow(v, u, def cue.Value) *Flow {
 	f := &Flow{File: d.file}
 	seen := map[string]bool{}
+	var chat cue.Value
 	d.fields(v, func(name string, label Pos, fv cue.Value) {
 		seen[name] = true
 		switch name {
@@ -84,6 +86,9 @@ func (d *decoder) flow(v, u, def cue.Value) *Flow {
 					f.Outputs = append(f.Outputs, Field{Name: o.name, Pos: o.pos, Value: d.value(o.v)})
 				}
 			})
+		case "chat":
+			chat = fv
+			f.Chat = &Chat{Pos: label}
 		case "concurrency":
 			if n, err := fv.Int64(); err == nil {
 				f.Concurrency = int(n)
@@ -98,6 +103,9 @@ func (d *decoder) flow(v, u, def cue.Value) *Flow {
 			d.errs.Add(label, "unknown field %q; allowed: %s", name, strings.Join(topFields, ", "))
 		}
 	})
+	if f.Chat != nil {
+		d.chat(f, chat)
+	}
 	if !seen["name"] {
 		d.errs.Add(Pos{File: d.file, Line: 1, Col: 1}, `missing field "name": add name: "my-flow"`)
 	}
@@ -108,6 +116,50 @@ func (d *decoder) flow(v, u, def cue.Value) *Flow {
 		f.InputSchema = []byte(`{"additionalProperties":false,"type":"object"}`)
 	}
 	return f
+}
+
+// chat decodes the chat field v into f.Chat, once the inputs and outputs
+// it names are known: each name must be one of them.
+func (d *decoder) chat(f *Flow, v cue.Value) {
+	if !v.LookupPath(cue.ParsePath("input")).Exists() || !v.LookupPath(cue.ParsePath("output")).Exists() {
+		d.errs.Add(f.Chat.Pos, `chat needs input and output, as in chat: {input: "question", output: "answer", history: "chat_history"}`)
+		return
+	}
+	var inputs, outputs []string
+	for _, in := range f.Inputs {
+		inputs = append(inputs, in.Name)
+	}
+	for _, o := range f.Outputs {
+		outputs = append(outputs, o.Name)
+	}
+	for _, c := range []struct {
+		field, what string
+		names       []string
+		dst         *string
+	}{
+		{"input", "input", inputs, &f.Chat.Input},
+		{"output", "output", outputs, &f.Chat.Output},
+		{"history", "input", inputs, &f.Chat.History},
+	} {
+		fv := v.LookupPath(cue.ParsePath(c.field))
+		name, ok := d.str(fv)
+		if !ok {
+			continue // missing or not a string: #Flow said so
+		}
+		if !slices.Contains(c.names, name) {
+			d.errs.Add(d.valuePos(fv), "chat.%s: %q is not an %s of the flow (%ss: %s)", c.field, name, c.what, c.what, listOrNone(c.names))
+			continue
+		}
+		*c.dst = name
+	}
+}
+
+// listOrNone lists names for a message.
+func listOrNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
 
 // fields calls fn for each regular field of the struct v, in file order.

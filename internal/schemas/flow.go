@@ -28,6 +28,16 @@ type Flow struct {
 	Concurrency int
 	Timeout     time.Duration
 	Defaults    Defaults
+	// Chat is the chat field, nil when the flow has none.
+	Chat *Chat
+}
+
+// Chat names what makes a flow a chat flow: the input that takes the
+// user's message, the output that answers it, and the input that takes
+// the chat's history ("" when none does).
+type Chat struct {
+	Pos                    Pos
+	Input, Output, History string
 }
 
 // Input is one declared input of a flow.

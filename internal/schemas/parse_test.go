@@ -670,13 +670,29 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "unknown top-level field",
 			src:  "name: \"x\"\nnodes: a: tool: \"t.x\"\nbogus: {a: 1}\n",
-			want: []string{`flow.cue:3:1: unknown field "bogus"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`},
+			want: []string{`flow.cue:3:1: unknown field "bogus"; allowed: chat, concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`},
 		},
 		{
 			name: "unknown top-level field in yaml",
 			file: "flow.yaml",
 			src:  "name: x\nnodes: {a: {tool: t.x}}\nouputs: {}\n",
-			want: []string{`flow.yaml:3:1: unknown field "ouputs"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`},
+			want: []string{`flow.yaml:3:1: unknown field "ouputs"; allowed: chat, concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`},
+		},
+		{
+			name: "chat names what the flow lacks",
+			src: "name: \"x\"\ninputs: {question: string, history: [...]}\nnodes: a: {tool: \"t.x\"}\noutputs: answer: \"${a.output}\"\n" +
+				"chat: {input: \"questoin\", output: \"answre\", history: \"answer\"}\n",
+			want: []string{
+				`flow.cue:5:15: chat.input: "questoin" is not an input of the flow (inputs: question, history)`,
+				`flow.cue:5:35: chat.output: "answre" is not an output of the flow (outputs: answer)`,
+				`flow.cue:5:54: chat.history: "answer" is not an input of the flow (inputs: question, history)`,
+			},
+		},
+		{
+			name: "chat without an output",
+			file: "flow.yaml",
+			src:  "name: x\nnodes: {a: {tool: t.x}}\nchat: {input: q}\n",
+			want: []string{`flow.yaml:3:1: chat needs input and output, as in chat: {input: "question", output: "answer", history: "chat_history"}`},
 		},
 		{
 			name: "unknown node field",
@@ -979,6 +995,18 @@ nodes: a: tool: "t.x"
 	}
 }
 
+// TestChat reads a chat flow's chat field.
+func TestChat(t *testing.T) {
+	f, err := schemas.Parse("flow.yaml", []byte("name: x\ninputs: {question: string, chat_history: '[...]'}\n"+
+		"nodes: {a: {tool: t.x}}\noutputs: {answer: '${a.output}'}\nchat: {input: question, output: answer, history: chat_history}\n"))
+	require.NoError(t, err)
+	assert.Equal(t, &schemas.Chat{Pos: schemas.Pos{File: "flow.yaml", Line: 5, Col: 1}, Input: "question", Output: "answer", History: "chat_history"}, f.Chat)
+
+	f, err = schemas.Parse("flow.cue", []byte("name: \"x\"\nnodes: a: {tool: \"t.x\"}\noutputs: o: \"${a.output}\"\n"))
+	require.NoError(t, err)
+	assert.Nil(t, f.Chat, "not a chat flow")
+}
+
 // TestParseKeepsGoing checks that a flow with problems is still returned with
 // what could be decoded, so that a caller can report more in one pass.
 func TestParseKeepsGoing(t *testing.T) {
@@ -1151,7 +1179,7 @@ func TestQuotedUnknownField(t *testing.T) {
 	_, err := schemas.Parse("flow.yaml", []byte("name: x\nnodes: {a: {tool: t.x, \"in-puts\": {}}}\nmy key: 1\n"))
 	assert.Equal(t, []string{
 		`flow.yaml:2:24: nodes.a: unknown field "in-puts"; allowed: aggregate, cache, description, flow, inputs, retry, timeout, tool, when`,
-		`flow.yaml:3:1: unknown field "my key"; allowed: concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`,
+		`flow.yaml:3:1: unknown field "my key"; allowed: chat, concurrency, defaults, description, inputs, name, nodes, outputs, plugins, secrets, timeout, version`,
 	}, errLines(t, err))
 }
 

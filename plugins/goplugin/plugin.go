@@ -387,6 +387,9 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	}
 	pr, err := pl.current(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = plugins.Exited(err) // no process to call
+		}
 		return nil, err
 	}
 	req := &toolpb.InvokeRequest{Tool: t.contract.Name, Inputs: in}
@@ -471,14 +474,14 @@ func (pl *Plugin) callFailed(ctx context.Context, pr *process, tool string, err 
 			pl.name, tool, bytesize.Format(int64(pl.provider.opts.MaxMessageSize)), st.Message())
 	}
 	if pr.killed.Load() {
-		return plugins.Errorf(plugins.Retryable, "call %s.%s: the plugin was stopped during the call, after another call outlived its deadline", pl.name, tool)
+		return plugins.Exited(plugins.Errorf(plugins.Retryable, "call %s.%s: the plugin was stopped during the call, after another call outlived its deadline", pl.name, tool))
 	}
 	if pl.waitExit(pr, 2*time.Second) {
 		pl.mu.Lock()
 		pl.dropLocked(pr, true)
 		pl.mu.Unlock()
-		return plugins.Errorf(plugins.Retryable, "call %s.%s: the plugin exited%s during the call%s",
-			pl.name, tool, pr.exitText(), pr.stderr)
+		return plugins.Exited(plugins.Errorf(plugins.Retryable, "call %s.%s: the plugin exited%s during the call%s",
+			pl.name, tool, pr.exitText(), pr.stderr))
 	}
 	return fmt.Errorf("call %s.%s: %w", pl.name, tool, err)
 }

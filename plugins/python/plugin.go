@@ -180,6 +180,9 @@ func (t *tool) Invoke(ctx context.Context, in []byte) ([]byte, error) {
 	defer func() { <-pl.slots }()
 	pr, err := pl.get(ctx)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = plugins.Exited(err) // no process to call
+		}
 		return nil, err
 	}
 	deadline := time.Now().Add(pl.limits.Timeout)
@@ -270,7 +273,7 @@ func (pl *Plugin) processFailed(ctx context.Context, pr *process, err error, whe
 	}
 	switch {
 	case exited && !killed:
-		return plugins.Errorf(plugins.Retryable, "the Python process exited (%s) %s%s", pr.exitText(), when, pr.stderr)
+		return plugins.Exited(plugins.Errorf(plugins.Retryable, "the Python process exited (%s) %s%s", pr.exitText(), when, pr.stderr))
 	case ctxErr != nil:
 		return fmt.Errorf("the Python process was stopped %s: %w", when, ctxErr)
 	case isTimeout(err):

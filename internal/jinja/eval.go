@@ -13,6 +13,8 @@ type renderer struct {
 	out       strings.Builder
 	maxOut    int
 	itersLeft int
+	// lines are the lists that print as ChatLists say (see markLines).
+	lines map[linesKey]bool
 }
 
 // scope holds the variables of the template (the root) or of one loop
@@ -58,7 +60,7 @@ func (r *renderer) exec(n node, sc *scope) error {
 		if err != nil {
 			return err
 		}
-		return r.write(n.x.at(), str(v))
+		return r.write(n.x.at(), r.str(v))
 	case *ifNode:
 		for i, c := range n.conds {
 			v, err := r.eval(c, sc)
@@ -356,6 +358,10 @@ func (r *renderer) eval(x expr, sc *scope) (any, error) {
 				}
 				return negate("-", res)
 			}
+		}
+		if x.op == "~" {
+			// Here, where ChatLists are known, rather than in binary.
+			l, rv = r.str(l), r.str(rv)
 		}
 		res, err := binary(x.op, l, rv)
 		if err != nil {

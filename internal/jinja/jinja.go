@@ -122,6 +122,10 @@ func (t *Template) Render(vars map[string]any) (string, error) {
 	}
 	root := &scope{vars: make(map[string]any, len(vars))}
 	for k, v := range vars {
+		if c, ok := v.(ChatLists); ok {
+			root.vars[k] = r.markLines(normalize(c.Value))
+			continue
+		}
 		root.vars[k] = normalize(v)
 	}
 	if err := r.run(t.body, root); err != nil {

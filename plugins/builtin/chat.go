@@ -51,6 +51,9 @@ var (
 // messages is nil when the text has no role line. It is for builtin.prompt
 // and builtin.llm, which take the same template.
 //
+// With chatLists, the lists in the variables print as prompt flow's Azure
+// OpenAI chat tool prints them, their items one a line (jinja.ChatLists).
+//
 // The guard against role lines injected through variables: a role line
 // inside the value of a variable stays text inside the message the value
 // was rendered into, unless the variable is named in trusted, whose values
@@ -61,7 +64,7 @@ var (
 // template:3:1: ...") or with the chat text, as plugins.InvalidInput
 // errors, or which bound of jinja.Limits rendering hit, as plugins.Limit.
 // Safe for concurrent use.
-func renderChat(template string, vars map[string]json.RawMessage, trusted []string) (text string, messages []chatMessage, err error) {
+func renderChat(template string, vars map[string]json.RawMessage, trusted []string, chatLists bool) (text string, messages []chatMessage, err error) {
 	tmpl, err := templates.parse(template)
 	if err != nil {
 		return "", nil, plugins.WithKind(plugins.InvalidInput, fmt.Errorf("parse template: %w", err))
@@ -75,6 +78,9 @@ func renderChat(template string, vars map[string]json.RawMessage, trusted []stri
 		}
 		if !slices.Contains(trusted, name) {
 			v = g.escape(v)
+		}
+		if chatLists {
+			v = jinja.ChatLists{Value: v}
 		}
 		values[name] = v
 	}

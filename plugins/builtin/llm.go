@@ -73,6 +73,16 @@ type llmParams struct {
 	FunctionCall     json.RawMessage `json:"function_call,omitempty" desc:"\"none\", \"auto\" or one function."`
 }
 
+// completionParams are the parameters only the completion API has (prompt
+// flow's completion tool has them too: SPEC §3.2): sent when set, refused
+// on chat, where the service would refuse them less clearly.
+type completionParams struct {
+	Suffix   *string `json:"suffix,omitempty" desc:"Completion only: the text that comes after the completion."`
+	Logprobs *int    `json:"logprobs,omitempty" desc:"Completion only: return the log probabilities of this many likeliest tokens."`
+	Echo     *bool   `json:"echo,omitempty" desc:"Completion only: return the prompt before the completion."`
+	BestOf   *int    `json:"best_of,omitempty" desc:"Completion only: generate this many completions and return the best."`
+}
+
 // llmIn is what the llm tool takes.
 type llmIn struct {
 	API        string          `json:"api,omitempty" desc:"\"chat\" (the default) or \"completion\"."`
@@ -82,7 +92,9 @@ type llmIn struct {
 	Trusted    []string        `json:"trusted,omitempty" desc:"Variables of the template whose role lines may start chat messages; in every other variable they stay text."`
 	Messages   json.RawMessage `json:"messages,omitempty" desc:"The chat messages, instead of a template: a list of objects with role and content."`
 	Prompt     *string         `json:"prompt,omitempty" desc:"The text to complete (completion), instead of a template."`
+	ListPrint  string          `json:"list_print,omitempty" desc:"How the template prints a list: \"repr\" (the default) as Python's list, ['a', 'b']; \"lines\" as its items, one a line, as prompt flow's Azure OpenAI chat tool prints its variables' lists (ChatInputList)."`
 	llmParams
+	completionParams
 }
 
 // llmOwnInputs are the names of llmIn's fields: the inputs that are not
@@ -255,6 +267,8 @@ func (t *llmTool) invoke(ctx context.Context, raw []byte) ([]byte, error) {
 // variables.
 func render(in *llmIn, raw []byte) error {
 	switch {
+	case in.ListPrint != "" && in.ListPrint != "repr" && in.ListPrint != "lines":
+		return plugins.Errorf(plugins.InvalidInput, "llm: input \"list_print\": %q is not \"repr\" or \"lines\"", in.ListPrint)
 	case in.Messages != nil:
 		return plugins.Errorf(plugins.InvalidInput, "llm: give the input \"template\" or \"messages\", not both")
 	case in.Prompt != nil:
@@ -269,7 +283,7 @@ func render(in *llmIn, raw []byte) error {
 			delete(vars, name)
 		}
 	}
-	text, messages, err := renderChat(*in.Template, vars, in.Trusted)
+	text, messages, err := renderChat(*in.Template, vars, in.Trusted, in.ListPrint == "lines")
 	if err != nil {
 		return fmt.Errorf("llm: %w", err)
 	}
@@ -300,6 +314,9 @@ func (t *llmTool) prepare(ctx context.Context, in llmIn) (*llmCall, error) {
 		if err := checkMessages(in.Messages); err != nil {
 			return nil, err
 		}
+		if name := in.completionParams.set(); name != "" {
+			return nil, plugins.Errorf(plugins.InvalidInput, "llm: input %q is a parameter of the completion API; the chat API has none", name)
+		}
 	case "completion":
 		if in.Prompt == nil {
 			return nil, plugins.Errorf(plugins.InvalidInput, "llm: input \"template\" or \"prompt\" is missing: the completion API needs the text to complete")
@@ -312,7 +329,9 @@ func (t *llmTool) prepare(ctx context.Context, in llmIn) (*llmCall, error) {
 		Messages json.RawMessage `json:"messages,omitempty"`
 		Prompt   *string         `json:"prompt,omitempty"`
 		llmParams
-		Stream        bool            `json:"stream,omitempty"`
+		completionParams
+		// Sent false too, as prompt flow's tools send it (SPEC §3.2).
+		Stream        bool            `json:"stream"`
 		StreamOptions json.RawMessage `json:"stream_options,omitempty"`
 	}{llmParams: in.llmParams}
 	// A null (a bypassed node's output) is a parameter not set.
@@ -326,6 +345,7 @@ func (t *llmTool) prepare(ctx context.Context, in llmIn) (*llmCall, error) {
 		body.Messages = in.Messages
 	} else {
 		body.Prompt = in.Prompt
+		body.completionParams = in.completionParams
 		// Tools belong to chat.
 		body.Tools, body.ToolChoice, body.Functions, body.FunctionCall = nil, nil, nil, nil
 	}
@@ -350,9 +370,11 @@ func (t *llmTool) prepare(ctx context.Context, in llmIn) (*llmCall, error) {
 		if c.model == "" {
 			return nil, plugins.Errorf(plugins.InvalidInput, "llm: input \"model\" is missing: name the model to call")
 		}
-		body.Model = c.model
 		c.url = t.cfg.APIBase + path
 	}
+	// Azure reads the deployment from the path, but prompt flow's tool
+	// names it in the body too, as the OpenAI SDK does.
+	body.Model = c.model
 	// Stream only a plain text answer: tool calls and several choices
 	// come whole.
 	if plugins.StreamTo(ctx) != nil && !c.withTool && (in.N == nil || *in.N == 1) {
@@ -371,6 +393,21 @@ func (t *llmTool) prepare(ctx context.Context, in llmIn) (*llmCall, error) {
 	u, _ := url.Parse(c.url)
 	c.host = u.Host
 	return c, nil
+}
+
+// set returns the name of a parameter that is set, or "".
+func (p completionParams) set() string {
+	switch {
+	case p.Suffix != nil:
+		return "suffix"
+	case p.Logprobs != nil:
+		return "logprobs"
+	case p.Echo != nil:
+		return "echo"
+	case p.BestOf != nil:
+		return "best_of"
+	}
+	return ""
 }
 
 // checkMessages makes sure messages is a list of objects with a role,

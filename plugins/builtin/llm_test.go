@@ -96,8 +96,9 @@ func TestLLMChatOpenAI(t *testing.T) {
 	assert.Equal(t, "Bearer "+mockllm.DefaultKey, r.Header.Get("Authorization"))
 	assert.Empty(t, r.Header.Get("api-key"))
 	assert.Equal(t, "application/json", r.Header.Get("Content-Type"))
-	// Only the parameters the node set are sent.
-	assert.ElementsMatch(t, []string{"model", "messages", "temperature", "max_tokens"}, keys(r.Body))
+	// Only the parameters the node set are sent, and stream, as prompt
+	// flow sends it.
+	assert.ElementsMatch(t, []string{"model", "messages", "temperature", "max_tokens", "stream"}, keys(r.Body))
 	assert.Equal(t, 0.2, r.Body["temperature"])
 	assert.Equal(t, 50.0, r.Body["max_tokens"])
 }
@@ -116,7 +117,8 @@ func TestLLMChatAzure(t *testing.T) {
 	assert.Equal(t, "2024-06-01", r.Query.Get("api-version"))
 	assert.Equal(t, mockllm.DefaultKey, r.Header.Get("api-key"))
 	assert.Empty(t, r.Header.Get("Authorization"))
-	assert.ElementsMatch(t, []string{"messages"}, keys(r.Body), "Azure names the model in the path")
+	assert.ElementsMatch(t, []string{"model", "messages", "stream"}, keys(r.Body), "Azure names the deployment in the path, and prompt flow in the body too")
+	assert.Equal(t, "gpt4o-prod", r.Body["model"])
 }
 
 func TestLLMAzureDefaultVersion(t *testing.T) {
@@ -171,7 +173,7 @@ func TestLLMParameters(t *testing.T) {
 		"functions": [{"name": "old"}], "function_call": "auto", "question": "a template variable, not sent"}`)
 	require.NoError(t, err)
 	var want map[string]any
-	require.NoError(t, json.Unmarshal([]byte(`{"model": "m", "messages": [{"role": "user", "content": "x"}], `+params+`}`), &want))
+	require.NoError(t, json.Unmarshal([]byte(`{"model": "m", "messages": [{"role": "user", "content": "x"}], `+params+`, "stream": false}`), &want))
 	// Every parameter set is sent as given; tools win over functions, as in
 	// prompt flow; a zero temperature is a value, not an absence.
 	assert.Equal(t, want, s.Requests()[0].Body)
@@ -180,7 +182,7 @@ func TestLLMParameters(t *testing.T) {
 	_, err = callLLM(context.Background(), t, tool, `{"model": "m", "messages": [{"role": "user", "content": "x"}],
 		"temperature": null, "stop": null, "tools": null, "response_format": null, "seed": null}`)
 	require.NoError(t, err)
-	assert.ElementsMatch(t, []string{"model", "messages"}, keys(s.Requests()[1].Body))
+	assert.ElementsMatch(t, []string{"model", "messages", "stream"}, keys(s.Requests()[1].Body))
 }
 
 func TestLLMToolCalls(t *testing.T) {
@@ -431,7 +433,7 @@ func TestLLMNoStreamWithTools(t *testing.T) {
 	ctx := plugins.WithStream(context.Background(), func(string) { t.Error("streamed") })
 	_, err := callLLM(ctx, t, tool, `{"model": "m", "messages": [{"role": "user", "content": "x"}], "tools": []}`)
 	require.NoError(t, err)
-	assert.NotContains(t, s.Requests()[0].Body, "stream")
+	assert.Equal(t, false, s.Requests()[0].Body["stream"])
 }
 
 func TestParseRetryAfter(t *testing.T) {
@@ -491,7 +493,7 @@ func TestLLMTemplate(t *testing.T) {
 			assert.Equal(t, tc.want, body["messages"])
 			// The tool's own inputs are parameters, sent; the others are
 			// variables, not sent.
-			assert.ElementsMatch(t, []string{"model", "messages", "temperature", "n"}, keys(body))
+			assert.ElementsMatch(t, []string{"model", "messages", "temperature", "n", "stream"}, keys(body))
 		})
 	}
 }

@@ -52,7 +52,7 @@ func (promptTool) Invoke(_ context.Context, in []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	text, messages, err := renderChat(src, raw, trusted)
+	text, messages, err := renderChat(src, raw, trusted, false)
 	if err != nil {
 		return nil, err
 	}

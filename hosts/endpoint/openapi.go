@@ -76,7 +76,7 @@ func (t *table) openAPIDoc() obj {
 				"description": describe(f, text),
 				"tags":        []string{name},
 				"requestBody": obj{"required": true, "content": obj{"application/json": obj{"schema": in}}},
-				"responses": errorResponses(obj{"200": obj{
+				"responses": scoreErrorResponses(obj{"200": obj{
 					"description": "The flow's outputs.",
 					"content":     content,
 				}}),
@@ -88,7 +88,7 @@ func (t *table) openAPIDoc() obj {
 		"openapi": "3.0.3",
 		"info": obj{
 			"title":       "weir runtime server",
-			"description": "The flows deployed on this server. Errors are {\"error\": {\"code\", \"message\"}}.",
+			"description": "The flows deployed on this server. Errors are {\"error\": {\"code\", \"message\"}}, but on /score, where they are prompt flow's.",
 			"version":     engine.Version(),
 		},
 		"paths": paths,
@@ -102,6 +102,19 @@ func (t *table) openAPIDoc() obj {
 					"properties": obj{
 						"code":    obj{"type": "string"},
 						"message": obj{"type": "string"},
+					},
+				}},
+			},
+			"PromptflowError": obj{
+				"type":     "object",
+				"required": []string{"error"},
+				"properties": obj{"error": obj{
+					"type":     "object",
+					"required": []string{"code", "message", "innerError"},
+					"properties": obj{
+						"code":       obj{"type": "string", "enum": []string{codeUserError, codeSystemError}},
+						"message":    obj{"type": "string"},
+						"innerError": obj{"type": "object", "properties": obj{"code": obj{"type": "string"}}},
 					},
 				}},
 			},
@@ -136,9 +149,24 @@ func (t *table) openAPIDoc() obj {
 	}
 }
 
+// scoreErrorResponses adds the error answers of /score to responses:
+// prompt flow's, which say whose error it is.
+func scoreErrorResponses(responses obj) obj {
+	return withErrors(responses, "PromptflowError", map[string]string{
+		"400": "UserError: malformed JSON, inputs that break the flow's types, or a node whose tool failed.",
+		"404": "UserError: no flow is deployed.",
+		"406": "UserError: the Accept header asks for what the flow cannot answer.",
+		"413": "UserError: the body is over the size limit.",
+		"429": "UserError: too many runs in flight; retry after Retry-After seconds.",
+		"500": "SystemError: a node hit a sandbox or time limit, its plugin's process exited, or the server failed.",
+		"503": "SystemError: nothing can run the flow now; retry after Retry-After seconds.",
+		"504": "SystemError: the run timed out; the message names the nodes that were running.",
+	})
+}
+
 // errorResponses adds the error answers of a run to responses.
 func errorResponses(responses obj) obj {
-	for status, what := range map[string]string{
+	return withErrors(responses, "Error", map[string]string{
 		"400": "Malformed JSON (invalid_json) or inputs that break the flow's types (invalid_input).",
 		"404": "No such flow.",
 		"413": "The body is over the size limit.",
@@ -146,10 +174,16 @@ func errorResponses(responses obj) obj {
 		"500": "The run failed inside the server.",
 		"502": "A node failed; the message names it, its tool and plugin.",
 		"504": "The run timed out; the message names the nodes that were running.",
-	} {
+	})
+}
+
+// withErrors adds an answer per status to responses, described as
+// statuses says, whose body is the component schema.
+func withErrors(responses obj, schema string, statuses map[string]string) obj {
+	for status, what := range statuses {
 		responses[status] = obj{
 			"description": what,
-			"content":     obj{"application/json": obj{"schema": obj{"$ref": "#/components/schemas/Error"}}},
+			"content":     obj{"application/json": obj{"schema": obj{"$ref": "#/components/schemas/" + schema}}},
 		}
 	}
 	return responses

@@ -451,6 +451,9 @@ outputs: n: "${echo.output.value}"
 		schema("/v1/flows/ranges/runs", "requestBody.content.application/json.schema"))
 	assert.Equal(t, "Greets someone.\n\nThe answer is the outputs object alone, as a prompt flow or Azure ML online endpoint gives it.",
 		paths["/score"].(map[string]any)["post"].(map[string]any)["description"])
+	assert.Equal(t, `{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/PromptflowError"}}},`+
+		`"description":"UserError: malformed JSON, inputs that break the flow's types, or a node whose tool failed."}`,
+		schema("/score", "responses.400"), "/score's errors are prompt flow's")
 }
 
 func keys(m map[string]any) []string {

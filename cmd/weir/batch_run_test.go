@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -140,4 +141,46 @@ func TestBinaryPythonMetrics(t *testing.T) {
 	var sum struct{ Metrics map[string]float64 }
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &sum))
 	assert.Equal(t, map[string]float64{"accuracy": 0.67}, sum.Metrics)
+}
+
+// TestPoolBatchReadsAnEarlierRun maps a batch on a work pool from an
+// earlier run's lines: attached, and detached then collected by weir runs
+// wait, which reads the run again.
+func TestPoolBatchReadsAnEarlierRun(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	ns := startPoolServe(t, t.TempDir())
+	r := weirNATS(t, nil, "pool", "create", "--nats", ns.url, "hello")
+	require.Equal(t, 0, r.code, r.stderr)
+	startWorker(t, ns.url, "hello")
+
+	home := t.TempDir()
+	weir := func(args ...string) result {
+		return runBinaryEnv(t, bin, root, "", noNATSEnv, append(args, "--home", home)...)
+	}
+	r = weir("batch", "examples/hello/flow.cue", "--data", "examples/hello/data.jsonl")
+	require.Equal(t, 0, r.code, r.stderr)
+	base := runID.FindStringSubmatch(r.stdout)[1]
+	want := recordLines(t, home, base)
+
+	mapped := []string{"batch", "examples/hello/flow.cue", "--data", "examples/hello/data.jsonl", "--nats", ns.url, "--pool", "hello",
+		"--run", base, "--column-mapping", "name=${run.outputs.message}"}
+	r = weir(mapped...)
+	require.Equal(t, 0, r.code, r.stderr)
+	attached := recordLines(t, home, runID.FindStringSubmatch(r.stdout)[1])
+
+	r = weir(append(mapped, "--detach")...)
+	require.Equal(t, 0, r.code, r.stderr)
+	run := strings.TrimSpace(r.stdout)
+	r = weir("runs", "wait", run)
+	require.Equal(t, 0, r.code, r.stderr)
+	detached := recordLines(t, home, run)
+
+	require.Len(t, attached, len(want))
+	for line, out := range want {
+		var o struct{ Message string }
+		require.NoError(t, json.Unmarshal([]byte(out), &o))
+		assert.Contains(t, attached[line], `"message":"Hello, `+o.Message+`!"`, "line %d", line)
+		assert.Equal(t, attached[line], detached[line], "line %d", line)
+	}
 }

@@ -22,9 +22,13 @@
 //	                         engine.FailureKind; absent in records of older weirs)
 //	                         with "aggregate":{...} for the flow's aggregate nodes
 //	  metrics.json           written when the run finishes: counts, latencies,
-//	                         per-node statistics, aggregate outputs
+//	                         per-node statistics, aggregate outputs, and the
+//	                         metrics they logged ("metrics":{"accuracy":0.67})
 //	  log.txt                timestamped lines: start, what the caller logged, end
 //	  lock                   locked (flock) by the process running the batch
+//
+// Store.BaseRun reads a finished run's lines for a batch whose mapping reads
+// ${run.outputs.x} (Meta.BaseRun).
 //
 // Store.StartBatch runs a batch of the engine into a new run, writing each
 // line as it ends and finishing the run when the batch does: weir batch is

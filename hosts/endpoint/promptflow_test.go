@@ -363,3 +363,17 @@ func TestSwaggerNoFlow(t *testing.T) {
 	got := do(t, "GET", fx.url+"/swagger.json", "")
 	assert.Equal(t, answer{404, nil, errorBody("not_found", "no flow is deployed")}, strip(got))
 }
+
+// TestScoreModelRefused: a model's refusal (a 4xx) fails its node as the
+// user's error, a 400 on /score, as prompt flow's llm tool does.
+func TestScoreModelRefused(t *testing.T) {
+	t.Parallel()
+	s := mockllm.Start(mockllm.Options{Then: mockllm.Reply{Status: 400, Message: "This model's maximum context length is 8192 tokens.", Code: "context_length_exceeded"}})
+	t.Cleanup(s.Close)
+	fx := newFixture(t, endpoint.Options{}, engine.Options{})
+	fx.deploy(t, "v1", askFlow(s, `answer: "${chat.output.text}"`))
+	got := do(t, "POST", fx.url+"/score", `{"question": "Hi?"}`)
+	assert.Equal(t, http.StatusBadRequest, got.status)
+	assert.Equal(t, scoreError("UserError", "node_failed", `node "chat" (tool openai.llm, plugin openai): llm: `+s.Host()+
+		` answered 400 Bad Request: This model's maximum context length is 8192 tokens.`), got.body)
+}

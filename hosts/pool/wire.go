@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/plugins"
 )
 
 // What travels between submitters and workers: JSON bodies, and headers
@@ -111,6 +112,10 @@ type runError struct {
 	PluginKind string `json:"plugin_kind,omitempty"`
 	Attempts   int    `json:"attempts,omitempty"`
 	Err        string `json:"err,omitempty"`
+	// ErrKind and Exited are what a node's error said of itself
+	// (plugins.KindOf, plugins.IsExited): a server answers by them.
+	ErrKind plugins.Kind `json:"err_kind,omitempty"`
+	Exited  bool         `json:"exited,omitempty"`
 }
 
 func newRunError(err error) *runError {
@@ -127,6 +132,7 @@ func newRunError(err error) *runError {
 		re.Kind = "timeout"
 	case errors.As(err, &ne):
 		re.Kind, re.Node, re.Tool, re.Plugin, re.PluginKind, re.Attempts, re.Err = "node", ne.Node, ne.Tool, ne.Plugin, ne.Kind, ne.Attempts, ne.Err.Error()
+		re.ErrKind, re.Exited = plugins.KindOf(ne.Err), plugins.IsExited(ne.Err)
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		re.Kind = "canceled"
 	}
@@ -145,7 +151,11 @@ func (re *runError) err() error {
 	case "input":
 		return &engine.InputError{Flow: re.Flow, Err: textError(re.Err)}
 	case "node":
-		return &engine.NodeError{Node: re.Node, Tool: re.Tool, Plugin: re.Plugin, Kind: re.PluginKind, Attempts: re.Attempts, Err: textError(re.Err)}
+		err := plugins.WithKind(re.ErrKind, textError(re.Err))
+		if re.Exited {
+			err = plugins.Exited(err)
+		}
+		return &engine.NodeError{Node: re.Node, Tool: re.Tool, Plugin: re.Plugin, Kind: re.PluginKind, Attempts: re.Attempts, Err: err}
 	case "timeout":
 		return &wrapped{msg: re.Message, err: engine.ErrRunTimeout}
 	case "canceled":

@@ -83,13 +83,20 @@ func (f *Flow) Name() string { return f.name }
 // File returns the path the flow was loaded from.
 func (f *Flow) File() string { return f.file }
 
-// Files returns the paths of FlowFiles: what a snapshot of the flow must
-// hold besides its plugins.
+// Files returns the paths of FlowFiles, then of the files they embed, each
+// once: what a snapshot of the flow must hold besides its plugins.
 func (f *Flow) Files() []string {
 	files := f.FlowFiles()
 	paths := make([]string, len(files))
 	for i, ff := range files {
 		paths[i] = ff.Path
+	}
+	for _, ff := range files {
+		for _, em := range ff.Embeds {
+			if !slices.Contains(paths, em.Path) {
+				paths = append(paths, em.Path)
+			}
+		}
 	}
 	return paths
 }

@@ -28,6 +28,19 @@ type FlowFile struct {
 	// Secrets are the file's secrets block, in file order; a file secret's
 	// path is resolved against the folder of the file.
 	Secrets []Secret
+	// Embeds are the files whose text the file's fields take with CUE's
+	// @embed attribute, in file order.
+	Embeds []Embed
+}
+
+// Embed is a file that a flow file embeds:
+// template: _ @embed(file="classify.jinja2", type=text).
+type Embed struct {
+	// Pos is where the attribute is.
+	Pos Pos
+	// Path is the file, resolved against the folder of the flow file;
+	// Written is the path as the attribute writes it, inside that folder.
+	Path, Written string
 }
 
 // PluginEntry is one entry of a flow file's plugins block.
@@ -58,12 +71,13 @@ type SubFlow struct {
 
 // Inspect parses the flow file filename, whose content is src, and checks
 // it against weir's flow schema, as Parse does first; but it opens no
-// plugin, checks no reference, tool or type, and reads no sub-flow.
-// filename picks the syntax and names positions; relative paths resolve
-// against its folder. A file with problems returns FlowErrors. Inspect is
-// safe to call from several goroutines.
+// plugin, checks no reference, tool or type, reads no sub-flow, and reads
+// no file the flow embeds: it lists them (FlowFile.Embeds). filename picks
+// the syntax and names positions; relative paths resolve against its
+// folder. A file with problems returns FlowErrors. Inspect is safe to call
+// from several goroutines.
 func Inspect(filename string, src []byte) (*FlowFile, error) {
-	spec, err := schemas.Parse(filename, src)
+	spec, err := schemas.ParseWith(filename, src, schemas.Options{SkipEmbeds: true})
 	if err != nil {
 		return nil, flowErrors(err)
 	}
@@ -78,6 +92,9 @@ func flowFile(spec *schemas.Flow, src []byte) *FlowFile {
 	}
 	for _, s := range spec.Secrets {
 		ff.Secrets = append(ff.Secrets, Secret{Name: s.Name, SecretSource: SecretSource{Env: s.Env, File: s.File}})
+	}
+	for _, em := range spec.Embeds {
+		ff.Embeds = append(ff.Embeds, Embed{Pos: toPos(em.Pos), Path: em.Path, Written: em.Written})
 	}
 	for _, n := range spec.Nodes {
 		if n.Flow != "" {

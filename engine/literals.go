@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/weirflow/weir/internal/schemas"
 	"github.com/weirflow/weir/plugins"
@@ -13,6 +14,8 @@ import (
 type literals struct {
 	vals map[string]json.RawMessage
 	pos  map[string]schemas.Pos
+	// embed is the file an input's text was embedded from, if it was.
+	embed map[string]string
 }
 
 func (l *literals) add(in schemas.Field, t *tmpl) {
@@ -25,6 +28,12 @@ func (l *literals) add(in schemas.Field, t *tmpl) {
 	}
 	l.vals[in.Name] = t.lit
 	l.pos[in.Name] = in.Value.Pos
+	if in.Value.Embed != "" {
+		if l.embed == nil {
+			l.embed = map[string]string{}
+		}
+		l.embed[in.Name] = in.Value.Embed
+	}
 }
 
 // checkLiterals lets the tool of node sn check its literal inputs, when it
@@ -44,6 +53,15 @@ func (c *compiler) checkLiterals(sn *schemas.Node, te *toolEntry, lits literals)
 	if errors.As(err, &le) {
 		if p, ok := lits.pos[le.Input]; ok {
 			at = p
+		}
+		if file, ok := lits.embed[le.Input]; ok {
+			// At the @embed attribute: the line is the embedded file's.
+			where := "in " + file
+			if le.Line > 0 {
+				where = fmt.Sprintf("line %d of %s", le.Line, file)
+			}
+			c.errs.Add(at, "node %q: input %q: %s: %v", sn.Name, le.Input, where, le.Err)
+			return
 		}
 	}
 	c.errs.Add(at, "node %q: %v", sn.Name, err)

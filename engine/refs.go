@@ -34,6 +34,11 @@ func (c *compiler) value(node, field string, v schemas.Value, deps map[int]bool)
 		}
 		return objectTmpl(fields)
 	}
+	if v.Embed != "" {
+		// An embedded file's text is taken as it is: a template's "${"
+		// is no reference.
+		return stringLit(v.Text)
+	}
 	parsed, err := ref.Parse(v.Text)
 	if err != nil {
 		se := err.(*ref.SyntaxError)

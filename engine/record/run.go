@@ -71,8 +71,8 @@ type Meta struct {
 	ID   string // required: letters, digits, '_' and '-' (see NewID)
 	Name string // display name, optional
 	Flow string // flow name
-	// FlowFiles are the flow file first, then its sub-flow files: they are
-	// copied into the run folder as a snapshot.
+	// FlowFiles are the flow file first, then its sub-flow files and the
+	// files they embed: they are copied into the run folder as a snapshot.
 	FlowFiles   []string
 	Data        string            // dataset path as given
 	DataSHA256  string            // hex digest of the dataset, "" if unknown

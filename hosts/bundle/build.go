@@ -28,8 +28,9 @@ import (
 const level = gzip.DefaultCompression
 
 // Build writes the bundle of the flow at flowPath to w: the flow, the
-// sub-flows its nodes run, recursively, and the files of their wasm,
-// goplugin and python plugins, each file once. It returns the bundle's manifest.
+// sub-flows its nodes run, recursively, the files they embed (@embed), and
+// the files of their wasm, goplugin and python plugins, each file once. It
+// returns the bundle's manifest.
 //
 // Build reads each flow file once and parses it with engine.Inspect, not
 // by loading it with an engine: a flow that does not parse fails with its
@@ -129,6 +130,11 @@ func build(flows []*engine.FlowFile, key ssh.Signer, w io.Writer) (*Manifest, er
 	for _, mb := range flowMembers {
 		if err := c.plugins(mb); err != nil {
 			return nil, err
+		}
+		for _, em := range mb.flow.Embeds {
+			if _, err := c.file(mb, fmt.Sprintf("embed %q", em.Written), em.Path); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := c.place(); err != nil {
@@ -241,12 +247,18 @@ func (c *collector) plugins(fm *member) error {
 // plugin adds the file at path, a file of the plugin named name of the
 // flow fm.
 func (c *collector) plugin(fm *member, name, path string) (*member, error) {
+	return c.file(fm, fmt.Sprintf("plugin %q", name), path)
+}
+
+// file adds the file at path, which the flow fm names as what: a plugin's
+// file, or a file it embeds.
+func (c *collector) file(fm *member, what, path string) (*member, error) {
 	mb, isNew, err := c.add(path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("bundle %s: plugin %q: %w", fm.path, name, err)
+		return nil, fmt.Errorf("bundle %s: %s: %w", fm.path, what, err)
 	}
 	if isNew {
-		mb.from, mb.what = fm.path, fmt.Sprintf("plugin %q", name)
+		mb.from, mb.what = fm.path, what
 	}
 	return mb, nil
 }

@@ -150,6 +150,14 @@ func TestBuildGreet(t *testing.T) {
 	assert.Equal(t, []string{"flow.cue", "upper.cue"}, paths(m.Files))
 }
 
+// TestBuildEmbed shows that a bundle holds the files its flow embeds.
+func TestBuildEmbed(t *testing.T) {
+	t.Parallel()
+	_, m := build(t, "testdata/embed/flow.cue")
+	assert.Equal(t, []string{"flow.cue", "prompts/greet.jinja2"}, paths(m.Files))
+	assert.Equal(t, sha256Of(t, "testdata/embed/prompts/greet.jinja2"), m.Files[1].SHA256)
+}
+
 // BuildFlow bundles a loaded flow as Build bundles its file, from the
 // flow files as the engine parsed them: a file changed since is not read.
 func TestBuildFlow(t *testing.T) {
@@ -257,6 +265,16 @@ outputs: {}
 			want: `bundle %s: plugin "text": the sha256 of ` + filepath.Join(dir, "plugins", "x.wasm") + " is " + sha256Of(t, wasm) + ", but the flow pins " + pin,
 		},
 		{
+			name: "missing embedded file",
+			flow: "name: \"x\"\n" + nodes + "description: _ @embed(file=\"nope.jinja2\", type=text)\n",
+			want: `bundle %s: embed "nope.jinja2": open ` + filepath.Join(dir, "flows", "nope.jinja2") + ": no such file or directory",
+		},
+		{
+			name: "embedded file out of the folder",
+			flow: "name: \"x\"\n" + nodes + "description: _ @embed(file=\"../bad.cue\", type=text)\n",
+			want: `%s:4:16: embed "../bad.cue": the path leads out of the flow's folder: embedded files must be inside the flow's folder`,
+		},
+		{
 			name: "a file named as the manifest",
 			flow: "name: \"x\"\nplugins: text: wasm: \"../weir-bundle.json\"\n" + nodes,
 			want: "bundle %s: file " + filepath.Join(dir, "weir-bundle.json") + ": the manifest has that path in a bundle: rename it",
@@ -303,6 +321,7 @@ func TestExtractRuns(t *testing.T) {
 		{"../../examples/hello/flow.cue", map[string]any{"name": "Ada", "loud": true}, `{"message":"Hello, Ada!","shouted":"HELLO, ADA!"}`},
 		{"../../examples/pipeline/flow.cue", map[string]any{"title": "hi", "text": "there"}, `{"details":null,"page":"# HI\n\nthere"}`},
 		{greet, map[string]any{"name": "Ada"}, `{"message":"HELLO, ADA!"}`},
+		{"testdata/embed/flow.cue", map[string]any{"name": "Ada"}, `{"text":"Hello, Ada!\n"}`},
 	}
 	if !testing.Short() {
 		if _, err := testbuild.NativePlugin("../.."); err != nil {

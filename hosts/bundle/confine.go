@@ -24,8 +24,8 @@ func isFlowFile(p string) bool {
 
 // confine checks the entry flow of a bundle and every sub-flow it reaches,
 // each the file at its bundle path: every path they name must stay in the
-// bundle. A plugin's file and a sub-flow are files of the bundle, and a
-// granted folder is a folder of it, granted read-only. Paths are taken as
+// bundle. A plugin's file, a sub-flow and a file a flow embeds are files of
+// the bundle, and a granted folder is a folder of it, granted read-only. Paths are taken as
 // the flows write them and resolved against the flow's folder inside the
 // bundle, as the engine resolves them once the bundle is extracted; and
 // since an extracted bundle holds only regular files and the folders
@@ -106,6 +106,9 @@ func (c *confiner) check(p string) (*engine.FlowFile, error) {
 				c.add(pl.Pos, "%s: a plugin may not write into a bundle, whose files the server runs: grant the folder without write", what)
 			}
 		}
+	}
+	for _, em := range f.Embeds {
+		c.file(em.Pos, fmt.Sprintf("embed %q", em.Written), dir, em.Written)
 	}
 	for _, sf := range f.SubFlows {
 		sub, ok := c.file(sf.Pos, fmt.Sprintf("node %q", sf.Node), dir, sf.Written)

@@ -53,6 +53,16 @@ func confineCases() []struct {
 			want:  `read bundle: flows/flow.cue:2:10: plugin "x": the path ../../x.wasm leads outside the bundle: a flow in a bundle reaches only the bundle's files`,
 		},
 		{
+			name:  "embedded file not in the bundle",
+			files: map[string]string{"flows/flow.cue": "name: \"x\"\n" + nodes + "description: _ @embed(file=\"prompt.txt\", type=text)\n"},
+			want:  `read bundle: flows/flow.cue:4:16: embed "prompt.txt": the path prompt.txt is not a file of the bundle`,
+		},
+		{
+			name:  "embedded file up and out",
+			files: map[string]string{"flows/flow.cue": "name: \"x\"\n" + nodes + "description: _ @embed(file=\"../../etc/passwd\", type=text)\n"},
+			want:  `read bundle: flows/flow.cue:4:16: embed "../../etc/passwd": the path leads out of the flow's folder: embedded files must be inside the flow's folder`,
+		},
+		{
 			name:  "absolute plugin",
 			files: map[string]string{"flows/flow.cue": "name: \"x\"\nplugins: x: goplugin: \"/usr/bin/env\"\n" + nodes},
 			want:  `read bundle: flows/flow.cue:2:10: plugin "x": the path /usr/bin/env is absolute: a flow in a bundle reaches only the bundle's files, by paths relative to the flow file`,

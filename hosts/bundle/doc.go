@@ -1,6 +1,6 @@
-// Package bundle packs a flow, its sub-flows and its plugin files into one
-// content-addressed archive, the unit every host deploys, and reads such an
-// archive back safely.
+// Package bundle packs a flow, its sub-flows, the files they embed and
+// their plugin files into one content-addressed archive, the unit every
+// host deploys, and reads such an archive back safely.
 //
 // # Format
 //
@@ -76,9 +76,9 @@
 // against the file list, a signature against the digest, and stop reading
 // past MaxSize, MaxFiles and MaxFlows. Then they parse the entry flow and
 // every sub-flow it runs and refuse a flow that reaches outside the bundle:
-// a plugin file or sub-flow that is not one of the bundle's files (for a
-// Python plugin, a file or folder of it, and its requirements file), a
-// granted folder outside it or with write access. Their errors are
+// a plugin file, sub-flow or embedded file that is not one of the bundle's
+// files (for a Python plugin, a file or folder of it, and its requirements
+// file), a granted folder outside it or with write access. Their errors are
 // *InvalidError values naming the file at fault, or the flow file, line and
 // column. Extract writes through an os.Root, so that nothing lands outside
 // its folder; an extracted bundle holds only regular files and folders, so

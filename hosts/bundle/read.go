@@ -113,8 +113,8 @@ func open(path string, t *Trust) (*Bundle, error) {
 // Trust's business), the manifest's flow name and version against the
 // entry flow, and confines the flows: it parses the entry flow and every
 // sub-flow it runs, as the engine will, and refuses a flow that names a
-// plugin file or sub-flow that is not a file of the bundle (an absolute
-// path, a path out through "..") or grants a folder outside the bundle or
+// plugin file, sub-flow or embedded file that is not a file of the bundle
+// (an absolute path, a path out through "..") or grants a folder outside the bundle or
 // with write access, naming the flow file, line and column. So a flow
 // served from a bundle reaches only the bundle's files, whichever host
 // extracts it.

@@ -446,6 +446,11 @@ func (d *decoder) value(v cue.Value) Value {
 	case cue.StringKind:
 		if s, err := v.String(); err == nil {
 			out.Kind, out.Text = String, s
+			if file, ok := d.embedAt[out.Pos]; ok {
+				// Not in the flow file: PosAt points at the attribute.
+				out.Embed = file
+				return out
+			}
 			out.quote = d.quote(out.Pos, s)
 			return out
 		}

@@ -30,6 +30,9 @@ type Flow struct {
 	Defaults    Defaults
 	// Chat is the chat field, nil when the flow has none.
 	Chat *Chat
+	// Embeds are the files whose text the flow's fields take with @embed,
+	// in file order.
+	Embeds []Embed
 }
 
 // Chat names what makes a flow a chat flow: the input that takes the
@@ -165,6 +168,10 @@ type Value struct {
 	Text   string
 	Items  []Value
 	Fields []Field
+	// Embed is the file a String's text comes from, as its @embed
+	// attribute writes it, or "". Such a text is taken as it is: a "${" in
+	// it is no reference.
+	Embed string
 	// quote is the number of bytes between Pos and the string's first
 	// character when the string is on one line without escapes, else -1.
 	quote int

@@ -49,6 +49,8 @@ func FuzzParse(f *testing.F) {
 		{cue, "name: \"x\"\nnodes: a: {tool: \"t.x\", inputs: {r: #\"${inputs.x}\"#, m: \"\"\"\n\t${a}\n\t\"\"\", b: 'bytes', d: *\"${x}\" | int}}\n"},
 		{cue, "name: \"x\"\nnodes: a: {tool: \"t.x\", when: {ref: \"${inputs.x}\"}, retry: {attempts: 0}, timeout: \"0s\"}\n"},
 		{cue, "name: \"x\"\nplugins: {two: {wasm: \"a\", goplugin: \"b\"}, none: {}, p: wasm: string}\nnodes: a: tool: \"t.x\"\n"},
+		{cue, "@extern(embed)\nname: \"x\"\nnodes: a: {tool: \"t.x\", inputs: {t: _ @embed(file=\"p.txt\", type=text), u: 1 @embed(file=x, glob=y) @embed(z)}}\n"},
+		{cue, "name: \"x\"\ndescription: _ @embed(file=#\"../\\(x)\"#, type=text, type=json)\nnodes: a: tool: \"t.x\"\n"},
 		{cue, "name: 1 & 2\n"},
 		{cue, "[1, 2]"},
 		{cue, "\"just a string\""},

@@ -37,13 +37,27 @@ const schemaFile = "weir/flow.cue"
 
 // Parse parses a flow from src. The extension of filename picks the syntax
 // (.cue, .yaml, .yml or .json) and filename names the positions in errors.
-// Relative plugin and sub-flow paths are resolved against filename's folder.
+// Relative plugin and sub-flow paths are resolved against filename's folder,
+// and so are the files a CUE flow embeds (see Embed), which Parse reads.
 //
 // The error, when not nil, is an Errors listing every problem found. The Flow
 // is still returned when the file could be read as a flow at all, so that a
 // caller can look for more problems in one pass; it must not be run.
 func Parse(filename string, src []byte) (*Flow, error) {
-	d := &decoder{file: filename, src: src, dir: filepath.Dir(filename)}
+	return ParseWith(filename, src, Options{})
+}
+
+// Options adjust ParseWith. The zero value is Parse's.
+type Options struct {
+	// SkipEmbeds leaves the files that @embed attributes name unread, for
+	// a caller that only lists them (Flow.Embeds), as a bundle does: the
+	// fields that embed them hold "".
+	SkipEmbeds bool
+}
+
+// ParseWith is Parse with options.
+func ParseWith(filename string, src []byte, opts Options) (*Flow, error) {
+	d := &decoder{file: filename, src: src, dir: filepath.Dir(filename), opts: opts}
 	f := d.syntax()
 	if f == nil {
 		return nil, d.errs.Err()
@@ -63,6 +77,7 @@ func Parse(filename string, src []byte) (*Flow, error) {
 	d.cueErrors(u.Validate(), def)
 	d.concrete(v, u, def)
 	flow := d.flow(v, u, def)
+	flow.Embeds = d.embedded
 	if d.broken {
 		return nil, d.errs.Err()
 	}
@@ -73,7 +88,12 @@ type decoder struct {
 	file string
 	src  []byte
 	dir  string
+	opts Options
 	yaml bool // YAML positions count runes; see pos
+	// embedded are the files @embed attributes name, in file order, and
+	// embedAt the written path of each by the position of its text.
+	embedded []Embed
+	embedAt  map[Pos]string
 	// lines holds the offset of each line's start in src; see offset.
 	lines []int
 	// nodes and outputs are the entries of those fields, when detached.
@@ -94,6 +114,9 @@ func (d *decoder) syntax() *ast.File {
 	switch ext := strings.ToLower(filepath.Ext(d.file)); ext {
 	case ".cue":
 		f, err = parser.ParseFile(d.file, d.src, parser.ParseComments)
+		if err == nil {
+			d.embeds(f)
+		}
 	case ".yaml", ".yml":
 		d.yaml = true
 		f, err = cueyaml.Extract(d.file, yamlLineBreaks(d.src))

@@ -80,13 +80,12 @@ func (s *Server) serveScore(w *recorder, r *http.Request) {
 	s.run(w, r, rt, body, modeScore, id)
 }
 
-// scoreInputs reads /score's body for flow f as prompt flow's server does
-// (load_request_data, SPEC §6): a flow with no input ignores it, whatever
-// it is; a body that is not JSON, empty included, is the text of a flow's
-// one input, whatever its Content-Type; else the body is the inputs
-// object, which the engine checks, and an empty one is {}.
-func scoreInputs(f *engine.Flow, body []byte) ([]byte, error) {
-	ins := f.Inputs()
+// scoreInputs reads /score's body for a flow of inputs ins as prompt
+// flow's server does (load_request_data, SPEC §6): a flow with no input
+// ignores it, whatever it is; a body that is not JSON, empty included, is
+// the text of a flow's one input, whatever its Content-Type; else the body
+// is the inputs object, which the engine checks, and an empty one is {}.
+func scoreInputs(ins []engine.Input, body []byte) ([]byte, error) {
 	switch {
 	case len(ins) == 0:
 		return []byte("{}"), nil
@@ -271,7 +270,7 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 	}
 	if m == modeScore {
 		var err error
-		if inputs, err = scoreInputs(v.flow, inputs); err != nil {
+		if inputs, err = scoreInputs(v.inputs, inputs); err != nil {
 			writeError(w, http.StatusBadRequest, codeInvalidJSON, err.Error())
 			return
 		}

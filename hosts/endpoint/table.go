@@ -48,10 +48,11 @@ type version struct {
 	digest  string
 	created time.Time
 	nodes   int
+	inputs  []engine.Input // the flow's, for /score's bodies
 }
 
 func (s *Server) newVersion(name string, f *engine.Flow, digest string) *version {
-	return &version{name: name, flow: f, digest: digest, created: time.Now().UTC(), nodes: len(f.Nodes())}
+	return &version{name: name, flow: f, digest: digest, created: time.Now().UTC(), nodes: len(f.Nodes()), inputs: f.Inputs()}
 }
 
 // with returns a copy of t in which r replaces the route of its name.

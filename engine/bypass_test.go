@@ -3,11 +3,14 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 )
@@ -138,4 +141,45 @@ outputs: v: "${a.output.value}"
 		`flow.cue:5:63: node "b": when.is must be a literal value, not a reference`,
 		`flow.cue:6:40: node "c": when takes one of ref and value, not both: ref reads a value of the run, as in ref: "${inputs.mode}"; value is a literal`,
 	}, errs)
+}
+
+// TestBypassPythonDefault is prompt flow's case with a real Python tool: an
+// input from a bypassed node is left out, so the parameter's default
+// applies, while a parameter without one gets None.
+func TestBypassPythonDefault(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skipf("SKIP LOUDLY: no python3 on PATH: %v", err)
+	}
+	e, err := weir.New(engine.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, e.Close()) })
+	dir := writeFlow(t, map[string]string{
+		"tools.py": `from promptflow.core import tool
+
+
+@tool
+def pick(gate: str, fallback: str = "the default") -> str:
+    return f"{gate!r} {fallback!r}"
+`,
+		"flow.cue": `name: "py-default"
+plugins: py: python: "tools.py"
+inputs: mode: string
+nodes: {
+	gate: {tool: "builtin.json", inputs: value: "open", when: {ref: "${inputs.mode}", is: "a"}}
+	pick: {
+		tool: "py.pick"
+		inputs: {gate: "${gate.output.value}", fallback: "${gate.output.value}"}
+		when: {value: 1, is: 1}
+	}
+}
+outputs: v: "${pick.output.value}"
+`,
+	})
+	f, err := e.Load(context.Background(), filepath.Join(dir, "flow.cue"))
+	require.NoError(t, err)
+	for mode, want := range map[string]string{"a": "'open' 'open'", "b": "None 'the default'"} {
+		res, err := f.Run(context.Background(), map[string]any{"mode": mode})
+		require.NoError(t, err)
+		assert.Equal(t, map[string]any{"v": want}, outputs(t, res), mode)
+	}
 }

@@ -72,6 +72,7 @@ outputs: v: "${n.output.value}"
 		res := &engine.Result{RunID: "r1", Flow: "raw", Status: engine.Succeeded, Outputs: outputs,
 			Nodes: []engine.NodeResult{{Node: "n", Tool: "builtin.json", Status: engine.Succeeded, Attempts: 1}}}
 		m := modes[r.URL.Query().Get("mode")]
+		w.promptflow = m == modeScore // as on /score
 		var ev *events
 		if m == modeStream {
 			ev = newEvents(w, 1)
@@ -106,6 +107,8 @@ outputs: v: "${n.output.value}"
 				t.Fatalf("%s of %q: %d %q, want %d and JSON", name, outputs, resp.StatusCode, body, want)
 			}
 			switch {
+			case !valid && name == "score":
+				checkScoreEncodeError(t, body)
 			case !valid:
 				checkEncodeError(t, body)
 			case name == "score" && !bytes.Equal(body, append(outputs, '\n')):
@@ -164,6 +167,17 @@ func checkEncodeError(t *testing.T, body []byte) {
 	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code != codeInternal ||
 		!strings.HasPrefix(e.Error.Message, "encode the answer: the run's outputs are not valid JSON: ") {
 		t.Fatalf("error body %q, want code internal and what is wrong with the outputs", body)
+	}
+}
+
+// checkScoreEncodeError checks /score's answer to outputs that do not
+// encode: a SystemError, in prompt flow's words.
+func checkScoreEncodeError(t *testing.T, body []byte) {
+	t.Helper()
+	var e promptflowError
+	if err := json.Unmarshal(body, &e); err != nil || e.Error.Code != codeSystemError || e.Error.InnerError.Code != codeInternal ||
+		!strings.HasPrefix(e.Error.Message, "encode the answer: the run's outputs are not valid JSON: ") {
+		t.Fatalf("error body %q, want a SystemError, code internal within, and what is wrong with the outputs", body)
 	}
 }
 

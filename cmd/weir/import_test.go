@@ -91,8 +91,8 @@ func TestImportPromptflowWebClassification(t *testing.T) {
 	assert.Equal(t, "imported "+filepath.Join(flows, "web-classification")+" into wc/flow.cue: flow \"web-classification\", 5 nodes; see wc/README.md\n", r.stdout)
 
 	var data strings.Builder
-	for _, page := range []string{"/spotify", "/netflix", "/arxiv"} {
-		fmt.Fprintf(&data, "{\"url\": %q, \"answer\": \"App\"}\n", web.URL+page)
+	for i, page := range []string{"/spotify", "/netflix", "/arxiv"} {
+		fmt.Fprintf(&data, "{\"url\": %q, \"answer\": %q}\n", web.URL+page, []string{"App", "Movie", "App"}[i])
 	}
 	require.NoError(t, os.WriteFile(filepath.Join(work, "data.jsonl"), []byte(data.String()), 0o644))
 	home := filepath.Join(work, "home")
@@ -118,6 +118,23 @@ func TestImportPromptflowWebClassification(t *testing.T) {
 		"Text: /netflixListen to music/netflix.\nSummary:",
 		"Text: /arxivListen to music/arxiv.\nSummary:",
 	}, summaries)
+
+	// The evaluation flow over that run, as prompt flow's run_evaluation.yml
+	// maps it: its aggregation node's log_metric is the batch's metric.
+	r = runBinaryEnv(t, bin, work, "", env, "import", "promptflow", filepath.Join(flows, "eval-classification-accuracy"), "-o", "eval")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runBinaryEnv(t, bin, work, "", env, "batch", "--home", home, "eval/flow.cue", "--data", "data.jsonl", "--run", id[1],
+		"--column-mapping", "groundtruth=${data.answer}", "prediction=${run.outputs.category}")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "\nMETRIC    VALUE\naccuracy  0.67\n")
+	evalID := runID.FindStringSubmatch(r.stdout)
+	require.NotNil(t, evalID, r.stdout)
+	got = recordLines(t, home, evalID[1])
+	assert.JSONEq(t, `{"grade":"Correct"}`, got[1])
+	assert.JSONEq(t, `{"grade":"Incorrect"}`, got[2])
+	metrics, err := os.ReadFile(filepath.Join(home, "runs", evalID[1], "metrics.json"))
+	require.NoError(t, err)
+	assert.Contains(t, string(metrics), `"metrics":{"accuracy":0.67}`)
 }
 
 // TestImportPromptflowRefused: a flow weir cannot run is refused with

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -153,4 +155,76 @@ func TestImportPromptflowRefused(t *testing.T) {
 		"  "+dir+"/flow.dag.yaml:17:3: node \"flip_image\": flip_image.py:3 imports promptflow.contracts.multimedia, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric and connection classes)\n"+
 		"nothing was written\n", r.stderr)
 	assert.NoDirExists(t, filepath.Join(work, "di"))
+}
+
+// TestImportPromptflowServe serves an imported chat flow and calls it as
+// prompt flow's clients do: /score with and without event streams, its
+// error body, /health and /swagger.json.
+func TestImportPromptflowServe(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	flows := promptflowCorpus(t, root)
+	m := mockllm.Start(mockllm.Options{Text: "Paris is the capital."})
+	defer m.Close()
+	work := t.TempDir()
+	conn := filepath.Join(work, "conn.yaml")
+	require.NoError(t, os.WriteFile(conn, []byte("name: open_ai_connection\ntype: open_ai\nbase_url: "+m.URL+"/v1\n"), 0o644))
+	r := runBinary(t, bin, work, "import", "promptflow", filepath.Join(flows, "chat-basic"), "-o", "chat", "--connection", "open_ai_connection="+conn)
+	require.Equal(t, 0, r.code, r.stderr)
+	srv := startServe(t, work, []string{"OPEN_AI_CONNECTION_API_KEY=" + mockllm.DefaultKey}, 1, "chat/flow.cue")
+
+	post := func(accept, body string) (*http.Response, string) {
+		req, err := http.NewRequest("POST", srv.url+"/score", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		if accept != "" {
+			req.Header.Set("Accept", accept)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, string(b)
+	}
+	resp, body := post("", `{"question": "Capital of France?", "chat_history": []}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.JSONEq(t, `{"answer": "Paris is the capital."}`, body)
+
+	resp, body = post("text/event-stream", `{"question": "Capital of France?"}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, "text/event-stream; charset=utf-8", resp.Header.Get("Content-Type"))
+	assert.Equal(t, "data: {\"answer\":\"Paris \"}\n\ndata: {\"answer\":\"is \"}\n\ndata: {\"answer\":\"the \"}\n\ndata: {\"answer\":\"capital.\"}\n\n", body)
+
+	resp, body = post("", `{"question": 42}`)
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode, body)
+	var e struct {
+		Error struct {
+			Code       string `json:"code"`
+			Message    string `json:"message"`
+			InnerError struct {
+				Code string `json:"code"`
+			} `json:"innerError"`
+		} `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &e), body)
+	assert.Equal(t, "UserError", e.Error.Code)
+	assert.Equal(t, "invalid_input", e.Error.InnerError.Code)
+	assert.Contains(t, e.Error.Message, "question")
+
+	get := func(path string) map[string]any {
+		resp, err := http.Get(srv.url + path)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		var v map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&v))
+		return v
+	}
+	assert.Equal(t, "Healthy", get("/health")["status"])
+	sw := get("/swagger.json")
+	assert.Equal(t, "chat", sw["x-flow-type"])
+	assert.Equal(t, "question", sw["x-chat-input"])
+	assert.Equal(t, "chat_history", sw["x-chat-history"])
+	assert.Equal(t, "answer", sw["x-chat-output"])
 }

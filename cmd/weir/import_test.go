@@ -156,7 +156,7 @@ func TestImportPromptflowRefused(t *testing.T) {
 	assert.Equal(t, "weir: cannot import "+dir+":\n"+
 		"  "+dir+"/flow.dag.yaml:6:3: input \"input_image\": image inputs are not supported\n"+
 		"  "+dir+"/flow.dag.yaml:24:3: node \"question_on_image\": a custom_llm tool (promptflow.tools.aoai_gpt4v.AzureOpenAI.chat) comes from a package weir cannot run\n"+
-		"  "+dir+"/flow.dag.yaml:17:3: node \"flip_image\": flip_image.py:3 imports promptflow.contracts.multimedia, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric and connection classes)\n"+
+		"  "+dir+"/flow.dag.yaml:17:3: node \"flip_image\": flip_image.py:3 imports promptflow.contracts.multimedia, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric, trace and connection classes)\n"+
 		"nothing was written\n", r.stderr)
 	assert.NoDirExists(t, filepath.Join(work, "di"))
 }

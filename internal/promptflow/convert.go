@@ -165,6 +165,8 @@ type converter struct {
 	envGrant map[string][]string
 	origin   map[string]string // include files: where they are on disk
 	llmConn  map[string]bool   // connections llm nodes call
+	// dropped are the inputs of chat nodes left out: completion parameters.
+	dropped []string
 	// declared are the names of the file's nodes, converted or not: a
 	// reference to one that was refused is not refused again.
 	declared map[string]bool
@@ -208,6 +210,9 @@ func (c *converter) convert() {
 	d := c.d
 	c.out = Result{Files: map[string][]byte{}}
 	c.out.Name = d.Name
+	if !flowName.MatchString(c.out.Name) { // a cosmetic name: "Template Standard Flow"
+		c.out.Name = ""
+	}
 	if c.out.Name == "" {
 		c.out.Name = filepath.Base(c.dir)
 		if abs, err := filepath.Abs(c.dir); err == nil {
@@ -247,6 +252,9 @@ func (c *converter) convert() {
 	}
 	c.flowOutputs()
 	c.environment()
+	if len(c.dropped) > 0 {
+		c.notes = append(c.notes, "left out, as completion parameters a chat call does not take: "+strings.Join(c.dropped, ", "))
+	}
 }
 
 // resolveNodes applies variants and checks names (SPEC §2.3, §2.5).
@@ -308,6 +316,9 @@ func cmpOr[T any](a, b *T) *T {
 	}
 	return b
 }
+
+// flowName is a name weir serves a flow under in URLs as it is.
+var flowName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
 
 var nameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 

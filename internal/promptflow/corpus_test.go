@@ -45,10 +45,10 @@ func TestCorpusImports(t *testing.T) {
 		"describe-image": {
 			`flow.dag.yaml:6:3: input "input_image": image inputs are not supported`,
 			`flow.dag.yaml:24:3: node "question_on_image": a custom_llm tool (promptflow.tools.aoai_gpt4v.AzureOpenAI.chat) comes from a package weir cannot run`,
-			`flow.dag.yaml:17:3: node "flip_image": flip_image.py:3 imports promptflow.contracts.multimedia, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric and connection classes)`,
+			`flow.dag.yaml:17:3: node "flip_image": flip_image.py:3 imports promptflow.contracts.multimedia, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric, trace and connection classes)`,
 		},
 		"question-simulation": {
-			`flow.dag.yaml:52:3: node "call_llm_chat": call_llm_chat.py:6 imports promptflow.tools.common, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric and connection classes)`,
+			`flow.dag.yaml:52:3: node "call_llm_chat": call_llm_chat.py:6 imports promptflow.tools.common, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric, trace and connection classes)`,
 		},
 	}
 	entries, err := os.ReadDir(dir)

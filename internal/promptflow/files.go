@@ -15,7 +15,7 @@ import (
 // readFolder reads the flow folder's files, by slash path: what the
 // converted folder holds beside flow.cue. prompt flow's own artifacts
 // (the DAG file, .promptflow, caches, runs, virtual environments) stay
-// behind, and so do symbolic links, which could reach outside the folder.
+// behind. A symbolic link to a file is read as that file.
 func readFolder(dir, dagFile string) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	total := 0
@@ -35,7 +35,16 @@ func readFolder(dir, dagFile string) (map[string][]byte, error) {
 			}
 			return nil
 		}
-		if !e.Type().IsRegular() || rel == dagFile || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".pyc") {
+		if rel == dagFile || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".pyc") {
+			return nil
+		}
+		if e.Type()&fs.ModeSymlink != 0 {
+			// A link to a file is copied as the file, as prompt flow's
+			// snapshot copies it; links to anything else stay behind.
+			if info, err := os.Stat(p); err != nil || !info.Mode().IsRegular() {
+				return nil
+			}
+		} else if !e.Type().IsRegular() {
 			return nil
 		}
 		b, err := os.ReadFile(p)
@@ -72,8 +81,8 @@ func (c *converter) includes() {
 	at := c.d.pos["additional_includes"]
 	for _, inc := range c.d.AdditionalIncludes {
 		src := filepath.Join(c.dir, filepath.FromSlash(inc))
-		info, err := os.Lstat(src)
-		if err != nil || info.Mode()&fs.ModeSymlink != 0 {
+		info, err := os.Stat(src)
+		if err != nil {
 			c.refuse(at, "additional include %s does not exist", inc)
 			continue
 		}
@@ -123,7 +132,7 @@ func (c *converter) requirements() {
 	rel := path.Clean(filepath.ToSlash(name))
 	src, ok := c.files[rel]
 	if !ok || strings.HasPrefix(rel, "../") {
-		c.refuse(c.d.pos["environment"], "requirements file %s does not exist in the flow's folder", name)
+		c.warn(c.d.pos["environment"], "requirements file %s does not exist in the flow's folder: the Python tools get no requirements", name)
 		return
 	}
 	var kept, dropped []string

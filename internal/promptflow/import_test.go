@@ -299,7 +299,7 @@ nodes:
 		`flow.dag.yaml:9:3: node "a": source file missing.py does not exist in the flow's folder or its additional_includes`,
 		`flow.dag.yaml:13:3: node "b": package tool my_pkg.tools.search comes from a pip package of prompt flow tools, which weir cannot run`,
 		`flow.dag.yaml:17:3: node "c": an llm node needs a connection`,
-		`flow.dag.yaml:21:3: node "d": d.py:1 imports promptflow.tools.common, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric and connection classes)`,
+		`flow.dag.yaml:21:3: node "d": d.py:1 imports promptflow.tools.common, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric, trace and connection classes)`,
 		`flow.dag.yaml:7:3: output "o": ${nowhere.output} names no node of the flow`,
 	}, reasons(t, err))
 }
@@ -371,4 +371,20 @@ func TestImportWrite(t *testing.T) {
 	}))
 	require.ElementsMatch(t, []string{"flow.cue", "README.md", "README.promptflow.md", "data.jsonl"}, names)
 	require.EqualError(t, res.Write(out), out+" exists and is not empty: choose another folder with -o")
+}
+
+// TestImportSymlinks: a link to a file is read as the file, as prompt
+// flow's snapshot copies it; a link to a folder stays behind.
+func TestImportSymlinks(t *testing.T) {
+	shared := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(shared, "t.jinja2"), []byte("hello {{q}}"), 0o644))
+	dir := filepath.Join(t.TempDir(), "my-flow")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "flow.dag.yaml"), []byte("inputs: {q: {type: string}}\noutputs: {a: {type: string, reference: '${n.output}'}}\nnodes:\n- {name: n, type: prompt, source: {type: code, path: t.jinja2}, inputs: {q: '${inputs.q}'}}\n"), 0o644))
+	require.NoError(t, os.Symlink(filepath.Join(shared, "t.jinja2"), filepath.Join(dir, "t.jinja2")))
+	require.NoError(t, os.Symlink(shared, filepath.Join(dir, "more")))
+	res, err := Import(context.Background(), dir, Options{Tools: stubTools(nil)})
+	require.NoError(t, err)
+	require.Equal(t, "hello {{q}}", string(res.Files["t.jinja2"]))
+	require.NotContains(t, res.Files, "more/t.jinja2")
 }

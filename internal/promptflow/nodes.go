@@ -125,6 +125,12 @@ func (c *converter) variables(n *nodeDef, own map[string]string, tool string) (v
 		if _, isParam := own[k]; isParam || k == "prompt" || k == "deployment_name" || k == "model" || k == "stream" {
 			continue
 		}
+		if _, completionOnly := llmParams["completion"][k]; tool == "llm" && completionOnly {
+			// Prompt flow's editor writes the completion parameters on chat
+			// nodes too, where they are unused keywords of the template.
+			c.dropped = append(c.dropped, n.Name+"."+k)
+			continue
+		}
 		v := decode(n.Inputs.Values[k])
 		for _, name := range weirOwn[tool] {
 			if k == name {
@@ -362,6 +368,9 @@ func (c *converter) connectionObject(conn Connection) any {
 	for k, v := range conn.Fields {
 		obj[k] = escapeLiteral(v)
 	}
+	if conn.Type == "azure_open_ai" {
+		obj["api_type"] = "azure" // which class of a union it is
+	}
 	for _, k := range conn.Secrets {
 		obj[k] = "${secrets." + c.secret(conn.Name, k) + "}"
 	}
@@ -428,26 +437,44 @@ func sanitize(s string) string {
 // os.getenv("X").
 var envRead = regexp.MustCompile(`os\.(?:environ\s*\[\s*|environ\.get\(\s*|getenv\(\s*)["']([A-Za-z_][A-Za-z0-9_]*)["']`)
 
-// promptflow modules weir's stand-in package provides (plugins/python).
-var pfModules = map[string]bool{
-	"promptflow": true, "promptflow.core": true, "promptflow.connections": true,
-	"promptflow.entities": true, "promptflow.contracts": true, "promptflow.contracts.types": true,
+// pfProvided are the modules of prompt flow weir's stand-in package
+// provides (plugins/python/runtime/promptflow), with the names each has.
+var pfProvided = map[string][]string{
+	"promptflow":                 {"tool", "log_metric"},
+	"promptflow.core":            {"tool", "log_metric"},
+	"promptflow.connections":     {"CustomConnection", "AzureOpenAIConnection", "OpenAIConnection"},
+	"promptflow.entities":        {"CustomConnection", "AzureOpenAIConnection", "OpenAIConnection"},
+	"promptflow.contracts":       {"types"},
+	"promptflow.contracts.types": {"PromptTemplate", "Secret"},
+	"promptflow.tracing":         {"trace", "start_trace"},
 }
 
-var pfImport = regexp.MustCompile(`(?m)^\s*(?:from\s+(promptflow(?:\.\w+)*)\s+import|import\s+(promptflow(?:\.\w+)*))`)
+// pfImport finds imports of prompt flow's modules: "import M" or "from M
+// import a, b" (with its names, parenthesised over lines or not).
+var pfImport = regexp.MustCompile(`(?m)^[ \t]*(?:from[ \t]+(promptflow(?:\.\w+)*)[ \t]+import[ \t]+(\([^)]*\)|[^\n#]*)|import[ \t]+(promptflow(?:\.\w+)*))`)
 
 // checkImports refuses a tool file that imports parts of prompt flow
 // weir does not provide, and notes the environment variables it reads.
 func (c *converter) checkImports(file string) string {
 	src := string(c.files[file])
 	for _, m := range pfImport.FindAllStringSubmatchIndex(src, -1) {
-		mod := src[m[2]:m[3]]
-		if m[2] < 0 {
-			mod = src[m[4]:m[5]]
+		line := strings.Count(src[:m[0]], "\n") + 1
+		if m[6] >= 0 {
+			if mod := src[m[6]:m[7]]; pfProvided[mod] == nil {
+				return fmt.Sprintf("%s:%d imports %s, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric, trace and connection classes)", file, line, mod)
+			}
+			continue
 		}
-		if !pfModules[mod] {
-			line := strings.Count(src[:m[0]], "\n") + 1
-			return fmt.Sprintf("%s:%d imports %s, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric and connection classes)", file, line, mod)
+		mod := src[m[2]:m[3]]
+		have, ok := pfProvided[mod]
+		if !ok {
+			return fmt.Sprintf("%s:%d imports %s, a part of prompt flow weir does not provide (it provides promptflow's tool, log_metric, trace and connection classes)", file, line, mod)
+		}
+		for _, name := range strings.Split(strings.Trim(src[m[4]:m[5]], "() \t\r\n"), ",") {
+			name, _, _ = strings.Cut(strings.TrimSpace(name), " ")
+			if name != "" && name != "*" && !contains(have, name) {
+				return fmt.Sprintf("%s:%d imports %s from %s, which weir's stand-in for prompt flow does not provide (it has %s)", file, line, name, mod, strings.Join(have, ", "))
+			}
 		}
 	}
 	for _, m := range envRead.FindAllStringSubmatch(src, -1) {

@@ -100,6 +100,22 @@ class File:
         n = name_of(node)
         return n is not None and (n in self.connections or n.endswith("Connection"))
 
+    def connection_of(self, node):
+        """The connection classes an annotation admits, joined with "|"
+        (Union[AzureOpenAIConnection, OpenAIConnection], A | B, Optional[A]);
+        None when it admits none."""
+        members = [node]
+        out = []
+        while members:
+            m = members.pop(0)
+            if isinstance(m, ast.BinOp) and isinstance(m.op, ast.BitOr):
+                members[:0] = [m.left, m.right]
+            elif isinstance(m, ast.Subscript) and name_of(m.value) in ("Union", "Optional"):
+                members[:0] = list(m.slice.elts) if isinstance(m.slice, ast.Tuple) else [m.slice]
+            elif self.is_connection(m):
+                out.append(name_of(m))
+        return "|".join(out) or None
+
     def schema(self, node, depth=0):
         """The JSON Schema of an annotation; {} (any) for what it cannot tell."""
         if node is None or depth > 20:
@@ -260,8 +276,9 @@ def contract(f, fn):
     params = list(zip(positional, defaults)) + list(zip(a.kwonlyargs, a.kw_defaults))
     for arg, default in params:
         s = f.schema(arg.annotation)
-        if arg.annotation is not None and f.is_connection(arg.annotation):
-            conns[arg.arg] = name_of(arg.annotation)
+        conn = f.connection_of(arg.annotation) if arg.annotation is not None else None
+        if conn:
+            conns[arg.arg] = conn
         if default is None:
             required.append(arg.arg)
         else:

@@ -61,12 +61,26 @@ class OpenAIConnection(_Connection):
         super().__init__(api_key=api_key, organization=organization, base_url=base_url, **fields)
 
 
-def build(class_name, value):
-    """Returns the connection a parameter annotated with class_name gets for
-    the JSON value the flow passed: an object becomes the class, anything
-    else is passed as it is."""
+def build(class_names, value):
+    """Returns the connection a parameter annotated with class_names (one
+    class, or a union as "A|B") gets for the JSON value the flow passed: an
+    object becomes the class, anything else is passed as it is. Of a
+    union, the class is the one the object's fields fit: a custom
+    connection's configs and secrets, Azure's api_type "azure", else
+    OpenAI's."""
     if not isinstance(value, dict):
         return value
+    names = class_names.split("|")
+    if len(names) > 1:
+        if "configs" in value or "secrets" in value:
+            fit = "CustomConnection"
+        elif value.get("api_type") == "azure":
+            fit = "AzureOpenAIConnection"
+        else:
+            fit = "OpenAIConnection"
+        class_name = fit if fit in names else names[0]
+    else:
+        class_name = names[0]
     cls = {
         "AzureOpenAIConnection": AzureOpenAIConnection,
         "OpenAIConnection": OpenAIConnection,

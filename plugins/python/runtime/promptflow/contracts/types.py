@@ -3,3 +3,7 @@
 
 class PromptTemplate(str):
     """A prompt template's text; weir passes it as a string."""
+
+
+class Secret(str):
+    """A secret value; weir passes it as a string."""

@@ -26,7 +26,7 @@ func TestInspectConnections(t *testing.T) {
 
 	tls, _, _ := open(t, "conns", `{"python": {"path": "x", "returns": "value"}}`)
 	for in, want := range map[string]string{
-		`{"model": {"api_type": "azure", "api_base": "https://a", "api_key": "k"}}`:                                      `{"value":["AzureOpenAIConnection"]}`,
+		`{"model": {"api_type": "azure", "api_base": "https://a", "api_key": "k"}}`:                                     `{"value":["AzureOpenAIConnection"]}`,
 		`{"model": {"base_url": "https://b", "api_key": "k"}, "other": {"configs": {"a": "1"}, "secrets": {"s": "2"}}}`: `{"value":["OpenAIConnection","CustomConnection"]}`,
 	} {
 		got, err := invoke(t, tls["which"], in)

@@ -87,13 +87,19 @@ func assumeConnection(name, provider, class string) Connection {
 		c.Type = "custom"
 		c.Secrets = nil
 		c.assumed = "a custom connection (its parameter's annotation)"
-	case class == "AzureOpenAIConnection" || provider == "AzureOpenAI" ||
+	case class == "AzureOpenAIConnection" || provider == "AzureOpenAI" || provider == "deployment_name" ||
 		(class == "" && (strings.Contains(lower, "azure") || strings.Contains(lower, "aoai"))):
 		c.Type = "azure_open_ai"
 		c.Fields["api_base"] = placeholderAzureBase
-		c.assumed = "azure_open_ai (from its " + map[bool]string{true: "node's provider", false: "name"}[provider == "AzureOpenAI"] + ")"
-		if class == "AzureOpenAIConnection" {
+		switch {
+		case class == "AzureOpenAIConnection":
 			c.assumed = "azure_open_ai (its parameter's annotation)"
+		case provider == "AzureOpenAI":
+			c.assumed = "azure_open_ai (its node's provider)"
+		case provider == "deployment_name":
+			c.assumed = "azure_open_ai (its node names a deployment_name and no model)"
+		default:
+			c.assumed = "azure_open_ai (from its name)"
 		}
 	default:
 		c.Type = "open_ai"

@@ -123,8 +123,6 @@ func TestCorpusChatRequest(t *testing.T) {
 	require.Len(t, reqs, 1)
 	require.Equal(t, "/v1/chat/completions", reqs[0].Path)
 	require.Equal(t, "Bearer "+mockllm.DefaultKey, reqs[0].Header.Get("Authorization"))
-	body := reqs[0].Body
-	delete(body, "stream") // false, or left out: the same to the service
 	require.Equal(t, map[string]any{
 		"model": "gpt-3.5-turbo",
 		"messages": []any{
@@ -136,8 +134,8 @@ func TestCorpusChatRequest(t *testing.T) {
 		"max_tokens":  float64(256),
 		"temperature": 0.7,
 		"top_p":       float64(1),
-		"n":           float64(1),
-	}, body)
+		"stream":      false,
+	}, reqs[0].Body)
 }
 
 // TestCorpusPromptOverride runs basic-with-builtin-llm, whose llm node
@@ -222,6 +220,23 @@ func TestCorpusActivate(t *testing.T) {
 	require.Equal(t, "/openai/deployments/gpt-35-turbo/chat/completions", reqs[0].Path)
 	require.Equal(t, "2024-02-01", reqs[0].Query.Get("api-version"))
 	require.Equal(t, mockllm.DefaultKey, reqs[0].Header.Get("api-key"))
+	// Line 0's: icm_retriever was bypassed, so the template's first_method
+	// is None, as prompt flow passes it to a template's variable.
+	content := "Incident 418856448 : Stale App Deployment for App promptflow"
+	require.Equal(t, map[string]any{
+		"model": "gpt-35-turbo",
+		"messages": []any{
+			map[string]any{"role": "system", "content": "You are a helpful assistant."},
+			map[string]any{"role": "user", "content": "When an incident occurs, there have 3 ways to deal with it, please choose one.\n1. None\n2. TSG: " + content + "\n3. KQL: " + content},
+		},
+		"temperature":       0.7,
+		"top_p":             float64(1),
+		"n":                 float64(1),
+		"stream":            false,
+		"max_tokens":        float64(256),
+		"presence_penalty":  float64(0),
+		"frequency_penalty": float64(0),
+	}, reqs[0].Body)
 }
 
 // TestCorpusIfElse runs conditional-flow-for-if-else, whose check answers

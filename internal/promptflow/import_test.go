@@ -214,7 +214,6 @@ nodes: {
 			trusted: ["deployment_name", "context"]
 			temperature:     0.5
 			top_p:           1
-			n:               1
 			deployment_name: "gpt-4o-dep"
 			history:         "${inputs.chat_history}"
 			context:         "${prompt.output.text}"

@@ -30,10 +30,14 @@ var llmParams = map[string]map[string]string{
 }
 
 // llmDefaults are the parameters prompt flow's llm tools always send, with
-// the values they send when the node sets none.
+// the values they send when the node sets none: its OpenAI chat tool sends
+// temperature and top_p, its Azure OpenAI one n too; the completion tools
+// send these and their other defaults that are not null.
 var llmDefaults = map[string][]field{
-	"chat":       {{key: "temperature", val: 1}, {key: "top_p", val: 1}, {key: "n", val: 1}},
-	"completion": {{key: "max_tokens", val: 16}, {key: "temperature", val: 1}, {key: "top_p", val: 1}, {key: "n", val: 1}},
+	"chat":       {{key: "temperature", val: 1}, {key: "top_p", val: 1}},
+	"azure chat": {{key: "temperature", val: 1}, {key: "top_p", val: 1}, {key: "n", val: 1}},
+	"completion": {{key: "max_tokens", val: 16}, {key: "temperature", val: 1}, {key: "top_p", val: 1}, {key: "n", val: 1},
+		{key: "echo", val: false}, {key: "best_of", val: 1}},
 }
 
 // weirOwn are the inputs of weir's prompt and llm tools that are not
@@ -175,7 +179,15 @@ func (c *converter) llmInputs(n *nodeDef) (string, []field) {
 		c.refuse(n.at, "node %q: an llm node needs a connection", n.Name)
 		return "", nil
 	}
-	conn := c.connection(n.Connection, n.Provider, "")
+	provider := n.Provider
+	if _, model := n.Inputs.Values["model"]; !model && provider == "" {
+		if _, dep := n.Inputs.Values["deployment_name"]; dep {
+			// Only Azure OpenAI calls a deployment: prompt flow's OpenAI
+			// tool would send an empty model.
+			provider = "deployment_name"
+		}
+	}
+	conn := c.connection(n.Connection, provider, "")
 	if !conn.isLLM() {
 		c.refuse(n.at, "node %q: connection %q is a %s connection, which cannot call a model: llm nodes need azure_open_ai, open_ai or serverless", n.Name, conn.Name, conn.Type)
 		return "", nil
@@ -228,7 +240,11 @@ func (c *converter) llmInputs(n *nodeDef) (string, []field) {
 		set[k] = true
 		ps = append(ps, field{key: k, val: c.mapValue(v)})
 	}
-	for _, d := range llmDefaults[api] {
+	defaults := llmDefaults[api]
+	if azure && api == "chat" {
+		defaults = llmDefaults["azure chat"]
+	}
+	for _, d := range defaults {
 		if !set[d.key] {
 			ps = append(ps, d)
 		}

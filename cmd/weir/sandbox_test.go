@@ -127,7 +127,8 @@ func TestServeHostileMemoryIsBounded(t *testing.T) {
 					assert.Equal(t, http.StatusOK, code, body)
 					return
 				}
-				assert.Equal(t, http.StatusBadGateway, code)
+				// A sandbox limit is the host's: /score says SystemError.
+				assert.Equal(t, http.StatusInternalServerError, code)
 				assert.Contains(t, body, fmt.Sprintf(`node \"%s\" (tool b.%s, plugin b): %s`, tool, tool, want[tool]))
 			}()
 		}
@@ -154,7 +155,8 @@ func TestServeInvalidToolOutputs(t *testing.T) {
 	}
 	for tool, want := range cases {
 		code, body := post(t, s.url+"/score", "application/json", fmt.Sprintf(`{"tool":%q}`, tool))
-		assert.Equal(t, http.StatusBadGateway, code)
+		// The tool's own fault: /score says UserError, as prompt flow.
+		assert.Equal(t, http.StatusBadRequest, code)
 		assert.Contains(t, body, want)
 		assert.True(t, jsonValid(body), body)
 

@@ -65,11 +65,11 @@ func TestServePool(t *testing.T) {
 	assert.Equal(t, []string{`serving flow "hello" at ` + s.url + ` (POST /score, /v1/flows/hello/runs)`, `runs go to the workers of pool "web"`}, s.start)
 	got := postScore(t, s.url, `{"name":"Ada"}`)
 	assert.Equal(t, http.StatusServiceUnavailable, got.code)
-	assert.Equal(t, `{"error":{"code":"unavailable","message":"pool \"web\" has no worker: start one with weir worker --pool web"}}`+"\n", got.body)
+	assert.Equal(t, `{"error":{"code":"SystemError","message":"pool \"web\" has no worker: start one with weir worker --pool web","innerError":{"code":"unavailable"}}}`+"\n", got.body)
 	assert.Equal(t, "1", got.header.Get("Retry-After"))
 	// A body that is not JSON is answered here, as without --pool.
 	got = postScore(t, s.url, `{"name":`)
-	assert.Equal(t, `{"error":{"code":"invalid_json","message":"decode body: unexpected end of JSON input, at byte 8"}}`+"\n", got.body)
+	assert.Equal(t, `{"error":{"code":"UserError","message":"decode body: unexpected end of JSON input, at byte 8","innerError":{"code":"invalid_json"}}}`+"\n", got.body)
 
 	for _, n := range []string{"1", "2"} {
 		health := freePort(t)
@@ -84,7 +84,7 @@ func TestServePool(t *testing.T) {
 	}
 	got = postScore(t, s.url, `{"name":""}`)
 	assert.Equal(t, http.StatusBadRequest, got.code)
-	assert.Equal(t, `{"error":{"code":"invalid_input","message":"flow \"hello\": invalid inputs: name: must not be \"\""}}`+"\n", got.body)
+	assert.Equal(t, `{"error":{"code":"UserError","message":"flow \"hello\": invalid inputs: name: must not be \"\"","innerError":{"code":"invalid_input"}}}`+"\n", got.body)
 
 	// Each worker answered some of the runs, as its heartbeat says.
 	deadline := time.Now().Add(time.Minute)

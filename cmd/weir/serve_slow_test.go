@@ -43,7 +43,7 @@ func TestServeBodyTimeout(t *testing.T) {
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusRequestTimeout, resp.StatusCode)
-	assert.Equal(t, `{"error":{"code":"request_timeout","message":"read body: not complete within the limit of 1s"}}`+"\n", string(body))
+	assert.Equal(t, `{"error":{"code":"UserError","message":"read body: not complete within the limit of 1s","innerError":{"code":"request_timeout"}}}`+"\n", string(body))
 	assert.True(t, resp.Close, "the connection is closed")
 
 	code, out := post(t, s.url+"/score", "application/json", `{"name":"Ada"}`)

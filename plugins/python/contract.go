@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/weirflow/weir/internal/cachefile"
 	"github.com/weirflow/weir/plugins"
@@ -57,7 +58,9 @@ func (p *Provider) readContracts(ctx context.Context, interpreter string, t *tre
 	if err != nil {
 		return nil, err
 	}
-	key := sha256.Sum256([]byte(interpreter + "\x00" + runtimeDigest()))
+	// The files' names are in the key: two tool files with the same bytes
+	// have one digest but not one contract, which names its file.
+	key := sha256.Sum256([]byte(interpreter + "\x00" + runtimeDigest() + "\x00" + strings.Join(t.tools, "\x00")))
 	cached := filepath.Join(p.dir, "contracts", fmt.Sprintf("%s-%x.json", t.digest, key[:8]))
 	if raw, err := os.ReadFile(cached); err == nil {
 		var specs []toolSpec

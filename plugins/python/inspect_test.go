@@ -2,11 +2,14 @@ package python_test
 
 import (
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/python"
 )
 
@@ -32,5 +35,27 @@ func TestInspectConnections(t *testing.T) {
 		got, err := invoke(t, tls["which"], in)
 		require.NoError(t, err)
 		require.JSONEq(t, want, got)
+	}
+}
+
+// TestSameBytesTwoFiles: two tool files with the same bytes are two
+// plugins, each calling its own file, though their contracts are cached
+// by their bytes' digest.
+func TestSameBytesTwoFiles(t *testing.T) {
+	needPython(t)
+	dir := t.TempDir()
+	src := []byte("from promptflow.core import tool\n\n\n@tool\ndef echo(x: str) -> str:\n    return x\n")
+	for _, name := range []string{"a.py", "b.py"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), src, 0o644))
+	}
+	p := python.NewProvider(python.Options{CacheDir: t.TempDir()})
+	defer p.Close()
+	for _, name := range []string{"a.py", "b.py"} {
+		pl, err := p.Open(context.Background(), plugins.Spec{Name: "t", Kind: "python", Source: filepath.Join(dir, name), Options: json.RawMessage(`{}`)})
+		require.NoError(t, err)
+		out, err := pl.Tools()[0].Invoke(context.Background(), []byte(`{"x":"hi"}`))
+		require.NoError(t, err, name)
+		require.JSONEq(t, `{"value":"hi"}`, string(out))
+		require.NoError(t, pl.Close())
 	}
 }

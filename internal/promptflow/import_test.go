@@ -11,7 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
+	"github.com/weirflow/weir/plugins/builtin"
 	"github.com/weirflow/weir/plugins/python"
 )
 
@@ -71,6 +73,7 @@ inputs:
   chat_history: {type: list, default: []}
   count: {type: int, default: "3"}
   mode: {type: string, enum: [a, b]}
+  meta: {type: object, default: {}}
 outputs:
   answer: {type: string, reference: "${answer.output}", is_chat_output: true}
   picked: {type: string, reference: "${pick.output.items[0]['first name']}"}
@@ -127,6 +130,7 @@ inputs: {
 	chat_history: [...] | *[]
 	count: int | *3
 	mode:  "a" | "b"
+	meta: {...} | *close({})
 }
 
 // A chat flow: the user's message, the answer and the history.
@@ -243,7 +247,7 @@ outputs: {
 }
 `, string(res.Files["flow.cue"]))
 	require.Equal(t, "requests==2.31.0\n", string(res.Files["requirements.txt"]))
-	require.Equal(t, []string{`flow.dag.yaml:10:3: output "total" is left out: it reads aggregation node "score", and prompt flow leaves such outputs out too`}, trimWarnings(res.Warnings))
+	require.Equal(t, []string{`flow.dag.yaml:11:3: output "total" is left out: it reads aggregation node "score", and prompt flow leaves such outputs out too`}, trimWarnings(res.Warnings))
 	readme := string(res.Files["README.md"])
 	require.Contains(t, readme, "| answer | llm | `open_ai_connection.llm` |  |")
 	require.Contains(t, readme, "| my_conn | custom | `MY_CONN_API_KEY` |")
@@ -386,4 +390,23 @@ func TestImportSymlinks(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "hello {{q}}", string(res.Files["t.jinja2"]))
 	require.NotContains(t, res.Files, "more/t.jinja2")
+}
+
+// TestImportObjectDefault: an object input whose default is {} keeps it
+// (CUE would fold {...} | *{} into {}, a required input).
+func TestImportObjectDefault(t *testing.T) {
+	res, err := importFiles(t, map[string]string{"flow.dag.yaml": "inputs: {meta: {type: object, default: {}}}\noutputs: {m: {type: object, reference: '${inputs.meta}'}}\nnodes: []\n"}, Options{})
+	require.NoError(t, err)
+	dir := filepath.Join(t.TempDir(), "out")
+	require.NoError(t, res.Write(dir))
+	e, err := engine.New(engine.Options{Providers: []plugins.Provider{builtin.NewProvider()}})
+	require.NoError(t, err)
+	defer e.Close()
+	f, err := e.Load(context.Background(), filepath.Join(dir, "flow.cue"))
+	require.NoError(t, err)
+	for in, want := range map[string]string{`{}`: `{"m":{}}`, `{"meta":{"a":[1]}}`: `{"m":{"a":[1]}}`} {
+		r, err := f.Run(context.Background(), json.RawMessage(in))
+		require.NoError(t, err)
+		require.JSONEq(t, want, string(r.Outputs))
+	}
 }

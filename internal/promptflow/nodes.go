@@ -557,7 +557,14 @@ func (c *converter) flowInputs() {
 				c.refuse(in.Default, "input %q: default: %v", name, err)
 				continue
 			}
-			typ += " | *" + cueLiteral(cv)
+			def := cueLiteral(cv)
+			if m, ok := cv.(map[string]any); ok && len(m) == 0 {
+				// CUE folds {...} | *{} into {}, whose default is lost:
+				// a closed empty struct keeps it, and still matches none
+				// but the empty object.
+				def = "close({})"
+			}
+			typ += " | *" + def
 		}
 		c.inputs = append(c.inputs, field{key: name, val: raw(typ), comment: in.Description})
 		if in.IsChatInput {

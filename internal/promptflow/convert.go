@@ -1,6 +1,7 @@
 package promptflow
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -299,7 +300,7 @@ func (c *converter) resolveNodes() {
 			}
 			v := body.Node
 			v.Name, v.variant = n.Name, id
-			v.Activate, v.Aggregation = cmpOr(v.Activate, n.Activate), v.Aggregation || n.Aggregation
+			v.Activate, v.Aggregation = cmp.Or(v.Activate, n.Activate), v.Aggregation || n.Aggregation
 			if v.at.Line == 0 {
 				v.at = n.at
 			}
@@ -308,13 +309,6 @@ func (c *converter) resolveNodes() {
 		c.nodes[n.Name] = n
 		c.order = append(c.order, n.Name)
 	}
-}
-
-func cmpOr[T any](a, b *T) *T {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 // flowName is a name weir serves a flow under in URLs as it is.
@@ -345,19 +339,12 @@ func (c *converter) classify(n *nodeDef) {
 		// prompt flow: the plugin entries say returns: "value".
 		c.kinds[n.Name] = outKind{field: "value", agg: agg}
 	case "custom_llm":
-		c.refuse(n.at, "node %q: a custom_llm tool (%s) comes from a package weir cannot run", n.Name, cmp(n.Source.Tool, n.Source.Path))
+		c.refuse(n.at, "node %q: a custom_llm tool (%s) comes from a package weir cannot run", n.Name, cmp.Or(n.Source.Tool, n.Source.Path))
 	case "":
 		c.refuse(n.at, "node %q has no type", n.Name)
 	default:
 		c.refuse(n.at, "node %q: type %q is not supported (weir imports llm, prompt and python nodes)", n.Name, n.Type)
 	}
-}
-
-func cmp(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // checkGraph checks every reference and looks for cycles (SPEC §2.4).

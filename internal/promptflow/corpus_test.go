@@ -2,6 +2,7 @@ package promptflow
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -273,7 +274,7 @@ func TestCorpusEvaluation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 3, sum.Succeeded)
 	var agg map[string]map[string]any
-	require.NoError(t, jsonUnmarshal(sum.Aggregates, &agg))
+	require.NoError(t, json.Unmarshal(sum.Aggregates, &agg))
 	require.Equal(t, map[string]any{"accuracy": 0.67}, agg["calculate_accuracy"]["metrics"])
 	require.Equal(t, []any{"Correct", "Incorrect", "Correct"}, agg["calculate_accuracy"]["value"])
 }
@@ -282,7 +283,7 @@ func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
-	require.NoError(t, jsonUnmarshal(b, v))
+	require.NoError(t, json.Unmarshal(b, v))
 }
 
 // pages serves web pages on loopback for the flows that fetch a URL.

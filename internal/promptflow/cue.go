@@ -20,8 +20,6 @@ func jsonMarshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
-
 // cueLiteral writes a value as CUE: JSON is CUE.
 func cueLiteral(v any) string {
 	b, err := jsonMarshal(v)

@@ -1,6 +1,8 @@
 package promptflow
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
 	"path"
 	"regexp"
@@ -264,10 +266,8 @@ func (c *converter) llmInputs(n *nodeDef) (string, []field) {
 		fields = append(fields, field{key: "trusted", val: trusted})
 	}
 	fields = append(fields, ps...)
-	return pluginName(conn.Name) + ".llm", append(fields, vars...)
+	return conn.Name + ".llm", append(fields, vars...)
 }
-
-func pluginName(conn string) string { return conn }
 
 // connection returns the connection of a name, describing it once for the
 // flow's plugins and secrets.
@@ -289,7 +289,7 @@ func (c *converter) pythonInputs(n *nodeDef) (string, []field) {
 	switch n.Source.Type {
 	case "code", "":
 	case "package", "package_with_prompt":
-		c.refuse(n.at, "node %q: package tool %s comes from a pip package of prompt flow tools, which weir cannot run", n.Name, cmp(n.Source.Tool, n.Source.Path))
+		c.refuse(n.at, "node %q: package tool %s comes from a pip package of prompt flow tools, which weir cannot run", n.Name, cmp.Or(n.Source.Tool, n.Source.Path))
 		return "", nil
 	default:
 		c.refuse(n.at, "node %q: source type %q is not supported", n.Name, n.Source.Type)
@@ -349,7 +349,7 @@ func paramTypes(t python.ToolInfo) map[string]string {
 			Type any `json:"type"`
 		} `json:"properties"`
 	}
-	_ = jsonUnmarshal(t.Contract.Inputs, &s)
+	_ = json.Unmarshal(t.Contract.Inputs, &s)
 	types := map[string]string{}
 	for k, p := range s.Properties {
 		switch typ := p.Type.(type) {

@@ -19,7 +19,9 @@
 //
 // Everything it writes (datasets, records of a few hundred MB, the binary)
 // goes into a temporary folder, removed at the end. Run it from anywhere in
-// the repository; -quick is a smoke run of a few thousand lines:
+// the repository; -quick is a smoke run of a few thousand lines; -json FILE
+// also writes the figures as JSON (bench/figures.Batch), for
+// bench/cmd/report:
 //
 //	go run ./bench/cmd/batchbench
 package main
@@ -38,6 +40,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/bench"
+	"github.com/weirflow/weir/bench/figures"
 	"github.com/weirflow/weir/engine"
 )
 
@@ -60,19 +63,25 @@ func main() {
 	rounds := flag.Int("rounds", 1, "rounds of each throughput row, whose medians are printed")
 	throughput := flag.Bool("throughput", true, "measure the throughput in this process")
 	memory := flag.Bool("memory", true, "measure the peak memory of the weir binary")
+	jsonFile := flag.String("json", "", "also write the figures as JSON to `FILE`")
 	flag.Parse()
 	if *quick && !bench.FlagSet("lines") {
 		*lines = 2000
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, max(*lines, 1), max(*rounds, 1), *throughput, *memory); err != nil {
+	fig := &figures.Batch{Header: figures.NewHeader("batchbench"), Lines: max(*lines, 1), Rounds: max(*rounds, 1)}
+	err := run(ctx, fig, *throughput, *memory)
+	if err == nil && *jsonFile != "" {
+		err = figures.Write(*jsonFile, fig)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "batchbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, lines, rounds int, throughput, memory bool) error {
+func run(ctx context.Context, fig *figures.Batch, throughput, memory bool) error {
 	root, err := bench.ModuleRoot()
 	if err != nil {
 		return err
@@ -84,18 +93,19 @@ func run(ctx context.Context, lines, rounds int, throughput, memory bool) error 
 	defer os.RemoveAll(dir)
 	fmt.Printf("weir batch benchmarks (%s/%s, %d CPUs, %s)\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	if throughput {
-		if err := lineRates(ctx, root, dir, lines, rounds); err != nil {
+		if err := lineRates(ctx, fig, root, dir); err != nil {
 			return err
 		}
 	}
 	if memory {
-		return peakMemory(ctx, root, dir, []int{lines, 10 * lines})
+		return peakMemory(ctx, fig, root, dir, []int{fig.Lines, 10 * fig.Lines})
 	}
 	return nil
 }
 
 // lineRates prints the table of lines per second, weir's and direct.
-func lineRates(ctx context.Context, root, dir string, n, rounds int) error {
+func lineRates(ctx context.Context, fig *figures.Batch, root, dir string) error {
+	n, rounds := fig.Lines, fig.Rounds
 	data := filepath.Join(dir, "data.jsonl")
 	warm := filepath.Join(dir, "warm.jsonl")
 	if err := bench.WriteDataset(data, n); err != nil {
@@ -117,7 +127,7 @@ func lineRates(ctx context.Context, root, dir string, n, rounds int) error {
 		if err != nil {
 			return err
 		}
-		err = flowRows(ctx, tw, f, name, data, warm, lines, rounds)
+		err = flowRows(ctx, tw, fig, f, name, data, warm, lines)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -136,7 +146,7 @@ func lineRates(ctx context.Context, root, dir string, n, rounds int) error {
 
 // flowRows measures one flow at each concurrency, after a warm-up of both
 // sides (Wasm instance pools, template caches).
-func flowRows(ctx context.Context, tw *tabwriter.Writer, f *bench.BatchFlow, name, data, warm string, lines []bench.Line, rounds int) error {
+func flowRows(ctx context.Context, tw *tabwriter.Writer, fig *figures.Batch, f *bench.BatchFlow, name, data, warm string, lines []bench.Line) error {
 	if err := f.Direct(ctx, lines[:min(len(lines), 1000)], 8); err != nil {
 		return err
 	}
@@ -145,7 +155,7 @@ func flowRows(ctx context.Context, tw *tabwriter.Writer, f *bench.BatchFlow, nam
 	}
 	for _, c := range concurrencies {
 		var weirs, engines, directs []float64
-		for range rounds {
+		for range fig.Rounds {
 			d, err := rate(func() (int, error) { return len(lines), f.Direct(ctx, lines, c) })
 			if err != nil {
 				return err
@@ -160,8 +170,10 @@ func flowRows(ctx context.Context, tw *tabwriter.Writer, f *bench.BatchFlow, nam
 			}
 			directs, engines, weirs = append(directs, d), append(engines, e), append(weirs, w)
 		}
-		w, d := median(weirs), median(directs)
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.2f\t%.0f\t\n", name, c, w, d, w/d, median(engines))
+		w, d, e := median(weirs), median(directs), median(engines)
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.0f\t%.2f\t%.0f\t\n", name, c, w, d, w/d, e)
+		fig.Throughput = append(fig.Throughput, figures.BatchRate{Flow: name, Concurrency: c,
+			WeirLinesPerSec: w, DirectLinesPerSec: d, WeirOverDirect: w / d, NoRecordLinesPerSec: e})
 	}
 	return nil
 }

@@ -15,12 +15,13 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/bench"
+	"github.com/weirflow/weir/bench/figures"
 	"github.com/weirflow/weir/internal/testbuild"
 )
 
 // peakMemory builds weir and runs weir batch as a child process over
 // datasets of each size, for each flow, and prints their peak RSS.
-func peakMemory(ctx context.Context, root, dir string, sizes []int) error {
+func peakMemory(ctx context.Context, fig *figures.Batch, root, dir string, sizes []int) error {
 	exe := filepath.Join(dir, "weir")
 	if err := bench.BuildWeir(ctx, root, exe); err != nil {
 		return err
@@ -51,6 +52,7 @@ func peakMemory(ctx context.Context, root, dir string, sizes []int) error {
 			runs = append(runs, r)
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%.0f\t%s\t%.0f MB\t\n", name, n, r.wall.Round(10*time.Millisecond),
 				float64(n)/r.wall.Seconds(), r.peak(), float64(r.record)/1e6)
+			fig.Memory = append(fig.Memory, r.figures(name, n))
 		}
 		verdicts = append(verdicts, verdict(name, runs, sizes))
 	}
@@ -89,6 +91,12 @@ type childRun struct {
 }
 
 func (r childRun) exact() bool { return r.rss > r.floor }
+
+// figures is the run as -json writes it.
+func (r childRun) figures(flow string, lines int) figures.BatchRun {
+	return figures.BatchRun{Flow: flow, Lines: lines, WallNs: r.wall.Nanoseconds(), LinesPerSec: float64(lines) / r.wall.Seconds(),
+		PeakRSS: r.rss, PeakExact: r.exact(), FloorRSS: r.floor, RecordBytes: r.record}
+}
 
 func (r childRun) peak() string {
 	switch {

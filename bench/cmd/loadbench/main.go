@@ -17,7 +17,10 @@
 // counts its parent's memory at exec (see batchbench's spawn).
 //
 // -weir measures a weir binary built elsewhere (an older commit's) instead
-// of this repository's, without the in-process column.
+// of this repository's, without the in-process column. -nodes chooses other
+// sizes (the ratio row is then the largest over the smallest), and -json
+// FILE also writes the figures as JSON (bench/figures.Load), for
+// bench/cmd/report.
 //
 //	go run ./bench/cmd/loadbench
 package main
@@ -32,23 +35,31 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"text/tabwriter"
 	"time"
 
 	"github.com/weirflow/weir/bench"
+	"github.com/weirflow/weir/bench/figures"
 )
-
-var sizes = []int{1000, 10000}
 
 func main() {
 	rounds := flag.Int("rounds", 3, "loads of each flow, whose medians are printed")
 	weir := flag.String("weir", "", "the weir binary to measure instead of this repository's")
+	nodes := flag.String("nodes", "1000,10000", "sizes of the flows, in nodes, separated by commas: two or more, smallest first")
+	jsonFile := flag.String("json", "", "also write the figures as JSON to `FILE`")
 	flag.Parse()
 	testing.Init()
+	sizes, err := parseSizes(*nodes)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadbench: -nodes:", err)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *weir, max(*rounds, 1)); err != nil {
+	if err := run(ctx, *weir, sizes, max(*rounds, 1), *jsonFile); err != nil {
 		fmt.Fprintln(os.Stderr, "loadbench:", err)
 		os.Exit(1)
 	}
@@ -61,7 +72,26 @@ type load struct {
 	allocated int64         // by engine.Parse in this process, 0 if not measured
 }
 
-func run(ctx context.Context, exe string, rounds int) error {
+// parseSizes reads -nodes: two sizes or more, growing.
+func parseSizes(list string) ([]int, error) {
+	var sizes []int
+	for _, s := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 2 {
+			return nil, fmt.Errorf("%q is not a number of nodes of 2 or more", s)
+		}
+		if len(sizes) > 0 && n <= sizes[len(sizes)-1] {
+			return nil, fmt.Errorf("%d is not larger than the size before it", n)
+		}
+		sizes = append(sizes, n)
+	}
+	if len(sizes) < 2 {
+		return nil, fmt.Errorf("%q: give two sizes or more", list)
+	}
+	return sizes, nil
+}
+
+func run(ctx context.Context, exe string, sizes []int, rounds int, jsonFile string) error {
 	dir, err := os.MkdirTemp("", "loadbench")
 	if err != nil {
 		return err
@@ -103,13 +133,14 @@ func run(ctx context.Context, exe string, rounds int) error {
 		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), rounds)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "flow\tnodes\tvalidate wall\tvalidate CPU\tvalidate peak RSS\tParse allocates\t")
+	first, last := sizes[0], sizes[len(sizes)-1]
 	for _, shape := range shapes {
-		small, large := loads[key(shape, sizes[0])], loads[key(shape, sizes[1])]
+		small, large := loads[key(shape, first)], loads[key(shape, last)]
 		for _, n := range sizes {
 			l := loads[key(shape, n)]
 			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t\n", shape, n, ms(l.wall), ms(l.cpu), mib(l.rss), mib(l.allocated))
 		}
-		fmt.Fprintf(tw, "%s\t10k/1k\t%s\t%s\t%s\t%s\t\n", shape,
+		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\t\n", shape, count(last), count(first),
 			ratio(small.wall.Seconds(), large.wall.Seconds()), ratio(small.cpu.Seconds(), large.cpu.Seconds()),
 			ratio(float64(small.rss), float64(large.rss)), ratio(float64(small.allocated), float64(large.allocated)))
 	}
@@ -117,11 +148,31 @@ func run(ctx context.Context, exe string, rounds int) error {
 		return err
 	}
 	fmt.Println("\nvalidate is the weir binary as a child process, process start included; Parse is engine.Parse in this process.")
-	fmt.Println("Linear loading costs about 10x for 10 times the nodes; a peak RSS grows less, from what every process holds.")
-	if floor >= min(loads[key(shapes[0], sizes[0])].rss, loads[key(shapes[1], sizes[0])].rss) {
+	fmt.Printf("Linear loading costs about %gx for %g times the nodes; a peak RSS grows less, from what every process holds.\n",
+		float64(last)/float64(first), float64(last)/float64(first))
+	if floor >= min(loads[key(shapes[0], first)].rss, loads[key(shapes[1], first)].rss) {
 		fmt.Printf("this process held %s when the children started: their peak RSS may count it\n", mib(floor))
 	}
-	return nil
+	if jsonFile == "" {
+		return nil
+	}
+	return figures.Write(jsonFile, loadFigures(shapes, sizes, rounds, loads))
+}
+
+// loadFigures is the figures of the table, row by row.
+func loadFigures(shapes []string, sizes []int, rounds int, loads map[string]*load) *figures.Load {
+	fig := &figures.Load{Header: figures.NewHeader("loadbench"), Rounds: rounds}
+	for _, shape := range shapes {
+		for _, n := range sizes {
+			l := loads[key(shape, n)]
+			fig.Rows = append(fig.Rows, figures.LoadRow{
+				Shape: shape, Nodes: n,
+				ValidateWallNs: l.wall.Nanoseconds(), ValidateCPUNs: l.cpu.Nanoseconds(),
+				ValidatePeakRSS: l.rss, ParseAllocated: l.allocated,
+			})
+		}
+	}
+	return fig
 }
 
 // validate writes the flow and runs weir validate on it rounds times.
@@ -149,6 +200,14 @@ func validate(ctx context.Context, exe, dir, shape string, n, rounds int) (*load
 }
 
 func key(shape string, n int) string { return fmt.Sprintf("%s-%d", shape, n) }
+
+// count is a number of nodes as the ratio row says it: 10k for 10000.
+func count(n int) string {
+	if n >= 1000 && n%1000 == 0 {
+		return strconv.Itoa(n/1000) + "k"
+	}
+	return strconv.Itoa(n)
+}
 
 func median[T int64 | time.Duration](xs []T) T {
 	slices.Sort(xs)

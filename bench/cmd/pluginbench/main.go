@@ -12,7 +12,8 @@
 // Every scenario runs the same function, echo, which returns its inputs,
 // on the same bytes. The guests are built into a temporary folder first
 // (bench/guests/goecho and bench/guests/wasmecho), so it runs with no other
-// step from the root of the repository:
+// step from the root of the repository. -json FILE also writes the figures
+// as JSON (bench/figures.Plugin), for bench/cmd/report:
 //
 //	go run ./bench/cmd/pluginbench
 package main
@@ -45,6 +46,7 @@ import (
 	"github.com/weirflow/weir/plugins/wasm"
 
 	"github.com/weirflow/weir/bench"
+	"github.com/weirflow/weir/bench/figures"
 )
 
 // target is the issue's bound on a go-plugin node call, as a multiple of
@@ -54,6 +56,7 @@ const target = 1.2
 func main() {
 	nodes := flag.Int("nodes", 10, "nodes per chain flow")
 	rounds := flag.Int("rounds", 3, "rounds of the go-plugin scenarios, whose medians are printed")
+	jsonFile := flag.String("json", "", "also write the figures as JSON to `FILE`")
 	flag.Parse()
 	testing.Init()
 	dir, err := os.MkdirTemp("", "pluginbench")
@@ -68,8 +71,12 @@ func main() {
 	fmt.Printf("weir go-plugin benchmarks: echo, %d-node chains, go-plugin rows the median of %d rounds (%s/%s, %d CPUs, %s)\n\n",
 		*nodes, max(*rounds, 1), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 
-	calls(dir, goGuest, wasmGuest, *nodes, max(*rounds, 1))
-	startup(goGuest)
+	fig := &figures.Plugin{Header: figures.NewHeader("pluginbench"), Nodes: *nodes, Rounds: max(*rounds, 1), Target: target}
+	calls(fig, dir, goGuest, wasmGuest)
+	startup(fig, goGuest)
+	if *jsonFile != "" {
+		check(figures.Write(*jsonFile, fig))
+	}
 }
 
 func check(err error) {
@@ -108,7 +115,8 @@ var echo = plugins.RawFunc(plugins.Contract{Name: "echo", Description: "Returns 
 // ratios are the target, run interleaved in rounds and show their medians:
 // a process round trip on a busy machine drifts more than the gaps between
 // them.
-func calls(dir, goGuest, wasmGuest string, n, rounds int) {
+func calls(fig *figures.Plugin, dir, goGuest, wasmGuest string) {
+	n, rounds := fig.Nodes, fig.Rounds
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "per call\tpayload\tns/call\tcalls/s\tvs raw go-plugin\t")
 	var verdicts []string
@@ -126,6 +134,7 @@ func calls(dir, goGuest, wasmGuest string, n, rounds int) {
 		base, node := median(raws), median(nodes)
 		row := func(name string, v float64) {
 			fmt.Fprintf(tw, "%s\t%d B\t%.0f\t%.0f\t%.2fx\t\n", name, size, v, 1e9/v, v/base)
+			fig.Calls = append(fig.Calls, figures.PluginCall{Scenario: name, PayloadBytes: size, NsPerCall: v, CallsPerSec: 1e9 / v, VsRaw: v / base})
 		}
 		row("raw go-plugin gRPC call", base)
 		row("weir go-plugin tool call", median(tools))
@@ -283,7 +292,7 @@ func chain(dir, entry, tool string, n, size int) func(b *testing.B) {
 
 // startup times a go-plugin plugin from nothing to its first answer, each
 // time with a fresh provider, and the same through go-plugin alone.
-func startup(exe string) {
+func startup(fig *figures.Plugin, exe string) {
 	const runs = 5
 	in := payload(64)
 	ctx := context.Background()
@@ -314,6 +323,8 @@ func startup(exe string) {
 		r := func(d time.Duration) time.Duration { return d.Round(10 * time.Microsecond) }
 		m := median(ds)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, r(m), r(ds[0]), r(ds[len(ds)-1]))
+		fig.Startup = append(fig.Startup, figures.PluginStartup{Step: name,
+			MedianNs: m.Nanoseconds(), MinNs: ds[0].Nanoseconds(), MaxNs: ds[len(ds)-1].Nanoseconds()})
 	}
 	row("weir: Open (spawn, handshake, Describe)", opens)
 	row("weir: first call", firsts)

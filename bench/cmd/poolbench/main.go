@@ -24,7 +24,8 @@
 // The weir binary is built first (CGO_ENABLED=0), or -weir names one.
 // Everything it writes (the NATS store, the record, the binary) goes into
 // a temporary folder, removed at the end. Run it from anywhere in the
-// repository; -quick is a smoke run of a few hundred lines:
+// repository; -quick is a smoke run of a few hundred lines; -json FILE also
+// writes the figures as JSON (bench/figures.Pool), for bench/cmd/report:
 //
 //	go run ./bench/cmd/poolbench
 //	go run ./bench/cmd/poolbench -rss
@@ -44,6 +45,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/bench"
+	"github.com/weirflow/weir/bench/figures"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/pool"
 )
@@ -60,6 +62,7 @@ type config struct {
 	window      int
 	rssLines    int
 	rss         bool
+	jsonFile    string
 }
 
 func main() {
@@ -71,6 +74,7 @@ func main() {
 	flag.IntVar(&c.window, "window", 256, "lines the submitter queues ahead of their results, as weir batch --pool --concurrency")
 	flag.BoolVar(&c.rss, "rss", false, "measure a weir worker's memory over -rss-lines lines (minutes)")
 	flag.IntVar(&c.rssLines, "rss-lines", 1_000_000, "lines of the memory run; the memory is read at a tenth, half and all of them")
+	flag.StringVar(&c.jsonFile, "json", "", "also write the figures as JSON to `FILE`")
 	quick := flag.Bool("quick", false, "a smoke run: 1000 lines and 1 round unless -lines or -rounds is given")
 	flag.Parse()
 	if *quick {
@@ -114,24 +118,30 @@ func run(ctx context.Context, c config) error {
 		return err
 	}
 	defer p.Close()
-	if err := overhead(ctx, root, dir, p, c); err != nil {
+	fig := &figures.Pool{Header: figures.NewHeader("poolbench"), Concurrency: c.concurrency}
+	if err := overhead(ctx, fig, root, dir, p, c); err != nil {
 		return err
 	}
-	if err := scaling(ctx, dir, p, c); err != nil {
+	if err := scaling(ctx, fig, dir, p, c); err != nil {
 		return err
 	}
-	if err := recovery(ctx, dir, c); err != nil {
+	if err := recovery(ctx, fig, dir, c); err != nil {
 		return err
 	}
 	if c.rss {
-		return memory(ctx, root, dir, c)
+		if err := memory(ctx, fig, root, dir, c); err != nil {
+			return err
+		}
 	}
-	return nil
+	if c.jsonFile == "" {
+		return nil
+	}
+	return figures.Write(c.jsonFile, fig)
 }
 
 // overhead prints the builtin flow's lines per second, local and on the
 // pool with one worker in this process.
-func overhead(ctx context.Context, root, dir string, p *bench.Pool, c config) error {
+func overhead(ctx context.Context, fig *figures.Pool, root, dir string, p *bench.Pool, c config) error {
 	data := filepath.Join(dir, "overhead.jsonl")
 	if err := bench.WriteDataset(data, c.lines); err != nil {
 		return err
@@ -173,6 +183,7 @@ func overhead(ctx context.Context, root, dir string, p *bench.Pool, c config) er
 		return err
 	}
 	l, r := median(locals), median(pools)
+	fig.Overhead = &figures.PoolOverhead{Lines: c.lines, LocalLinesPerSec: l, PoolLinesPerSec: r}
 	fmt.Printf("overhead: %d lines of the 3-node builtin flow, run record included, medians of %d round(s);\n", c.lines, c.rounds)
 	fmt.Printf("pool is an embedded NATS server and one worker (concurrency %d) in this process, the submitter queueing %d ahead\n\n", c.concurrency, c.window)
 	tw := table()
@@ -204,8 +215,9 @@ func rate(ctx context.Context, n int, batch func() (*engine.BatchSummary, error)
 
 // scaling prints the lines per second of the sleep flow over 1, 2 and 4
 // worker processes.
-func scaling(ctx context.Context, dir string, p *bench.Pool, c config) error {
+func scaling(ctx context.Context, fig *figures.Pool, dir string, p *bench.Pool, c config) error {
 	const wait = 20 * time.Millisecond
+	fig.ScalingWaitNs = wait.Nanoseconds()
 	f, digest, err := loadSleep(ctx, dir, p, wait)
 	if err != nil {
 		return err
@@ -230,6 +242,7 @@ func scaling(ctx context.Context, dir string, p *bench.Pool, c config) error {
 			met = "missed"
 		}
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.2f\t%.2f\t>= %.2f: %s\t\n", n, r, r/float64(n), r/one, share, scalingTarget, met)
+		fig.Scaling = append(fig.Scaling, figures.PoolScale{Workers: n, LinesPerSec: r, OfNTimesOne: share})
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -301,7 +314,7 @@ func workersRate(ctx context.Context, dir string, p *bench.Pool, f *engine.Flow,
 
 // recovery prints, for two ack waits, how long the lines of a killed
 // worker take to be redelivered and done.
-func recovery(ctx context.Context, dir string, c config) error {
+func recovery(ctx context.Context, fig *figures.Pool, dir string, c config) error {
 	const line = 3 * time.Second
 	fmt.Printf("recovery: a weir worker holding %d lines of %s is SIGKILLed, a second one idle; from the kill to\n", c.concurrency, line)
 	fmt.Printf("the lines' redelivery (the consumer's count, read every 20 ms) and to their results in the batch\n\n")
@@ -313,6 +326,8 @@ func recovery(ctx context.Context, dir string, c config) error {
 			return err
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", ackWait, seconds(redelivered), seconds(done), seconds(done-line))
+		fig.Recovery = append(fig.Recovery, figures.PoolRecovery{AckWaitNs: ackWait.Nanoseconds(),
+			RedeliveredNs: redelivered.Nanoseconds(), DoneNs: done.Nanoseconds()})
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -388,7 +403,7 @@ func recoverOnce(ctx context.Context, dir string, c config, ackWait, line time.D
 
 // memory prints a weir worker's memory over a long batch of the builtin
 // flow.
-func memory(ctx context.Context, root, dir string, c config) error {
+func memory(ctx context.Context, fig *figures.Pool, root, dir string, c config) error {
 	p, err := bench.StartPool(ctx, filepath.Join(dir, "rss"), "rss", pool.Settings{})
 	if err != nil {
 		return err
@@ -443,6 +458,7 @@ func memory(ctx context.Context, root, dir string, c config) error {
 	fmt.Fprintln(tw, "lines\telapsed\tlines/s\tRSS\tpeak RSS\t")
 	for _, r := range readings {
 		fmt.Fprintf(tw, "%d\t%s\t%.0f\t%s\t%s\t\n", r.lines, seconds(r.at), float64(r.lines)/r.at.Seconds(), mib(r.rss), mib(r.peak))
+		fig.Memory = append(fig.Memory, figures.PoolMemory{Lines: r.lines, ElapsedNs: r.at.Nanoseconds(), RSS: r.rss, PeakRSS: r.peak})
 	}
 	if err := tw.Flush(); err != nil {
 		return err

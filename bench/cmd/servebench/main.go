@@ -21,7 +21,8 @@
 // async) and 41 (Flask) for the same scenario.
 //
 // Run it from anywhere in the repository; -quick is a smoke run of 50
-// clients for 5 s:
+// clients for 5 s; -json FILE also writes the figures as JSON
+// (bench/figures.Serve), for bench/cmd/report:
 //
 //	go run ./bench/cmd/servebench
 package main
@@ -38,6 +39,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/bench"
+	"github.com/weirflow/weir/bench/figures"
 )
 
 // The scenario: what a request costs at the least, and what prompt flow
@@ -61,6 +63,7 @@ type config struct {
 	duration, warmup time.Duration
 	ramp             time.Duration
 	cpuProfile       string
+	jsonFile         string
 }
 
 func main() {
@@ -70,6 +73,7 @@ func main() {
 	flag.DurationVar(&c.warmup, "warmup", 3*time.Second, "load before the measurement, not counted")
 	flag.DurationVar(&c.ramp, "ramp", floor, "spread the clients' first requests over this long (0: all at once)")
 	flag.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (load generator and mock API) to `FILE`")
+	flag.StringVar(&c.jsonFile, "json", "", "also write the figures as JSON to `FILE`")
 	quick := flag.Bool("quick", false, "a smoke run: 50 clients for 5 s unless -clients or -duration is given")
 	flag.Parse()
 	if *quick {
@@ -153,6 +157,11 @@ func run(ctx context.Context, c config) (err error) {
 		return err
 	}
 	report(res, c.clients, peak, api)
+	if c.jsonFile != "" {
+		if err := figures.Write(c.jsonFile, serveFigures(res, c.clients, peak)); err != nil {
+			return err
+		}
+	}
 	if code != 0 {
 		return fmt.Errorf("weir serve exited %d after SIGTERM, not 0:\n%s", code, srv.stderr())
 	}

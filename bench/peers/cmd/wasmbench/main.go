@@ -9,6 +9,9 @@
 //     a warm `weir run examples/hello/flow.cue`;
 //   - a 10-node Wasm flow at concurrency 1, 2 and 8.
 //
+// -payloads chooses other payload sizes; -json FILE also writes the figures
+// as JSON (bench/figures.Wasm), for bench/cmd/report.
+//
 // Run it from bench/peers: go run ./cmd/wasmbench
 package main
 
@@ -22,6 +25,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,6 +38,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/weirflow/weir/bench/figures"
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/plugins"
 	"github.com/weirflow/weir/plugins/builtin"
@@ -42,8 +47,19 @@ import (
 
 func main() {
 	root := flag.String("root", "../..", "the weir repository")
+	payloads := flag.String("payloads", "64,4096", "payload sizes of the per-call rows, in bytes, separated by commas")
+	jsonFile := flag.String("json", "", "also write the figures as JSON to `FILE`")
 	flag.Parse()
 	testing.Init()
+	var sizes []int
+	for _, s := range strings.Split(*payloads, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 16 {
+			fmt.Fprintf(os.Stderr, "wasmbench: -payloads: %q is not a size of 16 bytes or more\n", s)
+			os.Exit(2)
+		}
+		sizes = append(sizes, n)
+	}
 	dir, err := os.MkdirTemp("", "wasmbench")
 	check(err)
 	defer os.RemoveAll(dir)
@@ -52,9 +68,13 @@ func main() {
 	extismGuest := build(dir, "extismecho", "./guests/extismecho")
 	fmt.Printf("weir Wasm benchmarks (%s/%s, %d CPUs, %s)\n\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 
-	calls(dir, weirGuest, extismGuest)
-	startup(dir, weirGuest, *root)
-	throughput(dir, weirGuest)
+	fig := &figures.Wasm{Header: figures.NewHeader("wasmbench")}
+	calls(fig, dir, weirGuest, extismGuest, sizes)
+	startup(fig, dir, weirGuest, *root)
+	throughput(fig, dir, weirGuest)
+	if *jsonFile != "" {
+		check(figures.Write(*jsonFile, fig))
+	}
 }
 
 func check(err error) {
@@ -79,10 +99,10 @@ func payload(n int) []byte {
 	return []byte(`{"text":"` + strings.Repeat("x", n-11) + `"}`)
 }
 
-func calls(dir, weirGuest, extismGuest string) {
+func calls(fig *figures.Wasm, dir, weirGuest, extismGuest string, sizes []int) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "per call\tpayload\tns/call\tcalls/s\tvs raw wazero\tvs Extism\t")
-	for _, size := range []int{64, 4096} {
+	for _, size := range sizes {
 		in := payload(size)
 		raw := testing.Benchmark(rawCall(weirGuest, in, false))
 		rawTerm := testing.Benchmark(rawCall(weirGuest, in, true))
@@ -92,6 +112,8 @@ func calls(dir, weirGuest, extismGuest string) {
 		base, peer := ns(raw), ns(ext)
 		row := func(name string, v float64) {
 			fmt.Fprintf(tw, "%s\t%d B\t%.0f\t%.0f\t%+.2f µs\t%.1fx faster\t\n", name, size, v, 1e9/v, (v-base)/1e3, peer/v)
+			fig.Calls = append(fig.Calls, figures.WasmCall{Scenario: name, PayloadBytes: size,
+				NsPerCall: v, CallsPerSec: 1e9 / v, OverRawNs: v - base, VsExtism: peer / v})
 		}
 		row("raw wazero", base)
 		row("raw wazero, termination checks", ns(rawTerm))
@@ -226,7 +248,7 @@ func extismCall(path string, in []byte) func(b *testing.B) {
 	}
 }
 
-func startup(dir, guest, root string) {
+func startup(fig *figures.Wasm, dir, guest, root string) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "startup\ttime\t")
 	// Cold: a fresh cache folder each time. Warm: the folder filled once.
@@ -240,10 +262,15 @@ func startup(dir, guest, root string) {
 	fmt.Fprintf(tw, "compile, cold (no cache)\t%s\t\n", cold.Round(time.Millisecond))
 	fmt.Fprintf(tw, "compile, warm (disk cache)\t%s\t\n", warm.Round(100*time.Microsecond))
 	fmt.Fprintf(tw, "instantiate + _initialize\t%s\t\n", inst.Round(10*time.Microsecond))
+	fig.Startup = append(fig.Startup, figures.Step{Step: "compile, cold (no cache)", Ns: cold.Nanoseconds()},
+		figures.Step{Step: "compile, warm (disk cache)", Ns: warm.Nanoseconds()},
+		figures.Step{Step: "instantiate + _initialize", Ns: inst.Nanoseconds()})
 	if run, err := warmRun(dir, root); err != nil {
 		fmt.Fprintf(tw, "warm weir run hello\t%v\t\n", err)
+		fig.Startup = append(fig.Startup, figures.Step{Step: "warm weir run hello (wall)", Error: err.Error()})
 	} else {
 		fmt.Fprintf(tw, "warm weir run hello (wall)\t%s\t\n", run.Round(time.Millisecond))
+		fig.Startup = append(fig.Startup, figures.Step{Step: "warm weir run hello (wall)", Ns: run.Nanoseconds()})
 	}
 	check(tw.Flush())
 	fmt.Println()
@@ -327,7 +354,7 @@ func warmRun(dir, root string) (time.Duration, error) {
 }
 
 // throughput runs the 10-node chain from several goroutines for a second.
-func throughput(dir, guest string) {
+func throughput(fig *figures.Wasm, dir, guest string) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "10-node Wasm flow\truns/s\tnode calls/s\t")
 	e := newEngine(dir)
@@ -355,6 +382,7 @@ func throughput(dir, guest string) {
 		wg.Wait()
 		rate := float64(runs.Load()) / time.Since(start).Seconds()
 		fmt.Fprintf(tw, "concurrency %d\t%.0f\t%.0f\t\n", workers, rate, rate*10)
+		fig.Throughput = append(fig.Throughput, figures.WasmThroughput{Concurrency: workers, RunsPerSec: rate, NodeCallsPerSec: rate * 10})
 	}
 	check(tw.Flush())
 }

@@ -110,7 +110,7 @@ func (s *Server) setSplit(flow string, weights map[string]int) ([]Deployment, er
 		return nil, fail(http.StatusBadRequest, codeBadRequest, err)
 	}
 	nt := t.with(nr)
-	s.table.Store(nt)
+	s.storeTable(nt)
 	s.log.Info("traffic split set", "flow", flow, "split", nr.split)
 	list := make([]Deployment, len(nr.versions))
 	for i, v := range nr.versions {
@@ -134,13 +134,13 @@ func (s *Server) deleteVersion(flow, name string) error {
 		return fail(http.StatusNotFound, codeNotFound, fmt.Errorf("flow %q has no version %q (versions: %s)", flow, name, r.versionList()))
 	}
 	if len(r.versions) == 1 {
-		s.table.Store(t.without(flow))
+		s.storeTable(t.without(flow))
 	} else {
 		nr, err := r.without(v)
 		if err != nil {
 			return fail(http.StatusConflict, codeConflict, err)
 		}
-		s.table.Store(t.with(nr))
+		s.storeTable(t.with(nr))
 	}
 	s.log.Info("deleted", "flow", flow, "version", name)
 	return nil

@@ -19,8 +19,9 @@ import (
 type metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.HistogramVec // method, route, code
-	runs     *prometheus.CounterVec   // flow, version, status
-	runTime  *prometheus.HistogramVec // flow, version, status
+	grpc     *prometheus.HistogramVec // method, code
+	runs     *prometheus.CounterVec   // protocol, flow, version, status
+	runTime  *prometheus.HistogramVec // protocol, flow, version, status
 	nodeTime *prometheus.HistogramVec // flow, node, tool, plugin, status
 	attempts *prometheus.CounterVec   // flow, node, tool, plugin
 	retries  *prometheus.CounterVec   // flow, node, tool, plugin
@@ -45,15 +46,20 @@ func newMetrics(s *Server) *metrics {
 			Help:    "Latency of HTTP requests by method, route and status code; 499 is a client that went away, route other a path no route has.",
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
 		}, []string{"method", "route", "code"}),
+		grpc: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "weir_grpc_request_duration_seconds",
+			Help:    "Latency of gRPC calls by method (/package.Service/Method) and status code (OK, NOT_FOUND, ...).",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"method", "code"}),
 		runs: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "weir_runs_total",
-			Help: "Runs by flow, version and status.",
-		}, []string{"flow", "version", "status"}),
+			Help: "Runs by the protocol of their request (http, grpc), flow, version and status.",
+		}, []string{"protocol", "flow", "version", "status"}),
 		runTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "weir_run_duration_seconds",
-			Help:    "Latency of runs, from the inputs' check to the outputs, by flow, version and status.",
+			Help:    "Latency of runs, from the inputs' check to the outputs, by the protocol of their request (http, grpc), flow, version and status.",
 			Buckets: durations,
-		}, []string{"flow", "version", "status"}),
+		}, []string{"protocol", "flow", "version", "status"}),
 		nodeTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "weir_node_duration_seconds",
 			Help:    "Latency of the nodes that ran, their retries included, by flow (a sub-flow's own name for its nodes), node, tool, plugin and status.",
@@ -72,7 +78,7 @@ func newMetrics(s *Server) *metrics {
 			Help: "Tokens that the tools' calls of models used, as the tools reported them (builtin.llm does), by plugin and type (input or output).",
 		}, []string{"plugin", "type"}),
 	}
-	m.reg.MustRegister(m.requests, m.runs, m.runTime, m.nodeTime, m.attempts, m.retries, m.tokens,
+	m.reg.MustRegister(m.requests, m.grpc, m.runs, m.runTime, m.nodeTime, m.attempts, m.retries, m.tokens,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "weir_runs_in_flight",
 			Help: "Runs in progress, those whose request body is being read included.",
@@ -103,14 +109,15 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
-// observe records a run of version v, its nodes and its sub-flows'.
-func (m *metrics) observe(v *version, res *engine.Result) {
+// observe records a run of version v that a request of protocol asked
+// for, its nodes and its sub-flows'.
+func (m *metrics) observe(protocol string, v *version, res *engine.Result) {
 	if res == nil {
 		return
 	}
 	st := string(res.Status)
-	m.runs.WithLabelValues(v.flow.Name(), v.name, st).Inc()
-	m.runTime.WithLabelValues(v.flow.Name(), v.name, st).Observe(res.Duration.Seconds())
+	m.runs.WithLabelValues(protocol, v.flow.Name(), v.name, st).Inc()
+	m.runTime.WithLabelValues(protocol, v.flow.Name(), v.name, st).Observe(res.Duration.Seconds())
 	m.observeNodes(res)
 }
 

@@ -137,11 +137,11 @@ outputs: v: "${sub.output.v}"
 		`weir_node_duration_seconds_sum{flow="parent",node="sub",plugin="child",status="succeeded",tool="child.cue"}`,
 		`weir_node_retries_total{flow="parent",node="flaky",plugin="r",tool="r.flaky"} 1`,
 		"weir_ready 1",
-		`weir_run_duration_seconds_bucket{flow="parent",status="succeeded",version="v1"} x17`,
-		`weir_run_duration_seconds_count{flow="parent",status="succeeded",version="v1"} 1`,
-		`weir_run_duration_seconds_sum{flow="parent",status="succeeded",version="v1"}`,
+		`weir_run_duration_seconds_bucket{flow="parent",protocol="http",status="succeeded",version="v1"} x17`,
+		`weir_run_duration_seconds_count{flow="parent",protocol="http",status="succeeded",version="v1"} 1`,
+		`weir_run_duration_seconds_sum{flow="parent",protocol="http",status="succeeded",version="v1"}`,
 		"weir_runs_in_flight 0",
-		`weir_runs_total{flow="parent",status="succeeded",version="v1"} 1`,
+		`weir_runs_total{flow="parent",protocol="http",status="succeeded",version="v1"} 1`,
 	}, series(got.body))
 }
 

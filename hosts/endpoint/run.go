@@ -15,9 +15,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/trace"
-
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/plugins"
@@ -123,12 +120,8 @@ func requestID(w *recorder, r *http.Request) (id string, ok bool) {
 	if id == "" {
 		return "", true
 	}
-	valid := len(id) <= maxRequestID
-	for i := 0; valid && i < len(id); i++ {
-		valid = id[i] > ' ' && id[i] < 0x7f
-	}
-	if !valid {
-		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("header %s: want 1 to %d visible ASCII characters", header, maxRequestID))
+	if !validRunID(id) {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "header "+header+": "+runIDRule)
 		return "", false
 	}
 	w.Header().Set("X-Request-Id", id)
@@ -265,9 +258,7 @@ const (
 // and answers as m says. The caller holds a slot (admit).
 func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m mode, id string) {
 	v := rt.pick()
-	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
-		span.SetAttributes(attribute.String("weir.flow.name", rt.name), attribute.String("weir.flow.version", v.name))
-	}
+	tagSpan(r.Context(), v)
 	if m == modeScore {
 		var err error
 		if inputs, err = scoreInputs(v.inputs, inputs); err != nil {
@@ -280,8 +271,6 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 		}
 	}
 	w.Header().Set("Weir-Version", v.name)
-	ctx, cancel := context.WithTimeoutCause(r.Context(), s.opts.RequestTimeout, s.timeoutCause)
-	defer cancel()
 	var ev *events
 	opts := engine.RunOptions{RunID: id}
 	switch m {
@@ -303,8 +292,7 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 			opts.StreamHead = func(others []byte) { ev.push("", others) }
 		}
 	}
-	res, err := s.runFlow(ctx, v.flow, inputs, opts)
-	s.metrics.observe(v, res)
+	res, err := s.execute(r.Context(), protocolHTTP, v, inputs, opts)
 	if ev != nil {
 		ev.finish()
 	}
@@ -373,7 +361,7 @@ func (s *Server) answer(w *recorder, rt *route, v *version, ev *events, res *eng
 	var body []byte
 	if err != nil {
 		var code, msg string
-		status, code, msg = s.runError(rt, v, res, err)
+		status, code, msg = s.runError(rt.name, v, res, err)
 		if w.promptflow && code == codeNodeFailed {
 			status = scoreNodeStatus(err)
 		}
@@ -420,25 +408,25 @@ func (s *Server) success(w *recorder, rt *route, v *version, res *engine.Result,
 }
 
 // runError maps the error of a run to a status, a code and a message.
-func (s *Server) runError(rt *route, v *version, res *engine.Result, err error) (int, string, string) {
+func (s *Server) runError(flow string, v *version, res *engine.Result, err error) (int, string, string) {
 	var inErr *engine.InputError
 	var nodeErr *engine.NodeError
 	var unavailable *UnavailableError
 	switch {
 	case errors.As(err, &unavailable):
-		s.log.Warn("run failed", "flow", rt.name, "version", v.name, "error", err)
+		s.log.Warn("run failed", "flow", flow, "version", v.name, "error", err)
 		return http.StatusServiceUnavailable, codeUnavailable, err.Error()
 	case errors.As(err, &inErr):
 		return http.StatusBadRequest, codeInvalidInput, err.Error()
 	case errors.Is(err, engine.ErrRunTimeout):
 		msg := timeoutMessage(res, err)
-		s.log.Debug("run timed out", "flow", rt.name, "version", v.name, "run_id", res.RunID, "error", msg)
+		s.log.Debug("run timed out", "flow", flow, "version", v.name, "run_id", res.RunID, "error", msg)
 		return http.StatusGatewayTimeout, codeTimeout, msg
 	case errors.As(err, &nodeErr):
-		s.log.Debug("run failed", "flow", rt.name, "version", v.name, "run_id", res.RunID, "error", err)
+		s.log.Debug("run failed", "flow", flow, "version", v.name, "run_id", res.RunID, "error", err)
 		return http.StatusBadGateway, codeNodeFailed, err.Error()
 	}
-	s.log.Warn("run failed", "flow", rt.name, "version", v.name, "run_id", res.RunID, "error", err)
+	s.log.Warn("run failed", "flow", flow, "version", v.name, "run_id", res.RunID, "error", err)
 	return http.StatusInternalServerError, codeRunFailed, err.Error()
 }
 

@@ -82,7 +82,7 @@ outputs: v: "${bad.output.value}"
 
 	// The metrics count the runs made elsewhere as those made here.
 	metrics := do(t, "GET", there.url+"/metrics", "").body
-	assert.Contains(t, metrics, `weir_runs_total{flow="hello",status="succeeded",version="v1"} 2`)
+	assert.Contains(t, metrics, `weir_runs_total{flow="hello",protocol="http",status="succeeded",version="v1"} 2`)
 }
 
 // TestRunnerUnavailable: a Runner with nowhere to run answers 503 with

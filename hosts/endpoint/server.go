@@ -125,6 +125,7 @@ type Server struct {
 	closed   atomic.Bool
 	idle     chan struct{} // a token when the last run ends after Close
 	uploads  uploads
+	health   grpcHealth
 
 	// mu serializes changes of the table, uploads, and Close's cleanup.
 	mu      sync.Mutex
@@ -252,7 +253,7 @@ func (s *Server) deployLocked(name string, f *engine.Flow, digest string) (d Dep
 		r = old.with(v)
 	}
 	nt := t.with(r)
-	s.table.Store(nt)
+	s.storeTable(nt)
 	d = r.deployment(v, nt)
 	s.log.Debug("deployed", "flow", d.Flow, "version", d.Version, "digest", d.Digest, "weight", d.Weight)
 	return d, false, nil
@@ -267,6 +268,7 @@ func (s *Server) deployLocked(name string, f *engine.Flow, digest string) (d Dep
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		s.closed.Store(true)
+		s.syncHealth()
 		s.uploads.stop()
 		for s.inflight.Load() > 0 {
 			<-s.idle

@@ -325,7 +325,7 @@ func TestStreamDisconnect(t *testing.T) {
 		m := do(t, "GET", fx.url+"/metrics", "").body
 		return strings.Contains(m, metric) && strings.Contains(m, "weir_runs_in_flight 0\n")
 	}, 10*time.Second, 5*time.Millisecond)
-	assert.Contains(t, do(t, "GET", fx.url+"/metrics", "").body, `weir_runs_total{flow="gated",status="canceled",version="v1"} 1`)
+	assert.Contains(t, do(t, "GET", fx.url+"/metrics", "").body, `weir_runs_total{flow="gated",protocol="http",status="canceled",version="v1"} 1`)
 }
 
 // TestClose: Close turns readiness off at once and returns once the runs in

@@ -64,7 +64,7 @@ SIGTERM or Ctrl-C stops the server cleanly; weir then exits 0.`,
   weir pool serve --addr :4222 --user weir --password "$PASSWORD" --tls-cert server.pem --tls-key server-key.pem`,
 		Args: args(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkAddr(o.Addr); err != nil {
+			if err := checkAddr("--addr", o.Addr); err != nil {
 				return err
 			}
 			if o.StoreDir == "" {

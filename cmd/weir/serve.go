@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
@@ -26,6 +27,7 @@ import (
 
 type serveFlags struct {
 	addr           string
+	grpcAddr       string
 	admin          bool
 	adminToken     string
 	maxBody        string
@@ -56,6 +58,13 @@ Routes: POST /v1/flows/{flow}/runs with {"inputs": {...}} (Accept:
 text/event-stream streams node events), POST /score, GET /healthz, /readyz,
 /metrics (Prometheus) and /openapi.json.
 
+--grpc-addr serves weir's gRPC API (weir.flow.v1.Flows: Run, RunStream,
+Describe) on a port of its own, with gRPC health checking and server
+reflection, under the same limits; grpcurl finds it by itself:
+
+  grpcurl -plaintext -d '{"flow":"hello","inputs":{"name":"Ada"}}' \
+    127.0.0.1:9090 weir.flow.v1.Flows/Run
+
 --admin turns on the admin API under /v1/admin: upload bundles, list
 deployments, split traffic between versions, delete. It needs a bearer token
 (--admin-token, or $WEIR_ADMIN_TOKEN), unless the server listens on a
@@ -76,12 +85,13 @@ FLOW's bundle goes into the pool at start, a BUNDLE.weir's or an
 upload's at its first run. A request while the pool has no worker gets
 503 with Retry-After; a streamed answer arrives whole when the run ends.
 
-SIGTERM or Ctrl-C drains: /readyz answers 503, no new connection is
-accepted, and requests in flight get up to --grace to finish; then weir
+SIGTERM or Ctrl-C drains: /readyz answers 503 (gRPC health NOT_SERVING),
+no new connection is accepted, and requests in flight get up to --grace to finish; then weir
 exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 		Example: `  weir serve examples/hello/flow.cue
   weir serve --addr :8080 --admin-token "$TOKEN" hello.weir
   weir serve --admin --request-timeout 10s --max-concurrent 500
+  weir serve --grpc-addr 127.0.0.1:9090 examples/hello/flow.cue
   weir serve --pool scoring --nats nats://10.0.0.5:4222 examples/hello/flow.cue`,
 		RunE: func(cmd *cobra.Command, a []string) error {
 			if cmd.Flags().Changed("admin-token") {
@@ -94,6 +104,7 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&fl.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`; :8080 listens on every interface")
+	f.StringVar(&fl.grpcAddr, "grpc-addr", "", "also serve weir's gRPC API on `HOST:PORT`")
 	f.BoolVar(&fl.admin, "admin", false, "turn on the admin API (uploads, traffic split, delete)")
 	f.StringVar(&fl.adminToken, "admin-token", "", "the admin API's bearer `TOKEN` (default $WEIR_ADMIN_TOKEN)")
 	f.StringVar(&fl.maxBody, "max-body", "1MiB", "the largest run request body, in bytes or with KiB, MiB, GiB")
@@ -132,17 +143,18 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 			return fmt.Errorf("--trust: %w", err)
 		}
 	}
-	if err := checkAddr(fl.addr); err != nil {
+	ln, err := listen("--addr", fl.addr)
+	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", fl.addr)
-	if errors.Is(err, syscall.EADDRINUSE) {
-		return fmt.Errorf("serve: %w: another program listens there (a weir serve still running?); pick another port with --addr, or --addr 127.0.0.1:0 for a free one", err)
-	}
-	if err != nil {
-		return fmt.Errorf("serve: %w", err)
-	}
 	defer ln.Close()
+	var grpcLn net.Listener
+	if fl.grpcAddr != "" {
+		if grpcLn, err = listen("--grpc-addr", fl.grpcAddr); err != nil {
+			return err
+		}
+		defer grpcLn.Close()
+	}
 	loopback := ln.Addr().(*net.TCPAddr).IP.IsLoopback()
 	if fl.admin && fl.adminToken == "" && !loopback {
 		return usageError{fmt.Errorf("--admin on %s needs a token (--admin-token or $WEIR_ADMIN_TOKEN): only a loopback address may go without", fl.addr)}
@@ -203,7 +215,27 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		flows = append(flows, name)
 	}
 	printServing(stderr, "http://"+displayAddr(ln.Addr().(*net.TCPAddr)), flows, fl)
-	return serveUntil(ctx, stderr, ln, s, fl.grace)
+	var gs *grpc.Server
+	if grpcLn != nil {
+		gs = s.NewGRPCServer()
+		fmt.Fprintf(stderr, "gRPC at %s (weir.flow.v1.Flows, health, reflection)\n", displayAddr(grpcLn.Addr().(*net.TCPAddr)))
+	}
+	return serveUntil(ctx, stderr, ln, s, grpcLn, gs, fl.grace)
+}
+
+// listen listens on addr, the value of flag.
+func listen(flag, addr string) (net.Listener, error) {
+	if err := checkAddr(flag, addr); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("serve: %w: another program listens there (a weir serve still running?); pick another port with %s, or %s 127.0.0.1:0 for a free one", err, flag, flag)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
+	return ln, nil
 }
 
 // printServing says where each flow is served, and the admin API.
@@ -230,16 +262,26 @@ func printServing(stderr io.Writer, base string, flows []string, fl serveFlags) 
 	}
 }
 
-// serveUntil serves s on ln until ctx ends, then drains: new requests are
-// refused, and those in flight have grace to finish before they are cut off.
-func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, grace time.Duration) error {
+// serveUntil serves s on ln, and over gRPC as gs on grpcLn when gs is not
+// nil, until ctx ends, then drains: new requests are refused, and those in
+// flight have grace to finish before they are cut off.
+func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, grpcLn net.Listener, gs *grpc.Server, grace time.Duration) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- hs.Serve(ln) }()
+	grpcStopped := make(chan struct{})
+	if gs != nil {
+		go func() {
+			if err := gs.Serve(grpcLn); err != nil {
+				served <- fmt.Errorf("gRPC: %w", err)
+			}
+		}()
+		defer gs.Stop() // after a failure to serve
+	}
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
@@ -250,9 +292,25 @@ func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpo
 	go func() { closed <- s.Close() }() // /readyz answers 503 from now on
 	drainCtx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	if gs != nil {
+		go func() {
+			gs.GracefulStop() // returns when the calls in flight have
+			close(grpcStopped)
+		}()
+	} else {
+		close(grpcStopped)
+	}
 	cut := hs.Shutdown(drainCtx) != nil
+	select {
+	case <-grpcStopped:
+	case <-drainCtx.Done():
+		cut = true
+	}
 	if cut {
 		_ = hs.Close() // ends the requests left, and so their runs
+		if gs != nil {
+			gs.Stop()
+		}
 	}
 	<-served
 	if err := <-closed; err != nil {
@@ -264,17 +322,17 @@ func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpo
 	return nil
 }
 
-// checkAddr checks that addr is HOST:PORT as a usage error, guessing what a
-// bare port or host meant.
-func checkAddr(addr string) error {
+// checkAddr checks that addr, the value of flag, is HOST:PORT as a usage
+// error, guessing what a bare port or host meant.
+func checkAddr(flag, addr string) error {
 	_, _, err := net.SplitHostPort(addr)
 	if err == nil {
 		return nil
 	}
 	if _, perr := strconv.ParseUint(addr, 10, 16); perr == nil {
-		return usageError{fmt.Errorf("--addr %s: did you mean :%s (every interface) or 127.0.0.1:%s (this machine only)?", addr, addr, addr)}
+		return usageError{fmt.Errorf("%s %s: did you mean :%s (every interface) or 127.0.0.1:%s (this machine only)?", flag, addr, addr, addr)}
 	}
-	return usageError{fmt.Errorf("--addr %s: want HOST:PORT, as 127.0.0.1:8080, or :8080 for every interface", addr)}
+	return usageError{fmt.Errorf("%s %s: want HOST:PORT, as 127.0.0.1:8080, or :8080 for every interface", flag, addr)}
 }
 
 // deployPath loads the flow or bundle at path and deploys it, as the

@@ -71,6 +71,16 @@
 // /metrics counts the models' tokens in weir_tokens_total by plugin and
 // type (input, output).
 //
+// Server.NewGRPCServer serves the same runs over gRPC (grpc.go): weir's own
+// API, weir.flow.v1.Flows (Run, RunStream, Describe; internal/flowpb, from
+// proto/weir/flow/v1), with gRPC health, which follows Ready, and server
+// reflection. HTTP's run routes and the gRPC services go through one core
+// (core.go): routing and the traffic split, MaxConcurrent, RequestTimeout,
+// traceparent, and the run metrics, labelled by protocol. gRPC's codes map
+// from the HTTP statuses above: 400 INVALID_ARGUMENT, 404 NOT_FOUND, 429
+// and 413 RESOURCE_EXHAUSTED, 502 UNKNOWN, 503 UNAVAILABLE, 504
+// DEADLINE_EXCEEDED, 500 INTERNAL, with weir's message.
+//
 // Versions of a flow are immutable. Each request picks one at random by the
 // flow's traffic split: the routing table is copied on every change and
 // swapped atomically, so a change never blocks or fails a request, and runs

@@ -45,7 +45,7 @@ type Options struct {
 	// has no token.
 	InsecureAdmin bool
 	// MaxBodyBytes bounds the body of a run request (1 MiB); a larger one
-	// gets 413.
+	// gets 413. It bounds a gRPC message too (RESOURCE_EXHAUSTED).
 	MaxBodyBytes int64
 	// MaxBundleBytes bounds an uploaded bundle (512 MiB).
 	MaxBundleBytes int64
@@ -108,7 +108,8 @@ var (
 	ErrVersionExists = errors.New("version exists")
 )
 
-// Server serves deployed flows over HTTP. It is safe for concurrent use:
+// Server serves deployed flows over HTTP, and over gRPC through
+// NewGRPCServer. It is safe for concurrent use:
 // requests, Deploy and the admin API may all run at once.
 type Server struct {
 	opts         Options
@@ -260,7 +261,7 @@ func (s *Server) deployLocked(name string, f *engine.Flow, digest string) (d Dep
 }
 
 // Close marks the server as draining: Ready turns false, /readyz answers
-// 503, uploads are refused and those loading are canceled, while requests
+// 503 and gRPC health NOT_SERVING, uploads are refused and those loading are canceled, while requests
 // still get served (the http.Server in front decides which ones it
 // accepts). Close then waits for the runs in flight, which RequestTimeout
 // and BodyTimeout bound, and removes the temporary work folder. Call it when the http.Server's Shutdown starts. It

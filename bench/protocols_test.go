@@ -1,0 +1,195 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/weirflow/weir"
+	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/hosts/endpoint"
+	"github.com/weirflow/weir/internal/flowpb"
+)
+
+// BenchmarkServeProtocols measures the hello flow (examples/hello: one
+// Wasm node) served in this process over loopback, by HTTP's POST /score
+// and by gRPC's weir.flow.v1.Flows/Run, each against a bare server of the
+// same protocol that answers the same outputs without running anything:
+// the limit of the protocol's stack on this machine. 32 clients call in a
+// closed loop; each sub-benchmark reports requests/s and p99 latency.
+//
+//	go test -run '^$' -bench ServeProtocols -benchtime 5s ./bench
+func BenchmarkServeProtocols(b *testing.B) {
+	root, err := ModuleRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	flowPath := filepath.Join(root, "examples", "hello", "flow.cue")
+	if _, err := os.Stat(filepath.Join(root, "examples", "plugins", "text", "text.wasm")); err != nil {
+		b.Skipf("SKIP LOUDLY: the hello flow's plugin is not built (make plugins): %v", err)
+	}
+	e, err := weir.New(engine.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { e.Close() })
+	ctx := context.Background()
+	f, err := e.Load(ctx, flowPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := endpoint.New(endpoint.Options{Engine: e, MaxConcurrent: 1 << 20})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if err := s.Deploy(ctx, "v1", f); err != nil {
+		b.Fatal(err)
+	}
+	const answer = `{"message":"Hello, Ada!","shouted":null}`
+
+	weirHTTP := serveHTTP(b, s.Handler())
+	bareHTTP := serveHTTP(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, answer+"\n")
+	}))
+	weirGRPC := serveGRPC(b, s.NewGRPCServer())
+	bare := grpc.NewServer()
+	flowpb.RegisterFlowsServer(bare, fixedFlows{answer: answer})
+	bareGRPC := serveGRPC(b, bare)
+
+	b.Run("http/bare", benchHTTP(bareHTTP))
+	b.Run("http/score", benchHTTP(weirHTTP+"/score"))
+	b.Run("grpc/bare", benchGRPC(bareGRPC))
+	b.Run("grpc/run", benchGRPC(weirGRPC))
+}
+
+// clients is how many callers each sub-benchmark runs at once.
+const clients = 32
+
+func serveHTTP(b *testing.B, h http.Handler) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := &http.Server{Handler: h}
+	go func() { _ = hs.Serve(ln) }()
+	b.Cleanup(func() { hs.Close() })
+	return "http://" + ln.Addr().String()
+}
+
+func serveGRPC(b *testing.B, gs *grpc.Server) *grpc.ClientConn {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	go func() { _ = gs.Serve(ln) }()
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		conn.Close()
+		gs.Stop()
+	})
+	return conn
+}
+
+func benchHTTP(url string) func(b *testing.B) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+	body := []byte(`{"name":"Ada"}`)
+	return closedLoop(func() error {
+		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return err
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	})
+}
+
+func benchGRPC(conn *grpc.ClientConn) func(b *testing.B) {
+	c := flowpb.NewFlowsClient(conn)
+	inputs, err := structpb.NewStruct(map[string]any{"name": "Ada"})
+	if err != nil {
+		panic(err)
+	}
+	req := &flowpb.RunRequest{Flow: "hello", Inputs: &flowpb.RunRequest_InputsStruct{InputsStruct: inputs}}
+	return closedLoop(func() error {
+		_, err := c.Run(context.Background(), req)
+		return err
+	})
+}
+
+// closedLoop runs call from clients goroutines, each calling again once
+// answered, b.N times in all, and reports requests/s and p99 latency.
+func closedLoop(call func() error) func(b *testing.B) {
+	return func(b *testing.B) {
+		var (
+			mu        sync.Mutex
+			latencies []time.Duration
+			failed    error
+		)
+		b.SetParallelism((clients + 1) / 2) // times GOMAXPROCS; 2 here
+		b.ResetTimer()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			var mine []time.Duration
+			for pb.Next() {
+				t := time.Now()
+				if err := call(); err != nil {
+					mu.Lock()
+					failed = err
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t))
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		})
+		elapsed := time.Since(start)
+		if failed != nil {
+			b.Fatal(failed)
+		}
+		slices.Sort(latencies)
+		b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "req/s")
+		b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
+	}
+}
+
+// fixedFlows is a bare weir.flow.v1.Flows whose Run answers the same
+// outputs, whatever it is asked.
+type fixedFlows struct {
+	flowpb.UnimplementedFlowsServer
+	answer string
+}
+
+func (f fixedFlows) Run(context.Context, *flowpb.RunRequest) (*flowpb.RunResponse, error) {
+	outputs, err := structpb.NewStruct(map[string]any{"message": "Hello, Ada!", "shouted": nil})
+	if err != nil {
+		return nil, err
+	}
+	return &flowpb.RunResponse{RunId: "r", Flow: "hello", Version: "v1", Status: "succeeded", Outputs: outputs, OutputsJson: f.answer}, nil
+}

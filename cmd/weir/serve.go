@@ -45,7 +45,7 @@ func newServe(app *app) *cobra.Command {
 	var fl serveFlags
 	cmd := &cobra.Command{
 		Use:   "serve [flags] [FLOW|BUNDLE.weir]...",
-		Short: "Serve flows over HTTP",
+		Short: "Serve flows over HTTP (and gRPC)",
 		Long: `Serve flows over HTTP: the runtime server. Each FLOW (a flow file, or a
 folder holding one) or BUNDLE.weir is loaded (Wasm modules compiled, one
 instance of each warm) and deployed as version v1, or as the version the
@@ -107,7 +107,7 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 	f.StringVar(&fl.grpcAddr, "grpc-addr", "", "also serve weir's gRPC API on `HOST:PORT`")
 	f.BoolVar(&fl.admin, "admin", false, "turn on the admin API (uploads, traffic split, delete)")
 	f.StringVar(&fl.adminToken, "admin-token", "", "the admin API's bearer `TOKEN` (default $WEIR_ADMIN_TOKEN)")
-	f.StringVar(&fl.maxBody, "max-body", "1MiB", "the largest run request body, in bytes or with KiB, MiB, GiB")
+	f.StringVar(&fl.maxBody, "max-body", "1MiB", "the largest run request body or gRPC message, in bytes or with KiB, MiB, GiB")
 	f.DurationVar(&fl.requestTimeout, "request-timeout", time.Minute, "bound each run; 504 past it")
 	f.DurationVar(&fl.bodyTimeout, "body-timeout", 30*time.Second, "bound reading a request's body, an upload's too; 408 past it")
 	f.IntVar(&fl.maxConcurrent, "max-concurrent", 4096, "runs at once; 429 past it")

@@ -35,10 +35,11 @@ type Settings struct {
 	SSH, Identity, KnownHosts string
 	InsecureIgnoreHostKey     bool
 	Dir, Supervisor           string
-	// Image, Namespace, Replicas, MaxReplicas, Kubeconfig and Context say
-	// where and how to run on Kubernetes (kubernetes).
+	// Image, Namespace, Replicas, MaxReplicas, GRPCPort, Kubeconfig and
+	// Context say where and how to run on Kubernetes (kubernetes).
 	Image, Namespace      string
 	Replicas, MaxReplicas int32
+	GRPCPort              int32
 	Kubeconfig, Context   string
 	// URL and Token reach a running weir serve's admin API (endpoint).
 	URL, Token string

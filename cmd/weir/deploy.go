@@ -40,6 +40,7 @@ type deployFlags struct {
 	// kubernetes
 	image, namespace      string
 	replicas, maxReplicas int32
+	grpcPort              int32
 	kubeconfig, context   string
 	dryRun                bool
 	// endpoint
@@ -79,7 +80,8 @@ Hosts:
               pulls from), then a Deployment, a Service and, with
               --max-replicas, an autoscaler, applied with your kubeconfig
               (--kubeconfig, --context, --namespace); --dry-run -o yaml prints
-              them instead, naming a placeholder image without --image
+              them instead, naming a placeholder image without --image;
+              --grpc-port also serves gRPC there, probed by gRPC health
   endpoint    a running weir serve, through its admin API (--url, --token or
               WEIR_ADMIN_TOKEN): the flow becomes a new version there
 
@@ -158,6 +160,7 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	f.StringVar(&fl.namespace, "namespace", "", "kubernetes: the namespace (default: the kubeconfig context's, else default)")
 	f.Int32Var(&fl.replicas, "replicas", 1, "kubernetes: how many pods, and the autoscaler's minimum")
 	f.Int32Var(&fl.maxReplicas, "max-replicas", 0, "kubernetes: the autoscaler's maximum; no autoscaler unless above --replicas")
+	f.Int32Var(&fl.grpcPort, "grpc-port", 0, "kubernetes: also serve weir's gRPC API on this `PORT` of the pods and the Service, probed by gRPC health")
 	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubernetes: the kubeconfig `FILE` (default $KUBECONFIG, else ~/.kube/config)")
 	f.StringVar(&fl.context, "context", "", "kubernetes: the kubeconfig context (default: its current one)")
 	f.BoolVar(&fl.dryRun, "dry-run", false, "kubernetes: print the manifests (-o yaml or json) instead of pushing and applying")

@@ -139,6 +139,14 @@ func TestDeployKubernetesDryRun(t *testing.T) {
 	assert.Contains(t, r.stdout, "\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n")
 	assert.Contains(t, r.stdout, "\n            cpu: \"1\"\n            memory: 256Mi\n")
 
+	// --grpc-port: weir serve serves gRPC there, probed by gRPC health.
+	r = weir(t, "", "deploy", "--home", home, hello, "--host", "kubernetes", "--image", "registry.example.com/flows/hello", "--binary", weirBin,
+		"--grpc-port", "9090", "--dry-run")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "\n      - args:\n        - --addr\n        - :8080\n        - --grpc-addr\n        - :9090\n        - /srv/bundle.weir\n")
+	assert.Contains(t, r.stdout, "\n        readinessProbe:\n          failureThreshold: 3\n          grpc:\n            port: 9090\n")
+	assert.Contains(t, r.stdout, "\n  - appProtocol: kubernetes.io/h2c\n    name: grpc\n    port: 9090\n")
+
 	r = weir(t, "", "deploy", "--home", home, hello, "--host", "kubernetes", "--image", "registry.example.com/flows/hello", "--binary", weirBin, "--dry-run", "-o", "json")
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.True(t, strings.HasPrefix(r.stdout, "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n"), r.stdout)

@@ -68,7 +68,7 @@ func (fl deployFlags) settings(stateDir string) (hosts.Settings, error) {
 		Restart: fl.restart, Arch: fl.arch, Docker: fl.docker,
 		SSH: fl.ssh, Identity: fl.identity, KnownHosts: fl.knownHosts, InsecureIgnoreHostKey: fl.insecureHostKey,
 		Dir: fl.dir, Supervisor: fl.supervisor,
-		Image: fl.image, Namespace: fl.namespace, Replicas: fl.replicas, MaxReplicas: fl.maxReplicas,
+		Image: fl.image, Namespace: fl.namespace, Replicas: fl.replicas, MaxReplicas: fl.maxReplicas, GRPCPort: fl.grpcPort,
 		Kubeconfig: fl.kubeconfig, Context: fl.context,
 		URL: fl.url, Token: cmp.Or(fl.token, os.Getenv("WEIR_ADMIN_TOKEN")),
 	}, nil

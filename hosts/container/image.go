@@ -24,8 +24,8 @@ import (
 const (
 	// binaryPath is the weir binary.
 	binaryPath = "/weir"
-	// bundlePath is the bundle weir serve runs.
-	bundlePath = "/srv/bundle.weir"
+	// BundlePath is the bundle weir serve runs in the image.
+	BundlePath = "/srv/bundle.weir"
 	// DefaultPort is the port weir serve listens on inside the container.
 	DefaultPort = 8080
 	// user is the user and group the container runs as: not root, and
@@ -91,7 +91,7 @@ func Image(o ImageOptions) (v1.Image, error) {
 		OS:           "linux",
 		Config: v1.Config{
 			Entrypoint: []string{binaryPath, "serve"},
-			Cmd:        []string{"--addr", addr, bundlePath},
+			Cmd:        []string{"--addr", addr, BundlePath},
 			User:       user,
 			WorkingDir: "/tmp",
 			// HOME is where weir keeps its cache of compiled plugins.
@@ -125,7 +125,7 @@ func Image(o ImageOptions) (v1.Image, error) {
 		}
 		bundleLayer, err := layer(
 			file{path: "srv/", mode: 0o755 | int64(os.ModeDir)},
-			file{path: bundlePath[1:], mode: 0o444, data: bundle},
+			file{path: BundlePath[1:], mode: 0o444, data: bundle},
 		)
 		if err != nil {
 			return nil, err

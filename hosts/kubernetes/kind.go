@@ -14,12 +14,12 @@ func Kind() hosts.Kind {
 	return hosts.Kind{
 		Name: "kubernetes",
 		Takes: append([]string{"binary", "env", "memory", "cpus", "arch", "output", "image", "namespace", "replicas", "max-replicas",
-			"kubeconfig", "context", "dry-run"}, hosts.WorkerFlags...),
+			"grpc-port", "kubeconfig", "context", "dry-run"}, hosts.WorkerFlags...),
 		Export: "dry-run",
 		New: func(s hosts.Settings) (hosts.Host, error) {
 			return &Host{
 				Image: s.Image, Binary: s.Binary, Arch: s.Arch, Namespace: s.Namespace,
-				Replicas: s.Replicas, MaxReplicas: s.MaxReplicas, CPUs: s.CPUs, Memory: s.Memory, Env: s.Env,
+				Replicas: s.Replicas, MaxReplicas: s.MaxReplicas, GRPCPort: s.GRPCPort, CPUs: s.CPUs, Memory: s.Memory, Env: s.Env,
 				Kubeconfig: s.Kubeconfig, Context: s.Context,
 			}, nil
 		},

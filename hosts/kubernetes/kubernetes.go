@@ -41,6 +41,11 @@ type Host struct {
 	// MaxReplicas is the autoscaler's maximum; there is no autoscaler
 	// when it is not above Replicas.
 	MaxReplicas int32
+	// GRPCPort, when not 0, makes weir serve serve its gRPC API on this
+	// port of the pods too (--grpc-addr), which the Service exposes as
+	// "grpc" and the readiness probe checks with gRPC health. 0 serves
+	// HTTP alone.
+	GRPCPort int32
 	// CPUs and Memory (bytes) limit each pod; 0 is no limit.
 	CPUs   float64
 	Memory int64

@@ -90,6 +90,9 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	if h.CPUs > 0 && h.CPUs < 0.001 {
 		return nil, fmt.Errorf("CPU limit %g: Kubernetes counts CPUs in thousandths; give at least 0.001", h.CPUs)
 	}
+	if h.GRPCPort != 0 && (h.GRPCPort < 1 || h.GRPCPort > 65535 || h.GRPCPort == container.DefaultPort) {
+		return nil, fmt.Errorf("gRPC port %d: want 1 to 65535, and not %d, the HTTP port", h.GRPCPort, container.DefaultPort)
+	}
 	replicas := max(h.Replicas, 1)
 	if h.MaxReplicas != 0 && h.MaxReplicas < replicas {
 		return nil, fmt.Errorf("at most %d replicas is fewer than the %d to start with; raise --max-replicas", h.MaxReplicas, replicas)
@@ -100,6 +103,9 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	if w := req.Worker; w != nil {
 		if err := w.Check(); err != nil {
 			return nil, err
+		}
+		if h.GRPCPort != 0 {
+			return nil, errors.New("--grpc-port serves a flow over gRPC; a worker serves nothing")
 		}
 		if h.MaxReplicas != 0 {
 			return nil, errors.New("--max-replicas scales a server on its CPU; workers take the lines there are, so run as many as you need with --replicas")
@@ -153,6 +159,18 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 			Selector: selector,
 			Ports:    []corev1.ServicePort{{Name: "http", Port: servicePort, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP}},
 		},
+	}
+	if h.GRPCPort != 0 {
+		c := &set.Deployment.Spec.Template.Spec.Containers[0]
+		// The image's command with --grpc-addr added, written out.
+		c.Args = []string{"--addr", ":" + strconv.Itoa(container.DefaultPort), "--grpc-addr", ":" + strconv.Itoa(int(h.GRPCPort)), container.BundlePath}
+		c.Ports = append(c.Ports, corev1.ContainerPort{Name: "grpc", ContainerPort: h.GRPCPort, Protocol: corev1.ProtocolTCP})
+		// gRPC health is SERVING exactly when /readyz answers 200: the
+		// probe checks the port that gRPC clients use.
+		c.ReadinessProbe.ProbeHandler = corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: h.GRPCPort}}
+		set.Service.Spec.Ports = append(set.Service.Spec.Ports, corev1.ServicePort{
+			Name: "grpc", Port: h.GRPCPort, TargetPort: intstr.FromString("grpc"), Protocol: corev1.ProtocolTCP, AppProtocol: ptr("kubernetes.io/h2c"),
+		})
 	}
 	if h.MaxReplicas <= replicas {
 		// Without an autoscaler the Deployment says how many; with one,

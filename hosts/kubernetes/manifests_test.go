@@ -152,6 +152,34 @@ func TestManifestsWithoutAutoscaler(t *testing.T) {
 	assert.Equal(t, quantities(c.Resources.Limits), quantities(c.Resources.Requests))
 }
 
+// TestManifestsGRPC: with a gRPC port, weir serve serves gRPC there, the
+// Service exposes it, and gRPC health is the readiness probe.
+func TestManifestsGRPC(t *testing.T) {
+	set, err := (&Host{GRPCPort: 9090}).Manifests(testRequest, testImage)
+	require.NoError(t, err)
+	y, err := set.YAML()
+	require.NoError(t, err)
+	back := decode(t, y)
+	require.Len(t, back, 2)
+	assert.True(t, equality.Semantic.DeepEqual(set.Deployment, back[0]), "read back:\n%s", y)
+	c := set.Deployment.Spec.Template.Spec.Containers[0]
+	assert.Equal(t, []string{"--addr", ":8080", "--grpc-addr", ":9090", "/srv/bundle.weir"}, c.Args)
+	assert.Equal(t, []corev1.ContainerPort{
+		{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP},
+		{Name: "grpc", ContainerPort: 9090, Protocol: corev1.ProtocolTCP},
+	}, c.Ports)
+	assert.Equal(t, corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090}}, c.ReadinessProbe.ProbeHandler)
+	assert.Equal(t, "/healthz", c.LivenessProbe.HTTPGet.Path, "liveness stays on HTTP")
+	h2c := "kubernetes.io/h2c"
+	assert.Equal(t, []corev1.ServicePort{
+		{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: corev1.ProtocolTCP},
+		{Name: "grpc", Port: 9090, TargetPort: intstr.FromString("grpc"), Protocol: corev1.ProtocolTCP, AppProtocol: &h2c},
+	}, set.Service.Spec.Ports)
+
+	_, err = (&Host{GRPCPort: 9090}).Manifests(workerRequest, testImage)
+	assert.EqualError(t, err, "--grpc-port serves a flow over gRPC; a worker serves nothing")
+}
+
 func TestManifestsBadInput(t *testing.T) {
 	cases := []struct {
 		name string
@@ -165,6 +193,8 @@ func TestManifestsBadInput(t *testing.T) {
 		{"bad name", &Host{}, hosts.DeployRequest{Name: "Hello"}, `deployment name "Hello": use lower-case letters, digits and -, at most 63, starting and ending with a letter or digit`},
 		{"bad namespace", &Host{Namespace: "team_a"}, testRequest, `namespace "team_a": use lower-case letters, digits and -, at most 63, starting and ending with a letter or digit`},
 		{"CPU under a thousandth", &Host{CPUs: 0.0004}, testRequest, "CPU limit 0.0004: Kubernetes counts CPUs in thousandths; give at least 0.001"},
+		{"gRPC on the HTTP port", &Host{GRPCPort: 8080}, testRequest, "gRPC port 8080: want 1 to 65535, and not 8080, the HTTP port"},
+		{"gRPC port too high", &Host{GRPCPort: 70000}, testRequest, "gRPC port 70000: want 1 to 65535, and not 8080, the HTTP port"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -105,14 +105,14 @@ func (s *Server) execute(ctx context.Context, protocol string, v *version, input
 	return res, err
 }
 
-// failure maps an error of invoke to an HTTP status, weir's code and the
-// message: the one mapping every protocol translates to its own codes.
-// flow names the flow asked for.
-func (s *Server) failure(flow string, v *version, res *engine.Result, err error) (int, string, string) {
+// failure maps an error of invoke, with the version and Result it
+// returned, to an HTTP status, weir's code and the message: the one
+// mapping every protocol translates to its own codes.
+func (s *Server) failure(v *version, res *engine.Result, err error) (int, string, string) {
 	if he, ok := err.(*httpError); ok {
 		return he.status, he.code, he.err.Error()
 	}
-	return s.runError(flow, v, res, err)
+	return s.runError(v.flow.Name(), v, res, err)
 }
 
 // validRunID reports whether id may name a run: 1 to maxRequestID visible

@@ -113,11 +113,11 @@ func (s *Server) storeTable(t *table) {
 // grpcStatus maps an error of invoke to a gRPC status with weir's message:
 // the HTTP mapping's meaning (see failure), in gRPC's codes. A call whose
 // client went away, or whose own deadline passed, gets its context's code.
-func (s *Server) grpcStatus(ctx context.Context, flow string, v *version, res *engine.Result, err error) error {
+func (s *Server) grpcStatus(ctx context.Context, v *version, res *engine.Result, err error) error {
 	if ctx.Err() != nil {
 		return status.FromContextError(ctx.Err()).Err()
 	}
-	httpStatus, _, msg := s.failure(flow, v, res, err)
+	httpStatus, _, msg := s.failure(v, res, err)
 	return status.Error(grpcCode(httpStatus), msg)
 }
 
@@ -157,7 +157,7 @@ func (f flowsService) Run(ctx context.Context, req *flowpb.RunRequest) (*flowpb.
 	}
 	v, res, err := f.s.invoke(ctx, c)
 	if err != nil {
-		return nil, f.s.grpcStatus(ctx, req.GetFlow(), v, res, err)
+		return nil, f.s.grpcStatus(ctx, v, res, err)
 	}
 	return f.s.runResponse(v, res)
 }
@@ -181,7 +181,7 @@ func (f flowsService) RunStream(req *flowpb.RunRequest, stream grpc.ServerStream
 		return qerr // the client is gone
 	}
 	if err != nil {
-		return f.s.grpcStatus(ctx, req.GetFlow(), v, res, err)
+		return f.s.grpcStatus(ctx, v, res, err)
 	}
 	resp, err := f.s.runResponse(v, res)
 	if err != nil {

@@ -2,6 +2,7 @@ package endpoint
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -12,6 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
@@ -118,4 +122,21 @@ func TestPanic(t *testing.T) {
 	s.metrics.handler.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	assert.Contains(t, rec.Body.String(), `weir_http_request_duration_seconds_count{code="500",method="GET",route="before"} 1`)
 	assert.Contains(t, rec.Body.String(), `weir_http_request_duration_seconds_count{code="500",method="GET",route="begun"} 1`)
+}
+
+// TestGRPCPanic: a gRPC handler that panics answers INTERNAL, and the
+// panic is logged with its stack, rather than ending the process.
+func TestGRPCPanic(t *testing.T) {
+	t.Parallel()
+	e, err := weir.New(engine.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { e.Close() })
+	var logs syncBuffer
+	s, err := New(Options{Engine: e, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	info := &grpc.UnaryServerInfo{FullMethod: "/weir.flow.v1.Flows/Run"}
+	_, err = s.interceptUnary(context.Background(), nil, info, func(context.Context, any) (any, error) { panic("boom") })
+	assert.Equal(t, codes.Internal, status.Code(err))
+	assert.Equal(t, "internal error: the server failed on this request, and logged why", status.Convert(err).Message())
+	assert.Contains(t, logs.String(), `msg="handler panicked" route=/weir.flow.v1.Flows/Run panic=boom stack=`)
 }

@@ -46,6 +46,9 @@ type recorder struct {
 	// promptflow words errors as prompt flow's server does: set on /score
 	// alone (see promptflowErrorJSON).
 	promptflow bool
+	// oip words errors as the Open Inference Protocol does, {"error":
+	// msg}: set on /v2 and under it.
+	oip bool
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -158,8 +161,14 @@ func writeError(w *recorder, status int, code, msg string) {
 
 // errorJSON encodes the error body that w answers with status.
 func (w *recorder) errorJSON(status int, code, msg string) []byte {
-	if w.promptflow {
+	switch {
+	case w.promptflow:
 		return promptflowErrorJSON(status, code, msg)
+	case w.oip:
+		b, _ := jsonscan.Marshal(struct {
+			Error string `json:"error"`
+		}{msg})
+		return b
 	}
 	return errorJSON(code, msg)
 }

@@ -44,6 +44,15 @@ func (s *Server) routes() http.Handler {
 	add("GET /v1/admin/deployments", true, s.admin(s.serveList))
 	add("PUT /v1/admin/flows/{flow}/split", true, s.admin(s.serveSplit))
 	add("DELETE /v1/admin/flows/{flow}/versions/{version}", true, s.admin(s.serveDelete))
+	// The Open Inference Protocol (oip.go).
+	add("GET /v2/health/live", false, oipErrors(s.serveOIPLive))
+	add("GET /v2/health/ready", false, oipErrors(s.serveOIPReady))
+	add("GET /v2", false, oipErrors(s.serveOIPServer))
+	for _, model := range []string{"/v2/models/{model}", "/v2/models/{model}/versions/{version}"} {
+		add("GET "+model, false, oipErrors(s.serveOIPModel))
+		add("GET "+model+"/ready", false, oipErrors(s.serveOIPModelReady))
+		add("POST "+model+"/infer", true, oipErrors(s.serveInfer))
+	}
 
 	// The same paths without a method answer 405; anything else 404, in
 	// JSON like every other error. Unknown admin paths need the token too.
@@ -56,8 +65,11 @@ func (s *Server) routes() http.Handler {
 		if strings.HasPrefix(path, "/v1/admin/") {
 			h = s.admin(h)
 		}
-		if path == "/score" {
+		switch {
+		case path == "/score":
 			h = promptflowErrors(h)
+		case path == "/v2" || strings.HasPrefix(path, "/v2/"):
+			h = oipErrors(h)
 		}
 		mux.Handle(path, s.instrument("other", false, h))
 	}
@@ -66,6 +78,7 @@ func (s *Server) routes() http.Handler {
 	}
 	mux.Handle("/", s.instrument("other", false, notFound))
 	mux.Handle("/v1/admin/", s.instrument("other", false, s.admin(notFound)))
+	mux.Handle("/v2/", s.instrument("other", false, oipErrors(notFound)))
 	return mux
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/hosts/endpoint/internal/tensor"
 )
 
 // table routes requests to versions of flows. It is never changed once
@@ -49,10 +50,11 @@ type version struct {
 	created time.Time
 	nodes   int
 	inputs  []engine.Input // the flow's, for /score's bodies
+	oip     *tensor.Model  // the flow as a model of the Open Inference Protocol
 }
 
 func (s *Server) newVersion(name string, f *engine.Flow, digest string) *version {
-	return &version{name: name, flow: f, digest: digest, created: time.Now().UTC(), nodes: len(f.Nodes()), inputs: f.Inputs()}
+	return &version{name: name, flow: f, digest: digest, created: time.Now().UTC(), nodes: len(f.Nodes()), inputs: f.Inputs(), oip: tensor.ForFlow(f)}
 }
 
 // with returns a copy of t in which r replaces the route of its name.

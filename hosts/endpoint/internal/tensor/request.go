@@ -126,6 +126,10 @@ func flatten(raw json.RawMessage) ([]any, error) {
 	return out, nil
 }
 
+// MaxRows bounds a request's batch: rows of empty lists take no bytes of
+// the body, which bounds the rest.
+const MaxRows = 1 << 16
+
 // Rows returns the inputs object of each run a request's input tensors
 // make, one per row of the batch, in order. Its errors name the input and
 // say what is wrong, for the client to read.
@@ -198,6 +202,9 @@ func check(s *Spec, in *Tensor) error {
 		if d < 0 {
 			return fmt.Errorf("shape %s: dimensions are 0 or more", shapeText(in.Shape))
 		}
+	}
+	if len(in.Shape) > 0 && in.Shape[0] > MaxRows {
+		return fmt.Errorf("shape %s: a request takes at most %d rows", shapeText(in.Shape), MaxRows)
 	}
 	if !fits(s.Shape, in.Shape) {
 		return fmt.Errorf("shape %s does not fit the input's %s", shapeText(in.Shape), shapeText(s.Shape))

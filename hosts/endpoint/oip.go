@@ -143,24 +143,23 @@ func (s *Server) serveInfer(w *recorder, r *http.Request) {
 		writeError(w, http.StatusBadRequest, codeInvalidJSON, err.Error())
 		return
 	}
-	model := v.oip
-	outs, err := model.Select(req.Outputs)
+	id, ok := oipRequestID(w, r, req.ID)
+	if !ok {
+		return
+	}
+	outs, err := v.oip.Select(req.Outputs)
 	if err == nil {
 		var rows [][]byte
-		if rows, err = model.Rows(req.Inputs); err == nil {
-			s.infer(w, r, rt, v, req, outs, rows)
+		if rows, err = v.oip.Rows(req.Inputs); err == nil {
+			s.infer(w, r, rt, v, id, outs, rows)
 			return
 		}
 	}
 	writeError(w, http.StatusBadRequest, codeInvalidInput, err.Error())
 }
 
-// infer runs the rows of an inference request and answers it.
-func (s *Server) infer(w *recorder, r *http.Request, rt *route, v *version, req *tensor.Request, outs []*tensor.Spec, rows [][]byte) {
-	id, ok := oipRequestID(w, r, req.ID)
-	if !ok {
-		return
-	}
+// infer runs the rows of an inference request, as id, and answers it.
+func (s *Server) infer(w *recorder, r *http.Request, rt *route, v *version, id string, outs []*tensor.Spec, rows [][]byte) {
 	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 		span.SetAttributes(attribute.String("weir.flow.name", rt.name), attribute.String("weir.flow.version", v.name), attribute.Int("weir.batch.rows", len(rows)))
 	}

@@ -70,7 +70,9 @@ func Stack(specs []*Spec, rows [][]byte) ([]Tensor, error) {
 				raw = json.RawMessage("null")
 			}
 			if s.JSON() {
-				t.Data = append(t.Data, string(raw))
+				var b bytes.Buffer
+				_ = json.Compact(&b, raw) // the engine's outputs are JSON
+				t.Data = append(t.Data, b.String())
 				continue
 			}
 			dec := json.NewDecoder(bytes.NewReader(raw))

@@ -3,11 +3,15 @@ package endpoint_test
 import (
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/endpoint"
@@ -188,7 +192,7 @@ outputs: v: "${fail.output.sum}"
 // answer names the row and the node that was running.
 func TestOIPTimeout(t *testing.T) {
 	t.Parallel()
-	fx := newFixture(t, endpoint.Options{RequestTimeout: 50 * 1e6}, engine.Options{})
+	fx := newFixture(t, endpoint.Options{RequestTimeout: 50 * time.Millisecond}, engine.Options{})
 	fx.deploy(t, "1", `name: "sleepy"
 inputs: n: int
 nodes: nap: {tool: "builtin.sleep", inputs: {duration: "1h", value: "${inputs.n}"}}
@@ -233,4 +237,51 @@ func TestOIPBatchSlots(t *testing.T) {
 	assert.Len(t, fx.entered, 2, "the other two rows ran after the first three")
 	metrics = do(t, "GET", fx.url+"/metrics", "")
 	assert.Equal(t, []string{"weir_runs_in_flight 0"}, lines(metrics.body, "weir_runs_in_flight "), "the batch gave its slots back")
+}
+
+// TestOIPTraceparent: an inference continues the caller's trace, and each
+// row's run is a child of the server's span, named by the request's id
+// and its row.
+func TestOIPTraceparent(t *testing.T) {
+	t.Parallel()
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	exp := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp))
+	fx := newFixture(t, endpoint.Options{TracerProvider: tp}, engine.Options{TracerProvider: tp})
+	fx.deploy(t, "v1", helloFlow)
+	got := do(t, "POST", fx.url+"/v2/models/hello/infer", `{"id": "t-1", "inputs": [{"name": "name", "shape": [2], "datatype": "BYTES", "data": ["Ada", "Grace"]}]}`,
+		"traceparent: 00-"+traceID+"-00f067aa0ba902b7-01")
+	require.Equal(t, http.StatusOK, got.status, got.body)
+
+	var server tracetest.SpanStub
+	var runs []tracetest.SpanStub
+	require.Eventually(t, func() bool {
+		runs = runs[:0]
+		for _, s := range exp.GetSpans() {
+			switch s.Name {
+			case "POST /v2/models/{model}/infer":
+				server = s
+			case "run hello":
+				runs = append(runs, s)
+			}
+		}
+		return server.SpanContext.IsValid() && len(runs) == 2
+	}, 10*time.Second, time.Millisecond)
+	assert.Equal(t, traceID, server.SpanContext.TraceID().String())
+	assert.Equal(t, map[string]any{
+		"http.request.method":       "POST",
+		"http.route":                "/v2/models/{model}/infer",
+		"url.path":                  "/v2/models/hello/infer",
+		"http.response.status_code": int64(200),
+		"weir.flow.name":            "hello",
+		"weir.flow.version":         "v1",
+		"weir.batch.rows":           int64(2),
+	}, attrs(server.Attributes))
+	var ids []string
+	for _, run := range runs {
+		assert.Equal(t, server.SpanContext.SpanID(), run.Parent.SpanID(), "the run span is the server span's child")
+		ids = append(ids, attrs(run.Attributes)["weir.run.id"].(string))
+	}
+	slices.Sort(ids)
+	assert.Equal(t, []string{"t-1/0", "t-1/1"}, ids)
 }

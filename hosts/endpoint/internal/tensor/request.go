@@ -271,7 +271,7 @@ func elements(shape []int64) (uint64, bool) {
 
 func count(n uint64, ok bool) string {
 	if !ok {
-		return "more than 2^64"
+		return "2^64 or more"
 	}
 	return strconv.FormatUint(n, 10)
 }

@@ -236,7 +236,7 @@ func TestRowsErrors(t *testing.T) {
 	assert.EqualError(t, err, `input "x": the model has no such input (it has no inputs)`)
 	grid := New([]Field{{Name: "g", Schema: json.RawMessage(`{"type": "array", "items": {"type": "array", "items": {"type": "number"}}}`)}}, nil)
 	_, err = rows(grid, one("g", "[1, 4294967296, 4294967296]", "FP64", "[]"))
-	assert.EqualError(t, err, `input "g": shape [1, 4294967296, 4294967296] holds more than 2^64 elements but data has 0`)
+	assert.EqualError(t, err, `input "g": shape [1, 4294967296, 4294967296] holds 2^64 or more elements but data has 0`)
 	_, err = rows(calc, one("times", "[1]", "INT64", `["`+strings.Repeat("x", 50)+`"]`))
 	assert.EqualError(t, err, `input "times": element 0 is "`+strings.Repeat("x", 36)+`..., not an INT64`)
 }
@@ -274,7 +274,7 @@ func TestStack(t *testing.T) {
 		{"name": "label", "shape": [2], "datatype": "BYTES", "data": ["a", "b\""]},
 		{"name": "grid", "shape": [2, 3, 2], "datatype": "INT64", "data": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]},
 		{"name": "pair", "shape": [2, 2], "datatype": "FP64", "data": [1, 2, 0.5, 1e3]},
-		{"name": "raw", "shape": [2], "datatype": "BYTES", "parameters": {"content_type": "json"}, "data": ["{\"x\": [1]}", "null"]}
+		{"name": "raw", "shape": [2], "datatype": "BYTES", "parameters": {"content_type": "json"}, "data": ["{\"x\":[1]}", "null"]}
 	]`, string(b))
 
 	empty, err := Stack(specs[4:5], [][]byte{[]byte(`{"grid": []}`), []byte(`{"grid": []}`)})

@@ -5,7 +5,7 @@
 // requests, routing, limits and answers stay here.
 //
 // Routes (every body is JSON; every error is {"error": {"code", "message"}},
-// but on /score):
+// but on /score and under /v2):
 //
 //	POST   /v1/flows/{flow}/runs        {"inputs": {...}} -> run_id, flow, version, status, outputs, nodes
 //	                                    (Accept: text/event-stream streams "node" events, "chunk"
@@ -23,6 +23,10 @@
 //	GET    /v1/admin/deployments        every version of every flow, with its weight
 //	PUT    /v1/admin/flows/{flow}/split {"blue": 90, "green": 10}
 //	DELETE /v1/admin/flows/{flow}/versions/{version}
+//	GET    /v2/health/live, /v2/health/ready, /v2      the Open Inference Protocol's probes and server metadata
+//	GET    /v2/models/{model}[/versions/{version}]    a flow as a model: its tensors' metadata
+//	GET    /v2/models/{model}[/versions/{version}]/ready
+//	POST   /v2/models/{model}[/versions/{version}]/infer   input tensors -> output tensors
 //
 // Status codes of a run: 400 invalid_json or invalid_input (the message has
 // the input's path, as the engine words it), 404 not_found, 408
@@ -46,6 +50,14 @@
 // 00-TRACEID-SPANID-FLAGS), naming the request's trace and the server's
 // span, error answers included; a W3C traceparent in the request makes
 // that trace the caller's.
+//
+// Under /v2 the server speaks the Open Inference Protocol v2 (oip.go): a
+// flow is a model, its tensors mapped from its types by package tensor,
+// one run per row of a request's batch. Inference goes through the run
+// path of the other run routes, with their statuses, but its errors are
+// the protocol's {"error": "message"}. A batch runs its rows on its own
+// slot of MaxConcurrent and on those free when it starts, at most
+// maxBatchWorkers; its first failing row answers for it.
 //
 // /score answers prompt flow's clients as prompt flow's server does
 // (promptflow.go): its errors are {"error": {"code": "UserError" or

@@ -93,8 +93,8 @@ func ForFlow(f *engine.Flow) *Model {
 }
 
 // bypassable returns the nodes that may be bypassed, whose outputs are
-// then null: those with a when, and those downstream of one, which are
-// bypassed when every node upstream is.
+// then null: those with a when, and those whose every upstream node may
+// be, as the engine bypasses them.
 func bypassable(nodes []engine.Node) map[string]bool {
 	maybe := map[string]bool{}
 	for changed := true; changed; {
@@ -103,7 +103,7 @@ func bypassable(nodes []engine.Node) map[string]bool {
 			if maybe[n.Name] {
 				continue
 			}
-			if n.Conditional || slices.ContainsFunc(n.Deps, func(d string) bool { return maybe[d] }) {
+			if n.Conditional || len(n.Deps) > 0 && !slices.ContainsFunc(n.Deps, func(d string) bool { return !maybe[d] }) {
 				maybe[n.Name] = true
 				changed = true
 			}

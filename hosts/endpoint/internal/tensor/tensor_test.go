@@ -309,8 +309,8 @@ func TestStack(t *testing.T) {
 }
 
 // TestForFlow maps a flow the engine loaded: its inputs and outputs in the
-// flow's order, and the output of a node with a when as JSON, since it is
-// null when the node is bypassed.
+// flow's order, and the output of a node with a when, or after only such
+// nodes, as JSON, since it is null when the node is bypassed.
 func TestForFlow(t *testing.T) {
 	t.Parallel()
 	e, err := engine.New(engine.Options{Providers: []plugins.Provider{builtin.NewProvider()}})
@@ -327,11 +327,13 @@ nodes: {
 	greet: {tool: "builtin.template", inputs: {template: "Hi {{.w}}", w: "${inputs.word}"}}
 	maybe: {tool: "builtin.template", inputs: {template: "{{.w}}", w: "${greet.output.text}"}, when: {ref: "${inputs.times}", is: 2}}
 	after: {tool: "builtin.template", inputs: {template: "{{.w}}", w: "${maybe.output.text}"}}
+	both: {tool: "builtin.template", inputs: {template: "{{.a}}{{.b}}", a: "${greet.output.text}", b: "${maybe.output.text}"}}
 }
 outputs: {
 	text: "${greet.output.text}"
 	maybe: "${maybe.output.text}"
 	after: "${after.output.text}"
+	both: "${both.output.text}"
 	times: "${inputs.times}"
 }
 `))
@@ -350,6 +352,7 @@ outputs: {
 			{"name": "text", "datatype": "BYTES", "shape": [-1]},
 			{"name": "maybe", "datatype": "BYTES", "shape": [-1], "parameters": {"content_type": "json"}},
 			{"name": "after", "datatype": "BYTES", "shape": [-1], "parameters": {"content_type": "json"}},
+			{"name": "both", "datatype": "BYTES", "shape": [-1]},
 			{"name": "times", "datatype": "INT64", "shape": [-1]}
 		]}`, string(b))
 	_, err = m.Rows([]Tensor{{Name: "times", Shape: []int64{1}, Datatype: Int64, Data: []any{json.Number("1")}}})

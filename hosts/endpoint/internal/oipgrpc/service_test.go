@@ -196,7 +196,9 @@ func TestModelInferErrors(t *testing.T) {
 			{Name: "meta", Datatype: "BYTES", Shape: []int64{1}, Contents: &inferencepb.InferTensorContents{BytesContents: [][]byte{[]byte("{}")}}},
 		}}
 	}
-	fp64 := func(f ...float64) *inferencepb.InferTensorContents { return &inferencepb.InferTensorContents{Fp64Contents: f} }
+	fp64 := func(f ...float64) *inferencepb.InferTensorContents {
+		return &inferencepb.InferTensorContents{Fp64Contents: f}
+	}
 	raw := values("FP32", []int64{1, 1}, nil)
 	raw.Inputs[1].Contents = nil
 	raw.RawInputContents = [][]byte{{1, 2, 3}, {2, 0, 0, 0, '{', '}'}}

@@ -72,9 +72,9 @@ func (b *backend) Infer(ctx context.Context, _ *oipgrpc.Model, _ string, rows []
 	return out, nil
 }
 
-// dial serves the service of b on a loopback port, with opts, and returns
-// a client.
-func dial(t *testing.T, b oipgrpc.Backend, opts ...grpc.ServerOption) inferencepb.GRPCInferenceServiceClient {
+// serve serves the service of b on a loopback port, with opts, and
+// returns its address.
+func serve(t *testing.T, b oipgrpc.Backend, opts ...grpc.ServerOption) string {
 	t.Helper()
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -82,7 +82,13 @@ func dial(t *testing.T, b oipgrpc.Backend, opts ...grpc.ServerOption) inferencep
 	oipgrpc.New(b, "weir", "test").Register(gs)
 	go func() { _ = gs.Serve(lis) }()
 	t.Cleanup(gs.Stop)
-	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	return lis.Addr().String()
+}
+
+// dial serves the service of b as serve does and returns a client.
+func dial(t *testing.T, b oipgrpc.Backend, opts ...grpc.ServerOption) inferencepb.GRPCInferenceServiceClient {
+	t.Helper()
+	conn, err := grpc.NewClient(serve(t, b, opts...), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	return inferencepb.NewGRPCInferenceServiceClient(conn)

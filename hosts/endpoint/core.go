@@ -15,15 +15,17 @@ import (
 
 // The protocols a run arrives by: the protocol label of the run metrics.
 const (
-	protocolHTTP = "http"
-	protocolGRPC = "grpc"
+	protocolHTTP    = "http"     // weir's HTTP routes and /score
+	protocolGRPC    = "grpc"     // weir.flow.v1.Flows
+	protocolOIPREST = "oip_rest" // the Open Inference Protocol over HTTP
+	protocolOIPGRPC = "oip_grpc" // the Open Inference Protocol over gRPC
 )
 
 // call is one run request, whatever protocol brought it: what invoke
 // needs to route, limit and run it.
 type call struct {
-	// Protocol is the run metrics' protocol label: protocolHTTP or
-	// protocolGRPC.
+	// Protocol is the run metrics' protocol label: one of the
+	// protocol constants.
 	Protocol string
 	// Flow names the deployed flow, "" the default flow (which /score
 	// runs); Version one of its versions, or "" for one picked by the

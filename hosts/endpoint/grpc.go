@@ -65,7 +65,8 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 }
 
 // registerGRPC registers the gRPC services of the server core on gs:
-// weir.flow.v1.Flows. It is the hook for the other protocols over gRPC:
+// weir.flow.v1.Flows and the Open Inference Protocol's
+// inference.GRPCInferenceService. It is the hook for the other protocols over gRPC:
 // each registers its service here, as a type whose methods turn their
 // request into a call, run it through s.invoke (routing, traffic split,
 // MaxConcurrent, RequestTimeout, metrics under protocolGRPC), and map its
@@ -75,6 +76,7 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 // around every service registered here.
 func (s *Server) registerGRPC(gs *grpc.Server) {
 	flowpb.RegisterFlowsServer(gs, flowsService{s: s})
+	s.oipService().Register(gs)
 }
 
 // grpcHealth holds the health servers of the server's grpc.Servers.

@@ -164,18 +164,13 @@ func (s *Server) infer(w *recorder, r *http.Request, rt *route, v *version, id s
 		span.SetAttributes(attribute.String("weir.flow.name", rt.name), attribute.String("weir.flow.version", v.name), attribute.Int("weir.batch.rows", len(rows)))
 	}
 	w.Header().Set("Weir-Version", v.name)
-	ctx, cancel := context.WithTimeoutCause(r.Context(), s.opts.RequestTimeout, s.timeoutCause)
-	defer cancel()
-	outputs, failed := s.runRows(ctx, v, rows, id)
+	outputs, failed := s.runRows(r.Context(), protocolOIPREST, v, rows, id)
 	if failed != nil {
 		if r.Context().Err() != nil {
 			w.code = statusClientGone // nobody to answer
 			return
 		}
-		status, code, msg := s.runError(rt, v, failed.res, failed.err)
-		if len(rows) > 1 {
-			msg = "row " + strconv.Itoa(failed.row) + ": " + msg
-		}
+		status, code, msg := failed.answer(rt.name, v, len(rows), s)
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")
 		}
@@ -208,12 +203,8 @@ func oipRequestID(w *recorder, r *http.Request, id string) (string, bool) {
 		_, _ = crand.Read(b[:])
 		return hex.EncodeToString(b[:]), true
 	}
-	valid := len(id) <= maxRequestID
-	for i := 0; valid && i < len(id); i++ {
-		valid = id[i] > ' ' && id[i] < 0x7f
-	}
-	if !valid {
-		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("id: want 1 to %d visible ASCII characters", maxRequestID))
+	if !validRunID(id) {
+		writeError(w, http.StatusBadRequest, codeBadRequest, "id: "+runIDRule)
 		return "", false
 	}
 	w.Header().Set("X-Request-Id", id)
@@ -227,13 +218,24 @@ type rowFailure struct {
 	err error
 }
 
-// runRows runs v's flow once per row and returns the rows' outputs, or
-// the first row that failed, whose error cancels the rows still running.
+// answer is the status, code and message of a batch of n rows that
+// failed with f: the run's, led by the row when there is more than one.
+func (f *rowFailure) answer(flow string, v *version, n int, s *Server) (int, string, string) {
+	status, code, msg := s.runError(flow, v, f.res, f.err)
+	if n > 1 {
+		msg = "row " + strconv.Itoa(f.row) + ": " + msg
+	}
+	return status, code, msg
+}
+
+// runRows runs v's flow once per row under RequestTimeout, recorded in
+// the metrics under protocol, and returns the rows' outputs, or the first
+// row that failed, whose error cancels the rows still running.
 // The rows run on the request's own slot of MaxConcurrent and on as many
 // more as are free when the batch starts, up to maxBatchWorkers, so that
 // a batch never takes a slot another request waits for, nor holds more
 // than it started with.
-func (s *Server) runRows(ctx context.Context, v *version, rows [][]byte, id string) ([][]byte, *rowFailure) {
+func (s *Server) runRows(ctx context.Context, protocol string, v *version, rows [][]byte, id string) ([][]byte, *rowFailure) {
 	workers := 1
 	for workers < min(len(rows), maxBatchWorkers) && s.startRun() {
 		workers++
@@ -243,6 +245,8 @@ func (s *Server) runRows(ctx context.Context, v *version, rows [][]byte, id stri
 			s.endRun()
 		}
 	}()
+	ctx, stopTimer := context.WithTimeoutCause(ctx, s.opts.RequestTimeout, s.timeoutCause)
+	defer stopTimer()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	outputs := make([][]byte, len(rows))
@@ -265,7 +269,7 @@ func (s *Server) runRows(ctx context.Context, v *version, rows [][]byte, id stri
 					runID += "/" + strconv.Itoa(i)
 				}
 				res, err := s.runFlow(ctx, v.flow, rows[i], engine.RunOptions{RunID: runID})
-				s.metrics.observe(v, res)
+				s.metrics.observe(protocol, v, res)
 				if err != nil {
 					mu.Lock()
 					if failed == nil {

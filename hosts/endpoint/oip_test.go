@@ -124,8 +124,8 @@ func TestOIPInfer(t *testing.T) {
 	assert.Equal(t, []string{
 		`weir_http_request_duration_seconds_count{code="200",method="POST",route="/v2/models/{model}/infer"} 2`,
 		`weir_http_request_duration_seconds_count{code="200",method="POST",route="/v2/models/{model}/versions/{version}/infer"} 1`,
-		`weir_runs_total{flow="calc",status="succeeded",version="1"} 4`,
-		`weir_runs_total{flow="hello",status="succeeded",version="2"} 2`,
+		`weir_runs_total{flow="calc",protocol="oip_rest",status="succeeded",version="1"} 4`,
+		`weir_runs_total{flow="hello",protocol="oip_rest",status="succeeded",version="2"} 2`,
 	}, lines(metrics.body, "weir_http_request_duration_seconds_count{", "weir_runs_total{"))
 }
 

@@ -35,6 +35,14 @@ type Model struct {
 // is not deployed: the call answers NOT_FOUND with its text.
 var ErrNotFound = errors.New("not found")
 
+// NotFound returns an error that answers NOT_FOUND with msg alone.
+func NotFound(msg string) error { return notFound(msg) }
+
+type notFound string
+
+func (e notFound) Error() string      { return string(e) }
+func (notFound) Is(target error) bool { return target == ErrNotFound }
+
 // Backend is what the service serves. Its methods are called from many
 // goroutines at once.
 type Backend interface {

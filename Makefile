@@ -86,10 +86,10 @@ bench-serve:
 bench-deploy:
 	$(GO) test -run=NONE -bench=Deploy -benchtime=5x ./hosts/container ./hosts/vm
 
-## proto: the Go code of the go-plugin tool protocol, of weir's gRPC API
-## and of the Open Inference Protocol's gRPC form, from proto/ (needs
-## protoc from Debian's protobuf-compiler, and protoc-gen-go v1.36.12 and
-## protoc-gen-go-grpc v1.5.1 from go install)
+## proto: the Go code of the go-plugin tool protocol, of weir's gRPC API,
+## of the Open Inference Protocol's gRPC form and of Hydrosphere's runtime
+## API, from proto/ (needs protoc from Debian's protobuf-compiler, and
+## protoc-gen-go v1.36.12 and protoc-gen-go-grpc v1.5.1 from go install)
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 proto:
 	PATH="$(GOBIN_DIR):$$PATH" protoc -I proto \
@@ -97,6 +97,10 @@ proto:
 		--go-grpc_out=. --go-grpc_opt=module=github.com/weirflow/weir \
 		proto/weir/tool/v1/tools.proto proto/weir/flow/v1/flows.proto \
 		proto/inference/v1/grpc_predict_v2.proto
+	PATH="$(GOBIN_DIR):$$PATH" protoc -I proto \
+		--go_out=. --go_opt=module=github.com/weirflow/weir \
+		--go-grpc_out=. --go-grpc_opt=module=github.com/weirflow/weir \
+		proto/hydrosphere/serving/contract/*.proto proto/hydrosphere/serving/runtime/api.proto
 
 ## jinja-corpus: the expected outputs of the Jinja fidelity corpus, rendered
 ## by Python's jinja2 (Debian's python3-jinja2) as prompt flow renders

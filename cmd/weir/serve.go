@@ -28,6 +28,8 @@ import (
 type serveFlags struct {
 	addr           string
 	grpcAddr       string
+
+	addrSet        bool // --addr was given: its host is APP_PORT's too
 	admin          bool
 	adminToken     string
 	maxBody        string
@@ -77,6 +79,11 @@ bundle, or one signed by another key, is refused (403 for an upload).
 Repeat it, or give a file of several keys, one a line as authorized_keys
 holds them. FLOW files on the command line are served as they are.
 
+With APP_PORT set, as Hydrosphere sets it for its runtime images, serve
+also answers Hydrosphere's gRPC PredictionService/Predict on that port (on
+every interface, or on the host of --addr when given), running the
+default flow on tensors, with gRPC health checking.
+
 --pool NAME runs each request on the workers of a work pool (weir worker
 --pool NAME, on any machine that reaches its NATS server: --nats and the
 other NATS flags) instead of in this process, so that serving scales by
@@ -99,6 +106,7 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 			} else if fl.admin {
 				fl.adminToken = os.Getenv("WEIR_ADMIN_TOKEN")
 			}
+			fl.addrSet = cmd.Flags().Changed("addr")
 			return app.serve(cmd.Context(), cmd.ErrOrStderr(), a, fl)
 		},
 	}
@@ -236,6 +244,15 @@ func listen(flag, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	return ln, nil
+
+	if port := os.Getenv("APP_PORT"); port != "" {
+		stop, err := serveHydro(ctx, stderr, port, fl, s, maxBody)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	return serveUntil(ctx, stderr, ln, s, fl.grace)
 }
 
 // printServing says where each flow is served, and the admin API.

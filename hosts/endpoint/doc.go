@@ -112,4 +112,9 @@
 // slow or hostile at load holds up no other admin call, request or
 // shutdown; its load is canceled when its client goes away or Close is
 // called, and /metrics counts the loads in progress (weir_bundles_loading).
+//
+// Beside HTTP, Hydrosphere (hydro.go) serves Hydrosphere's model runtime
+// API on a gRPC server: Predict runs the default flow, as /score does, on
+// tensors mapped to and from the flow's typed inputs and outputs
+// (hydrotensor.go), as weir serve does on APP_PORT.
 package endpoint

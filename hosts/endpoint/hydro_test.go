@@ -196,6 +196,11 @@ func TestHydroPredictErrors(t *testing.T) {
 			`input "on": shape [] holds 1 values, got 0`},
 		{"a negative dimension", func(in map[string]*pb.Tensor) { in["xs"] = f64([]int64{-1}, 1) },
 			`input "xs": shape [-1]: a dimension is negative`},
+		{"a shape of many empty lists", func(in map[string]*pb.Tensor) { in["grid"] = i64([]int64{1 << 40, 0}) },
+			`input "grid": shape [1099511627776, 0] is too large for the 0 values sent`},
+		{"a shape of too many dimensions", func(in map[string]*pb.Tensor) {
+			in["meta"] = i64([]int64{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}, 1)
+		}, `input "meta": shape of 33 dimensions: at most 32`},
 		{"a dtype weir does not read", func(in map[string]*pb.Tensor) { in["xs"].Dtype = pb.DataType_DT_HALF },
 			`input "xs": dtype DT_HALF is not supported: weir takes DT_STRING, DT_BOOL, DT_INT64, DT_INT32, DT_DOUBLE and DT_FLOAT`},
 		{"raw bytes", func(in map[string]*pb.Tensor) { in["xs"].BinaryVal = []byte{1} },

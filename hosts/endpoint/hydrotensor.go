@@ -197,6 +197,13 @@ func formatShape(dims []int64) string {
 	return "[" + strings.Join(s, ", ") + "]"
 }
 
+// Bounds of an input tensor's shape: its dimensions, and, for a tensor
+// with fewer values, the lists of a dimension before a 0 one.
+const (
+	maxRank       = 32
+	maxEmptyLists = 1024
+)
+
 // decode returns t's value for fd, as encoding/json marshals it.
 func (fd hydroField) decode(t *pb.Tensor) (any, error) {
 	values, err := tensorValues(t)
@@ -207,10 +214,19 @@ func (fd hydroField) decode(t *pb.Tensor) (any, error) {
 		return nil, fmt.Errorf("dtype %s, want %s", t.Dtype, fd.dtype)
 	}
 	dims := t.GetTensorShape().GetDims()
+	if len(dims) > maxRank {
+		return nil, fmt.Errorf("shape of %d dimensions: at most %d", len(dims), maxRank)
+	}
+	// A small message may name a large shape of no values, [1e12, 0]:
+	// nest would make its empty lists, so the shape is bounded too.
+	limit := max(int64(len(values)), maxEmptyLists)
 	size := int64(1)
 	for _, d := range dims {
 		if d < 0 {
 			return nil, fmt.Errorf("shape %s: a dimension is negative", formatShape(dims))
+		}
+		if d > 0 && size > limit/d {
+			return nil, fmt.Errorf("shape %s is too large for the %d values sent", formatShape(dims), len(values))
 		}
 		size *= d
 	}

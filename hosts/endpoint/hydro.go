@@ -23,9 +23,9 @@ import (
 // contract that mapping makes. Errors are gRPC statuses with the
 // messages the HTTP API answers: INVALID_ARGUMENT for inputs that do not
 // fit (naming the input), RESOURCE_EXHAUSTED past MaxConcurrent,
-// DEADLINE_EXCEEDED naming the nodes that were running, INTERNAL for a
-// node that failed, UNAVAILABLE when no flow is deployed or a Runner has
-// nowhere to run. It is safe for concurrent use.
+// DEADLINE_EXCEEDED naming the nodes that were running, UNKNOWN for a
+// node that failed, NOT_FOUND when no flow is deployed, UNAVAILABLE when
+// a Runner has nowhere to run. It is safe for concurrent use.
 type Hydrosphere struct {
 	pb.UnimplementedPredictionServiceServer
 	s *Server
@@ -87,7 +87,7 @@ func (h *Hydrosphere) Predict(ctx context.Context, req *pb.PredictRequest) (*pb.
 func (s *Server) runDefault(ctx context.Context, inputs func(*engine.Flow) ([]byte, error)) (*engine.Result, error) {
 	t := s.table.Load()
 	if len(t.order) == 0 {
-		return nil, status.Error(codes.Unavailable, "no flow is deployed")
+		return nil, status.Error(codes.NotFound, "no flow is deployed")
 	}
 	rt := t.flows[t.order[0]]
 	if !s.startRun() {
@@ -129,6 +129,11 @@ func grpcCode(httpStatus int) codes.Code {
 		return codes.Unavailable
 	case http.StatusGatewayTimeout:
 		return codes.DeadlineExceeded
+	case http.StatusBadGateway:
+		// A node failed: weir works, a tool it called did not. UNKNOWN is
+		// gRPC's code for an error raised in another address space; not
+		// UNAVAILABLE, which clients retry by themselves.
+		return codes.Unknown
 	}
 	return codes.Internal
 }

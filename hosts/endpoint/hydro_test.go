@@ -234,7 +234,7 @@ func TestHydroLimits(t *testing.T) {
 		t.Parallel()
 		client, _ := hydroClient(t, newFixture(t, endpoint.Options{}, engine.Options{}))
 		_, err := client.Predict(context.Background(), &pb.PredictRequest{})
-		assert.Equal(t, status.Error(codes.Unavailable, "no flow is deployed").Error(), err.Error())
+		assert.Equal(t, status.Error(codes.NotFound, "no flow is deployed").Error(), err.Error())
 	})
 	t.Run("too many runs", func(t *testing.T) {
 		t.Parallel()
@@ -272,7 +272,7 @@ outputs: v: "${n.output}"
 `)
 		client, _ := hydroClient(t, fx)
 		_, err := client.Predict(context.Background(), &pb.PredictRequest{})
-		assert.Equal(t, status.Error(codes.Internal, `node "n" (tool bad.fail, plugin bad): connection reset`).Error(), err.Error())
+		assert.Equal(t, status.Error(codes.Unknown, `node "n" (tool bad.fail, plugin bad): connection reset`).Error(), err.Error())
 	})
 	t.Run("a client that goes away", func(t *testing.T) {
 		t.Parallel()

@@ -82,7 +82,7 @@ type gateOut struct {
 	V string `json:"v"`
 }
 
-func newFixture(t *testing.T, opts endpoint.Options, eopts engine.Options) *fixture {
+func newFixture(t testing.TB, opts endpoint.Options, eopts engine.Options) *fixture {
 	t.Helper()
 	eopts.Providers = []plugins.Provider{builtin.NewProvider()}
 	e, err := engine.New(eopts)
@@ -121,7 +121,7 @@ func newFixture(t *testing.T, opts endpoint.Options, eopts engine.Options) *fixt
 }
 
 // deploy loads a flow from source and deploys it as version.
-func (fx *fixture) deploy(t *testing.T, version, src string) *engine.Flow {
+func (fx *fixture) deploy(t testing.TB, version, src string) *engine.Flow {
 	t.Helper()
 	f, err := fx.e.Parse(context.Background(), "flow.cue", []byte(src))
 	require.NoError(t, err)

@@ -3,8 +3,11 @@ package endpoint_test
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +57,7 @@ outputs: {
 
 // hydroClient serves fx's server's Hydrosphere API on a loopback port and
 // returns a client of it.
-func hydroClient(t *testing.T, fx *fixture) (pb.PredictionServiceClient, *endpoint.Hydrosphere) {
+func hydroClient(t testing.TB, fx *fixture) (pb.PredictionServiceClient, *endpoint.Hydrosphere) {
 	t.Helper()
 	h := endpoint.NewHydrosphere(fx.s)
 	g := grpc.NewServer()
@@ -289,5 +292,36 @@ outputs: v: "${n.output}"
 		cancel() // the gate fails with its context; the client sees its cancel
 		assert.Equal(t, codes.Canceled, status.Code(<-done))
 		assert.ErrorIs(t, <-fx.canceled, context.Canceled)
+	})
+}
+
+// BenchmarkHydroPredict: the builtin hello flow called by one client at a
+// time, through Hydrosphere's Predict on loopback gRPC and through /score
+// on loopback HTTP, on the same server: what the tensor mapping and gRPC
+// cost beside weir's own route.
+func BenchmarkHydroPredict(b *testing.B) {
+	fx := newFixture(b, endpoint.Options{}, engine.Options{})
+	fx.deploy(b, "v1", helloFlow)
+	client, _ := hydroClient(b, fx)
+	b.Run("predict", func(b *testing.B) {
+		req := &pb.PredictRequest{Inputs: map[string]*pb.Tensor{"name": str("Ada")}}
+		for b.Loop() {
+			if _, err := client.Predict(context.Background(), req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("score", func(b *testing.B) {
+		for b.Loop() {
+			resp, err := http.Post(fx.url+"/score", "application/json", strings.NewReader(`{"name":"Ada"}`))
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatal(resp.Status)
+			}
+		}
 	})
 }

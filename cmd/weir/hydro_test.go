@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -54,6 +55,25 @@ try:
 except grpc.RpcError as e:
     print(e.code().name, e.details())
 `
+
+// TestServeHydrosphereUsage: an APP_PORT weir serve cannot listen on
+// stops it before it loads a flow. Not parallel: it sets APP_PORT.
+func TestServeHydrosphereUsage(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer taken.Close()
+	_, port, _ := net.SplitHostPort(taken.Addr().String())
+	for _, tc := range []struct{ port, stderr string }{
+		{"http", `weir: APP_PORT "http": want a port number, or 0 for a free one` + "\n"},
+		{"65536", `weir: APP_PORT "65536": want a port number, or 0 for a free one` + "\n"},
+		{port, "weir: serve APP_PORT: listen tcp " + taken.Addr().String() + ": bind: address already in use: another program listens there; pick another port\n"},
+	} {
+		t.Setenv("APP_PORT", tc.port)
+		// The flow is not there: APP_PORT fails first.
+		got := weir(t, "", "serve", "--addr", "127.0.0.1:0", "nowhere.cue")
+		assert.Equal(t, result{1, "", tc.stderr}, got, tc.port)
+	}
+}
 
 var hydroListening = regexp.MustCompile(` at (127\.0\.0\.1:\d+) \(APP_PORT\)`)
 

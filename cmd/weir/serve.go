@@ -23,11 +23,12 @@ import (
 	"github.com/weirflow/weir/hosts/endpoint"
 	"github.com/weirflow/weir/hosts/pool"
 	"github.com/weirflow/weir/internal/bytesize"
+	"github.com/weirflow/weir/internal/hydropb"
 )
 
 type serveFlags struct {
-	addr           string
-	grpcAddr       string
+	addr     string
+	grpcAddr string
 
 	addrSet        bool // --addr was given: its host is APP_PORT's too
 	admin          bool
@@ -156,12 +157,22 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return err
 	}
 	defer ln.Close()
-	var grpcLn net.Listener
+	var grpcLns []net.Listener
 	if fl.grpcAddr != "" {
-		if grpcLn, err = listen("--grpc-addr", fl.grpcAddr); err != nil {
+		grpcLn, err := listen("--grpc-addr", fl.grpcAddr)
+		if err != nil {
 			return err
 		}
 		defer grpcLn.Close()
+		grpcLns = append(grpcLns, grpcLn)
+	}
+	hydroLn, err := listenHydro(fl)
+	if err != nil {
+		return err
+	}
+	if hydroLn != nil {
+		defer hydroLn.Close()
+		grpcLns = append(grpcLns, hydroLn)
 	}
 	loopback := ln.Addr().(*net.TCPAddr).IP.IsLoopback()
 	if fl.admin && fl.adminToken == "" && !loopback {
@@ -224,11 +235,18 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 	}
 	printServing(stderr, "http://"+displayAddr(ln.Addr().(*net.TCPAddr)), flows, fl)
 	var gs *grpc.Server
-	if grpcLn != nil {
+	if len(grpcLns) > 0 {
 		gs = s.NewGRPCServer()
-		fmt.Fprintf(stderr, "gRPC at %s (weir.flow.v1.Flows, health, reflection)\n", displayAddr(grpcLn.Addr().(*net.TCPAddr)))
 	}
-	return serveUntil(ctx, stderr, ln, s, grpcLn, gs, fl.grace)
+	if fl.grpcAddr != "" {
+		fmt.Fprintf(stderr, "gRPC at %s (weir.flow.v1.Flows, inference.GRPCInferenceService, %s, health, reflection)\n",
+			displayAddr(grpcLns[0].Addr().(*net.TCPAddr)), hydropb.PredictionService_ServiceDesc.ServiceName)
+	}
+	if hydroLn != nil {
+		fmt.Fprintf(stderr, "serving the default flow to Hydrosphere clients at %s (APP_PORT): gRPC %s/Predict, and the rest of the gRPC API\n",
+			displayAddr(hydroLn.Addr().(*net.TCPAddr)), hydropb.PredictionService_ServiceDesc.ServiceName)
+	}
+	return serveUntil(ctx, stderr, ln, s, gs, grpcLns, fl.grace)
 }
 
 // listen listens on addr, the value of flag.
@@ -244,15 +262,6 @@ func listen(flag, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("serve: %w", err)
 	}
 	return ln, nil
-
-	if port := os.Getenv("APP_PORT"); port != "" {
-		stop, err := serveHydro(ctx, stderr, port, fl, s, maxBody)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	return serveUntil(ctx, stderr, ln, s, fl.grace)
 }
 
 // printServing says where each flow is served, and the admin API.
@@ -279,24 +288,26 @@ func printServing(stderr io.Writer, base string, flows []string, fl serveFlags) 
 	}
 }
 
-// serveUntil serves s on ln, and over gRPC as gs on grpcLn when gs is not
-// nil, until ctx ends, then drains: new requests are refused, and those in
+// serveUntil serves s on ln, and over gRPC as gs on each of grpcLns when
+// gs is not nil, until ctx ends, then drains: new requests are refused, and those in
 // flight have grace to finish before they are cut off.
-func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, grpcLn net.Listener, gs *grpc.Server, grace time.Duration) error {
+func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, gs *grpc.Server, grpcLns []net.Listener, grace time.Duration) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	served := make(chan error, 2)
+	served := make(chan error, 1+len(grpcLns))
 	go func() { served <- hs.Serve(ln) }()
 	grpcStopped := make(chan struct{})
 	if gs != nil {
-		go func() {
-			if err := gs.Serve(grpcLn); err != nil {
-				served <- fmt.Errorf("gRPC: %w", err)
-			}
-		}()
+		for _, l := range grpcLns {
+			go func() {
+				if err := gs.Serve(l); err != nil { // nil once stopped
+					served <- fmt.Errorf("gRPC: %w", err)
+				}
+			}()
+		}
 		defer gs.Stop() // after a failure to serve
 	}
 	select {

@@ -15,10 +15,11 @@ import (
 
 // The protocols a run arrives by: the protocol label of the run metrics.
 const (
-	protocolHTTP    = "http"     // weir's HTTP routes and /score
-	protocolGRPC    = "grpc"     // weir.flow.v1.Flows
-	protocolOIPREST = "oip_rest" // the Open Inference Protocol over HTTP
-	protocolOIPGRPC = "oip_grpc" // the Open Inference Protocol over gRPC
+	protocolHTTP        = "http"        // weir's HTTP routes and /score
+	protocolGRPC        = "grpc"        // weir.flow.v1.Flows
+	protocolOIPREST     = "oip_rest"    // the Open Inference Protocol over HTTP
+	protocolOIPGRPC     = "oip_grpc"    // the Open Inference Protocol over gRPC
+	protocolHydrosphere = "hydrosphere" // Hydrosphere's runtime Predict
 )
 
 // call is one run request, whatever protocol brought it: what invoke

@@ -3,6 +3,7 @@ package endpoint
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"runtime/debug"
@@ -65,8 +66,8 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 }
 
 // registerGRPC registers the gRPC services of the server core on gs:
-// weir.flow.v1.Flows and the Open Inference Protocol's
-// inference.GRPCInferenceService. It is the hook for the other protocols over gRPC:
+// weir.flow.v1.Flows, the Open Inference Protocol's
+// inference.GRPCInferenceService and Hydrosphere's PredictionService. It is the hook for the other protocols over gRPC:
 // each registers its service here, as a type whose methods turn their
 // request into a call, run it through s.invoke (routing, traffic split,
 // MaxConcurrent, RequestTimeout, metrics under protocolGRPC), and map its
@@ -77,6 +78,7 @@ func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 func (s *Server) registerGRPC(gs *grpc.Server) {
 	flowpb.RegisterFlowsServer(gs, flowsService{s: s})
 	s.oipService().Register(gs)
+	NewHydrosphere(s).Register(gs)
 }
 
 // grpcHealth holds the health servers of the server's grpc.Servers.
@@ -116,7 +118,11 @@ func (s *Server) storeTable(t *table) {
 // the HTTP mapping's meaning (see failure), in gRPC's codes. A call whose
 // client went away, or whose own deadline passed, gets its context's code.
 func (s *Server) grpcStatus(ctx context.Context, v *version, res *engine.Result, err error) error {
-	if ctx.Err() != nil {
+	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded) && res != nil:
+		// The client's deadline, which gRPC carries: name what was running.
+		return status.Error(codes.DeadlineExceeded, timeoutMessage(res, err))
+	case ctx.Err() != nil:
 		return status.FromContextError(ctx.Err()).Err()
 	}
 	httpStatus, _, msg := s.failure(v, res, err)

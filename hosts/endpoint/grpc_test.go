@@ -32,7 +32,7 @@ import (
 
 // grpcServe serves fx's server over gRPC on a loopback port and returns a
 // client connection to it.
-func (fx *fixture) grpcServe(t *testing.T) *grpc.ClientConn {
+func (fx *fixture) grpcServe(t testing.TB) *grpc.ClientConn {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -13,9 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -55,21 +52,11 @@ outputs: {
 }
 `
 
-// hydroClient serves fx's server's Hydrosphere API on a loopback port and
-// returns a client of it.
+// hydroClient serves fx's server's gRPC API on a loopback port and
+// returns a client of its Hydrosphere PredictionService.
 func hydroClient(t testing.TB, fx *fixture) (pb.PredictionServiceClient, *endpoint.Hydrosphere) {
 	t.Helper()
-	h := endpoint.NewHydrosphere(fx.s)
-	g := grpc.NewServer()
-	h.Register(g)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	go func() { _ = g.Serve(ln) }()
-	t.Cleanup(g.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	require.NoError(t, err)
-	t.Cleanup(func() { conn.Close() })
-	return pb.NewPredictionServiceClient(conn), h
+	return pb.NewPredictionServiceClient(fx.grpcServe(t)), endpoint.NewHydrosphere(fx.s)
 }
 
 func scalar(dtype pb.DataType) *pb.Tensor {

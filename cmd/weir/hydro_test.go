@@ -98,7 +98,7 @@ func TestServeHydrosphere(t *testing.T) {
 	require.NotNil(t, m, "%q", s.start)
 	addr := m[1]
 	assert.Equal(t, "serving the default flow to Hydrosphere clients at "+addr+
-		" (APP_PORT): gRPC hydrosphere.serving.runtime.PredictionService/Predict, and grpc.health.v1.Health", s.start[1])
+		" (APP_PORT): gRPC hydrosphere.serving.runtime.PredictionService/Predict, and the rest of the gRPC API", s.start[1])
 
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	require.NoError(t, err)

@@ -58,11 +58,12 @@ func grpcurlBinary(t *testing.T) string {
 	return grpcurlBuilt.bin
 }
 
-var grpcAt = regexp.MustCompile(`^gRPC at (127\.0\.0\.1:\d+) \(weir\.flow\.v1\.Flows, health, reflection\)$`)
+var grpcAt = regexp.MustCompile(`^gRPC at (127\.0\.0\.1:\d+) \(weir\.flow\.v1\.Flows, inference\.GRPCInferenceService, hydrosphere\.serving\.runtime\.PredictionService, health, reflection\)$`)
 
 // TestServeGRPC is the README's grpcurl against weir serve --grpc-addr:
-// list and describe through reflection, a Run, health, an error, then a
-// clean stop on SIGTERM.
+// list and describe through reflection, a Run, the Open Inference
+// Protocol's ModelInfer and Hydrosphere's Predict on the same port,
+// health, an error, then a clean stop on SIGTERM.
 func TestServeGRPC(t *testing.T) {
 	t.Parallel()
 	_, root := weirBinary(t)
@@ -89,7 +90,8 @@ func TestServeGRPC(t *testing.T) {
 
 	out, _, code := call(addr, "list")
 	assert.Equal(t, 0, code)
-	assert.Equal(t, "grpc.health.v1.Health\ngrpc.reflection.v1.ServerReflection\ngrpc.reflection.v1alpha.ServerReflection\nweir.flow.v1.Flows\n", out)
+	assert.Equal(t, "grpc.health.v1.Health\ngrpc.reflection.v1.ServerReflection\ngrpc.reflection.v1alpha.ServerReflection\n"+
+		"hydrosphere.serving.runtime.PredictionService\ninference.GRPCInferenceService\nweir.flow.v1.Flows\n", out)
 
 	out, _, code = call(addr, "describe", "weir.flow.v1.Flows")
 	assert.Equal(t, 0, code)
@@ -122,6 +124,22 @@ service Flows {
 	require.Len(t, run.Nodes, 2)
 	assert.Equal(t, []string{"greet", "text.greet", "succeeded", "shout", "text.upper", "bypassed"},
 		[]string{run.Nodes[0].Node, run.Nodes[0].Tool, run.Nodes[0].Status, run.Nodes[1].Node, run.Nodes[1].Tool, run.Nodes[1].Status})
+
+	out, stderr, code = call("-d", `{"model_name": "hello", "id": "r1", "inputs": [
+		{"name": "name", "datatype": "BYTES", "shape": [2], "contents": {"bytes_contents": ["QWRh", "R3JhY2U="]}},
+		{"name": "loud", "datatype": "BOOL", "shape": [2], "contents": {"bool_contents": [false, true]}}]}`,
+		addr, "inference.GRPCInferenceService/ModelInfer")
+	require.Equal(t, 0, code, stderr)
+	assert.JSONEq(t, `{"modelName": "hello", "modelVersion": "v1", "id": "r1", "outputs": [
+		{"name": "message", "datatype": "BYTES", "shape": ["2"], "contents": {"bytesContents": ["SGVsbG8sIEFkYSE=", "SGVsbG8sIEdyYWNlIQ=="]}},
+		{"name": "shouted", "datatype": "BYTES", "shape": ["2"], "parameters": {"content_type": {"stringParam": "json"}},
+		 "contents": {"bytesContents": ["bnVsbA==", "IkhFTExPLCBHUkFDRSEi"]}}]}`, out)
+
+	out, stderr, code = call("-d", `{"inputs": {"name": {"dtype": "DT_STRING", "string_val": ["QWRh"]}}}`,
+		addr, "hydrosphere.serving.runtime.PredictionService/Predict")
+	require.Equal(t, 0, code, stderr)
+	// shouted is null, its node bypassed: a Hydrosphere answer leaves it out.
+	assert.JSONEq(t, `{"outputs": {"message": {"dtype": "DT_STRING", "tensorShape": {}, "stringVal": ["SGVsbG8sIEFkYSE="]}}}`, out)
 
 	out, _, code = call(addr, "grpc.health.v1.Health/Check")
 	assert.Equal(t, 0, code)

@@ -1,6 +1,7 @@
 package oipgrpc_test
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +22,11 @@ const debianPython = "/usr/bin/python3"
 func TestPythonClient(t *testing.T) {
 	t.Parallel()
 	if out, err := exec.Command(debianPython, "-c", "import grpc, grpc_tools.protoc").CombinedOutput(); err != nil {
-		t.Skipf("SKIP LOUDLY: %s cannot import grpc and grpc_tools (apt-get install python3-grpcio python3-grpc-tools): %v: %s", debianPython, err, out)
+		msg := fmt.Sprintf("%s cannot import grpc and grpc_tools (apt-get install python3-grpcio python3-grpc-tools): %v: %s", debianPython, err, out)
+		if os.Getenv("WEIR_REQUIRE_TOOLS") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip("SKIP LOUDLY: " + msg)
 	}
 	stubs := t.TempDir()
 	gen := exec.Command(debianPython, "-m", "grpc_tools.protoc", "-I", "../../../../proto",

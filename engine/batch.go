@@ -51,6 +51,10 @@ type BatchOptions struct {
 	MaxFailures int
 	// NoCache makes the lines neither read nor write the engine's Cache.
 	NoCache bool
+	// NodeValues says which lines' nodes carry their inputs and outputs:
+	// all, or those of the lines that failed. Lines run through Remote
+	// carry what the worker sends.
+	NodeValues NodeValues
 	// Remote, when set, runs each line somewhere else in place of this
 	// engine: on a work pool's workers, which call Flow.RunLine. The batch
 	// reads and maps each line as usual (a line that cannot be read or
@@ -194,7 +198,7 @@ func (f *Flow) Batch(ctx context.Context, src Source, opts BatchOptions) (*Batch
 		opts: opts,
 		done: make(chan struct{}),
 	}
-	b.lineOpts = LineOptions{BatchID: b.id, Timeout: opts.LineTimeout, NoCache: opts.NoCache}
+	b.lineOpts = LineOptions{BatchID: b.id, Timeout: opts.LineTimeout, NoCache: opts.NoCache, NodeValues: opts.NodeValues}
 	b.nodes = make([]nodeHist, len(f.lineNodes))
 	if b.opts.Concurrency <= 0 {
 		b.opts.Concurrency = 8

@@ -27,6 +27,9 @@ type LineResult struct {
 	Nodes    []NodeResult  `json:"nodes,omitempty"`
 	Start    time.Time     `json:"start"`
 	Duration time.Duration `json:"duration"`
+	// TraceID is the trace of the line's run, in hex, when the engine
+	// traces: the batch's trace.
+	TraceID string `json:"trace_id,omitempty"`
 	// Aggregate holds what a succeeded line gives the aggregate nodes,
 	// {"node": {"input": value}}; nil when the flow has none. Keep it to
 	// resume the batch later.
@@ -78,27 +81,31 @@ func (f *Flow) runLine(ctx context.Context, line int, in json.RawMessage, opts L
 		}
 	}
 	r, err := f.run(ctx, in, RunOptions{
-		RunID:   opts.BatchID + "/" + strconv.Itoa(line),
-		Timeout: opts.Timeout,
-		NoCache: opts.NoCache,
+		RunID:      opts.BatchID + "/" + strconv.Itoa(line),
+		Timeout:    opts.Timeout,
+		NoCache:    opts.NoCache,
+		NodeValues: opts.NodeValues,
 	}, attrs)
 	if err != nil && ctx.Err() != nil {
 		return lr, false
 	}
+	lr.TraceID = r.res.TraceID
 	lr.Duration = r.res.Duration
 	lr.Inputs = r.values.inputs
-	lr.Nodes = r.res.Nodes
 	var inErr *InputError
-	if errors.As(err, &inErr) {
+	started := !errors.As(err, &inErr)
+	if err == nil {
+		lr.Aggregate, err = f.lineAggregate(&r.values)
+	}
+	r.keepValues(err != nil)
+	lr.Nodes = r.res.Nodes
+	if !started {
 		lr.Nodes = nil // none started
 	} else if f.hasAggregate() {
 		lr.Nodes = make([]NodeResult, len(f.lineNodes))
 		for k, i := range f.lineNodes {
 			lr.Nodes[k] = r.res.Nodes[i]
 		}
-	}
-	if err == nil {
-		lr.Aggregate, err = f.lineAggregate(&r.values)
 	}
 	red := f.e.redactor
 	lr.Inputs = red.Bytes(lr.Inputs)

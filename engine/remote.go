@@ -23,6 +23,9 @@ type LineOptions struct {
 	Timeout time.Duration
 	// NoCache makes the line neither read nor write the engine's Cache.
 	NoCache bool
+	// NodeValues says whether the line's nodes carry their inputs and
+	// outputs: all, or only when the line failed.
+	NodeValues NodeValues
 }
 
 // RunLine runs inputs as line `line` of a batch of this engine would run
@@ -158,6 +161,10 @@ func (b *Batch) take(line int, lr *LineResult) error {
 		nr, n := &lr.Nodes[k], f.nodes[f.lineNodes[k]]
 		nr.Tool, nr.Plugin, nr.Kind = n.toolName, n.plugin, n.kind
 		nr.Error = red.String(inert.Text(nr.Error, maxRemoteText))
+		if nr.Inputs != nil && !validObject(nr.Inputs) || nr.Outputs != nil && !validObject(nr.Outputs) {
+			return fmt.Errorf("the worker's result has values of node %q that are not JSON objects", nr.Node)
+		}
+		nr.Inputs, nr.Outputs = red.Bytes(nr.Inputs), red.Bytes(nr.Outputs)
 	}
 	return nil
 }

@@ -44,6 +44,9 @@ type Result struct {
 	Nodes    []NodeResult    `json:"nodes"`
 	Start    time.Time       `json:"start"`
 	Duration time.Duration   `json:"duration"`
+	// TraceID is the run's trace, in hex, when the engine traces; "" when
+	// it does not.
+	TraceID string `json:"trace_id,omitempty"`
 	// Subflows are the runs of the sub-flow nodes that ran, by node (the
 	// run of a node's last attempt); nil when none ran.
 	Subflows map[string]*Result `json:"subflows,omitempty"`
@@ -66,7 +69,23 @@ type NodeResult struct {
 	// Usage is what the node's tool reported its calls cost, over its
 	// attempts (see plugins.ReportUsage): the tokens of an LLM call.
 	Usage *plugins.Usage `json:"usage,omitempty"`
+	// Inputs is the JSON object the node's tool got, and Outputs the one
+	// it returned, both redacted; nil unless the run kept them (see
+	// NodeValues), and for a node that did not get that far.
+	Inputs  json.RawMessage `json:"inputs,omitempty"`
+	Outputs json.RawMessage `json:"outputs,omitempty"`
 }
+
+// NodeValues says which runs keep each node's inputs and outputs in their
+// NodeResults, for a run record to show: the values of every node stay in
+// memory until the run returns. The zero value keeps none.
+type NodeValues uint8
+
+const (
+	NoNodeValues     NodeValues = iota
+	FailedNodeValues            // runs, and lines of a batch, that failed
+	AllNodeValues
+)
 
 // NodeError is the error of a run that failed because one of its nodes did.
 // It names the node, its tool and the tool's plugin.

@@ -38,6 +38,9 @@ type RunOptions struct {
 	// NoCache makes the run, and its sub-flows, neither read nor write the
 	// engine's Cache.
 	NoCache bool
+	// NodeValues says whether the Result's nodes carry their inputs and
+	// outputs: all, or only when the run failed.
+	NodeValues NodeValues
 	// Stream, when set, streams the flow's StreamOutput, if it has one:
 	// Stream is called with each chunk of its text as the node's tool
 	// makes it, from the goroutine that runs the node, one call at a time.
@@ -69,6 +72,7 @@ func (f *Flow) Run(ctx context.Context, inputs any) (*Result, error) {
 // error reads "***" (see Redactor).
 func (f *Flow) RunWith(ctx context.Context, inputs any, opts RunOptions) (*Result, error) {
 	r, err := f.run(ctx, inputs, opts, nil)
+	r.keepValues(err != nil)
 	f.e.redactor.result(r.res)
 	return r.res, f.e.redactor.Error(err)
 }
@@ -88,6 +92,9 @@ func (f *Flow) run(ctx context.Context, inputs any, opts RunOptions, attrs []att
 	}
 	for i, n := range f.nodes {
 		r.nodes[i] = NodeResult{Node: n.name, Tool: n.toolName, Plugin: n.plugin, Kind: n.kind, Status: Canceled}
+	}
+	if opts.NodeValues != NoNodeValues {
+		r.nodeInputs = make([][]byte, len(f.nodes))
 	}
 	timeout := f.timeout
 	if opts.Timeout > 0 {
@@ -119,10 +126,27 @@ func (f *Flow) run(ctx context.Context, inputs any, opts RunOptions, attrs []att
 		}
 	}
 	if span != nil {
+		if sc := span.SpanContext(); sc.HasTraceID() {
+			r.res.TraceID = sc.TraceID().String()
+		}
 		span.SetAttributes(attrRunStatus.String(string(r.res.Status)))
 		endSpan(span, err)
 	}
 	return r, err
+}
+
+// keepValues puts each node's inputs and outputs, redacted, in its
+// NodeResult when the run's options ask for them, failed saying whether
+// the run failed. Call it once the run is over.
+func (r *run) keepValues(failed bool) {
+	if r.nodeInputs == nil || r.opts.NodeValues == FailedNodeValues && !failed {
+		return
+	}
+	red := r.f.e.redactor
+	for i := range r.nodes {
+		r.nodes[i].Inputs = red.Bytes(r.nodeInputs[i])
+		r.nodes[i].Outputs = red.Bytes(r.values.outputs[i])
+	}
 }
 
 func newRunID() string {
@@ -137,10 +161,13 @@ type run struct {
 	opts   RunOptions
 	nodes  []NodeResult
 	values runValues
-	res    *Result
-	mu     sync.Mutex // guards res.Subflows
-	sched  sched
-	cache  Cache // nil when the run does not cache
+	// nodeInputs are the nodes' inputs, by node, while the run keeps them
+	// (RunOptions.NodeValues); nil otherwise.
+	nodeInputs [][]byte
+	res        *Result
+	mu         sync.Mutex // guards res.Subflows
+	sched      sched
+	cache      Cache // nil when the run does not cache
 	// streamed is set when an attempt of the streaming node failed after
 	// it sent chunks: it is not retried.
 	streamed bool
@@ -428,6 +455,9 @@ func (r *run) exec(ctx context.Context, i int) ([]byte, error) {
 	if err != nil {
 		nr.Attempts = 0
 		return nil, r.nodeError(n, 0, fmt.Errorf("input: %w", err))
+	}
+	if r.nodeInputs != nil {
+		r.nodeInputs[i] = in
 	}
 	if n.kind == kindFlow {
 		return r.subflow(ctx, n, in)

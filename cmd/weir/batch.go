@@ -37,6 +37,7 @@ type batchFlags struct {
 	output      string
 	pool        string
 	detach      bool
+	nodeValues  string
 	nats        *natsFlags
 }
 
@@ -69,6 +70,8 @@ only the lines that did not succeed. The exit code is 0 when every line
 succeeded, 1 when some failed or the batch stopped.
 
 Records live under $WEIR_HOME (see --home); list them with weir runs list.
+The record keeps what each node got and returned (secrets redacted) for the
+lines that failed, to show why; --node-values all keeps them for every line.
 
 --pool NAME runs the lines on the workers of a work pool (see weir pool and
 weir worker) instead of here: the flow's bundle goes to the pool once, the
@@ -107,6 +110,7 @@ was stopped.`,
 	f.StringVarP(&fl.output, "output", "o", "text", "summary format: text or json (the metrics)")
 	f.StringVar(&fl.pool, "pool", "", "run the lines on the workers of work pool `NAME`")
 	f.BoolVar(&fl.detach, "detach", false, "with --pool: queue the lines, print the run id and return")
+	f.StringVar(&fl.nodeValues, "node-values", "failed", "the lines whose nodes' inputs and outputs the record keeps: failed or all")
 	fl.nats = addNATSFlags(cmd)
 	noCacheFlag(cmd, app)
 	return cmd
@@ -122,6 +126,12 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	}
 	if fl.detach && fl.pool == "" {
 		return usageError{errors.New("--detach needs --pool: a local batch runs in this process")}
+	}
+	if err := oneOf("--node-values", fl.nodeValues, "failed", "all"); err != nil {
+		return err
+	}
+	if fl.nodeValues == "all" && fl.pool != "" {
+		return usageError{errors.New("--node-values all does not work with --pool yet: the workers send no node values")}
 	}
 	if fl.pool != "" && !cmd.Flags().Changed("concurrency") {
 		fl.concurrency = poolWindow
@@ -188,12 +198,16 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 		LineTimeout: fl.lineTimeout,
 		Map:         mapping,
 		MaxFailures: fl.maxFailures,
+		NodeValues:  nodeValues[fl.nodeValues],
 	})
 	if err != nil {
 		return err
 	}
 	return waitBatch(cmd, store, b, lines, fl.output, flowPath)
 }
+
+// nodeValues maps --node-values to what the engine keeps.
+var nodeValues = map[string]engine.NodeValues{"failed": engine.FailedNodeValues, "all": engine.AllNodeValues}
 
 // waitBatch shows a recorded batch's progress until it ends, then its
 // summary, and returns the error weir batch ends with.

@@ -113,7 +113,7 @@ func TestCacheRunsShow(t *testing.T) {
 	nodes, err := os.ReadFile(filepath.Join(run, "nodes.jsonl"))
 	require.NoError(t, err)
 	assert.Equal(t, 1, strings.Count(string(nodes), `"cached":true`))
-	assert.Regexp(t, `\{"line":3,"nodes":\[\{"node":"greet","tool":"builtin.template","status":"succeeded","attempts":0,"duration_ms":[0-9.]+,"cached":true\}`, string(nodes))
+	assert.Regexp(t, `\{"line":3,"nodes":\[\{"node":"greet","tool":"builtin.template","status":"succeeded","attempts":0,"start_ms":[0-9.]+,"duration_ms":[0-9.]+,"cached":true\}`, string(nodes))
 	metrics, err := os.ReadFile(filepath.Join(run, "metrics.json"))
 	require.NoError(t, err)
 	assert.Contains(t, string(metrics), `"cached": 1,`)

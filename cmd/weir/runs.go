@@ -102,9 +102,9 @@ func newRunsList(app *app) *cobra.Command {
 				return nil
 			}
 			tw := newTable(w)
-			fmt.Fprintln(tw, "RUN\tNAME\tFLOW\tSTATUS\tSUCCEEDED\tFAILED\tCARRIED\tCREATED\tDURATION")
+			fmt.Fprintln(tw, "RUN\tKIND\tNAME\tFLOW\tSTATUS\tSUCCEEDED\tFAILED\tCARRIED\tCREATED\tDURATION")
 			for _, r := range runs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.ID, cmpDash(r.Name), r.Flow, r.Status,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\n", r.ID, r.Kind, cmpDash(r.Name), r.Flow, r.Status,
 					r.Succeeded, r.Failed, r.Carried, r.Created.Format("2006-01-02 15:04:05"), runDuration(r))
 			}
 			return tw.Flush()
@@ -117,6 +117,7 @@ func newRunsList(app *app) *cobra.Command {
 // runJSON is a run as weir runs list -o json prints it.
 type runJSON struct {
 	ID          string            `json:"id"`
+	Kind        record.Kind       `json:"kind"`
 	Name        string            `json:"name,omitempty"`
 	Flow        string            `json:"flow"`
 	Status      engine.Status     `json:"status"`
@@ -135,7 +136,7 @@ type runJSON struct {
 }
 
 func toRunJSON(r record.Info) runJSON {
-	j := runJSON{ID: r.ID, Name: r.Name, Flow: r.Flow, Status: r.Status, Error: r.Error, Succeeded: r.Succeeded,
+	j := runJSON{ID: r.ID, Kind: r.Kind, Name: r.Name, Flow: r.Flow, Status: r.Status, Error: r.Error, Succeeded: r.Succeeded,
 		Failed: r.Failed, Carried: r.Carried, Data: r.Data, DataSHA256: r.DataSHA256, Map: r.Map,
 		ResumedFrom: r.ResumedFrom, BaseRun: r.BaseRun, Created: r.Created, Dir: r.Dir}
 	if !r.Ended.IsZero() {
@@ -207,6 +208,10 @@ func newRunsShow(app *app) *cobra.Command {
 func showRun(w io.Writer, info record.Info, m *record.Metrics) error {
 	tw := newTable(w)
 	fmt.Fprintf(tw, "run\t%s\n", info.ID)
+	if info.Kind != record.KindBatch {
+		// A batch is what most runs are.
+		fmt.Fprintf(tw, "kind\t%s\n", info.Kind)
+	}
 	if info.Name != "" {
 		fmt.Fprintf(tw, "name\t%s\n", info.Name)
 	}
@@ -215,7 +220,9 @@ func showRun(w io.Writer, info record.Info, m *record.Metrics) error {
 	if info.Error != "" {
 		fmt.Fprintf(tw, "error\t%s\n", cell(info.Error))
 	}
-	fmt.Fprintf(tw, "data\t%s\n", info.Data)
+	if info.Data != "" {
+		fmt.Fprintf(tw, "data\t%s\n", info.Data)
+	}
 	if len(info.Map) > 0 {
 		pairs := make([]string, 0, len(info.Map))
 		for k, v := range info.Map {

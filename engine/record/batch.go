@@ -40,6 +40,10 @@ type Batch struct {
 // nil, StartBatch sets it, and the run's log says how many lines were
 // carried over. Errors reading them are "resume: ...".
 //
+// Nodes' inputs and outputs are recorded as opts.NodeValues says; left
+// zero, those of the lines that failed (engine.FailedNodeValues), so that
+// the record shows why they did.
+//
 // A batch that cannot start leaves nothing behind: the run is created
 // once the engine accepted the batch, and a batch whose run cannot be
 // created is stopped. The engine's refusal is "batch DATA: ...", DATA
@@ -52,6 +56,9 @@ func (s *Store) StartBatch(ctx context.Context, f *engine.Flow, src engine.Sourc
 	m.Flow, m.FlowFiles = f.Name(), f.Files()
 	m.Map, m.Concurrency, m.LineTimeout = opts.Map, opts.Concurrency, opts.LineTimeout
 	opts.RunID = m.ID
+	if opts.NodeValues == engine.NoNodeValues {
+		opts.NodeValues = engine.FailedNodeValues
+	}
 	if m.BaseRun != "" && opts.Run == nil {
 		var err error
 		if opts.Run, err = s.BaseRun(m.BaseRun); err != nil {

@@ -36,7 +36,10 @@ outputs: text: "${greet.output.text}"
 	return f
 }
 
-var msPattern = regexp.MustCompile(`"duration_ms":[0-9.]+`)
+var (
+	msPattern      = regexp.MustCompile(`"duration_ms":[0-9.]+`)
+	startedPattern = regexp.MustCompile(`"started":"[0-9-]+T[0-9:.]+Z"`)
+)
 
 func jsonl(s string) engine.Source { return engine.JSONL(strings.NewReader(s)) }
 
@@ -72,8 +75,9 @@ func TestStartBatch(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, [3]int{1, 0, 2}, [3]int{sum.Succeeded, sum.Failed, sum.Carried})
 	assert.Contains(t, readFile(t, b.Dir(), "log.txt"), "resumes run greet-1: 2 lines carried over\n")
-	assert.Equal(t, `{"line":2,"status":"succeeded","duration_ms":D,"outputs":{"text":"Hello, Alan!"}}`+"\n",
-		msPattern.ReplaceAllString(readFile(t, b.Dir(), "outputs.jsonl"), `"duration_ms":D`))
+	out := startedPattern.ReplaceAllString(readFile(t, b.Dir(), "outputs.jsonl"), `"started":T`)
+	assert.Equal(t, `{"line":2,"status":"succeeded","duration_ms":D,"started":T,"outputs":{"text":"Hello, Alan!"}}`+"\n",
+		msPattern.ReplaceAllString(out, `"duration_ms":D`))
 }
 
 // A batch that cannot start leaves no run behind, and a run that cannot be

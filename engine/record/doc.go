@@ -3,8 +3,9 @@
 //
 // A record lives in one folder (DefaultDir, or any other):
 //
-//	weir.db                  the index: one row per run (id, flow, dataset,
-//	                         status, counts, times); SQLite in WAL mode
+//	weir.db                  the index: one row per run (id, kind, flow,
+//	                         dataset, status, counts, times); SQLite in WAL
+//	                         mode
 //	weir.lock                locked (flock) while a process opens the record
 //	runs/<id>/               one folder per run:
 //	  flow/<file>            snapshot of the flow file as it was run, its
@@ -13,19 +14,45 @@
 //	  flow/manifest.json     each snapshot's original path and SHA-256
 //	  inputs.jsonl           {"line":N,"inputs":{...}} per line that has inputs
 //	  nodes.jsonl            {"line":N,"nodes":[{"node":"greet","tool":"text.greet",
-//	                         "status":"succeeded","attempts":1,"duration_ms":0.123}]}
-//	                         ("cached":true for outputs from the node cache)
+//	                         "status":"succeeded","attempts":1,"start_ms":0.05,
+//	                         "duration_ms":0.123}]}, the nodes in flow order;
+//	                         "start_ms" is from the line's start to the node's
+//	                         first attempt (absent for a node that never
+//	                         started); "error" the failed node's error text,
+//	                         "usage" what its calls cost, "cached":true for
+//	                         outputs from the node cache; and when the line's
+//	                         values were kept (see below) "inputs":{...}, the
+//	                         object the tool got, and "outputs":{...}
 //	  outputs.jsonl          one line per dataset line run:
-//	                         {"line":N,"status":"succeeded","duration_ms":1.5,"outputs":{...}}
+//	                         {"line":N,"status":"succeeded","duration_ms":1.5,
+//	                          "started":"2026-12-03T15:04:05.678Z","outputs":{...}}
 //	                         {"line":N,"status":"failed","duration_ms":2,"error":"...",
 //	                          "error_kind":"tool"} (input, tool or timeout: see
-//	                         engine.FailureKind; absent in records of older weirs)
-//	                         with "aggregate":{...} for the flow's aggregate nodes
+//	                         engine.FailureKind)
+//	                         with "aggregate":{...} for the flow's aggregate nodes,
+//	                         "trace_id":"<32 hex digits>" when the engine traced
+//	                         the line's run
 //	  metrics.json           written when the run finishes: counts, latencies,
 //	                         per-node statistics, aggregate outputs, and the
 //	                         metrics they logged ("metrics":{"accuracy":0.67})
 //	  log.txt                timestamped lines: start, what the caller logged, end
 //	  lock                   locked (flock) by the process running the batch
+//
+// Fields added since the first record ("error_kind", "started",
+// "trace_id", "start_ms", a node's "inputs" and "outputs") are absent from
+// records of older weirs, and readers take them as unknown.
+//
+// # Kinds of run and node values
+//
+// A run is of a kind (Meta.Kind, Info.Kind): a batch (weir batch), one run
+// (weir run --record, a single line 1) or the requests a server served
+// (weir serve --record, a line per request). The values each node got and
+// returned are big, so a run keeps them only where they explain something:
+// for a batch, those of its failed lines unless asked for every line
+// (StartBatch, weir batch --node-values all); for a single run, always.
+// They are redacted as everything the engine returns is (engine.Redactor):
+// a secret's value is never written. Store.Line reads one line with its
+// nodes, for an inspector.
 //
 // Store.BaseRun reads a finished run's lines for a batch whose mapping reads
 // ${run.outputs.x} (Meta.BaseRun).

@@ -28,8 +28,14 @@ type Output struct {
 	// Err is why a failed line failed, an *engine.LineError holding the
 	// error's text and kind (engine.UnknownFailure in records written
 	// before weir kept kinds); nil for a line that succeeded.
-	Err       error
-	Duration  time.Duration
+	Err      error
+	Duration time.Duration
+	// Started is when the line started, to the millisecond; zero in
+	// records of older weirs.
+	Started time.Time
+	// TraceID is the trace of the line's run, in hex, when the engine
+	// traced it.
+	TraceID   string
 	Aggregate json.RawMessage
 }
 
@@ -54,7 +60,7 @@ func (s *Store) Outputs(id string) iter.Seq2[Output, error] {
 			return
 		}
 		path := filepath.Join(in.Dir, "outputs.jsonl")
-		f, err := s.openOutputs(id, path)
+		f, err := s.openJSONL(id, path)
 		if err != nil {
 			yield(Output{}, err)
 			return
@@ -131,8 +137,8 @@ func (s *Store) checkCount(in Info, n int, torn bool) error {
 	return nil
 }
 
-// openOutputs opens a run's outputs.jsonl, naming what is missing.
-func (s *Store) openOutputs(id, path string) (*os.File, error) {
+// openJSONL opens one of a run's JSONL files, naming what is missing.
+func (s *Store) openJSONL(id, path string) (*os.File, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		missing := path
@@ -189,6 +195,8 @@ var (
 	errorField     = []jsonscan.Step{{Key: "error"}}
 	errorKindField = []jsonscan.Step{{Key: "error_kind"}}
 	aggregateField = []jsonscan.Step{{Key: "aggregate"}}
+	startedField   = []jsonscan.Step{{Key: "started"}}
+	traceIDField   = []jsonscan.Step{{Key: "trace_id"}}
 )
 
 // parseOutput reads one line of outputs.jsonl: its line and status, and
@@ -235,6 +243,16 @@ func parseOutput(b []byte, full bool) (Output, error) {
 	}
 	if v, err = jsonscan.Select(b, outputsField); err == nil {
 		o.Outputs = json.RawMessage(bytes.Clone(v))
+	}
+	if v, err = jsonscan.Select(b, startedField); err == nil {
+		if err := json.Unmarshal(v, &o.Started); err != nil {
+			return o, fmt.Errorf(`"started" is %s, not an RFC 3339 time`, v)
+		}
+	}
+	if v, err = jsonscan.Select(b, traceIDField); err == nil {
+		if err := json.Unmarshal(v, &o.TraceID); err != nil {
+			return o, fmt.Errorf(`"trace_id" is %s, not a string`, v)
+		}
 	}
 	if o.Status == engine.Failed {
 		if o.Err, err = parseError(b, o.Line); err != nil {
@@ -340,7 +358,7 @@ type part struct {
 // succeeded the lines of done, and returns the lines it succeeded.
 func (s *Store) check(in Info, ancestors []Info, done []lineset.Set) (part, lineset.Set, error) {
 	p := part{id: in.ID, path: filepath.Join(in.Dir, "outputs.jsonl")}
-	f, err := s.openOutputs(in.ID, p.path)
+	f, err := s.openJSONL(in.ID, p.path)
 	if err != nil {
 		return p, lineset.Set{}, err
 	}

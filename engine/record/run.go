@@ -2,6 +2,7 @@ package record
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	crand "crypto/rand"
 	"database/sql"
@@ -66,10 +67,20 @@ func checkID(id string) error {
 	return nil
 }
 
+// Kind says what made a run of the record.
+type Kind string
+
+const (
+	KindBatch Kind = "batch" // weir batch, Store.StartBatch
+	KindRun   Kind = "run"   // weir run --record: one line
+	KindServe Kind = "serve" // weir serve --record: a line per request
+)
+
 // Meta describes a batch run when it is created.
 type Meta struct {
 	ID   string // required: letters, digits, '_' and '-' (see NewID)
 	Name string // display name, optional
+	Kind Kind   // KindBatch when empty
 	Flow string // flow name
 	// FlowFiles are the flow file first, then its sub-flow files and the
 	// files they embed: they are copied into the run folder as a snapshot.
@@ -139,6 +150,11 @@ func (s *Store) Create(m Meta) (*Run, error) {
 			return nil, errorf(ErrRunning, "create run %q: resume run %q: it is still running", m.ID, p.ID)
 		}
 	}
+	switch m.Kind {
+	case "", KindBatch, KindRun, KindServe:
+	default:
+		return nil, fmt.Errorf("create run %q: kind %q is not %s, %s or %s", m.ID, m.Kind, KindBatch, KindRun, KindServe)
+	}
 	r := &Run{s: s, id: m.ID, dir: s.runDir(m.ID)}
 	if err := os.Mkdir(r.dir, 0o755); err != nil {
 		if errors.Is(err, os.ErrExist) {
@@ -203,9 +219,9 @@ func (r *Run) start(m Meta, now time.Time) error {
 			return err
 		}
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, name, flow, data, data_sha256, map, resumed_from, base_run,
-		concurrency, line_timeout, status, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Name, m.Flow, m.Data, m.DataSHA256, string(mapJSON), m.ResumedFrom, m.BaseRun,
+	_, err = tx.ExecContext(ctx, `INSERT INTO runs (id, name, kind, flow, data, data_sha256, map, resumed_from, base_run,
+		concurrency, line_timeout, status, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Name, cmp.Or(m.Kind, KindBatch), m.Flow, m.Data, m.DataSHA256, string(mapJSON), m.ResumedFrom, m.BaseRun,
 		m.Concurrency, int64(m.LineTimeout), engine.Running, now.UnixNano())
 	if err != nil {
 		return err
@@ -273,11 +289,19 @@ func (r *Run) Write(lr engine.LineResult) error {
 		in = append(in, "}\n"...)
 	}
 	if len(lr.Nodes) > 0 {
-		nodes = appendNodes(nodes, lr)
+		if nodes, err = appendNodes(nodes, lr); err != nil {
+			return fmt.Errorf("write line %d: %w", lr.Line, err)
+		}
 	}
 	out = strconv.AppendInt(append(out, `{"line":`...), int64(lr.Line), 10)
 	out = append(append(append(out, `,"status":"`...), lr.Status...), `","duration_ms":`...)
 	out = appendMS(out, lr.Duration)
+	if !lr.Start.IsZero() {
+		out = append(lr.Start.UTC().AppendFormat(append(out, `,"started":"`...), startedLayout), '"')
+	}
+	if lr.TraceID != "" {
+		out = jsonscan.AppendString(append(out, `,"trace_id":`...), lr.TraceID)
+	}
 	if len(lr.Outputs) > 0 {
 		if out, err = appendRaw(append(out, `,"outputs":`...), lr.Outputs); err != nil {
 			return fmt.Errorf("write line %d: outputs: %w", lr.Line, err)
@@ -322,7 +346,13 @@ func appendError(dst []byte, err error) []byte {
 	return dst
 }
 
-func appendNodes(dst []byte, lr engine.LineResult) []byte {
+// startedLayout is how outputs.jsonl writes when a line started: RFC 3339
+// in UTC, to the millisecond.
+const startedLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// appendNodes appends the nodes.jsonl line of lr. Node values that are not
+// JSON are an error.
+func appendNodes(dst []byte, lr engine.LineResult) ([]byte, error) {
 	dst = strconv.AppendInt(append(dst, `{"line":`...), int64(lr.Line), 10)
 	dst = append(dst, `,"nodes":[`...)
 	for i, n := range lr.Nodes {
@@ -333,6 +363,9 @@ func appendNodes(dst []byte, lr engine.LineResult) []byte {
 		dst = jsonscan.AppendString(append(dst, `,"tool":`...), n.Tool)
 		dst = jsonscan.AppendString(append(dst, `,"status":`...), string(n.Status))
 		dst = strconv.AppendInt(append(dst, `,"attempts":`...), int64(n.Attempts), 10)
+		if !n.Start.IsZero() {
+			dst = appendMS(append(dst, `,"start_ms":`...), max(n.Start.Sub(lr.Start), 0))
+		}
 		dst = appendMS(append(dst, `,"duration_ms":`...), n.Duration)
 		if n.Error != "" {
 			dst = jsonscan.AppendString(append(dst, `,"error":`...), n.Error)
@@ -345,9 +378,21 @@ func appendNodes(dst []byte, lr engine.LineResult) []byte {
 		if n.Cached {
 			dst = append(dst, `,"cached":true`...)
 		}
+		// The values last: a reader sees the rest first.
+		var err error
+		if len(n.Inputs) > 0 {
+			if dst, err = appendRaw(append(dst, `,"inputs":`...), n.Inputs); err != nil {
+				return nil, fmt.Errorf("node %q: inputs: %w", n.Node, err)
+			}
+		}
+		if len(n.Outputs) > 0 {
+			if dst, err = appendRaw(append(dst, `,"outputs":`...), n.Outputs); err != nil {
+				return nil, fmt.Errorf("node %q: outputs: %w", n.Node, err)
+			}
+		}
 		dst = append(dst, '}')
 	}
-	return append(dst, "]}\n"...)
+	return append(dst, "]}\n"...), nil
 }
 
 // appendRaw appends one JSON value. The engine's values are compact; one

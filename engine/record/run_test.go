@@ -58,7 +58,7 @@ func TestRunLifecycle(t *testing.T) {
 
 	want := record.Info{
 		ID: meta.ID, Name: "nightly", Flow: "hello", Data: "data/q.jsonl", DataSHA256: sha("data"),
-		Dir: r.Dir(), Status: engine.Running, Map: meta.Map, Concurrency: 4, LineTimeout: 30 * time.Second,
+		Dir: r.Dir(), Kind: record.KindBatch, Status: engine.Running, Map: meta.Map, Concurrency: 4, LineTimeout: 30 * time.Second,
 	}
 	got, err := s.Get(meta.ID)
 	require.NoError(t, err)

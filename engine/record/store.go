@@ -34,6 +34,8 @@ var (
 	ErrDamaged = errors.New("run record is damaged")
 	// ErrFinished: Write, Flush or Finish was called after Finish.
 	ErrFinished = errors.New("run is finished")
+	// ErrNoLine: the run has no such line, or not yet (Store.Line).
+	ErrNoLine = errors.New("run has no such line")
 )
 
 // recordError is an error whose text is msg and which errors.Is matches
@@ -114,6 +116,10 @@ var migrations = [][]string{
 	2: {
 		// id of the earlier run a mapping's ${run.outputs.x} reads
 		`ALTER TABLE runs ADD COLUMN base_run TEXT NOT NULL DEFAULT ''`,
+	},
+	3: {
+		// what made the run: batch, run (weir run --record) or serve
+		`ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'batch'`,
 	},
 }
 
@@ -217,6 +223,9 @@ type Info struct {
 	ID, Name, Flow, Data, DataSHA256, ResumedFrom, Error, Dir string
 	// BaseRun is the run whose lines the mapping reads (Meta.BaseRun).
 	BaseRun string
+	// Kind is what made the run (Meta.Kind): KindBatch for the runs of
+	// older weirs.
+	Kind Kind
 
 	Status engine.Status
 	// Succeeded and Failed count the lines of outputs.jsonl: up to the last
@@ -229,7 +238,7 @@ type Info struct {
 	Created, Ended             time.Time // Ended zero while running
 }
 
-const infoColumns = `id, name, flow, data, data_sha256, map, resumed_from, base_run, concurrency, line_timeout,
+const infoColumns = `id, name, flow, data, data_sha256, map, resumed_from, base_run, kind, concurrency, line_timeout,
 	status, error, succeeded, failed, carried, created, ended`
 
 type scanner interface{ Scan(dest ...any) error }
@@ -241,7 +250,7 @@ func (s *Store) scanInfo(row scanner) (Info, error) {
 		timeout, created int64
 		ended            sql.NullInt64
 	)
-	err := row.Scan(&in.ID, &in.Name, &in.Flow, &in.Data, &in.DataSHA256, &mapJSON, &in.ResumedFrom, &in.BaseRun,
+	err := row.Scan(&in.ID, &in.Name, &in.Flow, &in.Data, &in.DataSHA256, &mapJSON, &in.ResumedFrom, &in.BaseRun, &in.Kind,
 		&in.Concurrency, &timeout, &in.Status, &in.Error, &in.Succeeded, &in.Failed, &in.Carried,
 		&created, &ended)
 	if err != nil {

@@ -414,7 +414,7 @@ func TestOpenNewerSchema(t *testing.T) {
 	require.NoError(t, db.Close())
 
 	_, err = record.Open(dir)
-	require.EqualError(t, err, "open run record "+dir+": weir.db has schema version 99, newer than this weir knows (2); upgrade weir")
+	require.EqualError(t, err, "open run record "+dir+": weir.db has schema version 99, newer than this weir knows (3); upgrade weir")
 }
 
 func TestOpenMigratesAVersion1Record(t *testing.T) {
@@ -422,10 +422,10 @@ func TestOpenMigratesAVersion1Record(t *testing.T) {
 	s := openStore(t, dir)
 	finished(t, s, "old", "", ok(1, ""))
 	require.NoError(t, s.Close())
-	// Version 1 had no base_run.
+	// Version 1 had no base_run, nor kind.
 	db, err := sql.Open("sqlite", filepath.Join(dir, "weir.db"))
 	require.NoError(t, err)
-	_, err = db.Exec(`ALTER TABLE runs DROP COLUMN base_run; PRAGMA user_version = 1`)
+	_, err = db.Exec(`ALTER TABLE runs DROP COLUMN base_run; ALTER TABLE runs DROP COLUMN kind; PRAGMA user_version = 1`)
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
@@ -433,6 +433,7 @@ func TestOpenMigratesAVersion1Record(t *testing.T) {
 	in, err := s.Get("old")
 	require.NoError(t, err)
 	assert.Empty(t, in.BaseRun)
+	assert.Equal(t, record.KindBatch, in.Kind)
 	r, err := s.Create(record.Meta{ID: "new", Flow: "hello", Data: "d.jsonl", BaseRun: "old"})
 	require.NoError(t, err)
 	require.NoError(t, r.Finish(nil, nil))

@@ -4,7 +4,7 @@ WEIR    := bin/weir
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -s -w -X github.com/weirflow/weir/engine.version=$(VERSION)
 
-.PHONY: all build plugins demo test lint fuzz bench bench-wasm bench-batch bench-serve bench-deploy proto jinja-corpus clean
+.PHONY: all build plugins demo test lint fuzz bench bench-wasm bench-batch bench-serve bench-deploy bench-report proto jinja-corpus clean
 
 all: build
 
@@ -85,6 +85,12 @@ bench-serve:
 ## sshd of .ci/sshd: eval "$$(.ci/sshd)" first)
 bench-deploy:
 	$(GO) test -run=NONE -bench=Deploy -benchtime=5x ./hosts/container ./hosts/vm
+
+## bench-report: run the benchmark commands in short mode (a few minutes;
+## FULL=1 for the README's figures, about half an hour) and write
+## bench/REPORT.md with its SVG charts and figures in bench/report/
+bench-report:
+	$(GO) run ./bench/cmd/report $(if $(FULL),-full)
 
 ## proto: the Go code of the go-plugin tool protocol, of weir's gRPC API,
 ## of the Open Inference Protocol's gRPC form and of Hydrosphere's runtime

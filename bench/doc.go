@@ -20,4 +20,8 @@
 //     batch, 1, 2 and 4 weir worker processes against N times one, the
 //     time from a worker's SIGKILL to its lines' redelivery, and (-rss) a
 //     worker's memory over 1M lines.
+//
+// Each command also writes its figures as JSON with -json FILE (the types
+// of bench/figures), and bench/cmd/report (make bench-report) runs them all
+// and draws bench/REPORT.md with SVG charts under bench/report/.
 package bench

@@ -70,13 +70,31 @@ func cpuModel(path string) string {
 
 // Header starts every command's figures.
 type Header struct {
-	Command string  `json:"command"`
-	Machine Machine `json:"machine"`
+	Command string   `json:"command"`
+	Args    []string `json:"args"` // the command's flags, -json and its file left out
+	Machine Machine  `json:"machine"`
 }
 
-// NewHeader is the header of figures command takes on this machine now.
+// NewHeader is the header of figures command takes on this machine now,
+// with the flags of this process.
 func NewHeader(command string) Header {
-	return Header{Command: command, Machine: ThisMachine()}
+	return Header{Command: command, Args: withoutJSON(os.Args[1:]), Machine: ThisMachine()}
+}
+
+// withoutJSON is args without -json FILE (or -json=FILE, --json): the
+// flags that chose what was measured.
+func withoutJSON(args []string) []string {
+	kept := []string{}
+	for i := 0; i < len(args); i++ {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		switch {
+		case !strings.HasPrefix(args[i], "-") || name != "json":
+			kept = append(kept, args[i])
+		case !hasValue:
+			i++ // the file
+		}
+	}
+	return kept
 }
 
 // Write writes v as indented JSON to the file path.

@@ -3,6 +3,7 @@ package figures
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -29,6 +30,20 @@ func TestMachineString(t *testing.T) {
 	m.Model = ""
 	if got, want := m.String(), "2 CPUs, linux/amd64, go1.26.8, 2026-12-03"; got != want {
 		t.Errorf("String() without a model = %q, want %q", got, want)
+	}
+}
+
+func TestWithoutJSON(t *testing.T) {
+	for _, c := range []struct{ in, want []string }{
+		{nil, []string{}},
+		{[]string{"-json", "f.json"}, []string{}},
+		{[]string{"-quick", "-json", "f.json", "-lines", "10"}, []string{"-quick", "-lines", "10"}},
+		{[]string{"--json=f.json", "-rounds", "1"}, []string{"-rounds", "1"}},
+		{[]string{"-nodes", "10,100", "-json"}, []string{"-nodes", "10,100"}},
+	} {
+		if got := withoutJSON(c.in); !slices.Equal(got, c.want) {
+			t.Errorf("withoutJSON(%q) = %q, want %q", c.in, got, c.want)
+		}
 	}
 }
 

@@ -107,7 +107,7 @@ func run(ctx context.Context, full bool, runList, out string) error {
 	if err != nil {
 		return err
 	}
-	r := &report{dir: out, full: full, failed: map[string]string{}}
+	r := &report{dir: out, failed: map[string]string{}}
 	if err := os.MkdirAll(r.chartDir(), 0o755); err != nil {
 		return err
 	}

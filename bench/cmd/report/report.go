@@ -15,7 +15,6 @@ import (
 // report is REPORT.md as it is written, section by section.
 type report struct {
 	dir    string            // of REPORT.md; charts and figures in report/ under it
-	full   bool              // whether this run measured in full
 	failed map[string]string // why a command that ran has no figures
 	md     strings.Builder
 }
@@ -28,16 +27,14 @@ func (r *report) figuresFile(command string) string {
 
 // write draws every section's charts and writes REPORT.md.
 func (r *report) write() error {
-	mode := "in short mode (small counts, short runs: the shape of the figures, not the README's); `make bench-report FULL=1` measures them as the README does"
-	if r.full {
-		mode = "with `FULL=1`, as the README's figures are taken"
-	}
-	fmt.Fprintf(&r.md, "# weir benchmark report\n\n"+
-		"Written by `make bench-report` (bench/cmd/report), here %s. "+
-		"Each benchmark command ran with `-json`, one after the other; its figures are kept in [report/](report/) beside the charts, "+
-		"and `go run ./bench/cmd/report -run none` draws them again. "+
-		"On a shared machine absolute times drift by 10 to 20%% between runs, but ratios taken in one run hold: read the charts as ratios. "+
-		"Each chart says the machine and the date of its figures; the README's Performance section says what each scenario is for.\n", mode)
+	r.md.WriteString("# weir benchmark report\n\n" +
+		"Written by `make bench-report` (bench/cmd/report), which runs each benchmark command with `-json`, one after the other: " +
+		"in short mode by default (small counts, short runs: the shape of the figures, in a few minutes), " +
+		"and as the README's figures are taken with `make bench-report FULL=1`. " +
+		"Each section says the command and flags its figures come from; they are kept in [report/](report/) beside the charts, " +
+		"and `go run ./bench/cmd/report -run none` draws them again. " +
+		"On a shared machine absolute times drift by 10 to 20% between runs, but ratios taken in one run hold: read the charts as ratios. " +
+		"Each chart says the machine and the date of its figures; the README's Performance section says what each scenario is for.\n")
 	for _, s := range []struct {
 		title, command string
 		render         func() error

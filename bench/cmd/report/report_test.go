@@ -66,7 +66,8 @@ func TestWrite(t *testing.T) {
 		"| native tool call (plugins.RawFunc) | 64 B | 0.15 µs | 0.00x |",
 		"Measured with `go run ./bench/cmd/weirbench -nodes 10,100`",
 		"![Load time by flow size](report/load.svg)",
-		"| weir serve | 399.0 | 1.00x |",
+		"| weir serve | 399.0 | 1.00 |",
+		"| arithmetic limit (500 clients) | 400.0 |  |",
 		"Not measured on this machine: no figures in report/batchbench.json: run `go run ./bench/cmd/report -run batchbench`",
 		"Not measured on this machine: go run ./bench/cmd/poolbench -quick: exit status 1: poolbench: start NATS: 'no space'",
 	} {

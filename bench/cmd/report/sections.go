@@ -163,11 +163,13 @@ func (r *report) serve() error {
 	}
 	groups := []string{fmt.Sprintf("arithmetic limit\n(%d clients)", f.Clients), "weir serve"}
 	rps := []float64{f.LimitPerSec, f.RequestsPerSec}
-	rows := [][]string{{groups[0], fmt.Sprintf("%.1f", f.LimitPerSec), ""}, {"weir serve", fmt.Sprintf("%.1f", f.RequestsPerSec), ratio(f.RequestsPerSec / f.LimitPerSec)}}
+	share := func(v float64) string { return fmt.Sprintf("%.2f", v/f.LimitPerSec) }
+	rows := [][]string{{fmt.Sprintf("arithmetic limit (%d clients)", f.Clients), fmt.Sprintf("%.1f", f.LimitPerSec), ""},
+		{"weir serve", fmt.Sprintf("%.1f", f.RequestsPerSec), share(f.RequestsPerSec)}}
 	for _, p := range f.Published {
 		groups = append(groups, p.Name+"\n(published)")
 		rps = append(rps, p.RequestsPerSec)
-		rows = append(rows, []string{fmt.Sprintf("%s, published (%d clients)", p.Name, p.Clients), num(p.RequestsPerSec), ratio(p.RequestsPerSec / f.LimitPerSec)})
+		rows = append(rows, []string{fmt.Sprintf("%s, published (%d clients)", p.Name, p.Clients), num(p.RequestsPerSec), share(p.RequestsPerSec)})
 	}
 	caption := fmt.Sprintf("Prompt flow's published serving scenario: three parallel 250 ms nodes, then an HTTP call to a mock API that answers "+
 		"after 1 s, served by the weir binary to %d closed-loop clients for %.0f s; a request cannot take less than %s, so the "+
@@ -198,7 +200,7 @@ func (r *report) serve() error {
 	}
 	r.table([]string{"weir serve", "p50", "p90", "p99", "max", "CPU a request", "peak RSS"}, [][]string{{
 		fmt.Sprintf("%d clients", f.Clients), ms(f.P50Ns), ms(f.P90Ns), ms(f.P99Ns), ms(f.MaxNs),
-		µs(float64(f.ServerCPUNs) / float64(max(f.OK, 1))), mib(f.PeakRSS)}})
+		fmt.Sprintf("%.0f µs", float64(f.ServerCPUNs)/1e3/float64(max(f.OK, 1))), mib(f.PeakRSS)}})
 	return nil
 }
 

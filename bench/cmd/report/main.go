@@ -30,6 +30,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/weirflow/weir/bench"
 )
@@ -165,9 +166,11 @@ func measure(ctx context.Context, root, file string, c command, full bool) error
 	if err := os.Remove(file); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
+	start := time.Now()
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s: %v%s", c.line(full), err, lastLines(stderr.String(), 3))
 	}
+	fmt.Printf("== %s took %s\n", c.name, time.Since(start).Round(time.Second))
 	return nil
 }
 

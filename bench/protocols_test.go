@@ -22,14 +22,18 @@ import (
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/endpoint"
 	"github.com/weirflow/weir/internal/flowpb"
+	"github.com/weirflow/weir/internal/hydropb"
+	"github.com/weirflow/weir/internal/inferencepb"
 )
 
 // BenchmarkServeProtocols measures the hello flow (examples/hello: one
-// Wasm node) served in this process over loopback, by HTTP's POST /score
-// and by gRPC's weir.flow.v1.Flows/Run, each against a bare server of the
-// same protocol that answers the same outputs without running anything:
-// the limit of the protocol's stack on this machine. 32 clients call in a
-// closed loop; each sub-benchmark reports requests/s and p99 latency.
+// Wasm node) served in this process over loopback by each protocol weir
+// serve speaks: HTTP's POST /score, gRPC's weir.flow.v1.Flows/Run, the
+// Open Inference Protocol's REST infer and gRPC ModelInfer, and
+// Hydrosphere's Predict, each against a bare server of the same protocol
+// that answers the same outputs without running anything: the limit of
+// the protocol's stack on this machine. 32 clients call in a closed loop;
+// each sub-benchmark reports requests/s and p99 latency.
 //
 //	go test -run '^$' -bench ServeProtocols -benchtime 5s ./bench
 func BenchmarkServeProtocols(b *testing.B) {
@@ -72,11 +76,38 @@ func BenchmarkServeProtocols(b *testing.B) {
 	flowpb.RegisterFlowsServer(bare, fixedFlows{answer: answer})
 	bareGRPC := serveGRPC(b, bare)
 
-	b.Run("http/bare", benchHTTP(bareHTTP))
-	b.Run("http/score", benchHTTP(weirHTTP+"/score"))
+	bareOIP := serveHTTP(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, oipAnswer)
+	}))
+	bareInference := grpc.NewServer()
+	inferencepb.RegisterGRPCInferenceServiceServer(bareInference, fixedInference{})
+	bareHydro := grpc.NewServer()
+	hydropb.RegisterPredictionServiceServer(bareHydro, fixedPredict{})
+
+	b.Run("http/bare", benchHTTP(bareHTTP, scoreBody))
+	b.Run("http/score", benchHTTP(weirHTTP+"/score", scoreBody))
 	b.Run("grpc/bare", benchGRPC(bareGRPC))
 	b.Run("grpc/run", benchGRPC(weirGRPC))
+	b.Run("oip-rest/bare", benchHTTP(bareOIP, oipBody))
+	b.Run("oip-rest/infer", benchHTTP(weirHTTP+"/v2/models/hello/infer", oipBody))
+	b.Run("oip-grpc/bare", benchInfer(serveGRPC(b, bareInference)))
+	b.Run("oip-grpc/infer", benchInfer(weirGRPC))
+	b.Run("hydrosphere/bare", benchPredict(serveGRPC(b, bareHydro)))
+	b.Run("hydrosphere/predict", benchPredict(weirGRPC))
 }
+
+// The requests and answers of each protocol for the hello flow's one
+// input, name, and its outputs.
+var (
+	scoreBody = []byte(`{"name":"Ada"}`)
+	oipBody   = []byte(`{"inputs":[{"name":"name","shape":[1],"datatype":"BYTES","data":["Ada"]}]}`)
+)
+
+const oipAnswer = `{"model_name":"hello","model_version":"v1","id":"r","outputs":[` +
+	`{"name":"message","shape":[1],"datatype":"BYTES","data":["Hello, Ada!"]},` +
+	`{"name":"shouted","shape":[1],"datatype":"BYTES","parameters":{"content_type":"json"},"data":["null"]}]}` + "\n"
 
 // clients is how many callers each sub-benchmark runs at once.
 const clients = 32
@@ -109,9 +140,8 @@ func serveGRPC(b *testing.B, gs *grpc.Server) *grpc.ClientConn {
 	return conn
 }
 
-func benchHTTP(url string) func(b *testing.B) {
+func benchHTTP(url string, body []byte) func(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	body := []byte(`{"name":"Ada"}`)
 	return closedLoop(func() error {
 		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
 		if err != nil {
@@ -137,6 +167,26 @@ func benchGRPC(conn *grpc.ClientConn) func(b *testing.B) {
 	req := &flowpb.RunRequest{Flow: "hello", Inputs: &flowpb.RunRequest_InputsStruct{InputsStruct: inputs}}
 	return closedLoop(func() error {
 		_, err := c.Run(context.Background(), req)
+		return err
+	})
+}
+
+func benchInfer(conn *grpc.ClientConn) func(b *testing.B) {
+	c := inferencepb.NewGRPCInferenceServiceClient(conn)
+	req := &inferencepb.ModelInferRequest{ModelName: "hello", Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{{
+		Name: "name", Datatype: "BYTES", Shape: []int64{1}, Contents: &inferencepb.InferTensorContents{BytesContents: [][]byte{[]byte("Ada")}},
+	}}}
+	return closedLoop(func() error {
+		_, err := c.ModelInfer(context.Background(), req)
+		return err
+	})
+}
+
+func benchPredict(conn *grpc.ClientConn) func(b *testing.B) {
+	c := hydropb.NewPredictionServiceClient(conn)
+	req := &hydropb.PredictRequest{Inputs: map[string]*hydropb.Tensor{"name": {Dtype: hydropb.DataType_DT_STRING, StringVal: [][]byte{[]byte("Ada")}}}}
+	return closedLoop(func() error {
+		_, err := c.Predict(context.Background(), req)
 		return err
 	})
 }
@@ -192,4 +242,30 @@ func (f fixedFlows) Run(context.Context, *flowpb.RunRequest) (*flowpb.RunRespons
 		return nil, err
 	}
 	return &flowpb.RunResponse{RunId: "r", Flow: "hello", Version: "v1", Status: "succeeded", Outputs: outputs, OutputsJson: f.answer}, nil
+}
+
+// fixedInference is a bare inference.GRPCInferenceService whose
+// ModelInfer answers hello's outputs, whatever it is asked.
+type fixedInference struct {
+	inferencepb.UnimplementedGRPCInferenceServiceServer
+}
+
+func (fixedInference) ModelInfer(context.Context, *inferencepb.ModelInferRequest) (*inferencepb.ModelInferResponse, error) {
+	return &inferencepb.ModelInferResponse{ModelName: "hello", ModelVersion: "v1", Id: "r", Outputs: []*inferencepb.ModelInferResponse_InferOutputTensor{
+		{Name: "message", Datatype: "BYTES", Shape: []int64{1}, Contents: &inferencepb.InferTensorContents{BytesContents: [][]byte{[]byte("Hello, Ada!")}}},
+		{Name: "shouted", Datatype: "BYTES", Shape: []int64{1}, Contents: &inferencepb.InferTensorContents{BytesContents: [][]byte{[]byte("null")}},
+			Parameters: map[string]*inferencepb.InferParameter{"content_type": {ParameterChoice: &inferencepb.InferParameter_StringParam{StringParam: "json"}}}},
+	}}, nil
+}
+
+// fixedPredict is a bare Hydrosphere PredictionService whose Predict
+// answers hello's message, whatever it is asked.
+type fixedPredict struct {
+	hydropb.UnimplementedPredictionServiceServer
+}
+
+func (fixedPredict) Predict(context.Context, *hydropb.PredictRequest) (*hydropb.PredictResponse, error) {
+	return &hydropb.PredictResponse{Outputs: map[string]*hydropb.Tensor{
+		"message": {Dtype: hydropb.DataType_DT_STRING, TensorShape: &hydropb.TensorShape{}, StringVal: [][]byte{[]byte("Hello, Ada!")}},
+	}}, nil
 }

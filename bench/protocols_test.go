@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -86,16 +87,11 @@ func BenchmarkServeProtocols(b *testing.B) {
 	bareHydro := grpc.NewServer()
 	hydropb.RegisterPredictionServiceServer(bareHydro, fixedPredict{})
 
-	b.Run("http/bare", benchHTTP(bareHTTP, scoreBody))
-	b.Run("http/score", benchHTTP(weirHTTP+"/score", scoreBody))
-	b.Run("grpc/bare", benchGRPC(bareGRPC))
-	b.Run("grpc/run", benchGRPC(weirGRPC))
-	b.Run("oip-rest/bare", benchHTTP(bareOIP, oipBody))
-	b.Run("oip-rest/infer", benchHTTP(weirHTTP+"/v2/models/hello/infer", oipBody))
-	b.Run("oip-grpc/bare", benchInfer(serveGRPC(b, bareInference)))
-	b.Run("oip-grpc/infer", benchInfer(weirGRPC))
-	b.Run("hydrosphere/bare", benchPredict(serveGRPC(b, bareHydro)))
-	b.Run("hydrosphere/predict", benchPredict(weirGRPC))
+	b.Run("http-score", beside(callHTTP(weirHTTP+"/score", scoreBody), callHTTP(bareHTTP, scoreBody)))
+	b.Run("grpc-run", beside(callRun(weirGRPC), callRun(bareGRPC)))
+	b.Run("oip-rest", beside(callHTTP(weirHTTP+"/v2/models/hello/infer", oipBody), callHTTP(bareOIP, oipBody)))
+	b.Run("oip-grpc", beside(callInfer(weirGRPC), callInfer(serveGRPC(b, bareInference))))
+	b.Run("hydrosphere", beside(callPredict(weirGRPC), callPredict(serveGRPC(b, bareHydro))))
 }
 
 // The requests and answers of each protocol for the hello flow's one
@@ -109,7 +105,7 @@ const oipAnswer = `{"model_name":"hello","model_version":"v1","id":"r","outputs"
 	`{"name":"message","shape":[1],"datatype":"BYTES","data":["Hello, Ada!"]},` +
 	`{"name":"shouted","shape":[1],"datatype":"BYTES","parameters":{"content_type":"json"},"data":["null"]}]}` + "\n"
 
-// clients is how many callers each sub-benchmark runs at once.
+// clients is how many callers each side of a sub-benchmark runs at once.
 const clients = 32
 
 func serveHTTP(b *testing.B, h http.Handler) string {
@@ -140,9 +136,9 @@ func serveGRPC(b *testing.B, gs *grpc.Server) *grpc.ClientConn {
 	return conn
 }
 
-func benchHTTP(url string, body []byte) func(b *testing.B) {
+func callHTTP(url string, body []byte) func() error {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	return closedLoop(func() error {
+	return func() error {
 		resp, err := client.Post(url, "application/json", bytes.NewReader(body))
 		if err != nil {
 			return err
@@ -155,57 +151,89 @@ func benchHTTP(url string, body []byte) func(b *testing.B) {
 			return fmt.Errorf("status %d", resp.StatusCode)
 		}
 		return nil
-	})
+	}
 }
 
-func benchGRPC(conn *grpc.ClientConn) func(b *testing.B) {
+func callRun(conn *grpc.ClientConn) func() error {
 	c := flowpb.NewFlowsClient(conn)
 	inputs, err := structpb.NewStruct(map[string]any{"name": "Ada"})
 	if err != nil {
 		panic(err)
 	}
 	req := &flowpb.RunRequest{Flow: "hello", Inputs: &flowpb.RunRequest_InputsStruct{InputsStruct: inputs}}
-	return closedLoop(func() error {
+	return func() error {
 		_, err := c.Run(context.Background(), req)
 		return err
-	})
+	}
 }
 
-func benchInfer(conn *grpc.ClientConn) func(b *testing.B) {
+func callInfer(conn *grpc.ClientConn) func() error {
 	c := inferencepb.NewGRPCInferenceServiceClient(conn)
 	req := &inferencepb.ModelInferRequest{ModelName: "hello", Inputs: []*inferencepb.ModelInferRequest_InferInputTensor{{
 		Name: "name", Datatype: "BYTES", Shape: []int64{1}, Contents: &inferencepb.InferTensorContents{BytesContents: [][]byte{[]byte("Ada")}},
 	}}}
-	return closedLoop(func() error {
+	return func() error {
 		_, err := c.ModelInfer(context.Background(), req)
 		return err
-	})
+	}
 }
 
-func benchPredict(conn *grpc.ClientConn) func(b *testing.B) {
+func callPredict(conn *grpc.ClientConn) func() error {
 	c := hydropb.NewPredictionServiceClient(conn)
 	req := &hydropb.PredictRequest{Inputs: map[string]*hydropb.Tensor{"name": {Dtype: hydropb.DataType_DT_STRING, StringVal: [][]byte{[]byte("Ada")}}}}
-	return closedLoop(func() error {
+	return func() error {
 		_, err := c.Predict(context.Background(), req)
 		return err
-	})
+	}
 }
 
-// closedLoop runs call from clients goroutines, each calling again once
-// answered, b.N times in all, and reports requests/s and p99 latency.
-func closedLoop(call func() error) func(b *testing.B) {
+// beside measures weir's call, ours, and the bare server's alike, in alternating
+// rounds so that the load other programs put on the machine falls on both:
+// each round makes b.N/rounds calls of each from clients goroutines in a
+// closed loop. It reports each side's requests/s and p99 latency, and
+// weir's requests/s as a percentage of the bare server's, the figure that
+// holds on a noisy machine.
+func beside(ours, bare func() error) func(b *testing.B) {
+	const rounds = 5
 	return func(b *testing.B) {
-		var (
-			mu        sync.Mutex
-			latencies []time.Duration
-			failed    error
-		)
-		b.SetParallelism((clients + 1) / 2) // times GOMAXPROCS; 2 here
-		b.ResetTimer()
-		start := time.Now()
-		b.RunParallel(func(pb *testing.PB) {
+		var w, r loopStats
+		for range rounds {
+			n := max(b.N/rounds, clients)
+			if err := r.run(bare, n); err != nil {
+				b.Fatalf("bare server: %v", err)
+			}
+			if err := w.run(ours, n); err != nil {
+				b.Fatalf("weir: %v", err)
+			}
+		}
+		b.ReportMetric(w.rate(), "weir-req/s")
+		b.ReportMetric(r.rate(), "bare-req/s")
+		b.ReportMetric(100*w.rate()/r.rate(), "%-of-bare")
+		b.ReportMetric(w.p99(), "weir-p99-ms")
+		b.ReportMetric(r.p99(), "bare-p99-ms")
+	}
+}
+
+// loopStats gathers the latencies and time of closed-loop rounds.
+type loopStats struct {
+	latencies []time.Duration
+	elapsed   time.Duration
+}
+
+// run makes n calls from clients goroutines, each calling again once
+// answered, and returns the first error.
+func (l *loopStats) run(call func() error, n int) error {
+	var (
+		mu     sync.Mutex
+		next   atomic.Int64
+		failed error
+		wg     sync.WaitGroup
+	)
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
 			var mine []time.Duration
-			for pb.Next() {
+			for next.Add(1) <= int64(n) {
 				t := time.Now()
 				if err := call(); err != nil {
 					mu.Lock()
@@ -216,17 +244,20 @@ func closedLoop(call func() error) func(b *testing.B) {
 				mine = append(mine, time.Since(t))
 			}
 			mu.Lock()
-			latencies = append(latencies, mine...)
+			l.latencies = append(l.latencies, mine...)
 			mu.Unlock()
 		})
-		elapsed := time.Since(start)
-		if failed != nil {
-			b.Fatal(failed)
-		}
-		slices.Sort(latencies)
-		b.ReportMetric(float64(len(latencies))/elapsed.Seconds(), "req/s")
-		b.ReportMetric(float64(latencies[len(latencies)*99/100].Microseconds())/1000, "p99-ms")
 	}
+	wg.Wait()
+	l.elapsed += time.Since(start)
+	return failed
+}
+
+func (l *loopStats) rate() float64 { return float64(len(l.latencies)) / l.elapsed.Seconds() }
+
+func (l *loopStats) p99() float64 {
+	slices.Sort(l.latencies)
+	return float64(l.latencies[len(l.latencies)*99/100].Microseconds()) / 1000
 }
 
 // fixedFlows is a bare weir.flow.v1.Flows whose Run answers the same

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -27,10 +28,10 @@ import (
 )
 
 type serveFlags struct {
-	addr     string
-	grpcAddr string
-
+	addr           string
 	addrSet        bool // --addr was given: its host is APP_PORT's too
+	grpcAddr       string
+	grpcSame       bool // --grpc: gRPC on --addr too
 	admin          bool
 	adminToken     string
 	maxBody        string
@@ -61,12 +62,23 @@ Routes: POST /v1/flows/{flow}/runs with {"inputs": {...}} (Accept:
 text/event-stream streams node events), POST /score, GET /healthz, /readyz,
 /metrics (Prometheus) and /openapi.json.
 
+Routes of the Open Inference Protocol v2 (KServe, Triton, MLServer):
+GET /v2/health/live, /v2/health/ready, /v2/models/{flow}[/versions/{v}],
+.../ready, and POST .../infer.
+
 --grpc-addr serves weir's gRPC API (weir.flow.v1.Flows: Run, RunStream,
-Describe) on a port of its own, with gRPC health checking and server
-reflection, under the same limits; grpcurl finds it by itself:
+Describe), the Open Inference Protocol's inference.GRPCInferenceService and
+Hydrosphere's PredictionService on a port of its own, with gRPC health
+checking and server reflection, under the same limits; grpcurl finds it by
+itself:
 
   grpcurl -plaintext -d '{"flow":"hello","inputs":{"name":"Ada"}}' \
     127.0.0.1:9090 weir.flow.v1.Flows/Run
+
+--grpc serves the same gRPC API on --addr, beside HTTP: requests with
+content-type application/grpc over HTTP/2 without TLS (h2c, as gRPC
+clients send them) go to gRPC, the rest to HTTP. A port of its own is
+faster; one port is simpler behind a proxy.
 
 --admin turns on the admin API under /v1/admin: upload bundles, list
 deployments, split traffic between versions, delete. It needs a bearer token
@@ -114,6 +126,7 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 	f := cmd.Flags()
 	f.StringVar(&fl.addr, "addr", "127.0.0.1:8080", "listen on `HOST:PORT`; :8080 listens on every interface")
 	f.StringVar(&fl.grpcAddr, "grpc-addr", "", "also serve weir's gRPC API on `HOST:PORT`")
+	f.BoolVar(&fl.grpcSame, "grpc", false, "also serve weir's gRPC API on --addr, beside HTTP (h2c)")
 	f.BoolVar(&fl.admin, "admin", false, "turn on the admin API (uploads, traffic split, delete)")
 	f.StringVar(&fl.adminToken, "admin-token", "", "the admin API's bearer `TOKEN` (default $WEIR_ADMIN_TOKEN)")
 	f.StringVar(&fl.maxBody, "max-body", "1MiB", "the largest run request body or gRPC message, in bytes or with KiB, MiB, GiB")
@@ -235,8 +248,11 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 	}
 	printServing(stderr, "http://"+displayAddr(ln.Addr().(*net.TCPAddr)), flows, fl)
 	var gs *grpc.Server
-	if len(grpcLns) > 0 {
+	if len(grpcLns) > 0 || fl.grpcSame {
 		gs = s.NewGRPCServer()
+	}
+	if fl.grpcSame {
+		fmt.Fprintf(stderr, "gRPC at %s too, beside HTTP (h2c)\n", displayAddr(ln.Addr().(*net.TCPAddr)))
 	}
 	if fl.grpcAddr != "" {
 		fmt.Fprintf(stderr, "gRPC at %s (weir.flow.v1.Flows, inference.GRPCInferenceService, %s, health, reflection)\n",
@@ -246,7 +262,7 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		fmt.Fprintf(stderr, "serving the default flow to Hydrosphere clients at %s (APP_PORT): gRPC %s/Predict, and the rest of the gRPC API\n",
 			displayAddr(hydroLn.Addr().(*net.TCPAddr)), hydropb.PredictionService_ServiceDesc.ServiceName)
 	}
-	return serveUntil(ctx, stderr, ln, s, gs, grpcLns, fl.grace)
+	return serveUntil(ctx, stderr, ln, s, gs, grpcLns, fl.grpcSame, fl.grace)
 }
 
 // listen listens on addr, the value of flag.
@@ -289,13 +305,19 @@ func printServing(stderr io.Writer, base string, flows []string, fl serveFlags) 
 }
 
 // serveUntil serves s on ln, and over gRPC as gs on each of grpcLns when
-// gs is not nil, until ctx ends, then drains: new requests are refused, and those in
+// gs is not nil, and on ln too when grpcOnHTTP, until ctx ends, then drains: new requests are refused, and those in
 // flight have grace to finish before they are cut off.
-func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, gs *grpc.Server, grpcLns []net.Listener, grace time.Duration) error {
+func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, gs *grpc.Server, grpcLns []net.Listener, grpcOnHTTP bool, grace time.Duration) error {
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+	}
+	if grpcOnHTTP {
+		hs.Handler = grpcOrHTTP(gs, hs.Handler)
+		hs.Protocols = new(http.Protocols)
+		hs.Protocols.SetHTTP1(true)
+		hs.Protocols.SetUnencryptedHTTP2(true)
 	}
 	served := make(chan error, 1+len(grpcLns))
 	go func() { served <- hs.Serve(ln) }()
@@ -348,6 +370,18 @@ func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpo
 		return fmt.Errorf("drain: requests still running after %s were cut off", grace)
 	}
 	return nil
+}
+
+// grpcOrHTTP sends gRPC's requests, HTTP/2 with content-type
+// application/grpc, to gs, and the others to h.
+func grpcOrHTTP(gs *grpc.Server, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc") {
+			gs.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // checkAddr checks that addr, the value of flag, is HOST:PORT as a usage

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -166,4 +168,33 @@ func TestServeGRPCAddr(t *testing.T) {
 	require.ErrorAs(t, err, &exit)
 	assert.Equal(t, 2, exit.ExitCode())
 	assert.True(t, strings.HasPrefix(string(out), "weir: --grpc-addr 9090: did you mean :9090 (every interface) or 127.0.0.1:9090 (this machine only)?\n"), string(out))
+}
+
+// TestServeGRPCSamePort: --grpc answers gRPC on the HTTP port, and HTTP
+// still answers there.
+func TestServeGRPCSamePort(t *testing.T) {
+	t.Parallel()
+	_, root := weirBinary(t)
+	grpcurl := grpcurlBinary(t)
+	s := startServe(t, root, nil, 2, "--grpc", "examples/hello/flow.cue")
+	addr := strings.TrimPrefix(s.url, "http://")
+	assert.Equal(t, "gRPC at "+addr+" too, beside HTTP (h2c)", s.start[1])
+
+	cmd := exec.Command(grpcurl, "-plaintext", "-d", `{"inputs":{"name":"Ada"}}`, addr, "weir.flow.v1.Flows/Run")
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"message": "Hello, Ada!"`)
+	out, err = exec.Command(grpcurl, "-plaintext", addr, "grpc.health.v1.Health/Check").Output()
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"status": "SERVING"}`, string(out))
+
+	resp, err := http.Post(s.url+"/score", "application/json", strings.NewReader(`{"name": "Bo"}`))
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	assert.JSONEq(t, `{"message": "Hello, Bo!", "shouted": null}`, string(body))
+
+	code, _ := s.stop(t, syscall.SIGTERM)
+	assert.Equal(t, 0, code)
 }

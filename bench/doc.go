@@ -24,4 +24,8 @@
 // Each command also writes its figures as JSON with -json FILE (the types
 // of bench/figures), and bench/cmd/report (make bench-report) runs them all
 // and draws bench/REPORT.md with SVG charts under bench/report/.
+//
+// Package bench/load is the load generator that servebench and weir bench
+// (users' own flows) share: closed-loop clients or an open-loop rate, and
+// the percentiles of what they measured.
 package bench

@@ -89,24 +89,9 @@ func printRun(w io.Writer, output string, res *engine.Result, runErr error) erro
 // such as <), and names keep their order, the file's first: they reach
 // the flow as the user wrote them.
 func readInputs(f *engine.Flow, file string, pairs []string, stdin io.Reader) (json.RawMessage, error) {
-	var in inputsObject
-	if file != "" {
-		var data []byte
-		var err error
-		if file == "-" {
-			data, err = io.ReadAll(stdin)
-		} else {
-			data, err = os.ReadFile(file)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read inputs: %w", err)
-		}
-		if err := checkObject(data); err != nil {
-			return nil, fmt.Errorf("read inputs %s: not a JSON object: %w", file, err)
-		}
-		for key, val := range jsonscan.Members(data) {
-			in.set(string(jsonscan.AppendText(nil, key)), val)
-		}
+	in, err := readInputsFile(file, stdin)
+	if err != nil {
+		return nil, err
 	}
 	types := map[string][]string{}
 	for _, in := range f.Inputs() {
@@ -132,6 +117,32 @@ func readInputs(f *engine.Flow, file string, pairs []string, stdin io.Reader) (j
 		in.set(name, typedValue(value, t))
 	}
 	return in.encode(), nil
+}
+
+// readInputsFile reads the inputs object of --inputs: file, or stdin for
+// -; none for "".
+func readInputsFile(file string, stdin io.Reader) (inputsObject, error) {
+	var in inputsObject
+	if file == "" {
+		return in, nil
+	}
+	var data []byte
+	var err error
+	if file == "-" {
+		data, err = io.ReadAll(stdin)
+	} else {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return in, fmt.Errorf("read inputs: %w", err)
+	}
+	if err := checkObject(data); err != nil {
+		return in, fmt.Errorf("read inputs %s: not a JSON object: %w", file, err)
+	}
+	for key, val := range jsonscan.Members(data) {
+		in.set(string(jsonscan.AppendText(nil, key)), val)
+	}
+	return in, nil
 }
 
 // inputsObject is a JSON object being put together, in the order its

@@ -1,25 +1,24 @@
 package main
 
 import (
-	"time"
-
 	"github.com/weirflow/weir/bench/figures"
+	"github.com/weirflow/weir/bench/load"
 )
 
 // serveFigures is what report prints, as -json writes it.
 func serveFigures(r *result, clients int, peakRSS int64) *figures.Serve {
-	n := len(r.latencies)
+	n := len(r.Latencies)
 	fig := &figures.Serve{
 		Header:         figures.NewHeader("servebench"),
 		Clients:        clients,
-		DurationNs:     r.window.Nanoseconds(),
+		DurationNs:     r.Window.Nanoseconds(),
 		OK:             n,
-		Errors:         r.errors,
-		RequestsPerSec: float64(n) / r.window.Seconds(),
-		P50Ns:          pct(r.latencies, 50).Nanoseconds(),
-		P90Ns:          pct(r.latencies, 90).Nanoseconds(),
-		P99Ns:          pct(r.latencies, 99).Nanoseconds(),
-		MaxNs:          pct(r.latencies, 100).Nanoseconds(),
+		Errors:         r.Errors,
+		RequestsPerSec: r.Rate(),
+		P50Ns:          load.Percentile(r.Latencies, 50).Nanoseconds(),
+		P90Ns:          load.Percentile(r.Latencies, 90).Nanoseconds(),
+		P99Ns:          load.Percentile(r.Latencies, 99).Nanoseconds(),
+		MaxNs:          load.Percentile(r.Latencies, 100).Nanoseconds(),
 		FloorNs:        floor.Nanoseconds(),
 		LimitPerSec:    float64(clients) / floor.Seconds(),
 		PeakRSS:        peakRSS,
@@ -29,11 +28,7 @@ func serveFigures(r *result, clients int, peakRSS int64) *figures.Serve {
 		},
 	}
 	if n > 0 {
-		var sum time.Duration
-		for _, l := range r.latencies {
-			sum += l
-		}
-		fig.MeanNs = (sum / time.Duration(n)).Nanoseconds()
+		fig.MeanNs = load.Mean(r.Latencies).Nanoseconds()
 	}
 	if r.cpuOK {
 		fig.ServerCPUNs = r.serverCPU.Nanoseconds()

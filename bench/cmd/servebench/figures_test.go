@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/weirflow/weir/bench/load"
 )
 
 // TestJSON checks the fields -json writes for a window of known answers.
@@ -13,7 +15,7 @@ func TestJSON(t *testing.T) {
 	for i := range 100 {
 		latencies = append(latencies, 1250*time.Millisecond+time.Duration(i)*time.Millisecond)
 	}
-	r := &result{window: 10 * time.Second, latencies: latencies, errors: 2, serverCPU: 3 * time.Second, cpuOK: true}
+	r := &result{Result: &load.Result[struct{}]{Window: 10 * time.Second, Latencies: latencies, Errors: 2}, serverCPU: 3 * time.Second, cpuOK: true}
 	b, err := json.Marshal(serveFigures(r, 500, 80<<20))
 	if err != nil {
 		t.Fatal(err)

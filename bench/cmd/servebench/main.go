@@ -147,7 +147,7 @@ func run(ctx context.Context, c config) (err error) {
 			err = errors.Join(err, f.Close())
 		}()
 	}
-	res, err := load(ctx, srv.url+"/score", c, srv.pid())
+	res, err := measure(ctx, srv.url+"/score", c, srv.pid())
 	if err != nil {
 		return err
 	}

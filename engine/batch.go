@@ -411,10 +411,7 @@ func (b *Batch) finish(err error) {
 	s.Duration = time.Since(s.Start)
 	s.Latency = latency(&b.lat)
 	for k, i := range b.f.lineNodes {
-		n := b.f.nodes[i]
-		h := &b.nodes[k]
-		s.Nodes = append(s.Nodes, NodeStats{Node: n.name, Runs: h.runs, Failed: h.failed, Bypassed: h.bypassed, Canceled: h.canceled, Cached: h.cached, Latency: latency(&h.lat),
-			InputTokens: h.in, OutputTokens: h.out})
+		s.Nodes = append(s.Nodes, b.nodes[k].stats(b.f.nodes[i].name))
 	}
 	s.Status = Completed
 	switch {

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/weirflow/weir/engine/internal/hist"
 	"go.opentelemetry.io/otel/attribute"
 )
 
@@ -142,27 +144,79 @@ func (b *Batch) account(lr *LineResult, ran bool) {
 		}
 	}
 	for i, nr := range lr.Nodes {
-		h := &b.nodes[i]
-		if nr.Usage != nil {
-			h.in += nr.Usage.InputTokens
-			h.out += nr.Usage.OutputTokens
-		}
-		switch nr.Status {
-		case Succeeded:
-			h.runs++
-			if nr.Cached {
-				h.cached++
-			}
-		case Failed:
-			h.runs++
-			h.failed++
-		case Bypassed:
-			h.bypassed++
-			continue
-		default:
-			h.canceled++
-			continue
-		}
-		h.lat.Add(nr.Duration)
+		b.nodes[i].add(nr)
 	}
+}
+
+// add counts what a node did in one line.
+func (h *nodeHist) add(nr NodeResult) {
+	if nr.Usage != nil {
+		h.in += nr.Usage.InputTokens
+		h.out += nr.Usage.OutputTokens
+	}
+	switch nr.Status {
+	case Succeeded:
+		h.runs++
+		if nr.Cached {
+			h.cached++
+		}
+	case Failed:
+		h.runs++
+		h.failed++
+	case Bypassed:
+		h.bypassed++
+		return
+	default:
+		h.canceled++
+		return
+	}
+	h.lat.Add(nr.Duration)
+}
+
+// stats returns what node name did over the lines counted.
+func (h *nodeHist) stats(name string) NodeStats {
+	return NodeStats{Node: name, Runs: h.runs, Failed: h.failed, Bypassed: h.bypassed, Canceled: h.canceled, Cached: h.cached,
+		Latency: latency(&h.lat), InputTokens: h.in, OutputTokens: h.out}
+}
+
+// Tally adds up lines into the counts, latency and node statistics of a
+// BatchSummary, as a batch does: for lines that ran one at a time, outside
+// any batch (Result.Line), kept together as the lines of one run record.
+// Lines are matched to nodes by their names. The zero value is ready to
+// use; a Tally is not safe for concurrent use.
+type Tally struct {
+	succeeded, failed int
+	lat               hist.Hist
+	names             []string
+	nodes             []nodeHist
+}
+
+// Add counts line lr.
+func (t *Tally) Add(lr LineResult) {
+	if lr.Status == Succeeded {
+		t.succeeded++
+	} else {
+		t.failed++
+	}
+	t.lat.Add(lr.Duration)
+	for _, nr := range lr.Nodes {
+		i := slices.Index(t.names, nr.Node)
+		if i < 0 {
+			i = len(t.names)
+			t.names = append(t.names, nr.Node)
+			t.nodes = append(t.nodes, nodeHist{})
+		}
+		t.nodes[i].add(nr)
+	}
+}
+
+// Summary returns a summary with the counts, latency and node statistics
+// of the lines added, nodes in the order they first appeared; the rest is
+// the caller's to fill.
+func (t *Tally) Summary() BatchSummary {
+	s := BatchSummary{Succeeded: t.succeeded, Failed: t.failed, Latency: latency(&t.lat)}
+	for i := range t.nodes {
+		s.Nodes = append(s.Nodes, t.nodes[i].stats(t.names[i]))
+	}
+	return s
 }

@@ -54,6 +54,10 @@ func TestRunNodeValues(t *testing.T) {
 	res, err = f.RunWith(ctx, map[string]any{"message": "hi"}, engine.RunOptions{NodeValues: engine.AllNodeValues})
 	require.NoError(t, err)
 	assert.Equal(t, map[string][2]string{"echo": echoed, "check": {}}, values(res), "check was bypassed")
+	assert.Equal(t, `{"message":"hi"}`, string(res.Inputs))
+	lr := res.Line(7, nil)
+	assert.Equal(t, engine.LineResult{Line: 7, Status: engine.Succeeded, Inputs: res.Inputs, Outputs: res.Outputs, Nodes: res.Nodes,
+		Start: res.Start, Duration: res.Duration}, lr)
 
 	res, err = f.RunWith(ctx, map[string]any{"message": "fail"}, engine.RunOptions{NodeValues: engine.FailedNodeValues})
 	require.EqualError(t, err, `node "check" (tool t.fail, plugin t): fail`)
@@ -64,6 +68,14 @@ func TestRunNodeValues(t *testing.T) {
 	for _, n := range res.Nodes {
 		assert.NotContains(t, string(n.Inputs)+string(n.Outputs), secretKey)
 	}
+	lr = res.Line(1, err)
+	assert.Equal(t, engine.Failed, lr.Status)
+	assert.Nil(t, lr.Outputs)
+	assert.Equal(t, `{"message":"fail"}`, string(lr.Inputs))
+	var le *engine.LineError
+	require.ErrorAs(t, lr.Err, &le)
+	assert.Equal(t, engine.ToolFailed, le.Kind)
+	assert.EqualError(t, le, `line 1: node "check" (tool t.fail, plugin t): fail`)
 }
 
 // A batch keeps the values of the lines asked for, redacted.

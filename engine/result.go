@@ -37,9 +37,12 @@ const (
 
 // Result is what a run produced.
 type Result struct {
-	RunID    string          `json:"run_id"`
-	Flow     string          `json:"flow"`
-	Status   Status          `json:"status"`
+	RunID  string `json:"run_id"`
+	Flow   string `json:"flow"`
+	Status Status `json:"status"`
+	// Inputs are the flow inputs the run got, defaults applied, redacted;
+	// nil unless the run kept its nodes' values (RunOptions.NodeValues).
+	Inputs   json.RawMessage `json:"inputs,omitempty"`
 	Outputs  json.RawMessage `json:"outputs,omitempty"`
 	Nodes    []NodeResult    `json:"nodes"`
 	Start    time.Time       `json:"start"`
@@ -50,6 +53,27 @@ type Result struct {
 	// Subflows are the runs of the sub-flow nodes that ran, by node (the
 	// run of a node's last attempt); nil when none ran.
 	Subflows map[string]*Result `json:"subflows,omitempty"`
+}
+
+// Line returns the run as line n of a batch would report it, err being
+// what RunWith returned with res: for a run record that keeps runs made
+// one at a time (weir run --record, the requests a server serves) as
+// lines. Its Inputs are the Result's, and its Nodes all the flow's,
+// aggregate nodes included (bypassed in a run), or none when the inputs
+// broke the flow's types, as in a batch.
+func (res *Result) Line(n int, err error) LineResult {
+	lr := LineResult{Line: n, Status: Succeeded, Inputs: res.Inputs, Nodes: res.Nodes,
+		Start: res.Start, Duration: res.Duration, TraceID: res.TraceID}
+	var inErr *InputError
+	if errors.As(err, &inErr) {
+		lr.Nodes = nil // none started
+	}
+	if err != nil {
+		lr.Status, lr.Err = Failed, failure(n, err)
+	} else {
+		lr.Outputs = res.Outputs
+	}
+	return lr
 }
 
 // NodeResult is what happened to one node of a run.

@@ -136,13 +136,15 @@ func (f *Flow) run(ctx context.Context, inputs any, opts RunOptions, attrs []att
 }
 
 // keepValues puts each node's inputs and outputs, redacted, in its
-// NodeResult when the run's options ask for them, failed saying whether
-// the run failed. Call it once the run is over.
+// NodeResult, and the run's inputs in its Result, when the run's options
+// ask for them, failed saying whether the run failed. Call it once the
+// run is over.
 func (r *run) keepValues(failed bool) {
 	if r.nodeInputs == nil || r.opts.NodeValues == FailedNodeValues && !failed {
 		return
 	}
 	red := r.f.e.redactor
+	r.res.Inputs = red.Bytes(r.values.inputs)
 	for i := range r.nodes {
 		r.nodes[i].Inputs = red.Bytes(r.nodeInputs[i])
 		r.nodes[i].Outputs = red.Bytes(r.values.outputs[i])

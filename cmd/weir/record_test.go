@@ -2,11 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/engine/record"
 )
 
@@ -64,4 +68,85 @@ func TestBatchNodeValues(t *testing.T) {
 			stderr: "weir: --node-values all does not work with --pool yet: the workers send no node values\n" + usage("batch"),
 		},
 	})
+}
+
+// keyed greets with a secret in its node's inputs and outputs; the name
+// "boom" fails the node.
+const keyed = "../../engine/record/testdata/keyed.cue"
+
+const recordToken = "sk-record-test-9876"
+
+// weir run --record keeps the run, one line, which weir runs shows, and
+// the secret nowhere.
+func TestRunRecord(t *testing.T) {
+	bin, _ := weirBinary(t)
+	t.Parallel()
+	home, dir := t.TempDir(), t.TempDir()
+	flow, err := filepath.Abs(keyed)
+	require.NoError(t, err)
+	env := []string{"OTEL_TRACES_EXPORTER=none", "WEIR_TEST_RECORD_TOKEN=" + recordToken}
+
+	r := runBinaryEnv(t, bin, dir, "", env, "run", "--home", home, flow, "--input", "name=Ada", "--record", "-o", "json")
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "{\n  \"text\": \"Hello, Ada, your key is ***\"\n}\n", r.stdout)
+	assert.Equal(t, "run RUN recorded: weir runs show RUN\n", normalize(r.stderr, home))
+	id := runIDPattern.FindString(r.stderr)
+
+	r = runBinaryEnv(t, bin, dir, "", env, "runs", "show", "--home", home, id)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, `run  RUN
+kind  run
+flow  hello
+status  completed
+lines  1 succeeded, 0 failed
+created  DATE
+duration  Nms
+latency  p50 Nms, p95 Nms, p99 Nms, max Nms
+rate  N lines/s
+folder  HOME/runs/RUN
+
+NODE  RUNS  FAILED  BYPASSED  CANCELED  P50  P95  P99
+greet  1  0  0  0  Nms  Nms  Nms
+`, normalize(r.stdout, home))
+	assert.Equal(t, map[string]string{"greet": `{"template":"{{if eq .name \"boom\"}}{{.nothing}}{{end}}Hello, {{.name}}, your key is {{.key}}","name":"Ada","key":"***"}`},
+		keptInputs(t, home, id, 1))
+
+	r = runBinaryEnv(t, bin, dir, "", env, "run", "--home", home, flow, "--input", "name=boom", "--record")
+	require.Equal(t, 1, r.code, r.stderr)
+	assert.Equal(t, "run RUN recorded: weir runs show RUN\n"+
+		`weir: node "greet" (tool builtin.template, plugin builtin): template: template:1:24: executing "template" at <.nothing>: map has no entry for key "nothing"`+"\n",
+		normalize(r.stderr, home))
+	failed := runIDPattern.FindString(r.stderr)
+	s, err := record.Open(home)
+	require.NoError(t, err)
+	defer s.Close()
+	l, err := s.Line(failed, 1)
+	require.NoError(t, err)
+	assert.Equal(t, engine.Failed, l.Status)
+	assert.JSONEq(t, `{"name":"boom"}`, string(l.Inputs))
+	assert.EqualError(t, l.Err, `line 1: node "greet" (tool builtin.template, plugin builtin): template: template:1:24: executing "template" at <.nothing>: map has no entry for key "nothing"`)
+
+	r = runBinaryEnv(t, bin, dir, "", env, "runs", "list", "--home", home)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, `RUN  KIND  NAME  FLOW  STATUS  SUCCEEDED  FAILED  CARRIED  CREATED  DURATION
+RUN  run  -  hello  completed  0  1  0  DATE  Nms
+RUN  run  -  hello  completed  1  0  0  DATE  Nms
+`, normalize(r.stdout, home))
+	assertNowhere(t, home, recordToken)
+}
+
+// assertNowhere fails if any file under dir holds text.
+func assertNowhere(t *testing.T, dir, text string) {
+	t.Helper()
+	n := 0
+	require.NoError(t, filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		n++
+		assert.NotContains(t, string(b), text, "%s holds the secret", path)
+		return err
+	}))
+	assert.Positive(t, n, "files under %s", dir)
 }

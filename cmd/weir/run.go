@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/engine/record"
 	"github.com/weirflow/weir/internal/jsonscan"
 )
 
@@ -24,6 +25,7 @@ func newRun(app *app) *cobra.Command {
 		pairs      []string
 		inputsFile string
 		output     string
+		keep       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "run [flags] FLOW",
@@ -34,7 +36,11 @@ flow.json).
 
 Inputs come from --inputs (a JSON object in a file, or - for stdin), then
 from each --input name=value. A value is taken as text when the input is a
-string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
+string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').
+
+--record keeps the run in the run record, as a run of one line (kind run)
+with what each node got and returned, secrets redacted: weir runs show RUN
+shows it, and the inspector draws it. Its id goes to stderr.`,
 		Example: `  weir run examples/hello/flow.cue --input name=Ada
   weir run examples/hello/flow.cue --input name=Ada --input loud=true -o json`,
 		Args: args(1),
@@ -55,15 +61,44 @@ string, and as JSON otherwise (--input times=2, --input tags='["a","b"]').`,
 			if err != nil {
 				return err
 			}
-			res, runErr := f.Run(cmd.Context(), inputs)
+			if !keep {
+				res, runErr := f.Run(cmd.Context(), inputs)
+				return printRun(cmd.OutOrStdout(), output, res, runErr)
+			}
+			res, runErr := f.RunWith(cmd.Context(), inputs, engine.RunOptions{NodeValues: engine.AllNodeValues})
+			id, err := app.recordRun(f, res, runErr)
+			if err != nil {
+				return errors.Join(printRun(cmd.OutOrStdout(), output, res, runErr), err)
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "run %s recorded: weir runs show %s\n", id, id)
 			return printRun(cmd.OutOrStdout(), output, res, runErr)
 		},
 	}
 	cmd.Flags().StringArrayVar(&pairs, "input", nil, "an input as name=value (repeatable)")
 	cmd.Flags().StringVar(&inputsFile, "inputs", "", "a JSON file holding the inputs object (- for stdin)")
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
+	cmd.Flags().BoolVar(&keep, "record", false, "keep the run in the run record, with each node's inputs and outputs (see weir runs)")
 	noCacheFlag(cmd, app)
 	return cmd
+}
+
+// recordRun keeps a run in the run record, as a run of one line, and
+// returns its id.
+func (a *app) recordRun(f *engine.Flow, res *engine.Result, runErr error) (string, error) {
+	store, err := a.openStore()
+	if err != nil {
+		return "", fmt.Errorf("record the run: %w", err)
+	}
+	defer store.Close()
+	l, err := store.StartLines(f, record.Meta{Kind: record.KindRun})
+	if err != nil {
+		return "", fmt.Errorf("record the run: %w", err)
+	}
+	_, addErr := l.Add(res, runErr)
+	if err := errors.Join(addErr, l.Finish()); err != nil {
+		return "", fmt.Errorf("record run %s: %w", l.ID(), err)
+	}
+	return l.ID(), nil
 }
 
 // printRun prints what a run did as -o says: its outputs, and in a table

@@ -54,6 +54,9 @@
 // a secret's value is never written. Store.Line reads one line with its
 // nodes, for an inspector.
 //
+// Store.StartLines keeps runs made one at a time, outside any batch, as
+// the lines of one run (Lines): weir run --record is one.
+//
 // Store.BaseRun reads a finished run's lines for a batch whose mapping reads
 // ${run.outputs.x} (Meta.BaseRun).
 //

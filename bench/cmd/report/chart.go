@@ -5,6 +5,8 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"slices"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -85,11 +87,13 @@ func bars(w io.Writer, c chart, groups []string, ss []series) error {
 func lines(w io.Writer, c chart, ss []series, logX, logY bool) error {
 	p := newPlot(c)
 	if logX {
-		p.X.Scale, p.X.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		p.X.Scale = plot.LogScale{}
 	}
 	if logY {
-		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+		p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, logTicks{}
 	}
+	// A tick at each x measured: payload sizes, nodes, lines, workers.
+	var xTicks plot.ConstantTicks
 	top := 0.0
 	for i, s := range ss {
 		if len(s.x) != len(s.y) || len(s.x) == 0 {
@@ -99,6 +103,9 @@ func lines(w io.Writer, c chart, ss []series, logX, logY bool) error {
 		for j := range s.x {
 			xys[j].X, xys[j].Y = s.x[j], s.y[j]
 			top = math.Max(top, s.y[j])
+			if !slices.ContainsFunc(xTicks, func(t plot.Tick) bool { return t.Value == s.x[j] }) {
+				xTicks = append(xTicks, plot.Tick{Value: s.x[j], Label: strconv.FormatFloat(s.x[j], 'f', -1, 64)})
+			}
 		}
 		l, pts, err := plotter.NewLinePoints(xys)
 		if err != nil {
@@ -109,6 +116,7 @@ func lines(w io.Writer, c chart, ss []series, logX, logY bool) error {
 		p.Add(l, pts)
 		p.Legend.Add(s.name, l, pts)
 	}
+	p.X.Tick.Marker = xTicks
 	// Room above the lines for the legend.
 	if logY {
 		p.Y.Max = top * math.Pow(4, float64(len(ss))/2)
@@ -117,6 +125,23 @@ func lines(w io.Writer, c chart, ss []series, logX, logY bool) error {
 		p.Y.Max = top * (1 + 0.12*float64(len(ss)))
 	}
 	return write(w, p)
+}
+
+// logTicks labels 1, 2 and 5 times each power of ten: plot.LogTicks
+// labels the powers alone, too few over a range of a decade or less.
+type logTicks struct{}
+
+func (logTicks) Ticks(lo, hi float64) []plot.Tick {
+	var ticks []plot.Tick
+	// Powers by exponent, not by repeated products, which drift from 1000.
+	for k := math.Floor(math.Log10(lo)); math.Pow(10, k) <= hi; k++ {
+		for _, m := range []float64{1, 2, 5} {
+			if v := m * math.Pow(10, k); v >= lo && v <= hi {
+				ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', -1, 64)})
+			}
+		}
+	}
+	return ticks
 }
 
 // seriesColor is the i-th series' color: plotutil's dark ones, which read on

@@ -100,7 +100,24 @@ func TestLines(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantTexts(t, svgTexts(t, b.Bytes()), c.title, c.machine, c.x, c.y, "raw wazero", "Extism Go SDK")
+		wantTexts(t, svgTexts(t, b.Bytes()), c.title, c.machine, c.x, c.y, "raw wazero", "Extism Go SDK", "64", "1024", "4096")
+	}
+}
+
+func TestLogTicks(t *testing.T) {
+	var got []string
+	for _, tick := range (logTicks{}).Ticks(0.3, 140) {
+		got = append(got, tick.Label)
+	}
+	if want := []string{"0.5", "1", "2", "5", "10", "20", "50", "100"}; !slices.Equal(got, want) {
+		t.Errorf("ticks from 0.3 to 140: %q, want %q", got, want)
+	}
+	got = got[:0]
+	for _, tick := range (logTicks{}).Ticks(900, 1.1e6) {
+		got = append(got, tick.Label)
+	}
+	if want := []string{"1000", "2000", "5000", "10000", "20000", "50000", "100000", "200000", "500000", "1000000"}; !slices.Equal(got, want) {
+		t.Errorf("ticks from 900 to 1.1e6: %q, want %q", got, want)
 	}
 }
 

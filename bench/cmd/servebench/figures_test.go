@@ -24,7 +24,8 @@ func TestJSON(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	delete(got, "machine")
+	delete(got, "machine") // this machine, now
+	delete(got, "args")    // the test binary's flags
 	want := map[string]any{
 		"command": "servebench", "clients": 500.0, "duration_ns": 10e9, "ok": 100.0, "errors": 2.0,
 		"requests_per_sec": 10.0, "p50_ns": 1299e6, "p90_ns": 1339e6, "p99_ns": 1348e6, "max_ns": 1349e6,

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -26,6 +27,10 @@ type Machine struct {
 	Arch  string    `json:"arch"`
 	Go    string    `json:"go"`
 	Date  time.Time `json:"date"`
+	// Load is the machine's 1-minute load average when the command
+	// started, 0 where unknown: on a shared machine it says how much else
+	// ran beside the figures.
+	Load float64 `json:"load_average"`
 }
 
 // ThisMachine describes the machine this process runs on, now.
@@ -37,17 +42,36 @@ func ThisMachine() Machine {
 		Arch:  runtime.GOARCH,
 		Go:    runtime.Version(),
 		Date:  time.Now().UTC(),
+		Load:  loadAverage("/proc/loadavg"),
 	}
 }
 
+// loadAverage is the first figure of a /proc/loadavg file, 0 where there
+// is none.
+func loadAverage(path string) float64 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	first, _, _ := strings.Cut(string(b), " ")
+	v, err := strconv.ParseFloat(first, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
 // String is the machine as a chart's caption says it: "2 CPUs (AMD EPYC),
-// linux/amd64, go1.26.8, 2026-12-03".
+// linux/amd64, go1.26.8, 2026-12-03, load 1.2".
 func (m Machine) String() string {
-	model := ""
+	model, load := "", ""
 	if m.Model != "" {
 		model = " (" + m.Model + ")"
 	}
-	return fmt.Sprintf("%d CPUs%s, %s/%s, %s, %s", m.CPUs, model, m.OS, m.Arch, m.Go, m.Date.Format(time.DateOnly))
+	if m.Load > 0 {
+		load = fmt.Sprintf(", load %.1f", m.Load)
+	}
+	return fmt.Sprintf("%d CPUs%s, %s/%s, %s, %s%s", m.CPUs, model, m.OS, m.Arch, m.Go, m.Date.Format(time.DateOnly), load)
 }
 
 // cpuModel is the first "model name" of a /proc/cpuinfo file, "" where

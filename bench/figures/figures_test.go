@@ -27,9 +27,23 @@ func TestMachineString(t *testing.T) {
 	if got, want := m.String(), "2 CPUs (AMD EPYC), linux/amd64, go1.26.8, 2026-12-03"; got != want {
 		t.Errorf("String() = %q, want %q", got, want)
 	}
-	m.Model = ""
-	if got, want := m.String(), "2 CPUs, linux/amd64, go1.26.8, 2026-12-03"; got != want {
-		t.Errorf("String() without a model = %q, want %q", got, want)
+	m.Model, m.Load = "", 15.44
+	if got, want := m.String(), "2 CPUs, linux/amd64, go1.26.8, 2026-12-03, load 15.4"; got != want {
+		t.Errorf("String() without a model, with a load = %q, want %q", got, want)
+	}
+}
+
+func TestLoadAverage(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "loadavg")
+	if err := os.WriteFile(file, []byte("15.44 16.48 13.53 9/1203 4242\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := loadAverage(file); got != 15.44 {
+		t.Errorf("loadAverage = %v, want 15.44", got)
+	}
+	if got := loadAverage(filepath.Join(dir, "none")); got != 0 {
+		t.Errorf("loadAverage of no file = %v, want 0", got)
 	}
 }
 

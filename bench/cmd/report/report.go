@@ -34,7 +34,8 @@ func (r *report) write() error {
 		"Each section says the command and flags its figures come from; they are kept in [report/](report/) beside the charts, " +
 		"and `go run ./bench/cmd/report -run none` draws them again. " +
 		"On a shared machine absolute times drift by 10 to 20% between runs, but ratios taken in one run hold: read the charts as ratios. " +
-		"Each chart says the machine and the date of its figures; the README's Performance section says what each scenario is for.\n")
+		"Each chart says the machine, the date of its figures and the machine's load average when they were taken; " +
+		"the README's Performance section says what each scenario is for.\n")
 	for _, s := range []struct {
 		title, command string
 		render         func() error

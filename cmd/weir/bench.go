@@ -251,10 +251,13 @@ func (fl *benchFlags) plan(cmd *cobra.Command) (benchPlan, error) {
 
 // parseRate reads a rate such as 500/s, 500 or 30000/m as runs per second.
 func parseRate(s string) (float64, error) {
-	num, unit, _ := strings.Cut(s, "/")
-	per := map[string]float64{"": 1, "s": 1, "m": 60}[unit]
+	num, unit, slash := strings.Cut(s, "/")
+	if !slash {
+		unit = "s"
+	}
+	per := map[string]float64{"s": 1, "m": 60}[unit]
 	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || per == 0 || n <= 0 || math.IsInf(n, 0) {
+	if err != nil || per == 0 || !(n > 0) || math.IsInf(n, 0) {
 		return 0, fmt.Errorf("--rate %q: write a positive number of runs per second or minute, such as 500/s or 300/m", s)
 	}
 	return n / per, nil

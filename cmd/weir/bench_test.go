@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -290,4 +291,38 @@ func TestBinaryBenchURL(t *testing.T) {
 
 	exit, _ := s.stop(t, syscall.SIGTERM)
 	assert.Equal(t, 0, exit)
+}
+
+func TestParseRate(t *testing.T) {
+	for in, want := range map[string]float64{"500/s": 500, "500": 500, "0.5/s": 0.5, "300/m": 5} {
+		got, err := parseRate(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "x", "0/s", "-1/s", "5/h", "Inf", "NaN", "5/"} {
+		_, err := parseRate(in)
+		assert.EqualError(t, err, `--rate "`+in+`": write a positive number of runs per second or minute, such as 500/s or 300/m`)
+	}
+}
+
+func TestLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "api.localhost": true, "127.0.0.1": true, "127.3.2.1": true, "::1": true,
+		"example.com": false, "10.0.0.5": false, "0.0.0.0": false, "localhost.example.com": false, "": false,
+	} {
+		assert.Equal(t, want, loopback(host), host)
+	}
+}
+
+// FuzzParseRate: any text is a positive, finite rate or an error.
+func FuzzParseRate(f *testing.F) {
+	for _, s := range []string{"500/s", "300/m", "1e3", "0.001/s", "x/s", "/s", "1e400/s"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := parseRate(s)
+		if err == nil && (!(r > 0) || math.IsInf(r, 0)) {
+			t.Fatalf("parseRate(%q) = %v", s, r)
+		}
+	})
 }

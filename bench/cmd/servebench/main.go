@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"time"
@@ -116,8 +117,8 @@ func run(ctx context.Context, c config) (err error) {
 	if err != nil {
 		return err
 	}
-	exe, err := buildWeir(ctx, root, dir)
-	if err != nil {
+	exe := filepath.Join(dir, "weir")
+	if err := bench.BuildWeir(ctx, root, exe); err != nil {
 		return err
 	}
 	if err := validate(ctx, exe, flow); err != nil {

@@ -9,25 +9,14 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-)
 
-// buildWeir builds the weir binary into dir, static as every host ships it.
-func buildWeir(ctx context.Context, root, dir string) (string, error) {
-	exe := filepath.Join(dir, "weir")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", exe, "./cmd/weir")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build weir: %v\n%s", err, out)
-	}
-	return exe, nil
-}
+	"github.com/weirflow/weir/bench"
+)
 
 // validate runs weir validate on the flow: a flow that the template made
 // wrong fails here with weir's own words, not as 500 errors under load.
@@ -150,20 +139,8 @@ func (s *server) kill() {
 // peakRSS is the process's peak resident set in bytes (VmHWM), 0 where
 // /proc does not say.
 func (s *server) peakRSS() int64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(s.pid()) + "/status")
-	if err != nil {
-		return 0
-	}
-	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				return 0
-			}
-			return kb << 10
-		}
-	}
-	return 0
+	_, peak := bench.ProcMemory(s.pid())
+	return peak
 }
 
 // clockTick is Linux's USER_HZ, the unit of /proc/<pid>/stat's CPU times:

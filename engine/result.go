@@ -42,7 +42,9 @@ type Result struct {
 	Status Status `json:"status"`
 	// Inputs are the flow inputs the run got, defaults applied, redacted;
 	// nil unless the run kept its nodes' values (RunOptions.NodeValues).
-	Inputs   json.RawMessage `json:"inputs,omitempty"`
+	// Like the nodes' values, they are for a run record and left out of
+	// the JSON form, which servers answer with.
+	Inputs   json.RawMessage `json:"-"`
 	Outputs  json.RawMessage `json:"outputs,omitempty"`
 	Nodes    []NodeResult    `json:"nodes"`
 	Start    time.Time       `json:"start"`
@@ -95,9 +97,11 @@ type NodeResult struct {
 	Usage *plugins.Usage `json:"usage,omitempty"`
 	// Inputs is the JSON object the node's tool got, and Outputs the one
 	// it returned, both redacted; nil unless the run kept them (see
-	// NodeValues), and for a node that did not get that far.
-	Inputs  json.RawMessage `json:"inputs,omitempty"`
-	Outputs json.RawMessage `json:"outputs,omitempty"`
+	// NodeValues), and for a node that did not get that far. They are for
+	// a run record: the JSON form, which servers answer with, leaves them
+	// out.
+	Inputs  json.RawMessage `json:"-"`
+	Outputs json.RawMessage `json:"-"`
 }
 
 // NodeValues says which runs keep each node's inputs and outputs in their

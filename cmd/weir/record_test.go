@@ -3,8 +3,10 @@ package main
 import (
 	"encoding/json"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -149,4 +151,54 @@ func assertNowhere(t *testing.T, dir, text string) {
 		return err
 	}))
 	assert.Positive(t, n, "files under %s", dir)
+}
+
+// weir serve --record keeps a line per request in a run of kind serve per
+// flow version, rotated every --record-lines, and the secret nowhere.
+func TestServeRecord(t *testing.T) {
+	home := t.TempDir()
+	flow, err := filepath.Abs(keyed)
+	require.NoError(t, err)
+	s := startServe(t, filepath.Dir(flow), []string{"WEIR_HOME=" + home, "WEIR_TEST_RECORD_TOKEN=" + recordToken}, 2,
+		"--record", "--record-lines", "2", "keyed.cue")
+	assert.Equal(t, "recording the runs served in "+home+": weir runs list", s.start[0])
+	// Lines 1 and 2 go to a first run, 3 and 4 to a second, 5 to a third,
+	// which deletes the first.
+	for _, name := range []string{"Ada", "Grace", "boom", "Alan", "Edsger"} {
+		code, body := post(t, s.url+"/v1/flows/hello/runs", "application/json", `{"inputs":{"name":"`+name+`"}}`)
+		if name == "boom" {
+			assert.Equal(t, http.StatusBadGateway, code, body)
+		} else {
+			assert.Equal(t, http.StatusOK, code, body)
+		}
+		assert.NotContains(t, body, `"key"`, "the answer has no node values")
+	}
+	code, rest := s.stop(t, syscall.SIGTERM)
+	require.Equal(t, 0, code, "%q", rest)
+
+	r := weir(t, "", "runs", "list", "--home", home)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, `RUN  KIND  NAME  FLOW  STATUS  SUCCEEDED  FAILED  CARRIED  CREATED  DURATION
+RUN  serve  -  hello  completed  1  0  0  DATE  Nms
+RUN  serve  -  hello  completed  1  1  0  DATE  Nms
+`, normalize(r.stdout, home))
+	ids := runIDPattern.FindAllString(r.stdout, -1)
+	require.Len(t, ids, 2)
+	last, second := ids[0], ids[1]
+
+	store, err := record.Open(home)
+	require.NoError(t, err)
+	defer store.Close()
+	boom, err := store.Line(second, 1)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"name":"boom"}`, string(boom.Inputs))
+	assert.EqualError(t, boom.Err, `line 1: node "greet" (tool builtin.template, plugin builtin): template: template:1:24: executing "template" at <.nothing>: map has no entry for key "nothing"`)
+	assert.Equal(t, map[string]string{"greet": `{"template":"{{if eq .name \"boom\"}}{{.nothing}}{{end}}Hello, {{.name}}, your key is {{.key}}","name":"Edsger","key":"***"}`},
+		keptInputs(t, home, last, 1))
+	edsger, err := store.Line(last, 1)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"text":"Hello, Edsger, your key is ***"}`, string(edsger.Outputs))
+	assert.True(t, edsger.Nodes[0].HasStart)
+	assert.False(t, edsger.Started.IsZero())
+	assertNowhere(t, home, recordToken)
 }

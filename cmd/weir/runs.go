@@ -58,8 +58,8 @@ func newRuns(app *app) *cobra.Command {
 		Long: `Every weir batch keeps a record: an index of runs in a SQLite database and a
 folder per run holding the flow, each line's inputs, outputs and node
 details, metrics.json and a log. weir run --record keeps a single run the
-same way, as a run of one line (kind run). These commands read and delete
-them.`,
+same way, as a run of one line (kind run), and weir serve --record the
+requests it serves (kind serve). These commands read and delete them.`,
 		Example: `  weir runs list
   weir runs show hello-20261122-101500-3f9a
   weir runs outputs hello-20261122-101500-3f9a -o jsonl`,

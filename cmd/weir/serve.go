@@ -42,6 +42,8 @@ type serveFlags struct {
 	workDir        string
 	trust          []string
 	pool           string
+	record         bool // --record: served runs go to the run record
+	recordLines    int
 	nats           *natsFlags
 }
 
@@ -105,6 +107,13 @@ FLOW's bundle goes into the pool at start, a BUNDLE.weir's or an
 upload's at its first run. A request while the pool has no worker gets
 503 with Retry-After; a streamed answer arrives whole when the run ends.
 
+--record keeps each run served in the run record, with what each node got
+and returned (secrets redacted): a run of kind serve per flow version,
+which weir runs list and show read, a line per request. Once a run has
+--record-lines lines it is finished, a new one started and the one before
+deleted, so the record keeps the latest requests, never more than twice
+--record-lines per version.
+
 SIGTERM or Ctrl-C drains: /readyz answers 503 (gRPC health NOT_SERVING),
 no new connection is accepted, and requests in flight get up to --grace to finish; then weir
 exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
@@ -137,6 +146,8 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 	f.StringVar(&fl.workDir, "work-dir", "", "extract uploaded bundles into `DIR` (default: a temporary folder)")
 	f.StringArrayVar(&fl.trust, "trust", nil, "deploy only bundles signed by a key in `FILE` (a .pub file or authorized_keys); repeatable")
 	f.StringVar(&fl.pool, "pool", "", "run the requests on the workers of the work pool `NAME`, not here")
+	f.BoolVar(&fl.record, "record", false, "keep the runs served in the run record (see weir runs)")
+	f.IntVar(&fl.recordLines, "record-lines", 10000, "with --record, the lines of a record run before the next one starts")
 	fl.nats = addNATSFlags(cmd)
 	noCacheFlag(cmd, app)
 	return cmd
@@ -212,7 +223,13 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		defer c.Close()
 		runner = &poolRunner{p: p, noCache: app.noCache, bundles: map[*engine.Flow]*poolBundle{}}
 	}
+	rec, err := app.servedRecord(fl, stderr)
+	if err != nil {
+		return err
+	}
+	defer rec.close(stderr)
 	s, err := endpoint.New(endpoint.Options{
+		OnRun:          rec.onRun(),
 		Engine:         e,
 		Runner:         runner.runFunc(),
 		AdminToken:     fl.adminToken,

@@ -49,13 +49,15 @@
 // (weir serve --record, a line per request). The values each node got and
 // returned are big, so a run keeps them only where they explain something:
 // for a batch, those of its failed lines unless asked for every line
-// (StartBatch, weir batch --node-values all); for a single run, always.
+// (StartBatch, weir batch --node-values all); for a single run or a
+// served request, always.
 // They are redacted as everything the engine returns is (engine.Redactor):
 // a secret's value is never written. Store.Line reads one line with its
 // nodes, for an inspector.
 //
 // Store.StartLines keeps runs made one at a time, outside any batch, as
-// the lines of one run (Lines): weir run --record is one.
+// the lines of one run (Lines): weir run --record and weir serve --record
+// use it.
 //
 // Store.BaseRun reads a finished run's lines for a batch whose mapping reads
 // ${run.outputs.x} (Meta.BaseRun).

@@ -307,11 +307,15 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 // id, timeout and cache switch only: what opts asks to stream is sent from
 // the Result once the Runner returns, the nodes in the Result's order and
 // the streamed output as one chunk.
-func (s *Server) runFlow(ctx context.Context, f *engine.Flow, inputs []byte, opts engine.RunOptions) (*engine.Result, error) {
+func (s *Server) runFlow(ctx context.Context, f *engine.Flow, inputs []byte, opts engine.RunOptions) (res *engine.Result, err error) {
+	if s.opts.OnRun != nil {
+		opts.NodeValues = engine.AllNodeValues
+		defer func() { s.opts.OnRun(f, res, err) }()
+	}
 	if s.opts.Runner == nil {
 		return f.RunWith(ctx, inputs, opts)
 	}
-	res, err := s.opts.Runner(ctx, f, inputs, engine.RunOptions{RunID: opts.RunID, Timeout: opts.Timeout, NoCache: opts.NoCache})
+	res, err = s.opts.Runner(ctx, f, inputs, engine.RunOptions{RunID: opts.RunID, Timeout: opts.Timeout, NoCache: opts.NoCache})
 	if res == nil {
 		// A Runner that failed before a run began, as a pool with no
 		// worker: the answer still names a run and its nodes.

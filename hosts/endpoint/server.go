@@ -80,6 +80,12 @@ type Options struct {
 	// deployments from Go (Debug); nil means slog.Default(). Its records
 	// pass through the engine's Redactor.
 	Logger *slog.Logger
+	// OnRun, when set, is called after each run with the flow version's
+	// Flow and what the run returned, before the answer is sent, from the
+	// goroutine that ran it (many at once): weir serve --record keeps the
+	// runs so. Runs made here then keep their nodes' values
+	// (engine.AllNodeValues) for it; a Runner's have what it sends.
+	OnRun func(f *engine.Flow, res *engine.Result, err error)
 }
 
 // The defaults of Options.

@@ -191,6 +191,18 @@ func (f *Flow) Nodes() []Node {
 	return out
 }
 
+// Contract returns the contract of the tool that node runs, as its
+// plugin describes it (a sub-flow's is its inputs and outputs), and false
+// when the flow has no such node.
+func (f *Flow) Contract(node string) (plugins.Contract, bool) {
+	for _, n := range f.nodes {
+		if n.name == node {
+			return n.tool.Contract(), true
+		}
+	}
+	return plugins.Contract{}, false
+}
+
 // subflow runs sub-flow node n, and keeps the sub-flow's run in the
 // result of r, for metrics and records to see its nodes.
 func (r *run) subflow(ctx context.Context, n *node, in []byte) ([]byte, error) {

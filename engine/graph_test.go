@@ -41,3 +41,22 @@ outputs: {
 		{Name: "lit", Inputs: []string{"a"}, Types: []string{"string"}},
 	}, f.Outputs(), "the types the contracts and inputs make known, none for builtin.json's value")
 }
+
+// TestContract returns the contract of a node's tool, as the page that
+// shows a flow lists it, and nothing for a node the flow lacks.
+func TestContract(t *testing.T) {
+	t.Parallel()
+	e, _ := newEngine(t, engine.Options{})
+	f := load(t, e, `
+name: "contract"
+inputs: {a: string}
+nodes: x: {tool: "builtin.template", inputs: {template: "{{.a}}", a: "${inputs.a}"}}
+outputs: o: "${x.output.text}"
+`)
+	c, ok := f.Contract("x")
+	assert.True(t, ok)
+	assert.Equal(t, "template", c.Name)
+	assert.Contains(t, string(c.Outputs), `"text"`)
+	_, ok = f.Contract("y")
+	assert.False(t, ok)
+}

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"io"
-	"strings"
-
 	"github.com/spf13/cobra"
 
-	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/flowgraph"
 )
 
 func newGraph(app *app) *cobra.Command {
@@ -40,200 +36,15 @@ reference. The shapes, which a legend in the drawing repeats:
 				return err
 			}
 			defer closeAll()
-			g := graphOf(f)
+			g := flowgraph.Of(f)
 			if format == "dot" {
-				g.writeDot(cmd.OutOrStdout())
+				g.WriteDot(cmd.OutOrStdout(), flowgraph.DotOptions{})
 			} else {
-				g.writeMermaid(cmd.OutOrStdout())
+				g.WriteMermaid(cmd.OutOrStdout())
 			}
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "dot", "dot or mermaid")
 	return cmd
-}
-
-// shape is what a box of the drawing stands for.
-type shape int
-
-const (
-	toolShape shape = iota
-	subflowShape
-	aggregateShape
-	whenShape // drawn as a dashed border on one of the others
-	ioShape
-)
-
-// legend is the id and the text of each shape in the legend, in its order.
-var legend = []struct {
-	shape    shape
-	id, text string
-}{
-	{ioShape, "io", "input or output"},
-	{toolShape, "tool", "tool node"},
-	{subflowShape, "flow", "sub-flow node"},
-	{aggregateShape, "aggregate", "aggregate node"},
-	{whenShape, "when", "may be bypassed (when)"},
-}
-
-// graph is a flow as the drawings see it.
-type graph struct {
-	name    string
-	inputs  []string
-	nodes   []engine.Node
-	outputs []engine.Output
-	used    map[shape]bool
-}
-
-func graphOf(f *engine.Flow) *graph {
-	g := &graph{name: f.Name(), nodes: f.Nodes(), outputs: f.Outputs(), used: map[shape]bool{}}
-	for _, in := range f.Inputs() {
-		g.inputs = append(g.inputs, in.Name)
-	}
-	if len(g.inputs)+len(g.outputs) > 0 {
-		g.used[ioShape] = true
-	}
-	for _, n := range g.nodes {
-		g.used[nodeShape(n)] = true
-		if n.Conditional {
-			g.used[whenShape] = true
-		}
-	}
-	return g
-}
-
-// nodeShape is the shape of a node, its when aside.
-func nodeShape(n engine.Node) shape {
-	switch {
-	case n.Kind == "flow":
-		return subflowShape
-	case n.Aggregate:
-		return aggregateShape
-	}
-	return toolShape
-}
-
-// dotAttrs are the attributes that draw a shape in dot.
-var dotAttrs = map[shape]string{
-	ioShape:        "shape=ellipse",
-	toolShape:      "shape=box",
-	subflowShape:   "shape=box, peripheries=2",
-	aggregateShape: "shape=parallelogram",
-	whenShape:      "shape=box, style=dashed",
-}
-
-func (g *graph) writeDot(w io.Writer) {
-	fmt.Fprintf(w, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", g.name)
-	if len(g.inputs) > 0 {
-		fmt.Fprintf(w, "  subgraph cluster_inputs {\n    label=\"inputs\";\n")
-		for _, in := range g.inputs {
-			fmt.Fprintf(w, "    %q [label=%q, %s];\n", "inputs."+in, in, dotAttrs[ioShape])
-		}
-		fmt.Fprintln(w, "  }")
-	}
-	for _, n := range g.nodes {
-		attrs := ""
-		if s := nodeShape(n); s != toolShape {
-			attrs = ", " + strings.TrimPrefix(dotAttrs[s], "shape=box, ")
-		}
-		if n.Conditional {
-			attrs += ", style=dashed"
-		}
-		fmt.Fprintf(w, "  %q [label=\"%s\\n%s\"%s];\n", n.Name, n.Name, n.Tool, attrs)
-		for _, in := range n.Inputs {
-			fmt.Fprintf(w, "  %q -> %q;\n", "inputs."+in, n.Name)
-		}
-		for _, d := range n.Deps {
-			fmt.Fprintf(w, "  %q -> %q;\n", d, n.Name)
-		}
-	}
-	if len(g.outputs) > 0 {
-		fmt.Fprintf(w, "  subgraph cluster_outputs {\n    label=\"outputs\";\n")
-		for _, o := range g.outputs {
-			fmt.Fprintf(w, "    %q [label=%q, %s];\n", "outputs."+o.Name, o.Name, dotAttrs[ioShape])
-		}
-		fmt.Fprintln(w, "  }")
-		for _, o := range g.outputs {
-			for _, from := range o.Nodes {
-				fmt.Fprintf(w, "  %q -> %q;\n", from, "outputs."+o.Name)
-			}
-			for _, from := range o.Inputs {
-				fmt.Fprintf(w, "  %q -> %q;\n", "inputs."+from, "outputs."+o.Name)
-			}
-		}
-	}
-	fmt.Fprintf(w, "  subgraph cluster_legend {\n    label=\"legend\";\n    style=dotted;\n")
-	for _, l := range legend {
-		if g.used[l.shape] {
-			fmt.Fprintf(w, "    %q [label=%q, %s];\n", "legend."+l.id, l.text, dotAttrs[l.shape])
-		}
-	}
-	fmt.Fprintln(w, "  }")
-	fmt.Fprintln(w, "}")
-}
-
-// mermaidShapes are the brackets that draw a shape in Mermaid; a dashed
-// border is the class when.
-var mermaidShapes = map[shape][2]string{
-	ioShape:        {"([", "])"},
-	toolShape:      {"[", "]"},
-	subflowShape:   {"[[", "]]"},
-	aggregateShape: {"[/", "/]"},
-	whenShape:      {"[", "]"},
-}
-
-func (g *graph) writeMermaid(w io.Writer) {
-	// Mermaid ids are words: each kind of box gets a prefix of its own.
-	id := func(prefix, s string) string { return prefix + strings.ReplaceAll(s, "-", "_") }
-	box := func(s shape, id, label string) string {
-		b := mermaidShapes[s]
-		return fmt.Sprintf("%s%s\"%s\"%s", id, b[0], label, b[1])
-	}
-	fmt.Fprintln(w, "flowchart LR")
-	fmt.Fprintln(w, "  classDef when stroke-dasharray: 5 5")
-	if len(g.inputs) > 0 {
-		fmt.Fprintln(w, "  subgraph inputs")
-		for _, in := range g.inputs {
-			fmt.Fprintf(w, "    %s\n", box(ioShape, id("in_", in), in))
-		}
-		fmt.Fprintln(w, "  end")
-	}
-	for _, n := range g.nodes {
-		fmt.Fprintf(w, "  %s\n", box(nodeShape(n), id("n_", n.Name), n.Name+"<br/>"+n.Tool))
-		if n.Conditional {
-			fmt.Fprintf(w, "  class %s when\n", id("n_", n.Name))
-		}
-		for _, in := range n.Inputs {
-			fmt.Fprintf(w, "  %s --> %s\n", id("in_", in), id("n_", n.Name))
-		}
-		for _, d := range n.Deps {
-			fmt.Fprintf(w, "  %s --> %s\n", id("n_", d), id("n_", n.Name))
-		}
-	}
-	if len(g.outputs) > 0 {
-		fmt.Fprintln(w, "  subgraph outputs")
-		for _, o := range g.outputs {
-			fmt.Fprintf(w, "    %s\n", box(ioShape, id("out_", o.Name), o.Name))
-		}
-		fmt.Fprintln(w, "  end")
-		for _, o := range g.outputs {
-			for _, from := range o.Nodes {
-				fmt.Fprintf(w, "  %s --> %s\n", id("n_", from), id("out_", o.Name))
-			}
-			for _, from := range o.Inputs {
-				fmt.Fprintf(w, "  %s --> %s\n", id("in_", from), id("out_", o.Name))
-			}
-		}
-	}
-	fmt.Fprintln(w, "  subgraph legend")
-	for _, l := range legend {
-		if g.used[l.shape] {
-			lid := "legend_" + l.id
-			fmt.Fprintf(w, "    %s\n", box(l.shape, lid, l.text))
-			if l.shape == whenShape {
-				fmt.Fprintf(w, "    class %s when\n", lid)
-			}
-		}
-	}
-	fmt.Fprintln(w, "  end")
 }

@@ -23,6 +23,7 @@ var setupCommands = [][]string{
 	{"bundle"}, {"bundle", "inspect"}, {"serve"}, {"deploy"}, {"probe"},
 	{"deployments"}, {"deployments", "list"}, {"deployments", "status"}, {"deployments", "logs"}, {"deployments", "delete"},
 	{"pool"}, {"pool", "serve"}, {"pool", "create"}, {"pool", "list"}, {"pool", "status"}, {"pool", "delete"},
+	{"ui"},
 }
 
 // examples returns the lines of the Examples section of a help text.

@@ -103,7 +103,7 @@ sandboxed WebAssembly modules, go-plugin processes or native Go functions.
 	root.PersistentFlags().StringVar(&a.home, "home", "",
 		"keep run records in `DIR` (default $WEIR_HOME, else the user data folder: $XDG_DATA_HOME/weir or ~/.local/share/weir)")
 	root.SetHelpCommand(newHelp())
-	root.AddCommand(newValidate(a), newRun(a), newBatch(a), newRuns(a), newGraph(a), newPlugin(a), newBundle(a), newServe(a), newDeploy(a), newDeployments(a), newPool(a), newWorker(a), newSubmit(a), newProbe(), newSchema(), newVersion(), newCache(a), newImport(a), newBench(a))
+	root.AddCommand(newValidate(a), newRun(a), newBatch(a), newRuns(a), newGraph(a), newPlugin(a), newBundle(a), newServe(a), newDeploy(a), newDeployments(a), newPool(a), newWorker(a), newSubmit(a), newProbe(), newSchema(), newVersion(), newCache(a), newImport(a), newBench(a), newUI(a))
 	return root
 }
 

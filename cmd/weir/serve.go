@@ -22,6 +22,7 @@ import (
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
 	"github.com/weirflow/weir/hosts/endpoint"
+	"github.com/weirflow/weir/hosts/inspect"
 	"github.com/weirflow/weir/hosts/pool"
 	"github.com/weirflow/weir/internal/bytesize"
 	"github.com/weirflow/weir/internal/hydropb"
@@ -45,6 +46,7 @@ type serveFlags struct {
 	record         bool // --record: served runs go to the run record
 	recordLines    int
 	nats           *natsFlags
+	traceURL       string
 }
 
 func newServe(app *app) *cobra.Command {
@@ -62,7 +64,9 @@ a flat JSON object of inputs:
 
 Routes: POST /v1/flows/{flow}/runs with {"inputs": {...}} (Accept:
 text/event-stream streams node events), POST /score, GET /healthz, /readyz,
-/metrics (Prometheus) and /openapi.json.
+/metrics (Prometheus) and /openapi.json. /ui/ is the run inspector (weir ui)
+of the run record (--home) with the deployments; beyond loopback it needs
+the admin token.
 
 Routes of the Open Inference Protocol v2 (KServe, Triton, MLServer):
 GET /v2/health/live, /v2/health/ready, /v2/models/{flow}[/versions/{v}],
@@ -148,6 +152,7 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 	f.StringVar(&fl.pool, "pool", "", "run the requests on the workers of the work pool `NAME`, not here")
 	f.BoolVar(&fl.record, "record", false, "keep the runs served in the run record (see weir runs)")
 	f.IntVar(&fl.recordLines, "record-lines", 10000, "with --record, the lines of a record run before the next one starts")
+	f.StringVar(&fl.traceURL, "trace-url", "", "the inspector at /ui/ links trace ids to `URL`, in which {trace_id} is replaced")
 	fl.nats = addNATSFlags(cmd)
 	noCacheFlag(cmd, app)
 	return cmd
@@ -263,6 +268,14 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		}
 		flows = append(flows, name)
 	}
+	ui := &uiMount{app: app, opts: inspect.Options{TraceURL: fl.traceURL, Deployments: s.Deployments}}
+	if !loopback {
+		ui.opts.Token = fl.adminToken
+	}
+	if runner != nil {
+		ui.opts.Pool = runner.p.Status
+	}
+	defer ui.close()
 	printServing(stderr, "http://"+displayAddr(ln.Addr().(*net.TCPAddr)), flows, fl)
 	var gs *grpc.Server
 	if len(grpcLns) > 0 || fl.grpcSame {
@@ -279,7 +292,7 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		fmt.Fprintf(stderr, "serving the default flow to Hydrosphere clients at %s (APP_PORT): gRPC %s/Predict, and the rest of the gRPC API\n",
 			displayAddr(hydroLn.Addr().(*net.TCPAddr)), hydropb.PredictionService_ServiceDesc.ServiceName)
 	}
-	return serveUntil(ctx, stderr, ln, s, gs, grpcLns, fl.grpcSame, fl.grace)
+	return serveUntil(ctx, stderr, ln, s, ui.handler(s.Handler()), gs, grpcLns, fl.grpcSame, fl.grace)
 }
 
 // listen listens on addr, the value of flag.
@@ -321,12 +334,13 @@ func printServing(stderr io.Writer, base string, flows []string, fl serveFlags) 
 	}
 }
 
-// serveUntil serves s on ln, and over gRPC as gs on each of grpcLns when
-// gs is not nil, and on ln too when grpcOnHTTP, until ctx ends, then drains: new requests are refused, and those in
-// flight have grace to finish before they are cut off.
-func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, gs *grpc.Server, grpcLns []net.Listener, grpcOnHTTP bool, grace time.Duration) error {
+// serveUntil serves h, s's handler or one around it, on ln, and over gRPC
+// as gs on each of grpcLns when gs is not nil, and on ln too when
+// grpcOnHTTP, until ctx ends, then drains: new requests are refused, and
+// those in flight have grace to finish before they are cut off.
+func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, h http.Handler, gs *grpc.Server, grpcLns []net.Listener, grpcOnHTTP bool, grace time.Duration) error {
 	hs := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}

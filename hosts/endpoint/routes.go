@@ -187,7 +187,7 @@ func (s *Server) admin(h handlerFunc) handlerFunc {
 		case s.opts.AdminToken == "" && !s.opts.InsecureAdmin:
 			writeError(w, http.StatusNotFound, codeNotFound, "the admin API is off")
 			return
-		case s.opts.InsecureAdmin && !loopbackHost(r.Host):
+		case s.opts.InsecureAdmin && !LoopbackHost(r.Host):
 			// Without a token, a web page could reach the admin API through
 			// a name that resolves to 127.0.0.1 (DNS rebinding).
 			writeError(w, http.StatusForbidden, codeForbidden, fmt.Sprintf("the admin API has no token, so it answers requests for localhost only, not for Host %q", r.Host))
@@ -212,9 +212,10 @@ func (s *Server) admin(h handlerFunc) handlerFunc {
 	}
 }
 
-// loopbackHost reports whether a Host header names this machine:
-// localhost or a loopback IP, with or without a port.
-func loopbackHost(host string) bool {
+// LoopbackHost reports whether a Host header names this machine:
+// localhost or a loopback IP, with or without a port. A handler that needs
+// no token on loopback answers only such requests, against DNS rebinding.
+func LoopbackHost(host string) bool {
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}

@@ -197,6 +197,11 @@ func New(opts Options) (*Server, error) {
 // Handler returns the server's HTTP handler. It is the same on every call.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// Deployments lists every version of every deployed flow, as GET
+// /v1/admin/deployments does: flows in deployment order, versions oldest
+// first. The list is the caller's.
+func (s *Server) Deployments() []Deployment { return s.table.Load().deployments() }
+
 // Ready reports whether the server should get traffic: a flow is deployed
 // (so loaded, its plugins compiled and an instance of each warm) and Close
 // has not been called. /readyz answers by it.

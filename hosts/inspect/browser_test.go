@@ -1,7 +1,9 @@
 package inspect_test
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,7 +12,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir/hosts/endpoint"
 	"github.com/weirflow/weir/hosts/inspect"
+	"github.com/weirflow/weir/hosts/pool"
 	"github.com/weirflow/weir/internal/browsertest"
 )
 
@@ -111,5 +115,35 @@ func TestBrowserPages(t *testing.T) {
 	assert.Contains(t, tb.Text(t, "#card-gate"), "Waits for the test when hold is set.")
 	assert.Contains(t, tb.Text(t, "#inputs"), "wait")
 	tb.Screenshot(t, "flow")
+	tb.NoErrors(t)
+}
+
+// TestBrowserDeployments shows what weir serve passes in: its deployments
+// with their traffic split, and its pool's workers and queue. weir serve's
+// own test (cmd/weir) reads the real ones.
+func TestBrowserDeployments(t *testing.T) {
+	t.Parallel()
+	created := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	fx := newFixture(t, inspect.Options{
+		Deployments: func() []endpoint.Deployment {
+			return []endpoint.Deployment{
+				{Flow: "greet", Version: "blue", Weight: 90, Default: true, Created: created},
+				{Flow: "greet", Version: "green", Weight: 10, Default: true, Digest: "sha256:0123456789abcdef0123", Created: created},
+			}
+		},
+		Pool: func(context.Context) (*pool.Status, error) {
+			return &pool.Status{Name: "scoring", Queued: 3, InFlight: 2, Workers: []pool.WorkerInfo{
+				{ID: "w1", Host: "box-1", Concurrency: 4, Running: 2, Lines: 40, Heartbeat: time.Now()},
+			}}, nil
+		},
+	})
+	tb := browsertest.New(t)
+	tb.Do(t, chromedp.Navigate(fx.url+"deployments.html"), chromedp.WaitVisible("#pool"))
+	row := strings.Join(strings.Fields(tb.Text(t, "#deployments tbody tr:nth-child(1)")), " ")
+	assert.True(t, strings.HasPrefix(row, "greet blue 90% yes from a file "), row)
+	assert.Equal(t, "10px", browsertest.Eval[string](t, tb, `document.querySelectorAll(".split-bar")[1].style.width`), "the bar of the split")
+	assert.Equal(t, "1 workers 3 queued 2 in flight 0 redelivered 0 dead letters", strings.Join(strings.Fields(tb.Text(t, "#pool")), " "))
+	assert.Contains(t, tb.Text(t, "main"), "box-1")
+	tb.Screenshot(t, "deployments")
 	tb.NoErrors(t)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/otel/trace"
 
 	weirflow "github.com/weirflow/weir"
 	"github.com/weirflow/weir/engine"
@@ -49,12 +50,18 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts inspect.Options) *fixture {
 	t.Helper()
+	return newTracedFixture(t, opts, nil)
+}
+
+// newTracedFixture is newFixture with an engine that traces into tp.
+func newTracedFixture(t *testing.T, opts inspect.Options, tp trace.TracerProvider) *fixture {
+	t.Helper()
 	fx := &fixture{release: make(chan struct{})}
 	var err error
 	fx.store, err = record.Open(t.TempDir())
 	require.NoError(t, err)
 	t.Cleanup(func() { fx.store.Close() })
-	fx.engine, err = weirflow.New(engine.Options{})
+	fx.engine, err = weirflow.New(engine.Options{TracerProvider: tp})
 	require.NoError(t, err)
 	t.Cleanup(func() { fx.engine.Close() })
 	type holdIn struct {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/weirflow/weir/hosts/inspect"
 )
@@ -307,4 +308,18 @@ func TestNoInlineScript(t *testing.T) {
 
 func basic(user, password string) string {
 	return base64.StdEncoding.EncodeToString([]byte(user + ":" + password))
+}
+
+// TestTraceLink links a traced line's trace id to the trace viewer.
+func TestTraceLink(t *testing.T) {
+	t.Parallel()
+	fx := newTracedFixture(t, inspect.Options{TraceURL: "https://tracing.example/trace/{trace_id}"}, sdktrace.NewTracerProvider())
+	fx.finished(t, "traced", people[0])
+	var line struct {
+		TraceID  string `json:"trace_id"`
+		TraceURL string `json:"trace_url"`
+	}
+	getJSON(t, fx.url+"api/runs/traced/lines/1", &line)
+	require.Regexp(t, `^[0-9a-f]{32}$`, line.TraceID)
+	assert.Equal(t, "https://tracing.example/trace/"+line.TraceID, line.TraceURL)
 }

@@ -147,9 +147,12 @@ func WorkerSecrets() (map[string]string, error) {
 
 // Deployment is a deployed bundle, as the state folder keeps it.
 type Deployment struct {
-	Name    string    `json:"name"`
-	Host    string    `json:"host"`
-	URL     string    `json:"url"`
+	Name string `json:"name"`
+	Host string `json:"host"`
+	URL  string `json:"url"`
+	// GRPC is where the deployment serves weir's gRPC API, HOST:PORT as
+	// gRPC clients take it; empty when it does not.
+	GRPC    string    `json:"grpc,omitempty"`
 	Flow    string    `json:"flow"`
 	Version string    `json:"version,omitempty"`
 	Digest  string    `json:"digest"`

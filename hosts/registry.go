@@ -35,12 +35,14 @@ type Settings struct {
 	SSH, Identity, KnownHosts string
 	InsecureIgnoreHostKey     bool
 	Dir, Supervisor           string
-	// Image, Namespace, Replicas, MaxReplicas, GRPCPort, Kubeconfig and
-	// Context say where and how to run on Kubernetes (kubernetes).
+	// Image, Namespace, Replicas, MaxReplicas, Kubeconfig and Context say
+	// where and how to run on Kubernetes (kubernetes).
 	Image, Namespace      string
 	Replicas, MaxReplicas int32
-	GRPCPort              int32
 	Kubeconfig, Context   string
+	// GRPCPort is the port weir serve serves its gRPC API on too, in the
+	// container or pod; 0 serves none (container, kubernetes).
+	GRPCPort int32
 	// URL and Token reach a running weir serve's admin API (endpoint).
 	URL, Token string
 }

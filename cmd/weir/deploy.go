@@ -67,8 +67,11 @@ Hosts:
   container   an image built from scratch (the weir binary and the bundle, no
               base image), run by the Docker engine at $DOCKER_HOST or the
               default socket (--docker), its port published on --addr (a free
-              loopback port by default); --output FILE writes the image as a
-              tarball for docker load or a registry instead
+              loopback port by default); --grpc-port N also serves gRPC on
+              port N, published beside --addr on the same port number (a
+              free one when --addr has none) and probed by gRPC health;
+              --output FILE writes the image as a tarball for docker load
+              or a registry instead
   vm          a Linux machine over SSH (--ssh USER@HOST[:PORT], a key from
               --identity or ssh-agent, its host key checked in known_hosts):
               the binary and the bundle are uploaded with SFTP under --dir and
@@ -103,6 +106,7 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
   weir deploy examples/hello/flow.cue --host local --name hello-test --addr 127.0.0.1:8081
   weir deploy examples/hello/flow.cue --host container
   weir deploy hello.weir --host container --addr :8080 --memory 256MiB --cpus 1 --env WEIR_LOG=debug
+  weir deploy hello.weir --host container --addr :8080 --grpc-port 9090
   weir deploy hello.weir --host container --output hello-image.tar --arch arm64 --binary bin/weir-arm64
   weir deploy examples/hello/flow.cue --host vm --ssh root@10.0.0.7 --identity ~/.ssh/weir_ed25519
   weir deploy hello.weir --host vm --ssh deploy@vm.example.com:2222 --addr :9000 --restart on-failure
@@ -160,7 +164,7 @@ weir deployments lists, checks, shows the logs of and deletes deployments.`,
 	f.StringVar(&fl.namespace, "namespace", "", "kubernetes: the namespace (default: the kubeconfig context's, else default)")
 	f.Int32Var(&fl.replicas, "replicas", 1, "kubernetes: how many pods, and the autoscaler's minimum")
 	f.Int32Var(&fl.maxReplicas, "max-replicas", 0, "kubernetes: the autoscaler's maximum; no autoscaler unless above --replicas")
-	f.Int32Var(&fl.grpcPort, "grpc-port", 0, "kubernetes: also serve weir's gRPC API on this `PORT` of the pods and the Service, probed by gRPC health")
+	f.Int32Var(&fl.grpcPort, "grpc-port", 0, "container, kubernetes: also serve weir's gRPC API on this `PORT` of the container or the pods and the Service, probed by gRPC health; a container's is published at --addr's IP, on the same port (a free one when --addr has none)")
 	f.StringVar(&fl.kubeconfig, "kubeconfig", "", "kubernetes: the kubeconfig `FILE` (default $KUBECONFIG, else ~/.kube/config)")
 	f.StringVar(&fl.context, "context", "", "kubernetes: the kubeconfig context (default: its current one)")
 	f.BoolVar(&fl.dryRun, "dry-run", false, "kubernetes: print the manifests (-o yaml or json) instead of pushing and applying")
@@ -213,6 +217,10 @@ func (app *app) deploy(cmd *cobra.Command, path string, fl deployFlags) error {
 		return err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "deployed flow %q (%s) on %s as %q\n", d.Flow, shortDigest(d.Digest), d.Host, d.Name)
+	if d.GRPC != "" {
+		// Standard output is the URL alone, for scripts.
+		fmt.Fprintf(cmd.ErrOrStderr(), "gRPC at %s\n", d.GRPC)
+	}
 	fmt.Fprintln(cmd.OutOrStdout(), d.URL)
 	return nil
 }
@@ -403,7 +411,11 @@ func newDeployments(app *app) *cobra.Command {
 			if !st.Ready {
 				state = "not ready"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s on %s at %s (%s)\n", d.Name, state, d.Host, d.URL, st.Detail)
+			at := d.URL
+			if d.GRPC != "" {
+				at += ", gRPC at " + d.GRPC
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s on %s at %s (%s)\n", d.Name, state, d.Host, at, st.Detail)
 			if !st.Ready {
 				return fmt.Errorf("deployment %q is not ready", d.Name)
 			}

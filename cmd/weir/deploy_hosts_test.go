@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -47,6 +48,75 @@ func TestDeployContainer(t *testing.T) {
 	out, err := exec.Command("docker", "ps", "--all", "--quiet", "--filter", "name=^weir-hello-cli$").CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	assert.Empty(t, string(out), "a container is left behind")
+}
+
+// TestDeployContainerGRPC deploys the hello flow with gRPC on: the deploy
+// and the status name the gRPC address, where weir probe finds it
+// serving, as the container's own health check does.
+func TestDeployContainerGRPC(t *testing.T) {
+	t.Parallel()
+	bin, root := weirBinary(t)
+	if err := exec.Command("docker", "version").Run(); err != nil {
+		hoststest.Need(t, "Docker engine", err)
+	}
+	home := t.TempDir()
+	r := runBinary(t, bin, root, "deploy", "--home", home, "--name", "hello-grpc", "--grpc-port", "9090", "examples/hello/flow.cue", "--host", "container")
+	require.Equal(t, 0, r.code, r.stderr)
+	t.Cleanup(func() { runBinary(t, bin, root, "deployments", "delete", "--home", home, "hello-grpc") })
+	url := strings.TrimSpace(r.stdout)
+	require.Regexp(t, `^http://127\.0\.0\.1:\d+$`, url)
+	m := regexp.MustCompile(`^deployed flow "hello" \(sha256:[0-9a-f]{12}\) on container as "hello-grpc"\ngRPC at (127\.0\.0\.1:\d+)\n$`).FindStringSubmatch(r.stderr)
+	require.NotNil(t, m, r.stderr)
+	addr := m[1]
+
+	r = runBinary(t, bin, root, "probe", "grpc://"+addr)
+	assert.Equal(t, result{0, "grpc://" + addr + ": SERVING\n", ""}, r)
+	r = runBinary(t, bin, root, "deployments", "status", "--home", home, "hello-grpc")
+	assert.Regexp(t, `^hello-grpc: ready on container at `+url+`, gRPC at `+addr+` \(container weir-hello-grpc running, (health check pending|healthy)\)\n$`, r.stdout)
+	r = runBinary(t, bin, root, "deployments", "logs", "--home", home, "hello-grpc")
+	assert.Contains(t, r.stdout, "gRPC at 0.0.0.0:9090 (weir.flow.v1.Flows")
+	r = runBinary(t, bin, root, "deployments", "delete", "--home", home, "hello-grpc")
+	assert.Equal(t, result{0, "deleted hello-grpc\n", ""}, r)
+}
+
+// TestDeployContainerGRPCRefused: a gRPC port weir serve cannot take, or
+// a worker's, is refused before the Docker engine is asked anything.
+func TestDeployContainerGRPCRefused(t *testing.T) {
+	t.Parallel()
+	home := t.TempDir()
+	docker := "unix://" + filepath.Join(home, "no-docker.sock")
+	runCases(t, []commandCase{
+		{
+			name:   "the HTTP port",
+			args:   []string{"deploy", "--home", home, "--docker", docker, "--grpc-port", "8080", hello, "--host", "container"},
+			code:   1,
+			stderr: "weir: deploy \"hello\" on container: gRPC port 8080: want 1 to 65535, and not 8080, the HTTP port\n",
+		},
+		{
+			name:   "out of range",
+			args:   []string{"deploy", "--home", home, "--docker", docker, "--grpc-port", "70000", hello, "--host", "container"},
+			code:   1,
+			stderr: "weir: deploy \"hello\" on container: gRPC port 70000: want 1 to 65535, and not 8080, the HTTP port\n",
+		},
+		{
+			name:   "the port --addr publishes",
+			args:   []string{"deploy", "--home", home, "--docker", docker, "--addr", ":9090", "--grpc-port", "9090", hello, "--host", "container"},
+			code:   1,
+			stderr: "weir: deploy \"hello\" on container: gRPC port 9090: --addr publishes HTTP on that port of the Docker host already; pick another for one of them\n",
+		},
+		{
+			name:   "a worker",
+			args:   []string{"deploy", "--home", home, "--docker", docker, "--grpc-port", "9090", "--worker", "--pool", "batch", "--nats", "nats://10.0.0.5:4222", "--host", "container"},
+			code:   1,
+			stderr: "weir: deploy \"worker-batch\" on container: --grpc-port serves a flow over gRPC; a worker serves nothing\n",
+		},
+		{
+			name:   "a host without gRPC",
+			args:   []string{"deploy", "--home", home, "--grpc-port", "9090", hello, "--host", "local"},
+			code:   2,
+			stderr: "weir: --grpc-port is for --host container or kubernetes, not local\n" + usage("deploy"),
+		},
+	})
 }
 
 // TestDeployContainerOutput writes the image instead of running it.

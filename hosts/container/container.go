@@ -40,6 +40,12 @@ type Host struct {
 	// host, HOST:PORT; "127.0.0.1:0" (a free loopback port) when empty.
 	// ":8080" publishes on every interface.
 	Addr string
+	// GRPCPort, when not 0, makes weir serve serve its gRPC API on this
+	// port of the container too, its health check ask gRPC health there,
+	// and publishes it at Addr's IP: on the same port number, or on a
+	// free port when Addr's port is 0 (or Addr is empty). Not for a
+	// worker.
+	GRPCPort int32
 	// Memory limits the container's memory, in bytes; 0 is no limit.
 	Memory int64
 	// CPUs limits the container's CPU time, in CPUs (1.5); 0 is no limit.
@@ -99,7 +105,7 @@ func (h *Host) image(req hosts.DeployRequest, arch string) (v1.Image, error) {
 	o := ImageOptions{
 		Binary: bin, Bundle: req.Bundle, Arch: arch,
 		Flow: req.Flow, FlowVersion: req.Version, Digest: req.Digest,
-		WeirVersion: engine.Version(), Env: h.Env,
+		WeirVersion: engine.Version(), Env: h.Env, GRPCPort: h.GRPCPort,
 	}
 	if w := req.Worker; w != nil {
 		o.Worker, o.Pool = w.Args(":"+strconv.Itoa(DefaultPort)), w.Pool
@@ -194,9 +200,17 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 		return fail(err)
 	}
 	u := "http://" + loopbackIfAny(nw.health)
+	var grpcAddr string
 	if !nw.host {
-		if u, err = endpointURL(d, info, containerPort); err != nil {
+		addr, err := publishedAddr(d, info, containerPort)
+		if err != nil {
 			return fail(err)
+		}
+		u = "http://" + addr
+		if nw.grpc != nil {
+			if grpcAddr, err = publishedAddr(d, info, grpcContainerPort(h.GRPCPort)); err != nil {
+				return fail(err)
+			}
 		}
 	}
 	if err := h.waitReady(ctx, d, id, u); err != nil {
@@ -210,6 +224,7 @@ func (h *Host) Deploy(ctx context.Context, req hosts.DeployRequest) (hosts.Deplo
 		Name:    req.Name,
 		Host:    h.Name(),
 		URL:     u,
+		GRPC:    grpcAddr,
 		Flow:    req.Flow,
 		Version: req.Version,
 		Digest:  req.Digest,
@@ -252,15 +267,26 @@ type network struct {
 	health string
 	// bindIP and bindPort publish the container's port, unless host.
 	bindIP, bindPort string
+	// grpc, when not nil, publishes the gRPC port (Host.GRPCPort).
+	grpc *portBinding
 }
 
 // network returns the network of req's container: its port published on
-// h.Addr, or for a worker of a NATS server on loopback, the Docker host's
-// network, with the health checks on h.Addr or a free loopback port.
+// h.Addr, and its gRPC port beside it, or for a worker of a NATS server on
+// loopback, the Docker host's network, with the health checks on h.Addr
+// or a free loopback port.
 func (h *Host) network(req hosts.DeployRequest) (network, error) {
+	if h.GRPCPort != 0 && req.Worker != nil {
+		return network{}, ErrWorkerGRPC
+	}
 	if req.Worker == nil || !loopbackNATS(req.Worker.NATS) {
 		ip, port, err := splitAddr(cmp.Or(h.Addr, "127.0.0.1:0"))
-		return network{bindIP: ip, bindPort: port}, err
+		if err != nil {
+			return network{}, err
+		}
+		nw := network{bindIP: ip, bindPort: port}
+		nw.grpc, err = h.grpcBinding(nw)
+		return nw, err
 	}
 	if h.Addr != "" {
 		ip, port, err := splitAddr(h.Addr)
@@ -280,6 +306,27 @@ func (h *Host) network(req hosts.DeployRequest) (network, error) {
 	}
 	defer ln.Close()
 	return network{host: true, health: ln.Addr().String()}, nil
+}
+
+// grpcBinding publishes the gRPC port where nw publishes HTTP: at the
+// same IP, on the port of the same number, or on a free one when HTTP's
+// is free too. Two ports the user picks are easier to remember when they
+// are those of the container.
+func (h *Host) grpcBinding(nw network) (*portBinding, error) {
+	if h.GRPCPort == 0 {
+		return nil, nil
+	}
+	if err := CheckGRPCPort(h.GRPCPort, DefaultPort); err != nil {
+		return nil, err
+	}
+	b := &portBinding{HostIP: nw.bindIP}
+	if nw.bindPort != "" {
+		b.HostPort = strconv.Itoa(int(h.GRPCPort))
+		if b.HostPort == nw.bindPort {
+			return nil, fmt.Errorf("gRPC port %d: --addr publishes HTTP on that port of the Docker host already; pick another for one of them", h.GRPCPort)
+		}
+	}
+	return b, nil
 }
 
 // loopbackIfAny returns addr with a loopback host in place of every
@@ -338,6 +385,13 @@ func (h *Host) spec(img v1.Image, tag, deployment, restart string, nw network) (
 	}
 	spec.ExposedPorts = map[string]struct{}{containerPort: {}}
 	spec.HostConfig.PortBindings = map[string][]portBinding{containerPort: {{HostIP: nw.bindIP, HostPort: nw.bindPort}}}
+	if nw.grpc != nil {
+		// The image runs weir serve with --grpc-addr and checks its
+		// health over gRPC already.
+		p := grpcContainerPort(h.GRPCPort)
+		spec.ExposedPorts[p] = struct{}{}
+		spec.HostConfig.PortBindings[p] = []portBinding{*nw.grpc}
+	}
 	return spec, nil
 }
 
@@ -403,10 +457,10 @@ func startError(err error, addr string) error {
 	return fmt.Errorf("start container: %w", err)
 }
 
-// endpointURL is the URL the published port answers on. A port published
-// on every interface of an engine on this machine is reached on loopback;
-// of a remote engine, on its host name.
-func endpointURL(d *docker, info containerInfo, port string) (string, error) {
+// publishedAddr is the HOST:PORT the published port answers on. A port
+// published on every interface of an engine on this machine is reached on
+// loopback; of a remote engine, on its host name.
+func publishedAddr(d *docker, info containerInfo, port string) (string, error) {
 	bindings := info.NetworkSettings.Ports[port]
 	if len(bindings) == 0 {
 		return "", fmt.Errorf("container %s: port %s is not published", info.Name, port)
@@ -418,7 +472,7 @@ func endpointURL(d *docker, info containerInfo, port string) (string, error) {
 			host = u.Hostname()
 		}
 	}
-	return "http://" + net.JoinHostPort(host, bindings[0].HostPort), nil
+	return net.JoinHostPort(host, bindings[0].HostPort), nil
 }
 
 // waitReady polls url/readyz until it answers 200, failing early with the

@@ -22,11 +22,16 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts"
 	"github.com/weirflow/weir/hosts/internal/hostutil"
 	"github.com/weirflow/weir/hosts/pool"
+	"github.com/weirflow/weir/internal/flowpb"
 	"github.com/weirflow/weir/internal/hoststest"
 )
 
@@ -206,10 +211,74 @@ func TestDeployBadFlags(t *testing.T) {
 		{&Host{Restart: "sometimes"}, `restart policy "sometimes": use always, on-failure, unless-stopped or no`},
 		{&Host{Addr: "8080"}, `address "8080": want HOST:PORT, like 127.0.0.1:8080 or :8080`},
 		{&Host{Addr: ":http"}, `address ":http": port must be a number from 0 to 65535`},
+		{&Host{GRPCPort: 8080}, `gRPC port 8080: want 1 to 65535, and not 8080, the HTTP port`},
+		{&Host{GRPCPort: -1}, `gRPC port -1: want 1 to 65535, and not 8080, the HTTP port`},
+		{&Host{GRPCPort: 70000}, `gRPC port 70000: want 1 to 65535, and not 8080, the HTTP port`},
+		{&Host{Addr: "127.0.0.1:9090", GRPCPort: 9090}, `gRPC port 9090: --addr publishes HTTP on that port of the Docker host already; pick another for one of them`},
 	}
 	for _, c := range cases {
 		_, err := c.host.Deploy(context.Background(), hosts.DeployRequest{Name: "hello"})
 		require.EqualError(t, err, `deploy "hello" on container: `+c.want)
+	}
+	// A worker serves nothing, over gRPC or not: refused before the
+	// engine is asked anything.
+	worker := hosts.DeployRequest{Name: "worker-batch", Worker: &hosts.WorkerSpec{Pool: "batch", NATS: "nats://10.0.0.5:4222"}}
+	_, err := (&Host{GRPCPort: 9090}).Deploy(context.Background(), worker)
+	require.EqualError(t, err, `deploy "worker-batch" on container: --grpc-port serves a flow over gRPC; a worker serves nothing`)
+}
+
+// TestImageGRPC: with a gRPC port, the image runs weir serve with
+// --grpc-addr, exposes the port, and its health check asks gRPC health
+// there; the container publishes it beside HTTP.
+func TestImageGRPC(t *testing.T) {
+	t.Parallel()
+	h := &Host{Binary: hoststest.Weir(t), GRPCPort: 9090}
+	req := hoststest.HelloRequest(t, "hello")
+	img, err := h.Image(req, "")
+	require.NoError(t, err)
+	cfg, err := img.ConfigFile()
+	require.NoError(t, err)
+	c := cfg.Config
+	assert.Equal(t, []string{"/weir", "serve"}, c.Entrypoint)
+	assert.Equal(t, []string{"--addr", ":8080", "--grpc-addr", ":9090", "/srv/bundle.weir"}, c.Cmd)
+	assert.Equal(t, map[string]struct{}{"8080/tcp": {}, "9090/tcp": {}}, c.ExposedPorts)
+	assert.Equal(t, []string{"CMD", "/weir", "probe", "grpc://127.0.0.1:9090"}, c.Healthcheck.Test)
+
+	// On a free loopback port by default, as HTTP is.
+	nw, err := h.network(req)
+	require.NoError(t, err)
+	assert.Equal(t, network{bindIP: "127.0.0.1", grpc: &portBinding{HostIP: "127.0.0.1"}}, nw)
+	spec, err := h.spec(img, "weir/hello:x", "hello", "always", nw)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]struct{}{"8080/tcp": {}, "9090/tcp": {}}, spec.ExposedPorts)
+	assert.Equal(t, map[string][]portBinding{
+		"8080/tcp": {{HostIP: "127.0.0.1"}},
+		"9090/tcp": {{HostIP: "127.0.0.1"}},
+	}, spec.HostConfig.PortBindings)
+	// With an HTTP port, on the port of the gRPC port's number, at the
+	// same IP.
+	h.Addr = ":8080"
+	nw, err = h.network(req)
+	require.NoError(t, err)
+	spec, err = h.spec(img, "weir/hello:x", "hello", "always", nw)
+	require.NoError(t, err)
+	assert.Equal(t, map[string][]portBinding{
+		"8080/tcp": {{HostPort: "8080"}},
+		"9090/tcp": {{HostPort: "9090"}},
+	}, spec.HostConfig.PortBindings)
+
+	for _, c := range []struct {
+		host *Host
+		req  hosts.DeployRequest
+		want string
+	}{
+		{&Host{Binary: h.Binary, GRPCPort: 8080}, req, "gRPC port 8080: want 1 to 65535, and not 8080, the HTTP port"},
+		{&Host{Binary: h.Binary, GRPCPort: 65536}, req, "gRPC port 65536: want 1 to 65535, and not 8080, the HTTP port"},
+		{&Host{Binary: h.Binary, GRPCPort: 9090}, hosts.DeployRequest{Name: "worker-batch", Worker: &hosts.WorkerSpec{Pool: "batch", NATS: "nats://10.0.0.5:4222"}},
+			"--grpc-port serves a flow over gRPC; a worker serves nothing"},
+	} {
+		_, err := c.host.Image(c.req, "")
+		assert.EqualError(t, err, c.want)
 	}
 }
 
@@ -561,4 +630,62 @@ func TestDeployWorker(t *testing.T) {
 	for _, w := range st2.Workers {
 		assert.NotEqual(t, workers[0].ID, w.ID, "the worker did not leave the pool: killed, not drained?")
 	}
+}
+
+// TestDeployGRPC runs the hello bundle in a real container with gRPC on:
+// a Run over the published gRPC port, gRPC health SERVING there, and
+// Docker's health check, weir probe over gRPC inside the container,
+// healthy.
+func TestDeployGRPC(t *testing.T) {
+	t.Parallel()
+	d := engineOrSkip(t)
+	ctx := context.Background()
+	h := &Host{Binary: hoststest.Weir(t), GRPCPort: 9090}
+	dep, err := h.Deploy(ctx, hoststest.HelloRequest(t, "grpc-test"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = h.Delete(context.Background(), dep) })
+	require.Regexp(t, `^127\.0\.0\.1:\d+$`, dep.GRPC)
+	assert.NotEqual(t, strings.TrimPrefix(dep.URL, "http://"), dep.GRPC)
+
+	conn, err := grpc.NewClient(dep.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	require.NoError(t, err)
+	defer conn.Close()
+	health, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	require.NoError(t, err)
+	assert.Equal(t, healthpb.HealthCheckResponse_SERVING, health.Status)
+	inputs, err := structpb.NewStruct(map[string]any{"name": "Ada"})
+	require.NoError(t, err)
+	run, err := flowpb.NewFlowsClient(conn).Run(ctx, &flowpb.RunRequest{Flow: "hello", Inputs: &flowpb.RunRequest_InputsStruct{InputsStruct: inputs}})
+	require.NoError(t, err)
+	assert.Equal(t, "succeeded", run.Status)
+	assert.Equal(t, "Hello, Ada!", run.Outputs.AsMap()["message"])
+	// HTTP answers beside it.
+	code, out := hoststest.Score(t, dep.URL, `{"name":"Ada"}`)
+	require.Equal(t, http.StatusOK, code, "%v", out)
+
+	var c struct {
+		Config struct {
+			Cmd         []string
+			Healthcheck struct{ Test []string }
+		}
+	}
+	require.NoError(t, d.call(ctx, http.MethodGet, "/containers/"+dep.State["container"]+"/json", nil, nil, &c))
+	assert.Equal(t, []string{"--addr", ":8080", "--grpc-addr", ":9090", "/srv/bundle.weir"}, c.Config.Cmd)
+	assert.Equal(t, []string{"CMD", "/weir", "probe", "grpc://127.0.0.1:9090"}, c.Config.Healthcheck.Test)
+	// Docker runs the first check one interval (10s) after the start,
+	// and says healthy or, after 3 failures, unhealthy.
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for range tick.C {
+		info, err := d.inspect(ctx, dep.State["container"])
+		require.NoError(t, err)
+		require.NotNil(t, info.State.Health)
+		if s := info.State.Health.Status; s != "starting" {
+			require.Equal(t, "healthy", s, "its log ends with:\n%s", logTail(d, info.ID))
+			break
+		}
+	}
+	st, err := h.Status(ctx, dep)
+	require.NoError(t, err)
+	assert.Equal(t, hosts.Status{Ready: true, Detail: "container weir-grpc-test running, healthy"}, st)
 }

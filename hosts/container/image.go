@@ -3,6 +3,7 @@ package container
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -57,6 +58,11 @@ type ImageOptions struct {
 	Arch string
 	// Port is the port weir serve listens on in the container (8080).
 	Port int
+	// GRPCPort, when not 0, makes weir serve serve its gRPC API on this
+	// port of the container too (--grpc-addr), exposed beside Port, and
+	// the health check ask gRPC health there. A worker serves nothing:
+	// it takes no GRPCPort.
+	GRPCPort int32
 	// Env is added to the image's environment, as KEY=VALUE.
 	Env []string
 	// Worker, when set, makes the image of a work pool's worker: no
@@ -86,17 +92,29 @@ func Image(o ImageOptions) (v1.Image, error) {
 		return nil, err
 	}
 	addr := ":" + strconv.Itoa(port)
+	health := healthCheck(addr)
+	exposed := map[string]struct{}{strconv.Itoa(port) + "/tcp": {}}
+	if o.GRPCPort != 0 {
+		if o.Worker != nil {
+			return nil, ErrWorkerGRPC
+		}
+		if err := CheckGRPCPort(o.GRPCPort, port); err != nil {
+			return nil, err
+		}
+		health = grpcHealthCheck(o.GRPCPort)
+		exposed[grpcContainerPort(o.GRPCPort)] = struct{}{}
+	}
 	cfg := &v1.ConfigFile{
 		Architecture: o.Arch,
 		OS:           "linux",
 		Config: v1.Config{
 			Entrypoint: []string{binaryPath, "serve"},
-			Cmd:        []string{"--addr", addr, BundlePath},
+			Cmd:        ServeArgs(port, o.GRPCPort),
 			User:       user,
 			WorkingDir: "/tmp",
 			// HOME is where weir keeps its cache of compiled plugins.
 			Env:          append([]string{"HOME=/tmp"}, o.Env...),
-			ExposedPorts: map[string]struct{}{strconv.Itoa(port) + "/tcp": {}},
+			ExposedPorts: exposed,
 			Labels: map[string]string{
 				"org.opencontainers.image.title":       o.Flow,
 				"org.opencontainers.image.version":     o.FlowVersion,
@@ -105,7 +123,7 @@ func Image(o ImageOptions) (v1.Image, error) {
 				LabelDigest:                            o.Digest,
 				LabelVersion:                           o.WeirVersion,
 			},
-			Healthcheck: healthCheck(addr),
+			Healthcheck: health,
 		},
 	}
 	layers := []mutate.Addendum{{Layer: binLayer, History: v1.History{CreatedBy: "weir " + o.WeirVersion, Comment: "the weir binary"}}}
@@ -145,14 +163,51 @@ func Image(o ImageOptions) (v1.Image, error) {
 	return img, nil
 }
 
+// ServeArgs are weir serve's arguments in the image: HTTP on httpPort,
+// gRPC on grpcPort unless it is 0, and the bundle.
+func ServeArgs(httpPort int, grpcPort int32) []string {
+	args := []string{"--addr", ":" + strconv.Itoa(httpPort)}
+	if grpcPort != 0 {
+		args = append(args, "--grpc-addr", ":"+strconv.Itoa(int(grpcPort)))
+	}
+	return append(args, BundlePath)
+}
+
+// ErrWorkerGRPC refuses a gRPC port to a worker, which serves no flow.
+var ErrWorkerGRPC = errors.New("--grpc-port serves a flow over gRPC; a worker serves nothing")
+
+// CheckGRPCPort checks port for weir serve's gRPC API in a container
+// whose HTTP port is httpPort.
+func CheckGRPCPort(port int32, httpPort int) error {
+	if port < 1 || port > 65535 || int(port) == httpPort {
+		return fmt.Errorf("gRPC port %d: want 1 to 65535, and not %d, the HTTP port", port, httpPort)
+	}
+	return nil
+}
+
+// grpcContainerPort is the gRPC port as Docker names it.
+func grpcContainerPort(port int32) string { return strconv.Itoa(int(port)) + "/tcp" }
+
 // healthCheck runs weir probe on the /readyz of weir serve, or of weir
 // worker's health checks, listening on addr (":PORT" or "HOST:PORT").
 func healthCheck(addr string) *v1.HealthConfig {
 	if strings.HasPrefix(addr, ":") {
 		addr = "127.0.0.1" + addr
 	}
+	return probeCheck("http://" + addr)
+}
+
+// grpcHealthCheck runs weir probe on the gRPC health of weir serve's gRPC
+// port: SERVING exactly when /readyz answers 200, and it checks the
+// port that gRPC clients use.
+func grpcHealthCheck(port int32) *v1.HealthConfig {
+	return probeCheck("grpc://127.0.0.1:" + strconv.Itoa(int(port)))
+}
+
+// probeCheck is Docker's health check running weir probe url.
+func probeCheck(url string) *v1.HealthConfig {
 	return &v1.HealthConfig{
-		Test:        []string{"CMD", binaryPath, "probe", "http://" + addr},
+		Test:        []string{"CMD", binaryPath, "probe", url},
 		Interval:    10 * time.Second,
 		Timeout:     3 * time.Second,
 		StartPeriod: 30 * time.Second,

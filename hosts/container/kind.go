@@ -13,10 +13,10 @@ import (
 func Kind() hosts.Kind {
 	return hosts.Kind{
 		Name:   "container",
-		Takes:  append([]string{"addr", "binary", "env", "memory", "cpus", "restart", "arch", "output", "docker"}, hosts.WorkerFlags...),
+		Takes:  append([]string{"addr", "binary", "env", "memory", "cpus", "restart", "arch", "output", "docker", "grpc-port"}, hosts.WorkerFlags...),
 		Export: "output",
 		New: func(s hosts.Settings) (hosts.Host, error) {
-			return &Host{Docker: s.Docker, Binary: s.Binary, Addr: s.Addr, Memory: s.Memory, CPUs: s.CPUs,
+			return &Host{Docker: s.Docker, Binary: s.Binary, Addr: s.Addr, GRPCPort: s.GRPCPort, Memory: s.Memory, CPUs: s.CPUs,
 				Env: s.Env, Restart: s.Restart, Arch: s.Arch}, nil
 		},
 	}

@@ -90,8 +90,10 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	if h.CPUs > 0 && h.CPUs < 0.001 {
 		return nil, fmt.Errorf("CPU limit %g: Kubernetes counts CPUs in thousandths; give at least 0.001", h.CPUs)
 	}
-	if h.GRPCPort != 0 && (h.GRPCPort < 1 || h.GRPCPort > 65535 || h.GRPCPort == container.DefaultPort) {
-		return nil, fmt.Errorf("gRPC port %d: want 1 to 65535, and not %d, the HTTP port", h.GRPCPort, container.DefaultPort)
+	if h.GRPCPort != 0 {
+		if err := container.CheckGRPCPort(h.GRPCPort, container.DefaultPort); err != nil {
+			return nil, err
+		}
 	}
 	replicas := max(h.Replicas, 1)
 	if h.MaxReplicas != 0 && h.MaxReplicas < replicas {
@@ -105,7 +107,7 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 			return nil, err
 		}
 		if h.GRPCPort != 0 {
-			return nil, errors.New("--grpc-port serves a flow over gRPC; a worker serves nothing")
+			return nil, container.ErrWorkerGRPC
 		}
 		if h.MaxReplicas != 0 {
 			return nil, errors.New("--max-replicas scales a server on its CPU; workers take the lines there are, so run as many as you need with --replicas")
@@ -163,7 +165,7 @@ func (h *Host) Manifests(req hosts.DeployRequest, image string) (*Set, error) {
 	if h.GRPCPort != 0 {
 		c := &set.Deployment.Spec.Template.Spec.Containers[0]
 		// The image's command with --grpc-addr added, written out.
-		c.Args = []string{"--addr", ":" + strconv.Itoa(container.DefaultPort), "--grpc-addr", ":" + strconv.Itoa(int(h.GRPCPort)), container.BundlePath}
+		c.Args = container.ServeArgs(container.DefaultPort, h.GRPCPort)
 		c.Ports = append(c.Ports, corev1.ContainerPort{Name: "grpc", ContainerPort: h.GRPCPort, Protocol: corev1.ProtocolTCP})
 		// gRPC health is SERVING exactly when /readyz answers 200: the
 		// probe checks the port that gRPC clients use.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -56,12 +58,27 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 // navigation bar depend on it.
 func (h *Handler) serveConfig(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
-		"record":      h.opts.Store.Dir(),
+		"record":      homeShort(h.opts.Store.Dir()),
 		"trace_url":   h.opts.TraceURL,
 		"flows":       h.opts.Load != nil,
 		"deployments": h.opts.Deployments != nil,
 		"pool":        h.opts.Pool != nil,
 	})
+}
+
+// homeShort is dir with the user's home folder written ~, as a shell
+// prompt shows it: shorter in the navigation bar, and a screenshot of the
+// page does not show whose machine it was.
+func homeShort(dir string) string {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return dir
+	}
+	rel, err := filepath.Rel(home, dir)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return dir
+	}
+	return filepath.Join("~", rel)
 }
 
 // serveRuns lists the runs, newest first, those of one status, kind or

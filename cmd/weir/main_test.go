@@ -557,9 +557,9 @@ func TestUsageErrors(t *testing.T) {
 		},
 		{
 			name:   "unknown command close to one",
-			args:   []string{"rn", hello},
+			args:   []string{"runz", hello},
 			code:   2,
-			stderr: "weir: unknown command \"rn\" for \"weir\"\n\nDid you mean this?\n\trun\n\truns\n\n" + hint,
+			stderr: "weir: unknown command \"runz\" for \"weir\"\n\nDid you mean this?\n\trun\n\truns\n\n" + hint,
 		},
 		{
 			name:   "unknown flag",

@@ -55,13 +55,13 @@ func TestUIShowsABatch(t *testing.T) {
 	assert.Contains(t, body, `"id":"`+id+`"`)
 
 	tb := browsertest.New(t)
-	tb.Do(t, chromedp.Navigate(ui.url+"/run.html?run="+id), chromedp.WaitVisible("#failed-lines"), chromedp.WaitVisible("#nodes"))
+	tb.Do(t, chromedp.Navigate(ui.url+"/run.html?run="+id), browsertest.Visible("#failed-lines"), browsertest.Visible("#nodes"))
 	assert.Equal(t, "completed", tb.Text(t, "#run-status"))
 	assert.Equal(t, "6", tb.Text(t, "#done"))
 	assert.Equal(t, "3", tb.Text(t, "#failed"))
 	assert.Contains(t, tb.Text(t, "#failed-lines"), `invalid duration "soon"`)
 	tb.Screenshot(t, "batch")
-	tb.Do(t, chromedp.Navigate(ui.url+"/line.html?run="+id+"&line=3"), chromedp.WaitVisible("#node-nap.st-failed"))
+	tb.Do(t, chromedp.Navigate(ui.url+"/line.html?run="+id+"&line=3"), browsertest.Visible("#node-nap.st-failed"))
 	tb.Screenshot(t, "line")
 	tb.NoErrors(t)
 
@@ -111,7 +111,7 @@ func TestServeUI(t *testing.T) {
 	assert.Equal(t, http.StatusMethodNotAllowed, code, "the server's own routes are as they were")
 
 	tb := browsertest.New(t)
-	tb.Do(t, chromedp.Navigate(s.url+"/ui/deployments.html"), chromedp.WaitVisible("#deployments"))
+	tb.Do(t, chromedp.Navigate(s.url+"/ui/deployments.html"), browsertest.Visible("#deployments"))
 	assert.Contains(t, tb.Text(t, "#deployments tbody"), "hello")
 	tb.Screenshot(t, "deployments")
 	tb.NoErrors(t)

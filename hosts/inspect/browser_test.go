@@ -44,7 +44,7 @@ func TestBrowserBatchLive(t *testing.T) {
 	})
 
 	tb := browsertest.New(t)
-	tb.Do(t, chromedp.Navigate(fx.url+"run.html?run=live"), chromedp.WaitVisible("#counts"),
+	tb.Do(t, chromedp.Navigate(fx.url+"run.html?run=live"), browsertest.Visible("#counts"),
 		chromedp.Evaluate[chromedp.Void](`window.sameDocument = true`))
 	assert.Equal(t, "running", tb.Text(t, "#run-status"))
 	tb.Do(t, browsertest.Until(`Number(document.getElementById("done").textContent) >= 4`))
@@ -61,7 +61,7 @@ func TestBrowserBatchLive(t *testing.T) {
 	assert.Equal(t, "6", tb.Text(t, "#done"))
 	assert.Equal(t, "6", tb.Text(t, "#succeeded"))
 	assert.True(t, browsertest.Eval[bool](t, tb, `window.sameDocument === true`), "the page followed the run without a reload")
-	tb.Do(t, chromedp.WaitVisible("#histogram"))
+	tb.Do(t, browsertest.Visible("#histogram"))
 	assert.Contains(t, tb.Text(t, "#lines"), "line 6")
 	tb.Screenshot(t, "completed")
 	tb.NoErrors(t)
@@ -75,7 +75,7 @@ func TestBrowserFailedLine(t *testing.T) {
 	fx.finished(t, "greet-1", people...)
 
 	tb := browsertest.New(t)
-	tb.Do(t, chromedp.Navigate(fx.url+"line.html?run=greet-1&line=2"), chromedp.WaitVisible("#node-nap.st-failed"))
+	tb.Do(t, chromedp.Navigate(fx.url+"line.html?run=greet-1&line=2"), browsertest.Visible("#node-nap.st-failed"))
 	assert.Equal(t, `tool error: node "nap" (tool builtin.sleep, plugin builtin): input "duration": time: invalid duration "soon"`, tb.Text(t, "#line-error"))
 	// The failing node is shown first, with its error.
 	assert.Equal(t, `input "duration": time: invalid duration "soon"`, tb.Text(t, "#node-error"))
@@ -101,7 +101,7 @@ func TestBrowserPages(t *testing.T) {
 	fx.finished(t, "greet-2", people[0])
 
 	tb := browsertest.New(t)
-	tb.Do(t, chromedp.Navigate(fx.url), chromedp.WaitVisible("#runs"))
+	tb.Do(t, chromedp.Navigate(fx.url), browsertest.Visible("#runs"))
 	runs := tb.Text(t, "#runs tbody")
 	assert.Contains(t, runs, "greet-1")
 	assert.Contains(t, runs, "greet-2")
@@ -111,7 +111,7 @@ func TestBrowserPages(t *testing.T) {
 	assert.Equal(t, "No run in the record matches. weir batch, and weir run --record, add runs.", tb.Text(t, "main p.muted"))
 	tb.Screenshot(t, "runs")
 
-	tb.Do(t, chromedp.Navigate(fx.url+"flow.html?run=greet-1"), chromedp.WaitVisible("#card-gate"), chromedp.WaitVisible("#node-gate"))
+	tb.Do(t, chromedp.Navigate(fx.url+"flow.html?run=greet-1"), browsertest.Visible("#card-gate"), browsertest.Visible("#node-gate"))
 	assert.Contains(t, tb.Text(t, "#card-gate"), "Waits for the test when hold is set.")
 	assert.Contains(t, tb.Text(t, "#inputs"), "wait")
 	tb.Screenshot(t, "flow")
@@ -138,7 +138,7 @@ func TestBrowserDeployments(t *testing.T) {
 		},
 	})
 	tb := browsertest.New(t)
-	tb.Do(t, chromedp.Navigate(fx.url+"deployments.html"), chromedp.WaitVisible("#pool"))
+	tb.Do(t, chromedp.Navigate(fx.url+"deployments.html"), browsertest.Visible("#pool"))
 	row := strings.Join(strings.Fields(tb.Text(t, "#deployments tbody tr:nth-child(1)")), " ")
 	assert.True(t, strings.HasPrefix(row, "greet blue 90% yes from a file "), row)
 	assert.Equal(t, "10px", browsertest.Eval[string](t, tb, `document.querySelectorAll(".split-bar")[1].style.width`), "the bar of the split")

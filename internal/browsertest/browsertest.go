@@ -5,6 +5,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,12 +69,28 @@ func (tb *Tab) Do(t *testing.T, actions ...chromedp.Action[chromedp.Void]) {
 	require.NoError(t, chromedp.Do(tb.Ctx, actions...))
 }
 
-// Text returns the text of the element sel, trimmed.
+// Text returns the text of the element sel, trimmed, once it is in the
+// page. It asks the page for the element each time rather than holding a
+// DOM node, which a page that draws itself again would replace.
 func (tb *Tab) Text(t *testing.T, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(tb.Ctx, chromedp.Text(sel))
+	q := jsString(sel)
+	require.NoError(t, chromedp.Do(tb.Ctx, Until(`document.querySelector(`+q+`) !== null`)))
+	s, err := chromedp.Run(tb.Ctx, chromedp.Evaluate[string](`document.querySelector(`+q+`).innerText`))
 	require.NoError(t, err)
 	return strings.TrimSpace(s)
+}
+
+// Visible waits until the element sel is in the page and shown, asking
+// the page each time as Text does.
+func Visible(sel string) chromedp.Action[chromedp.Void] {
+	return Until(`(e => e !== null && e.getClientRects().length > 0)(document.querySelector(` + jsString(sel) + `))`)
+}
+
+// jsString is s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 // Eval returns the value of a JavaScript expression in the page.

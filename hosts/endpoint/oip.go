@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
-	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -72,19 +71,22 @@ func (s *Server) oipModel(w *recorder, r *http.Request, pick bool) (*route, *ver
 		writeError(w, http.StatusNotFound, codeNotFound, flowNotFound(t, r.PathValue("model")))
 		return nil, nil, false
 	}
-	name := r.PathValue("version")
-	switch {
-	case name == "" && pick:
-		return rt, rt.pick(), true
-	case name == "":
-		return rt, rt.versions[len(rt.versions)-1], true
-	}
-	v := rt.version(name)
-	if v == nil {
-		writeError(w, http.StatusNotFound, codeNotFound, fmt.Sprintf("flow %q has no version %q (versions: %s)", rt.name, name, rt.versionList()))
+	v, err := modelVersion(rt, r.PathValue("version"), pick)
+	if err != nil {
+		writeFailure(w, err)
 		return nil, nil, false
 	}
 	return rt, v, true
+}
+
+// modelVersion returns the version of rt a model call names: name, else
+// the one the traffic split picks when pick, else the newest. An unknown
+// name is a 404 *httpError.
+func modelVersion(rt *route, name string, pick bool) (*version, error) {
+	if name == "" && !pick {
+		return rt.versions[len(rt.versions)-1], nil
+	}
+	return pickVersion(rt, name)
 }
 
 func (s *Server) serveOIPModel(w *recorder, r *http.Request) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
-	"fmt"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -29,16 +28,9 @@ func (b oipBackend) Model(name, vname string, infer bool) (*oipgrpc.Model, error
 	if rt == nil {
 		return nil, oipgrpc.NotFound(flowNotFound(t, name))
 	}
-	var v *version
-	switch {
-	case vname == "" && infer:
-		v = rt.pick()
-	case vname == "":
-		v = rt.versions[len(rt.versions)-1]
-	default:
-		if v = rt.version(vname); v == nil {
-			return nil, oipgrpc.NotFound(fmt.Sprintf("flow %q has no version %q (versions: %s)", rt.name, vname, rt.versionList()))
-		}
+	v, err := modelVersion(rt, vname, infer)
+	if err != nil {
+		return nil, oipgrpc.NotFound(err.Error())
 	}
 	versions := make([]string, len(rt.versions))
 	for i, o := range rt.versions {

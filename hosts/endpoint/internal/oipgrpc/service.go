@@ -238,8 +238,42 @@ func decodeInputs(req *inferencepb.ModelInferRequest) ([]tensor.Tensor, error) {
 	return out, nil
 }
 
+// contentsFields name the list of InferTensorContents each datatype's
+// elements go in.
+var contentsFields = map[string]string{
+	"BOOL": "bool_contents", "INT8": "int_contents", "INT16": "int_contents", "INT32": "int_contents",
+	"INT64": "int64_contents", "UINT8": "uint_contents", "UINT16": "uint_contents", "UINT32": "uint_contents",
+	"UINT64": "uint64_contents", "FP32": "fp32_contents", "FP64": "fp64_contents", "BYTES": "bytes_contents",
+}
+
+// misplaced returns an error naming a list of c other than dt's that
+// holds elements, which would otherwise read as a tensor of none.
+func misplaced(dt string, c *inferencepb.InferTensorContents) error {
+	lists := []struct {
+		field string
+		n     int
+	}{
+		{"bool_contents", len(c.GetBoolContents())}, {"int_contents", len(c.GetIntContents())},
+		{"int64_contents", len(c.GetInt64Contents())}, {"uint_contents", len(c.GetUintContents())},
+		{"uint64_contents", len(c.GetUint64Contents())}, {"fp32_contents", len(c.GetFp32Contents())},
+		{"fp64_contents", len(c.GetFp64Contents())}, {"bytes_contents", len(c.GetBytesContents())},
+	}
+	want := contentsFields[dt]
+	for _, l := range lists {
+		if l.n > 0 && l.field != want {
+			return fmt.Errorf("datatype %s takes its elements in contents.%s, not contents.%s", dt, want, l.field)
+		}
+	}
+	return nil
+}
+
 // elements reads the list of contents that dt's elements go in.
 func elements(dt string, c *inferencepb.InferTensorContents) ([]any, error) {
+	if _, known := contentsFields[dt]; known {
+		if err := misplaced(dt, c); err != nil {
+			return nil, err
+		}
+	}
 	var out []any
 	switch dt {
 	case "BOOL":

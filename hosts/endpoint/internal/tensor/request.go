@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/bits"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,13 +64,13 @@ func DecodeRequest(body []byte) (*Request, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&wire); err != nil {
-		return nil, fmt.Errorf("decode body: %w", err)
+		return nil, decodeError(err)
 	}
 	if dec.More() {
 		return nil, errors.New("decode body: more than one JSON value")
 	}
 	if wire.Inputs == nil {
-		return nil, errors.New(`decode body: no "inputs": want {"inputs": [{"name", "shape", "datatype", "data"}, ...]}`)
+		return nil, errors.New(`decode body: no "inputs": want ` + requestShape)
 	}
 	req := &Request{ID: wire.ID, Parameters: wire.Parameters, Outputs: wire.Outputs, Inputs: make([]Tensor, len(wire.Inputs))}
 	for i, in := range wire.Inputs {
@@ -82,6 +84,53 @@ func DecodeRequest(body []byte) (*Request, error) {
 		req.Inputs[i] = Tensor{Name: in.Name, Shape: in.Shape, Datatype: in.Datatype, Parameters: in.Parameters, Data: data}
 	}
 	return req, nil
+}
+
+// requestShape is the shape of an inference request, for messages.
+const requestShape = `{"inputs": [{"name", "shape", "datatype", "data"}, ...]}`
+
+// decodeError says in JSON's words why a body did not decode: which field
+// holds what, rather than which Go type would not take it.
+func decodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return errors.New("decode body: the body is empty: want " + requestShape)
+	case errors.As(err, &te) && te.Field == "":
+		return fmt.Errorf("decode body: the body is %s: want %s", jsonValue(te.Value), requestShape)
+	case errors.As(err, &te):
+		return fmt.Errorf("decode body: %s is %s: want %s", te.Field, jsonValue(te.Value), jsonKind(te.Type))
+	}
+	return fmt.Errorf("decode body: %w", err)
+}
+
+// jsonKind names the JSON value that decodes into t.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "an integer"
+}
+
+// jsonValue names what encoding/json says a value was ("array",
+// "number 1.5", "bool") with its article.
+func jsonValue(value string) string {
+	switch {
+	case value == "bool":
+		return "a boolean"
+	case value == "array" || value == "object":
+		return "an " + value
+	}
+	return "a " + value
 }
 
 // flatten returns the elements of a tensor's data, nested or not, in
@@ -211,7 +260,7 @@ func check(s *Spec, in *Tensor) error {
 	}
 	n, ok := elements(in.Shape)
 	if !ok || n != uint64(len(in.Data)) {
-		return fmt.Errorf("shape %s holds %s elements but data has %d", shapeText(in.Shape), count(n, ok), len(in.Data))
+		return fmt.Errorf("shape %s holds %s but data has %d", shapeText(in.Shape), count(n, ok), len(in.Data))
 	}
 	for i, e := range in.Data {
 		if err := checkElement(s, in.Datatype, e); err != nil {
@@ -269,11 +318,15 @@ func elements(shape []int64) (uint64, bool) {
 	return n, true
 }
 
+// count says how many elements a shape holds.
 func count(n uint64, ok bool) string {
-	if !ok {
-		return "2^64 or more"
+	switch {
+	case !ok:
+		return "2^64 or more elements"
+	case n == 1:
+		return "1 element"
 	}
-	return strconv.FormatUint(n, 10)
+	return strconv.FormatUint(n, 10) + " elements"
 }
 
 // checkElement checks one element against the datatype the request names

@@ -310,7 +310,9 @@ func (d *decoder) plugin(name string, pos Pos, v cue.Value) (Plugin, bool) {
 	if g := v.LookupPath(cue.ParsePath("grants")); g.Exists() {
 		raw, _ := g.MarshalJSON()
 		if err := json.Unmarshal(raw, &p.Spec.Grants); err != nil {
-			d.errs.Add(d.valuePos(g), "plugin %q: grants: %v", name, err)
+			// #Flow's grants are this struct's fields and types: its
+			// check names the field, in CUE's words rather than Go's.
+			return p, false
 		}
 		p.Dirs = make(map[string]string, len(p.Spec.Grants.Dirs))
 		for guest, dir := range p.Spec.Grants.Dirs {

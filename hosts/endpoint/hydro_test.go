@@ -183,7 +183,10 @@ func TestHydroPredictErrors(t *testing.T) {
 		{"too few values", func(in map[string]*pb.Tensor) { in["grid"] = i64([]int64{2, 3}, 1, 2, 3, 4, 5) },
 			`input "grid": shape [2, 3] holds 6 values, got 5`},
 		{"a scalar without its value", func(in map[string]*pb.Tensor) { in["on"] = scalar(pb.DataType_DT_BOOL) },
-			`input "on": shape [] holds 1 values, got 0`},
+			`input "on": shape [] holds 1 value, got 0`},
+		{"values in another dtype's list", func(in map[string]*pb.Tensor) {
+			in["name"] = &pb.Tensor{Dtype: pb.DataType_DT_STRING, TensorShape: &pb.TensorShape{}, IntVal: []int32{1}}
+		}, `input "name": dtype DT_STRING takes its values in string_val, not int_val`},
 		{"a negative dimension", func(in map[string]*pb.Tensor) { in["xs"] = f64([]int64{-1}, 1) },
 			`input "xs": shape [-1]: a dimension is negative`},
 		{"a shape of many empty lists", func(in map[string]*pb.Tensor) { in["grid"] = i64([]int64{1 << 40, 0}) },

@@ -234,7 +234,7 @@ func (fd hydroField) decode(t *pb.Tensor) (any, error) {
 		return nil, fmt.Errorf("shape %s, want %s", formatShape(dims), formatShape(fd.shape().Dims))
 	}
 	if size != int64(len(values)) {
-		return nil, fmt.Errorf("shape %s holds %d values, got %d", formatShape(dims), size, len(values))
+		return nil, fmt.Errorf("shape %s holds %s, got %d", formatShape(dims), valueCount(size), len(values))
 	}
 	for i, v := range values {
 		switch x := v.(type) {
@@ -261,6 +261,14 @@ func (fd hydroField) decode(t *pb.Tensor) (any, error) {
 	return nest(values, dims), nil
 }
 
+// valueCount says how many values a shape holds.
+func valueCount(n int64) string {
+	if n == 1 {
+		return "1 value"
+	}
+	return strconv.FormatInt(n, 10) + " values"
+}
+
 // accepts reports whether a field of dtype want takes a tensor of dtype
 // got: a number takes every numeric dtype weir reads, an integer the
 // integer ones.
@@ -280,6 +288,11 @@ func tensorValues(t *pb.Tensor) ([]any, error) {
 	if len(t.BinaryVal) > 0 {
 		return nil, fmt.Errorf("binary_val is not read: send the values in the list of dtype %s", t.Dtype)
 	}
+	if want, ok := valueLists[t.Dtype]; ok {
+		if err := misplacedValues(t, want); err != nil {
+			return nil, err
+		}
+	}
 	switch t.Dtype {
 	case pb.DataType_DT_STRING:
 		return anys(t.StringVal, func(v []byte) any { return v }), nil
@@ -295,6 +308,33 @@ func tensorValues(t *pb.Tensor) ([]any, error) {
 		return anys(t.FloatVal, func(v float32) any { return float64(v) }), nil
 	}
 	return nil, fmt.Errorf("dtype %s is not supported: weir takes DT_STRING, DT_BOOL, DT_INT64, DT_INT32, DT_DOUBLE and DT_FLOAT", t.Dtype)
+}
+
+// valueLists name the list of Tensor each dtype weir reads keeps its
+// values in.
+var valueLists = map[pb.DataType]string{
+	pb.DataType_DT_STRING: "string_val", pb.DataType_DT_BOOL: "bool_val", pb.DataType_DT_INT64: "int64_val",
+	pb.DataType_DT_INT32: "int_val", pb.DataType_DT_DOUBLE: "double_val", pb.DataType_DT_FLOAT: "float_val",
+}
+
+// misplacedValues returns an error naming a list of t other than want
+// that holds values, which would otherwise read as a tensor of none.
+func misplacedValues(t *pb.Tensor, want string) error {
+	lists := []struct {
+		field string
+		n     int
+	}{
+		{"float_val", len(t.FloatVal)}, {"double_val", len(t.DoubleVal)}, {"int_val", len(t.IntVal)},
+		{"string_val", len(t.StringVal)}, {"scomplex_val", len(t.ScomplexVal)}, {"int64_val", len(t.Int64Val)},
+		{"bool_val", len(t.BoolVal)}, {"dcomplex_val", len(t.DcomplexVal)}, {"half_val", len(t.HalfVal)},
+		{"uint32_val", len(t.Uint32Val)}, {"uint64_val", len(t.Uint64Val)}, {"map_val", len(t.MapVal)},
+	}
+	for _, l := range lists {
+		if l.n > 0 && l.field != want {
+			return fmt.Errorf("dtype %s takes its values in %s, not %s", t.Dtype, want, l.field)
+		}
+	}
+	return nil
 }
 
 func anys[T any](vs []T, f func(T) any) []any {

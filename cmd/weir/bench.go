@@ -172,6 +172,11 @@ func (app *app) bench(cmd *cobra.Command, a []string, fl benchFlags) error {
 		Mode:    target.mode,
 		Machine: benchMachine{OS: runtime.GOOS, Arch: runtime.GOARCH, CPUs: runtime.NumCPU()},
 	}
+	// One call first: a load whose every call fails measures nothing, and
+	// would take each level's whole warm-up and measure to say so.
+	if _, err := target.call(ctx, 0); err != nil {
+		return fmt.Errorf("bench %s: the first %s failed, so nothing was measured: %w", target.name, target.unit(1), err)
+	}
 	for _, c := range plan.levels {
 		opts := plan.options(c)
 		fmt.Fprintf(cmd.ErrOrStderr(), "%s: %d warm-up %s, then %s\n", levelName(c, plan.rate), opts.Warmup, target.unit(opts.Warmup), plan.measure(target))

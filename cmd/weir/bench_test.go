@@ -281,13 +281,22 @@ func TestBinaryBenchURL(t *testing.T) {
 	assert.Equal(t, []string{"greet", "50"}, rows[7][:2])
 
 	// An empty name breaks the flow's input types: 400, a failed request.
-	got = runBinary(t, bin, root, "bench", "--url", s.url, "--input", "name=", "--concurrency", "1", "--requests", "5", "--warmup", "0")
+	// Every other line of the data has one.
+	data := filepath.Join(t.TempDir(), "names.jsonl")
+	require.NoError(t, os.WriteFile(data, []byte("{\"name\": \"Ada\"}\n{\"name\": \"\"}\n"), 0o644))
+	got = runBinary(t, bin, root, "bench", "--url", s.url, "--data", data, "--concurrency", "1", "--requests", "6", "--warmup", "0")
 	assert.Equal(t, 1, got.code)
-	assert.Equal(t, "concurrency 1: 0 warm-up requests, then 5 measured requests\nweir: bench POST "+s.url+"/score: 5 of 5 measured requests failed\n", got.stderr)
+	assert.Equal(t, "concurrency 1: 0 warm-up requests, then 6 measured requests\nweir: bench POST "+s.url+"/score: 3 of 6 measured requests failed\n", got.stderr)
 	rows = fields(got.stdout)
 	require.Len(t, rows, 5, got.stdout)
-	assert.Equal(t, []string{"1", "0", "5", "0.0", "-", "-", "-", "-", "-"}, rows[3])
+	assert.Equal(t, []string{"1", "3", "3"}, rows[3][:3])
 	assert.Equal(t, `concurrency 1: first error: status 400 Bad Request: {"error":{"code":"UserError","message":"flow \"hello\": invalid inputs: name: must not be \"\"","innerError":{"code":"invalid_input"}}}`, strings.Join(rows[4], " "))
+
+	// When the first request fails, nothing is loaded.
+	got = runBinary(t, bin, root, "bench", "--url", s.url, "--input", "name=", "--concurrency", "1,8", "--duration", "1m")
+	assert.Equal(t, 1, got.code)
+	assert.Equal(t, "weir: bench POST "+s.url+`/score: the first request failed, so nothing was measured: status 400 Bad Request: {"error":{"code":"UserError","message":"flow \"hello\": invalid inputs: name: must not be \"\"","innerError":{"code":"invalid_input"}}}`+"\n", got.stderr)
+	assert.Empty(t, got.stdout)
 
 	exit, _ := s.stop(t, syscall.SIGTERM)
 	assert.Equal(t, 0, exit)

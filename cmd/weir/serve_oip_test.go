@@ -13,7 +13,8 @@ import (
 
 // TestServeOpenInference: weir serve of the hello flow answers the Open
 // Inference Protocol over REST, as KServe's clients call it: metadata, a
-// batch of 3, a client's error; then the same from Python's urllib.
+// batch of 3, a client's error; then the same from Python's urllib, and
+// binary tensor data as Triton's HTTP client sends it.
 func TestServeOpenInference(t *testing.T) {
 	t.Parallel()
 	_, root := weirBinary(t)
@@ -58,6 +59,7 @@ func TestServeOpenInference(t *testing.T) {
 		`200 ['Hello, Ada!', 'Hello, Grace!', 'Hello, Alan!'] ['null', '"HELLO, GRACE!"', 'null']`,
 		`404 {'error': 'flow "hola" is not deployed (deployed: hello)'}`,
 		`400 {'error': 'input "name": shape [2] holds 2 elements but data has 3'}`,
+		`200 application/octet-stream [2] ['Hello, Ada!', 'Hello, Grace!']`,
 		"",
 	}, "\n"), string(out))
 }
@@ -79,7 +81,7 @@ const helloBatch = `{"model_name":"hello","model_version":"v1","id":"batch-1","o
 // urllibClient calls weir serve at argv[1] with nothing but Python's
 // standard library, and prints each status and answer.
 const urllibClient = `
-import json, sys, urllib.error, urllib.request
+import json, struct, sys, urllib.error, urllib.request
 
 base = sys.argv[1]
 
@@ -102,4 +104,31 @@ outputs = {o["name"]: o["data"] for o in answer["outputs"]}
 print(status, outputs["message"], outputs["shouted"])
 print(*call("/v2/models/hola/infer", {"inputs": []}))
 print(*call("/v2/models/hello/infer", {"inputs": [{"name": "name", "shape": [2], "datatype": "BYTES", "data": ["a", "b", "c"]}]}))
+
+# The binary tensor data extension, as Triton's HTTP client sends and reads it.
+def pack_bytes(items):
+    return b"".join(struct.pack("<I", len(x)) + x for x in items)
+
+def unpack_bytes(raw):
+    out = []
+    while raw:
+        (n,) = struct.unpack_from("<I", raw)
+        out.append(raw[4:4 + n].decode())
+        raw = raw[4 + n:]
+    return out
+
+names, louds = pack_bytes([b"Ada", b"Grace"]), struct.pack("<??", False, True)
+header = json.dumps({"inputs": [
+    {"name": "name", "shape": [2], "datatype": "BYTES", "parameters": {"binary_data_size": len(names)}},
+    {"name": "loud", "shape": [2], "datatype": "BOOL", "parameters": {"binary_data_size": len(louds)}},
+], "outputs": [{"name": "message", "parameters": {"binary_data": True}}]}).encode()
+req = urllib.request.Request(base + "/v2/models/hello/infer", data=header + names + louds, headers={
+    "Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(header))})
+with urllib.request.urlopen(req) as resp:
+    n = int(resp.headers["Inference-Header-Content-Length"])
+    body = resp.read()
+answer = json.loads(body[:n])
+message = answer["outputs"][0]
+size = message["parameters"]["binary_data_size"]
+print(resp.status, resp.headers["Content-Type"], message["shape"], unpack_bytes(body[n:n + size]))
 `

@@ -4,6 +4,7 @@ import (
 	"context"
 	crand "crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/endpoint/internal/tensor"
+	"github.com/weirflow/weir/internal/jsonscan"
 )
 
 // The Open Inference Protocol v2 over REST (KServe's, as Triton and Seldon
@@ -58,7 +60,7 @@ type oipServerMetadata struct {
 }
 
 func (s *Server) serveOIPServer(w *recorder, _ *http.Request) {
-	writeJSON(w, http.StatusOK, oipServerMetadata{"weir", engine.Version(), []string{}})
+	writeJSON(w, http.StatusOK, oipServerMetadata{"weir", engine.Version(), []string{tensor.BinaryExtension}})
 }
 
 // oipModel returns the route of the model a request names and the version
@@ -120,10 +122,10 @@ func (s *Server) serveOIPModelReady(w *recorder, r *http.Request) {
 
 // oipAnswer is the answer of an inference.
 type oipAnswer struct {
-	ModelName    string          `json:"model_name"`
-	ModelVersion string          `json:"model_version"`
-	ID           string          `json:"id"`
-	Outputs      []tensor.Tensor `json:"outputs"`
+	ModelName    string `json:"model_name"`
+	ModelVersion string `json:"model_version"`
+	ID           string `json:"id"`
+	Outputs      []any  `json:"outputs"` // tensor.Tensor, or without data when binary
 }
 
 // serveInfer runs a model on each row of the request's tensors and
@@ -140,7 +142,11 @@ func (s *Server) serveInfer(w *recorder, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := tensor.DecodeRequest(body)
+	headerLen, ok := inferenceHeaderLength(w, r)
+	if !ok {
+		return
+	}
+	req, err := tensor.DecodeRequest(body, headerLen)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, codeInvalidJSON, err.Error())
 		return
@@ -153,7 +159,7 @@ func (s *Server) serveInfer(w *recorder, r *http.Request) {
 	if err == nil {
 		var rows [][]byte
 		if rows, err = v.oip.Rows(req.Inputs); err == nil {
-			s.infer(w, r, rt, v, id, outs, rows)
+			s.infer(w, r, rt, v, id, req, outs, rows)
 			return
 		}
 	}
@@ -161,7 +167,7 @@ func (s *Server) serveInfer(w *recorder, r *http.Request) {
 }
 
 // infer runs the rows of an inference request, as id, and answers it.
-func (s *Server) infer(w *recorder, r *http.Request, rt *route, v *version, id string, outs []*tensor.Spec, rows [][]byte) {
+func (s *Server) infer(w *recorder, r *http.Request, rt *route, v *version, id string, req *tensor.Request, outs []*tensor.Spec, rows [][]byte) {
 	if span := trace.SpanFromContext(r.Context()); span.IsRecording() {
 		span.SetAttributes(attribute.String("weir.flow.name", rt.name), attribute.String("weir.flow.version", v.name), attribute.Int("weir.batch.rows", len(rows)))
 	}
@@ -189,7 +195,42 @@ func (s *Server) infer(w *recorder, r *http.Request, rt *route, v *version, id s
 		writeError(w, http.StatusInternalServerError, codeInternal, msg)
 		return
 	}
-	writeJSON(w, http.StatusOK, oipAnswer{rt.name, v.name, id, tensors})
+	answers, binary := req.Answer(tensors)
+	answer := oipAnswer{rt.name, v.name, id, answers}
+	if binary == nil {
+		writeJSON(w, http.StatusOK, answer)
+		return
+	}
+	header, err := jsonscan.Marshal(answer)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, codeInternal, encodeFailure(err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set(inferenceHeaderLengthKey, strconv.Itoa(len(header)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(header)
+	_, _ = w.Write(binary)
+}
+
+// inferenceHeaderLengthKey is the header of the binary tensor data
+// extension that gives the length of a body's JSON, which binary data
+// follows.
+const inferenceHeaderLengthKey = "Inference-Header-Content-Length"
+
+// inferenceHeaderLength returns the request's Inference-Header-Content-Length,
+// or tensor.NoBinary without one; else it answers 400.
+func inferenceHeaderLength(w *recorder, r *http.Request) (int, bool) {
+	v := r.Header.Get(inferenceHeaderLengthKey)
+	if v == "" {
+		return tensor.NoBinary, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		writeError(w, http.StatusBadRequest, codeBadRequest, fmt.Sprintf("%s %q: want a whole number of bytes", inferenceHeaderLengthKey, v))
+		return 0, false
+	}
+	return n, true
 }
 
 // oipRequestID returns the id of an inference: the request's "id", else

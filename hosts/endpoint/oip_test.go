@@ -1,9 +1,12 @@
 package endpoint_test
 
 import (
+	"encoding/binary"
+	"math"
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,7 +61,7 @@ func TestOIPHealthAndMetadata(t *testing.T) {
 	}{
 		{"/v2/health/live", `{"live":true}`},
 		{"/v2/health/ready", `{"ready":true}`},
-		{"/v2", `{"name":"weir","version":"` + engine.Version() + `","extensions":[]}`},
+		{"/v2", `{"name":"weir","version":"` + engine.Version() + `","extensions":["binary_tensor_data"]}`},
 		{"/v2/models/calc", `{"name":"calc","versions":["1","2"],"platform":"weir",` +
 			`"inputs":[{"name":"values","datatype":"FP64","shape":[-1,-1]},{"name":"times","datatype":"INT64","shape":[-1]},` +
 			`{"name":"label","datatype":"BYTES","shape":[-1]},{"name":"meta","datatype":"BYTES","shape":[-1],"parameters":{"content_type":"json"}}],` +
@@ -127,6 +130,54 @@ func TestOIPInfer(t *testing.T) {
 		`weir_runs_total{flow="calc",protocol="oip_rest",status="succeeded",version="1"} 4`,
 		`weir_runs_total{flow="hello",protocol="oip_rest",status="succeeded",version="2"} 2`,
 	}, lines(metrics.body, "weir_http_request_duration_seconds_count{", "weir_runs_total{"))
+}
+
+// TestOIPInferBinary speaks the binary tensor data extension, as Triton's
+// HTTP client does by default: inputs as binary data after the JSON, and
+// the outputs asked for as binary data after the answer's.
+func TestOIPInferBinary(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, endpoint.Options{}, engine.Options{})
+	fx.deploy(t, "1", calcFlow(t))
+	infer := fx.url + "/v2/models/calc/infer"
+
+	header := `{"inputs": [
+		{"name": "values", "shape": [2, 2], "datatype": "FP32", "parameters": {"binary_data_size": 16}},
+		{"name": "meta", "shape": [2], "datatype": "BYTES", "parameters": {"binary_data_size": 17}}
+	], "outputs": [{"name": "sum", "parameters": {"binary_data": true}}, {"name": "text"}, {"name": "echo", "parameters": {"binary_data": true}}]}`
+	var body []byte
+	body = append(body, header...)
+	for _, f := range []float32{1, 2, 3, 4.5} {
+		body = binary.LittleEndian.AppendUint32(body, math.Float32bits(f))
+	}
+	for _, m := range []string{`{"k":1}`, `{}`} {
+		body = binary.LittleEndian.AppendUint32(body, uint32(len(m)))
+		body = append(body, m...)
+	}
+	got := do(t, "POST", infer, string(body), "Content-Type: application/octet-stream", "Inference-Header-Content-Length: "+strconv.Itoa(len(header)))
+	require.Equal(t, http.StatusOK, got.status, got.body)
+	assert.Equal(t, "application/octet-stream", got.header.Get("Content-Type"))
+	n, err := strconv.Atoi(got.header.Get("Inference-Header-Content-Length"))
+	require.NoError(t, err)
+	require.LessOrEqual(t, n, len(got.body))
+	assert.Regexp(t, `^\{"model_name":"calc","model_version":"1","id":"[0-9a-f]{16}","outputs":\[`+
+		`\{"name":"sum","shape":\[2\],"datatype":"FP64","parameters":\{"binary_data_size":16\}\},`+
+		`\{"name":"text","shape":\[2\],"datatype":"BYTES","data":\["sum of 2 values","sum of 2 values"\]\},`+
+		`\{"name":"echo","shape":\[2\],"datatype":"BYTES","parameters":\{"binary_data_size":55,"content_type":"json"\}\}\]\}$`, got.body[:n])
+	var want []byte
+	for _, f := range []float64{3, 7.5} {
+		want = binary.LittleEndian.AppendUint64(want, math.Float64bits(f))
+	}
+	for _, e := range []string{`{"meta":{"k":1},"times":1}`, `{"meta":{},"times":1}`} {
+		want = binary.LittleEndian.AppendUint32(want, uint32(len(e)))
+		want = append(want, e...)
+	}
+	assert.Equal(t, want, []byte(got.body[n:]))
+
+	got = do(t, "POST", infer, string(body), "Inference-Header-Content-Length: many")
+	assert.Equal(t, answer{http.StatusBadRequest, got.header, oipError(`Inference-Header-Content-Length "many": want a whole number of bytes`)}, got)
+	got = do(t, "POST", infer, header)
+	assert.Equal(t, answer{http.StatusBadRequest, got.header, oipError(`input "values": binary_data_size needs the Inference-Header-Content-Length header to find the binary data`)}, got)
 }
 
 func TestOIPErrors(t *testing.T) {

@@ -18,7 +18,8 @@ const debianPython = "/usr/bin/python3"
 
 // TestPythonClient calls the service from Python's grpcio, with stubs
 // generated from weir's .proto at test time, as a KServe user's client
-// would: metadata, a batch of 2 with typed contents, and an error.
+// would: metadata, a batch of 2 with typed contents, the same with raw
+// contents as Triton's client sends them, and an error.
 func TestPythonClient(t *testing.T) {
 	t.Parallel()
 	if out, err := exec.Command(debianPython, "-c", "import grpc, grpc_tools.protoc").CombinedOutput(); err != nil {
@@ -44,12 +45,14 @@ func TestPythonClient(t *testing.T) {
 	assert.Equal(t, strings.Join([]string{
 		"calc weir ['values', 'times', 'label', 'meta'] ['FP64', 'INT64', 'BYTES', 'BYTES'] json",
 		"r1 [2] [6.0, 0.5] [2, 2] ['total of 2 values', 'total of 2 values']",
+		"r2 [[2], [2]] 0 [6.0, 0.5] [2, 2]",
 		`INVALID_ARGUMENT input "values": datatype BOOL is not FP64`,
 		"",
 	}, "\n"), string(out))
 }
 
 const grpcioClient = `
+import struct
 import sys
 import grpc
 from inference.v1 import grpc_predict_v2_pb2 as pb, grpc_predict_v2_pb2_grpc as rpc
@@ -74,6 +77,17 @@ out = {o.name: o for o in answer.outputs}
 print(answer.id, list(out["sum"].shape), list(out["sum"].contents.fp64_contents), list(out["count"].contents.int64_contents),
       [b.decode() for b in out["text"].contents.bytes_contents])
 
+# Raw contents in and out, as Triton's gRPC client sends and reads them.
+def raw_tensor(name, datatype, shape):
+    return pb.ModelInferRequest.InferInputTensor(name=name, datatype=datatype, shape=shape)
+answer = stub.ModelInfer(pb.ModelInferRequest(model_name="calc", id="r2", inputs=[
+    raw_tensor("values", "FP32", [2, 2]), raw_tensor("times", "INT32", [2]), raw_tensor("meta", "BYTES", [2]),
+], raw_input_contents=[
+    struct.pack("<4f", 1, 5, 0.25, 0.25), struct.pack("<2i", 3, 4),
+    b"".join(struct.pack("<I", 2) + b"{}" for _ in range(2)),
+], outputs=[pb.ModelInferRequest.InferRequestedOutputTensor(name="sum"), pb.ModelInferRequest.InferRequestedOutputTensor(name="count")]))
+print(answer.id, [list(o.shape) for o in answer.outputs], len(answer.outputs[0].contents.fp64_contents),
+      list(struct.unpack("<2d", answer.raw_output_contents[0])), list(struct.unpack("<2q", answer.raw_output_contents[1])))
 try:
     stub.ModelInfer(pb.ModelInferRequest(model_name="calc", inputs=[tensor("values", "BOOL", [1, 1], bool_contents=[True])]))
 except grpc.RpcError as err:

@@ -7,13 +7,11 @@ package oipgrpc
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
-	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -86,7 +84,7 @@ func (s *Service) ServerReady(context.Context, *inferencepb.ServerReadyRequest) 
 }
 
 func (s *Service) ServerMetadata(context.Context, *inferencepb.ServerMetadataRequest) (*inferencepb.ServerMetadataResponse, error) {
-	return &inferencepb.ServerMetadataResponse{Name: s.name, Version: s.version, Extensions: []string{}}, nil
+	return &inferencepb.ServerMetadataResponse{Name: s.name, Version: s.version, Extensions: []string{tensor.BinaryExtension}}, nil
 }
 
 func (s *Service) ModelReady(_ context.Context, req *inferencepb.ModelReadyRequest) (*inferencepb.ModelReadyResponse, error) {
@@ -153,11 +151,18 @@ func (s *Service) ModelInfer(ctx context.Context, req *inferencepb.ModelInferReq
 	if err != nil {
 		return nil, status.Error(codes.Internal, "encode the answer: "+err.Error())
 	}
+	// A client that sends raw contents reads raw ones: Triton's answers
+	// carry only those, and its client reads numbers from nothing else.
+	raw := len(req.GetRawInputContents()) > 0
 	resp := &inferencepb.ModelInferResponse{ModelName: m.Name, ModelVersion: m.Version, Id: req.GetId(), Outputs: make([]*inferencepb.ModelInferResponse_InferOutputTensor, len(tensors))}
 	for i, t := range tensors {
-		resp.Outputs[i] = &inferencepb.ModelInferResponse_InferOutputTensor{
-			Name: t.Name, Datatype: t.Datatype, Shape: t.Shape, Parameters: parameters(t.Parameters), Contents: contents(t),
+		out := &inferencepb.ModelInferResponse_InferOutputTensor{Name: t.Name, Datatype: t.Datatype, Shape: t.Shape, Parameters: parameters(t.Parameters)}
+		if raw {
+			resp.RawOutputContents = append(resp.RawOutputContents, tensor.AppendRaw(nil, t))
+		} else {
+			out.Contents = contents(t)
 		}
+		resp.Outputs[i] = out
 	}
 	return resp, nil
 }
@@ -226,7 +231,7 @@ func decodeInputs(req *inferencepb.ModelInferRequest) ([]tensor.Tensor, error) {
 			if in.GetContents() != nil {
 				return nil, fmt.Errorf("input %q: contents and raw_input_contents both hold elements: send one", in.GetName())
 			}
-			t.Data, err = rawElements(in.GetDatatype(), raw[i])
+			t.Data, err = tensor.DecodeRaw(in.GetDatatype(), raw[i])
 		} else {
 			t.Data, err = elements(in.GetDatatype(), in.GetContents())
 		}
@@ -291,7 +296,7 @@ func elements(dt string, c *inferencepb.InferTensorContents) ([]any, error) {
 	case "FP64":
 		return floats(c.GetFp64Contents(), func(f float64) float64 { return f }, 64)
 	case "BYTES":
-		return texts(c.GetBytesContents())
+		return tensor.Texts(c.GetBytesContents())
 	case "FP16":
 		return nil, errors.New("FP16 elements come only in raw_input_contents")
 	default:
@@ -320,109 +325,6 @@ func floats[T any](list []T, f func(T) float64, bits int) ([]any, error) {
 		out[i] = json.Number(strconv.FormatFloat(v, 'g', -1, bits))
 	}
 	return out, nil
-}
-
-// texts reads BYTES elements: weir's inputs take text, so they must be
-// UTF-8.
-func texts(list [][]byte) ([]any, error) {
-	out := make([]any, len(list))
-	for i, b := range list {
-		if !utf8.Valid(b) {
-			return nil, fmt.Errorf("element %d is not UTF-8 text", i)
-		}
-		out[i] = string(b)
-	}
-	return out, nil
-}
-
-// sizes are the bytes of one element of each fixed-size datatype.
-var sizes = map[string]int{"BOOL": 1, "INT8": 1, "UINT8": 1, "INT16": 2, "UINT16": 2, "FP16": 2, "INT32": 4, "UINT32": 4, "FP32": 4, "INT64": 8, "UINT64": 8, "FP64": 8}
-
-// rawElements reads the little-endian elements of one raw input.
-func rawElements(dt string, b []byte) ([]any, error) {
-	if dt == "BYTES" {
-		var list [][]byte
-		for len(b) > 0 {
-			if len(b) < 4 || uint64(binary.LittleEndian.Uint32(b)) > uint64(len(b)-4) {
-				return nil, fmt.Errorf("raw element %d: its length runs past the raw contents", len(list))
-			}
-			n := binary.LittleEndian.Uint32(b)
-			list, b = append(list, b[4:4+n]), b[4+n:]
-		}
-		return texts(list)
-	}
-	size, ok := sizes[dt]
-	if !ok {
-		return []any{}, nil // package tensor names the datatype
-	}
-	if len(b)%size != 0 {
-		return nil, fmt.Errorf("raw contents of %d bytes are not a whole number of %s elements of %d bytes", len(b), dt, size)
-	}
-	out := make([]any, 0, len(b)/size)
-	for i := 0; i < len(b); i += size {
-		e := b[i : i+size]
-		var v any
-		switch dt {
-		case "BOOL":
-			v = e[0] != 0
-		case "INT8":
-			v = json.Number(strconv.FormatInt(int64(int8(e[0])), 10))
-		case "UINT8":
-			v = json.Number(strconv.FormatUint(uint64(e[0]), 10))
-		case "INT16":
-			v = json.Number(strconv.FormatInt(int64(int16(binary.LittleEndian.Uint16(e))), 10))
-		case "UINT16":
-			v = json.Number(strconv.FormatUint(uint64(binary.LittleEndian.Uint16(e)), 10))
-		case "INT32":
-			v = json.Number(strconv.FormatInt(int64(int32(binary.LittleEndian.Uint32(e))), 10))
-		case "UINT32":
-			v = json.Number(strconv.FormatUint(uint64(binary.LittleEndian.Uint32(e)), 10))
-		case "INT64":
-			v = json.Number(strconv.FormatInt(int64(binary.LittleEndian.Uint64(e)), 10))
-		case "UINT64":
-			v = json.Number(strconv.FormatUint(binary.LittleEndian.Uint64(e), 10))
-		case "FP16", "FP32", "FP64":
-			f, bits := rawFloat(dt, e)
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, fmt.Errorf("element %d is %v: JSON has no NaN or infinities", len(out), f)
-			}
-			v = json.Number(strconv.FormatFloat(f, 'g', -1, bits))
-		}
-		out = append(out, v)
-	}
-	return out, nil
-}
-
-// rawFloat reads a little-endian float of datatype dt, and its bits for
-// writing it back shortest.
-func rawFloat(dt string, e []byte) (float64, int) {
-	switch dt {
-	case "FP64":
-		return math.Float64frombits(binary.LittleEndian.Uint64(e)), 64
-	case "FP32":
-		return float64(math.Float32frombits(binary.LittleEndian.Uint32(e))), 32
-	}
-	return half(binary.LittleEndian.Uint16(e)), 32
-}
-
-// half converts an IEEE 754 half-precision float.
-func half(h uint16) float64 {
-	sign := 1.0
-	if h&0x8000 != 0 {
-		sign = -1
-	}
-	exp := int(h>>10) & 0x1f
-	frac := float64(h & 0x3ff)
-	switch exp {
-	case 0:
-		return sign * math.Ldexp(frac, -24) // subnormal
-	case 0x1f:
-		if frac == 0 {
-			return math.Inf(int(sign))
-		}
-		return math.NaN()
-	}
-	return sign * math.Ldexp(1024+frac, exp-25)
 }
 
 var _ inferencepb.GRPCInferenceServiceServer = (*Service)(nil)

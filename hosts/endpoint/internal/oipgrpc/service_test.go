@@ -190,7 +190,22 @@ func TestModelInfer(t *testing.T) {
 	}
 	got, err = c.ModelInfer(context.Background(), req)
 	require.NoError(t, err)
-	assert.JSONEq(t, want, text(t, got))
+	// and answered as raw contents, which Triton's clients read.
+	rawWant := `{"modelName": "calc", "modelVersion": "1", "id": "r1", "outputs": [
+		{"name": "sum", "datatype": "FP64", "shape": ["3"]},
+		{"name": "count", "datatype": "INT64", "shape": ["3"]},
+		{"name": "echo", "datatype": "BYTES", "shape": ["3"], "parameters": {"content_type": {"stringParam": "json"}}},
+		{"name": "text", "datatype": "BYTES", "shape": ["3"]}
+	]}`
+	raw := got.GetRawOutputContents()
+	got.RawOutputContents = nil
+	assert.JSONEq(t, rawWant, text(t, got))
+	assert.Equal(t, [][]byte{
+		le(3.0, 7.5, 0.30000000000000004),
+		le(int64(2), int64(2), int64(2)),
+		strs(`{"meta":{"k":1},"times":1}`, `{"meta":{},"times":2}`, `{"meta":{},"times":3}`),
+		strs("sum of 2 values", "sum of 2 values", "sum of 2 values"),
+	}, raw)
 }
 
 func TestModelInferErrors(t *testing.T) {

@@ -5,9 +5,10 @@ import (
 	"testing"
 )
 
-// FuzzRows maps any request body to rows, then stacks the rows back as
-// outputs: neither may panic, every row is a JSON object, and a batch
-// of N rows makes N runs.
+// FuzzRows maps any request body, with binary data after its JSON or
+// without, to rows, then stacks the rows back as outputs and answers them:
+// none of it may panic, every row is a JSON object, and a batch of N rows
+// makes N runs.
 func FuzzRows(f *testing.F) {
 	for _, seed := range []string{
 		`{"inputs": [{"name": "times", "shape": [2], "datatype": "INT64", "data": [1, 2]}]}`,
@@ -18,10 +19,13 @@ func FuzzRows(f *testing.F) {
 		`{"inputs": [{"name": "times", "shape": [4294967296, 4294967296], "datatype": "INT64", "data": []}]}`,
 		`{"inputs": [{"name": "times", "shape": [1], "datatype": "INT64", "data": [[[[1]]]]}]}`,
 	} {
-		f.Add([]byte(seed))
+		f.Add([]byte(seed), NoBinary)
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		req, err := DecodeRequest(body)
+	binary := `{"inputs": [{"name": "times", "shape": [1], "datatype": "INT32", "parameters": {"binary_data_size": 4}}, ` +
+		`{"name": "name", "shape": [1], "datatype": "BYTES", "parameters": {"binary_data_size": 6}}], "parameters": {"binary_data_output": true}}`
+	f.Add(append([]byte(binary), 7, 0, 0, 0, 2, 0, 0, 0, 'h', 'i'), len(binary))
+	f.Fuzz(func(t *testing.T, body []byte, headerLen int) {
+		req, err := DecodeRequest(body, headerLen)
 		if err != nil {
 			return
 		}
@@ -43,7 +47,9 @@ func FuzzRows(f *testing.F) {
 			}
 		}
 		if specs, err := calc.Select(req.Outputs); err == nil {
-			_, _ = Stack(specs, rows)
+			if tensors, err := Stack(specs, rows); err == nil {
+				_, _ = req.Answer(tensors)
+			}
 		}
 	})
 }

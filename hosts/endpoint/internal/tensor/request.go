@@ -52,9 +52,69 @@ type wireInput struct {
 	Data       json.RawMessage `json:"data"`
 }
 
-// DecodeRequest reads the JSON body of a REST inference request. Its
-// errors start "decode body: " or name the input.
-func DecodeRequest(body []byte) (*Request, error) {
+// NoBinary is the header length of a body that is all JSON.
+const NoBinary = -1
+
+// DecodeRequest reads the body of a REST inference request. headerLen is
+// NoBinary for a body that is all JSON, else the length of its JSON
+// header, which the binary data of the inputs that give a
+// "binary_data_size" parameter follows, in their order (the binary tensor
+// data extension). Its errors start "decode body: " or name the input.
+func DecodeRequest(body []byte, headerLen int) (*Request, error) {
+	var binary []byte
+	if headerLen != NoBinary {
+		if headerLen < 0 || headerLen > len(body) {
+			return nil, fmt.Errorf("decode body: Inference-Header-Content-Length is %d, but the body has %d bytes", headerLen, len(body))
+		}
+		body, binary = body[:headerLen], body[headerLen:]
+	}
+	req, err := decodeJSON(body)
+	if err != nil {
+		return nil, err
+	}
+	for i := range req.Inputs {
+		in := &req.Inputs[i]
+		size, ok, err := binarySize(in.Parameters)
+		switch {
+		case err != nil:
+			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		case !ok:
+			continue
+		case headerLen == NoBinary:
+			return nil, fmt.Errorf("input %q: binary_data_size needs the Inference-Header-Content-Length header to find the binary data", in.Name)
+		case in.Data != nil:
+			return nil, fmt.Errorf("input %q: its elements are in \"data\" and in binary data: send one", in.Name)
+		case size > int64(len(binary)):
+			return nil, fmt.Errorf("input %q: binary_data_size is %d, but %d bytes of binary data are left", in.Name, size, len(binary))
+		}
+		if in.Data, err = DecodeRaw(in.Datatype, binary[:size]); err != nil {
+			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		}
+		binary = binary[size:]
+	}
+	if len(binary) > 0 {
+		return nil, fmt.Errorf("decode body: %d bytes of binary data follow the inputs' binary_data_size", len(binary))
+	}
+	return req, nil
+}
+
+// binarySize reads an input's "binary_data_size" parameter, and whether
+// it has one.
+func binarySize(params map[string]any) (int64, bool, error) {
+	v, ok := params["binary_data_size"]
+	if !ok {
+		return 0, false, nil
+	}
+	n, isNumber := v.(json.Number)
+	size, err := n.Int64()
+	if !isNumber || err != nil || size < 0 {
+		return 0, false, fmt.Errorf("binary_data_size is %s: want a whole number of bytes", describe(v))
+	}
+	return size, true, nil
+}
+
+// decodeJSON reads the JSON of an inference request.
+func decodeJSON(body []byte) (*Request, error) {
 	var wire struct {
 		ID         string          `json:"id"`
 		Parameters map[string]any  `json:"parameters"`
@@ -77,9 +137,12 @@ func DecodeRequest(body []byte) (*Request, error) {
 		if in.Name == "" {
 			return nil, fmt.Errorf("decode body: input %d has no name", i)
 		}
-		data, err := flatten(in.Data)
-		if err != nil {
-			return nil, fmt.Errorf("input %q: %w", in.Name, err)
+		var data []any
+		if _, binary := in.Parameters["binary_data_size"]; !binary || in.Data != nil {
+			var err error
+			if data, err = flatten(in.Data); err != nil {
+				return nil, fmt.Errorf("input %q: %w", in.Name, err)
+			}
 		}
 		req.Inputs[i] = Tensor{Name: in.Name, Shape: in.Shape, Datatype: in.Datatype, Parameters: in.Parameters, Data: data}
 	}
@@ -243,9 +306,6 @@ func check(s *Spec, in *Tensor) error {
 	}
 	if !accepts(s.Datatype, in.Datatype) {
 		return fmt.Errorf("datatype %s is not %s", in.Datatype, s.Datatype)
-	}
-	if _, ok := in.Parameters["binary_data_size"]; ok {
-		return errors.New(`binary tensor data is not supported: send the elements in "data"`)
 	}
 	for _, d := range in.Shape {
 		if d < 0 {

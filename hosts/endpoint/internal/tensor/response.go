@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 )
@@ -161,4 +162,56 @@ func typeText(dt string) string {
 		return "a number (FP64)"
 	}
 	return "an integer (INT64)"
+}
+
+// BinaryExtension names the binary tensor data extension, which weir
+// speaks, in a server's metadata.
+const BinaryExtension = "binary_tensor_data"
+
+// Binary reports whether the request asks for its output name as binary
+// data: as that output's "binary_data" parameter says, else as the
+// request's "binary_data_output" does.
+func (r *Request) Binary(name string) bool {
+	for _, o := range r.Outputs {
+		if o.Name == name {
+			if b, ok := o.Parameters["binary_data"].(bool); ok {
+				return b
+			}
+		}
+	}
+	b, _ := r.Parameters["binary_data_output"].(bool)
+	return b
+}
+
+// binaryTensor is an output tensor whose elements follow the answer's
+// JSON as binary data, which its "binary_data_size" parameter measures.
+type binaryTensor struct {
+	Name       string         `json:"name"`
+	Shape      []int64        `json:"shape"`
+	Datatype   string         `json:"datatype"`
+	Parameters map[string]any `json:"parameters"`
+}
+
+// Answer returns the output tensors as an answer's JSON lists them and
+// the binary data that follows it: the elements of the tensors the
+// request asks for as binary, in their order, or nil when it asks for
+// none.
+func (r *Request) Answer(tensors []Tensor) ([]any, []byte) {
+	out := make([]any, len(tensors))
+	var data []byte
+	for i, t := range tensors {
+		if !r.Binary(t.Name) {
+			out[i] = t
+			continue
+		}
+		if data == nil {
+			data = []byte{}
+		}
+		n := len(data)
+		data = AppendRaw(data, t)
+		params := map[string]any{"binary_data_size": len(data) - n}
+		maps.Copy(params, t.Parameters)
+		out[i] = binaryTensor{t.Name, t.Shape, t.Datatype, params}
+	}
+	return out, data
 }

@@ -103,7 +103,7 @@ func TestMetadata(t *testing.T) {
 
 // rows decodes a request body and maps it to rows.
 func rows(m *Model, body string) ([]string, error) {
-	req, err := DecodeRequest([]byte(body))
+	req, err := DecodeRequest([]byte(body), NoBinary)
 	if err != nil {
 		return nil, err
 	}
@@ -204,8 +204,8 @@ func TestRowsErrors(t *testing.T) {
 		{"bool for a number", one("scale", "[1]", "BOOL", "[true]"), `input "scale": datatype BOOL is not FP64`},
 		{"numbers for a string", one("name", "[1]", "INT64", "[1]"), `input "name": datatype INT64 is not BYTES`},
 		{"numbers for JSON", one("meta", "[1]", "INT64", "[1]"), `input "meta": datatype INT64 is not BYTES`},
-		{"binary data", `{"inputs": [{"name": "times", "shape": [1], "datatype": "INT64", "parameters": {"binary_data_size": 8}, "data": []}]}`,
-			`input "times": binary tensor data is not supported: send the elements in "data"`},
+		{"binary data without its header", `{"inputs": [{"name": "times", "shape": [1], "datatype": "INT64", "parameters": {"binary_data_size": 8}}]}`,
+			`input "times": binary_data_size needs the Inference-Header-Content-Length header to find the binary data`},
 		{"negative dimension", one("times", "[-1]", "INT64", "[1]"), `input "times": shape [-1]: dimensions are 0 or more`},
 		{"no batch dimension", one("times", "[]", "INT64", "[1]"), `input "times": shape [] does not fit the input's [-1]`},
 		{"a scalar's rank", one("times", "[1, 2]", "INT64", "[1, 2]"), `input "times": shape [1, 2] does not fit the input's [-1]`},

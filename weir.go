@@ -25,7 +25,9 @@ type Options struct {
 	// go-plugin's standard error, what a Python tool prints); nil means
 	// slog.Default(). Wrap its
 	// handler with the engine's Redactor (engine.Redactor.Handler) so that
-	// no secret reaches it.
+	// no secret reaches it. The lines of a Wasm or Python tool's call also
+	// reach its node's NodeResult.Logs in runs that keep their nodes'
+	// values (engine.CaptureNodeLogs).
 	Logger *slog.Logger
 }
 
@@ -33,6 +35,10 @@ type Options struct {
 // weir: builtin, wasm, goplugin and python. An engine given them owns them and
 // closes them with itself.
 func Providers(o Options) []plugins.Provider {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	o.Logger = slog.New(engine.CaptureNodeLogs(o.Logger.Handler()))
 	return []plugins.Provider{
 		builtin.NewProvider(),
 		wasm.NewProvider(wasm.Options{CacheDir: o.CacheDir, Logger: o.Logger}),

@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"context"
+	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/plugins"
 )
 
 // keyed passes a secret to a node and its output on to a node that fails
@@ -132,4 +135,58 @@ outputs: v: "${echo.output.value}"
 `).Run(context.Background(), nil)
 	require.NoError(t, err)
 	assert.Empty(t, res.TraceID)
+}
+
+// TestNodeLogs keeps the lines a tool logs with its call's context, over a
+// logger of CaptureNodeLogs, in its node's NodeResult: redacted, bounded,
+// whatever level the logger's own handler lets through, and only in runs
+// that keep their nodes' values.
+func TestNodeLogs(t *testing.T) {
+	e, _ := newEngine(t, engine.Options{Secrets: func(string, engine.SecretSource) (string, error) { return secretKey, nil }})
+	var out strings.Builder
+	log := slog.New(engine.CaptureNodeLogs(slog.NewTextHandler(&out, &slog.HandlerOptions{Level: slog.LevelWarn}))).With("plugin", "l")
+	type in struct {
+		Lines int    `json:"lines"`
+		Key   string `json:"key"`
+	}
+	require.NoError(t, e.Register("l", plugins.Func("chatty", "Logs lines.", func(ctx context.Context, in in) (struct{}, error) {
+		for i := range in.Lines {
+			log.InfoContext(ctx, "line "+strconv.Itoa(i)+" of the key "+in.Key, "tool", "chatty", "stream", "stdout")
+		}
+		log.WarnContext(ctx, "done")
+		return struct{}{}, nil
+	})))
+	f := load(t, e, `name: "logs"
+secrets: key: env: "WEIR_TEST_KEY"
+inputs: lines: int
+nodes: {
+	a: {tool: "l.chatty", inputs: {lines: "${inputs.lines}", key: "${secrets.key}"}}
+	b: {tool: "t.echo", inputs: value: "${a.output}"}
+}
+`)
+	ctx := context.Background()
+	res, err := f.RunWith(ctx, map[string]any{"lines": 2}, engine.RunOptions{NodeValues: engine.AllNodeValues})
+	require.NoError(t, err)
+	logs := res.Nodes[0].Logs
+	require.Len(t, logs, 3)
+	assert.Equal(t, engine.LogLine{Time: logs[0].Time, Level: "INFO", Message: "line 0 of the key ***", Attrs: map[string]string{"stream": "stdout"}}, logs[0])
+	assert.Equal(t, "line 1 of the key ***", logs[1].Message)
+	assert.Equal(t, engine.LogLine{Time: logs[2].Time, Level: "WARN", Message: "done"}, logs[2])
+	assert.Nil(t, res.Nodes[1].Logs, "echo logs nothing")
+	assert.Equal(t, 1, strings.Count(out.String(), "level=WARN msg=done"), "the handler still gets what its level lets through, and only that")
+	assert.NotContains(t, out.String(), "INFO")
+
+	res, err = f.RunWith(ctx, map[string]any{"lines": 2}, engine.RunOptions{NodeValues: engine.FailedNodeValues})
+	require.NoError(t, err)
+	assert.Nil(t, res.Nodes[0].Logs, "kept as the values are: the run succeeded")
+	res, err = f.Run(ctx, map[string]any{"lines": 2})
+	require.NoError(t, err)
+	assert.Nil(t, res.Nodes[0].Logs)
+
+	res, err = f.RunWith(ctx, map[string]any{"lines": 150}, engine.RunOptions{NodeValues: engine.AllNodeValues})
+	require.NoError(t, err)
+	logs = res.Nodes[0].Logs
+	require.Len(t, logs, 101)
+	assert.Equal(t, "line 99 of the key ***", logs[99].Message)
+	assert.Equal(t, "… 51 more lines: a run keeps at most 100 of a node", logs[100].Message)
 }

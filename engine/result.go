@@ -102,6 +102,9 @@ type NodeResult struct {
 	// out.
 	Inputs  json.RawMessage `json:"-"`
 	Outputs json.RawMessage `json:"-"`
+	// Logs are the lines the node's tool logged, redacted, kept as its
+	// values are, when the tool's plugin logs through CaptureNodeLogs.
+	Logs []LogLine `json:"-"`
 }
 
 // NodeValues says which runs keep each node's inputs and outputs in their

@@ -95,6 +95,7 @@ func (f *Flow) run(ctx context.Context, inputs any, opts RunOptions, attrs []att
 	}
 	if opts.NodeValues != NoNodeValues {
 		r.nodeInputs = make([][]byte, len(f.nodes))
+		r.nodeLogs = make([]nodeLog, len(f.nodes))
 	}
 	timeout := f.timeout
 	if opts.Timeout > 0 {
@@ -148,6 +149,7 @@ func (r *run) keepValues(failed bool) {
 	for i := range r.nodes {
 		r.nodes[i].Inputs = red.Bytes(r.nodeInputs[i])
 		r.nodes[i].Outputs = red.Bytes(r.values.outputs[i])
+		r.nodes[i].Logs = r.nodeLogs[i].result(red)
 	}
 }
 
@@ -166,10 +168,12 @@ type run struct {
 	// nodeInputs are the nodes' inputs, by node, while the run keeps them
 	// (RunOptions.NodeValues); nil otherwise.
 	nodeInputs [][]byte
-	res        *Result
-	mu         sync.Mutex // guards res.Subflows
-	sched      sched
-	cache      Cache // nil when the run does not cache
+	// nodeLogs gather the lines the nodes' tools log, alike.
+	nodeLogs []nodeLog
+	res      *Result
+	mu       sync.Mutex // guards res.Subflows
+	sched    sched
+	cache    Cache // nil when the run does not cache
 	// streamed is set when an attempt of the streaming node failed after
 	// it sent chunks: it is not retried.
 	streamed bool
@@ -460,6 +464,7 @@ func (r *run) exec(ctx context.Context, i int) ([]byte, error) {
 	}
 	if r.nodeInputs != nil {
 		r.nodeInputs[i] = in
+		ctx = withNodeLog(ctx, &r.nodeLogs[i])
 	}
 	if n.kind == kindFlow {
 		return r.subflow(ctx, n, in)

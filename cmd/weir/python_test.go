@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -13,7 +14,8 @@ import (
 
 // TestBinaryPython runs a flow of Python tools (written as prompt flow
 // writes them) through the built weir: validate, describe, run and batch,
-// with a metric logged by an aggregate node.
+// with a metric logged by an aggregate node, and what a tool prints kept
+// in a recorded run.
 func TestBinaryPython(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("python3"); err != nil {
@@ -21,7 +23,8 @@ func TestBinaryPython(t *testing.T) {
 	}
 	bin, _ := weirBinary(t)
 	dir := filepath.Join("testdata", "python")
-	env := []string{"OTEL_TRACES_EXPORTER=none", "WEIR_CACHE_DIR=" + t.TempDir(), "WEIR_HOME=" + t.TempDir()}
+	home := t.TempDir()
+	env := []string{"OTEL_TRACES_EXPORTER=none", "WEIR_CACHE_DIR=" + t.TempDir(), "WEIR_HOME=" + home}
 	weir := func(args ...string) result { return runBinaryEnv(t, bin, dir, "", env, args...) }
 
 	r := weir("validate", "flow.cue")
@@ -44,6 +47,17 @@ func TestBinaryPython(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.JSONEq(t, `{"grade":"right"}`, r.stdout)
 	assert.Equal(t, "INFO normalizing 7 characters plugin=py stream=stdout tool=normalize\n", r.stderr, "print goes to the log, as the node's")
+
+	// A recorded run keeps the line with the node's values, for weir ui.
+	r = weir("run", "--record", "-o", "json", "flow.cue", "--input", "answer= Paris ", "--input", "expected=paris")
+	require.Equal(t, 0, r.code, r.stderr)
+	nodes, err := filepath.Glob(filepath.Join(home, "runs", "*", "nodes.jsonl"))
+	require.NoError(t, err)
+	require.Len(t, nodes, 1)
+	b, err := os.ReadFile(nodes[0])
+	require.NoError(t, err)
+	assert.Regexp(t, `\{"node":"clean",[^{]*"inputs":\{"text":" Paris "\},"outputs":\{"value":"paris"\},`+
+		`"logs":\[\{"time":"[^"]+","level":"INFO","message":"normalizing 7 characters","attrs":\{"stream":"stdout"\}\}\]\}`, string(b))
 
 	r = weir("batch", "flow.cue", "--data", "data.jsonl")
 	require.Equal(t, 0, r.code, r.stderr)

@@ -22,7 +22,9 @@
 //	                         "usage" what its calls cost, "cached":true for
 //	                         outputs from the node cache; and when the line's
 //	                         values were kept (see below) "inputs":{...}, the
-//	                         object the tool got, and "outputs":{...}
+//	                         object the tool got, "outputs":{...}, and "logs":
+//	                         [{"time","level","message","attrs"}], the lines
+//	                         its tool logged (engine.LogLine)
 //	  outputs.jsonl          one line per dataset line run:
 //	                         {"line":N,"status":"succeeded","duration_ms":1.5,
 //	                          "started":"2026-12-03T15:04:05.678Z","outputs":{...}}
@@ -39,7 +41,7 @@
 //	  lock                   locked (flock) by the process running the batch
 //
 // Fields added since the first record ("error_kind", "started",
-// "trace_id", "start_ms", a node's "inputs" and "outputs") are absent from
+// "trace_id", "start_ms", a node's "inputs", "outputs" and "logs") are absent from
 // records of older weirs, and readers take them as unknown.
 //
 // # Kinds of run and node values

@@ -41,21 +41,24 @@ type Node struct {
 	// Inputs and Outputs are the node's values, redacted, when the run
 	// recorded them (see StartBatch and the package doc); nil otherwise.
 	Inputs, Outputs json.RawMessage
+	// Logs are the lines its tool logged, recorded as its values are.
+	Logs []engine.LogLine
 }
 
 // nodeEntry is a Node as nodes.jsonl writes it.
 type nodeEntry struct {
-	Node       string          `json:"node"`
-	Tool       string          `json:"tool"`
-	Status     engine.Status   `json:"status"`
-	Attempts   int             `json:"attempts"`
-	StartMS    *float64        `json:"start_ms"`
-	DurationMS float64         `json:"duration_ms"`
-	Error      string          `json:"error"`
-	Usage      *plugins.Usage  `json:"usage"`
-	Cached     bool            `json:"cached"`
-	Inputs     json.RawMessage `json:"inputs"`
-	Outputs    json.RawMessage `json:"outputs"`
+	Node       string           `json:"node"`
+	Tool       string           `json:"tool"`
+	Status     engine.Status    `json:"status"`
+	Attempts   int              `json:"attempts"`
+	StartMS    *float64         `json:"start_ms"`
+	DurationMS float64          `json:"duration_ms"`
+	Error      string           `json:"error"`
+	Usage      *plugins.Usage   `json:"usage"`
+	Cached     bool             `json:"cached"`
+	Inputs     json.RawMessage  `json:"inputs"`
+	Outputs    json.RawMessage  `json:"outputs"`
+	Logs       []engine.LogLine `json:"logs"`
 }
 
 var nodesField = []jsonscan.Step{{Key: "nodes"}}
@@ -103,7 +106,7 @@ func (s *Store) Line(id string, n int) (Line, error) {
 			l.Nodes[i] = Node{
 				Node: e.Node, Tool: e.Tool, Status: e.Status, Attempts: e.Attempts,
 				Duration: fromMS(e.DurationMS), Cached: e.Cached, Error: e.Error, Usage: e.Usage,
-				Inputs: e.Inputs, Outputs: e.Outputs,
+				Inputs: e.Inputs, Outputs: e.Outputs, Logs: e.Logs,
 			}
 			if e.StartMS != nil {
 				l.Nodes[i].Start, l.Nodes[i].HasStart = fromMS(*e.StartMS), true

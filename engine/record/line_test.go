@@ -25,6 +25,10 @@ import (
 func TestLineRoundTrip(t *testing.T) {
 	s := newStore(t)
 	start := time.Date(2026, 12, 3, 15, 4, 5, 678_900_000, time.UTC)
+	logs := []engine.LogLine{
+		{Time: start.Add(time.Millisecond), Level: "INFO", Message: "shouting <Ada>\nnow", Attrs: map[string]string{"stream": "stdout"}},
+		{Time: start.Add(2 * time.Millisecond), Level: "ERROR", Message: "too loud"},
+	}
 	lr := engine.LineResult{
 		Line:     1,
 		Status:   engine.Failed,
@@ -43,7 +47,7 @@ func TestLineRoundTrip(t *testing.T) {
 				Inputs: json.RawMessage(`{"name":"Ada"}`), Outputs: json.RawMessage(`{"text":"Hello, Ada!"}`)},
 			{Node: "shout", Tool: "text.shout", Status: engine.Failed, Attempts: 2,
 				Start: start.Add(1250 * time.Microsecond), Duration: 1500 * time.Microsecond, Error: "too loud",
-				Inputs: json.RawMessage(`{"text":"Hello, Ada!"}`)},
+				Inputs: json.RawMessage(`{"text":"Hello, Ada!"}`), Logs: logs},
 			{Node: "never", Tool: "text.greet", Status: engine.Canceled},
 		},
 	}
@@ -55,7 +59,8 @@ func TestLineRoundTrip(t *testing.T) {
 	assert.Equal(t, `{"line":1,"nodes":[`+
 		`{"node":"greet","tool":"text.greet","status":"succeeded","attempts":1,"start_ms":0.25,"duration_ms":1,"usage":{"input_tokens":3,"output_tokens":4},"inputs":{"name":"Ada","key":"***"},"outputs":{"text":"Hello, Ada!"}},`+
 		`{"node":"cached","tool":"text.greet","status":"succeeded","attempts":0,"start_ms":1,"duration_ms":0.01,"cached":true,"inputs":{"name":"Ada"},"outputs":{"text":"Hello, Ada!"}},`+
-		`{"node":"shout","tool":"text.shout","status":"failed","attempts":2,"start_ms":1.25,"duration_ms":1.5,"error":"too loud","inputs":{"text":"Hello, Ada!"}},`+
+		`{"node":"shout","tool":"text.shout","status":"failed","attempts":2,"start_ms":1.25,"duration_ms":1.5,"error":"too loud","inputs":{"text":"Hello, Ada!"},`+
+		`"logs":[{"time":"2026-12-03T15:04:05.6799Z","level":"INFO","message":"shouting <Ada>\nnow","attrs":{"stream":"stdout"}},{"time":"2026-12-03T15:04:05.6809Z","level":"ERROR","message":"too loud"}]},`+
 		`{"node":"never","tool":"text.greet","status":"canceled","attempts":0,"duration_ms":0}]}`+"\n",
 		readFile(t, r.Dir(), "nodes.jsonl"))
 	assert.Equal(t, `{"line":1,"status":"failed","duration_ms":3,"started":"2026-12-03T15:04:05.678Z","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736",`+
@@ -81,7 +86,7 @@ func TestLineRoundTrip(t *testing.T) {
 				Inputs: json.RawMessage(`{"name":"Ada"}`), Outputs: json.RawMessage(`{"text":"Hello, Ada!"}`)},
 			{Node: "shout", Tool: "text.shout", Status: engine.Failed, Attempts: 2,
 				Start: 1250 * time.Microsecond, HasStart: true, Duration: 1500 * time.Microsecond, Error: "too loud",
-				Inputs: json.RawMessage(`{"text":"Hello, Ada!"}`)},
+				Inputs: json.RawMessage(`{"text":"Hello, Ada!"}`), Logs: logs},
 			{Node: "never", Tool: "text.greet", Status: engine.Canceled},
 		},
 	}

@@ -390,6 +390,13 @@ func appendNodes(dst []byte, lr engine.LineResult) ([]byte, error) {
 				return nil, fmt.Errorf("node %q: outputs: %w", n.Node, err)
 			}
 		}
+		if len(n.Logs) > 0 {
+			logs, err := jsonscan.Marshal(n.Logs)
+			if err != nil {
+				return nil, fmt.Errorf("node %q: logs: %w", n.Node, err)
+			}
+			dst = append(append(dst, `,"logs":`...), logs...)
+		}
 		dst = append(dst, '}')
 	}
 	return append(dst, "]}\n"...), nil

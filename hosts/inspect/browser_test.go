@@ -68,7 +68,8 @@ func TestBrowserBatchLive(t *testing.T) {
 }
 
 // TestBrowserFailedLine opens a failed line: its failing node is marked in
-// the DAG with its error shown, and a click on a node shows its data.
+// the DAG with its error shown, and a click on a node shows its data and
+// the lines its tool logged.
 func TestBrowserFailedLine(t *testing.T) {
 	t.Parallel()
 	fx := newFixture(t, inspect.Options{})
@@ -86,6 +87,7 @@ func TestBrowserFailedLine(t *testing.T) {
 	tb.Do(t, chromedp.Click("#node-gate"), browsertest.Until(`document.querySelector("#node-detail h2").textContent === "Node gate"`))
 	assert.Contains(t, tb.Text(t, "#node-detail"), "tool test.hold")
 	assert.JSONEq(t, `{"hold": false}`, tb.Text(t, "#node-detail pre"), "the node's inputs")
+	assert.Regexp(t, `^\d\d:\d\d:\d\d\.\d{3}\s+INFO\s+the gate is open\s+hold=false$`, tb.Text(t, "#node-logs"), "the lines its tool logged")
 	// The timeline has a bar for each node that started.
 	assert.Equal(t, 2, browsertest.Eval[int](t, tb, `document.querySelectorAll("#gantt rect").length`))
 	tb.Screenshot(t, "clicked-node")

@@ -2,6 +2,7 @@ package inspect_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -70,7 +71,9 @@ func newTracedFixture(t *testing.T, opts inspect.Options, tp trace.TracerProvide
 	type holdOut struct {
 		Held bool `json:"held"`
 	}
+	log := slog.New(engine.CaptureNodeLogs(slog.DiscardHandler))
 	hold := plugins.Func("hold", "Waits for the test when hold is set.", func(ctx context.Context, in holdIn) (holdOut, error) {
+		log.InfoContext(ctx, "the gate is open", "hold", in.Hold)
 		if in.Hold {
 			select {
 			case <-fx.release:

@@ -40,6 +40,8 @@ type lineNodeJSON struct {
 	// Inputs and Outputs are there when the run kept the node's values.
 	Inputs  json.RawMessage `json:"inputs,omitempty"`
 	Outputs json.RawMessage `json:"outputs,omitempty"`
+	// Logs are the lines its tool logged, kept as its values are.
+	Logs []engine.LogLine `json:"logs,omitempty"`
 }
 
 func toLineJSON(l record.Line) lineJSON {
@@ -54,7 +56,7 @@ func toLineJSON(l record.Line) lineJSON {
 	for _, n := range l.Nodes {
 		nj := lineNodeJSON{
 			Node: n.Node, Tool: n.Tool, Status: n.Status, Attempts: n.Attempts, DurationMS: ms(n.Duration),
-			Cached: n.Cached, Error: n.Error, Usage: n.Usage, Inputs: n.Inputs, Outputs: n.Outputs,
+			Cached: n.Cached, Error: n.Error, Usage: n.Usage, Inputs: n.Inputs, Outputs: n.Outputs, Logs: n.Logs,
 		}
 		if n.HasStart {
 			start := ms(n.Start)

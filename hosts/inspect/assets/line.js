@@ -1,7 +1,7 @@
 // The page of one run (line.html?run=ID&line=N): a batch line, a served
 // request or a weir run --record. The flow's DAG with each node's status,
-// a timeline of the nodes, and, for the node clicked, its inputs, outputs
-// and error as the record kept them.
+// a timeline of the nodes, and, for the node clicked, its inputs, outputs,
+// logs and error as the record kept them.
 "use strict";
 
 (function () {
@@ -27,6 +27,25 @@
       v === undefined
         ? el("p", { class: "muted" }, "Not kept: a batch keeps the values of its failed lines' nodes (weir batch --node-values all keeps every line's).")
         : weir.json(v),
+    ];
+  }
+
+  // logs lists the lines the node's tool logged, when the record kept
+  // them (with its values), each with its time, level and attributes.
+  function logs(n) {
+    if (!n.logs) {
+      return n.inputs === undefined ? null : [el("h3", {}, "Logs"), el("p", { class: "muted" }, "None.")];
+    }
+    return [
+      el("h3", {}, "Logs"),
+      el("table", { class: "logs", id: "node-logs" }, ...n.logs.map((l) => el(
+        "tr",
+        { class: "log-" + l.level.toLowerCase() },
+        el("td", { class: "muted" }, new Date(l.time).toISOString().slice(11, 23)),
+        el("td", {}, l.level),
+        el("td", {}, el("pre", {}, l.message)),
+        el("td", { class: "muted" }, Object.entries(l.attrs || {}).map(([k, v]) => k + "=" + v).join(" ")),
+      ))),
     ];
   }
 
@@ -56,6 +75,7 @@
       n.error ? el("p", { class: "error", id: "node-error" }, n.error) : null,
       payload("Inputs", n.inputs),
       payload("Outputs", n.outputs),
+      logs(n),
       n.usage ? [el("h3", {}, "Usage"), weir.json(n.usage)] : null,
     ]));
   }
@@ -115,7 +135,7 @@
       el("div", { id: "timeline" }),
       el("h2", {}, "Nodes"),
       nodes.length ? list : el("p", { class: "muted" }, "The record kept no node of this line."),
-      el("div", { id: "node-detail", class: "detail" }, el("p", { class: "muted" }, "Click a node to see its inputs, outputs and error.")),
+      el("div", { id: "node-detail", class: "detail" }, el("p", { class: "muted" }, "Click a node to see its inputs, outputs, logs and error.")),
     );
     const svg = config.flows ? await weir.graph(id, graph) : null;
     if (!config.flows) {

@@ -268,7 +268,7 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		}
 		flows = append(flows, name)
 	}
-	ui := &uiMount{app: app, opts: inspect.Options{TraceURL: fl.traceURL, Deployments: s.Deployments}}
+	ui := &uiMount{app: app, opts: inspect.Options{TraceURL: fl.traceURL, Deployments: s.Deployments, DeployedFlow: s.Flow}}
 	if !loopback {
 		ui.opts.Token = fl.adminToken
 	}

@@ -202,6 +202,22 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // first. The list is the caller's.
 func (s *Server) Deployments() []Deployment { return s.table.Load().deployments() }
 
+// Flow returns the flow of a deployed version, and whether it is deployed.
+// The flow stays the server's: the caller reads it, never runs or closes
+// it.
+func (s *Server) Flow(name, version string) (*engine.Flow, bool) {
+	rt := s.table.Load().flows[name]
+	if rt == nil {
+		return nil, false
+	}
+	for _, v := range rt.versions {
+		if v.name == version {
+			return v.flow, true
+		}
+	}
+	return nil, false
+}
+
 // Ready reports whether the server should get traffic: a flow is deployed
 // (so loaded, its plugins compiled and an instance of each warm) and Close
 // has not been called. /readyz answers by it.

@@ -62,7 +62,9 @@ func (h *Handler) serveConfig(w http.ResponseWriter, _ *http.Request) {
 		"trace_url":   h.opts.TraceURL,
 		"flows":       h.opts.Load != nil,
 		"deployments": h.opts.Deployments != nil,
-		"pool":        h.opts.Pool != nil,
+		// The pages of deployed versions' flows.
+		"deployed_flows": h.opts.DeployedFlow != nil,
+		"pool":           h.opts.Pool != nil,
 	})
 }
 
@@ -222,7 +224,7 @@ func (h *Handler) serveLine(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) serveDeployments(w http.ResponseWriter, _ *http.Request) {
 	if h.opts.Deployments == nil {
-		writeError(w, http.StatusNotFound, "no deployments here: the inspector shows them inside weir serve")
+		writeError(w, http.StatusNotFound, errNoDeployments.Error())
 		return
 	}
 	// In the server's order: flows as they were deployed, versions oldest

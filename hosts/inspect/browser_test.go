@@ -3,6 +3,7 @@ package inspect_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/endpoint"
 	"github.com/weirflow/weir/hosts/inspect"
 	"github.com/weirflow/weir/hosts/pool"
@@ -121,11 +123,12 @@ func TestBrowserPages(t *testing.T) {
 }
 
 // TestBrowserDeployments shows what weir serve passes in: its deployments
-// with their traffic split, and its pool's workers and queue. weir serve's
-// own test (cmd/weir) reads the real ones.
+// with their traffic split, each version's flow, and its pool's workers
+// and queue. weir serve's own test (cmd/weir) reads the real ones.
 func TestBrowserDeployments(t *testing.T) {
 	t.Parallel()
 	created := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	var deployed *engine.Flow // the fixture's, once it has one
 	fx := newFixture(t, inspect.Options{
 		Deployments: func() []endpoint.Deployment {
 			return []endpoint.Deployment{
@@ -133,12 +136,16 @@ func TestBrowserDeployments(t *testing.T) {
 				{Flow: "greet", Version: "green", Weight: 10, Default: true, Digest: "sha256:0123456789abcdef0123", Created: created},
 			}
 		},
+		DeployedFlow: func(flow, version string) (*engine.Flow, bool) {
+			return deployed, flow == "greet" && (version == "blue" || version == "green")
+		},
 		Pool: func(context.Context) (*pool.Status, error) {
 			return &pool.Status{Name: "scoring", Queued: 3, InFlight: 2, Workers: []pool.WorkerInfo{
 				{ID: "w1", Host: "box-1", Concurrency: 4, Running: 2, Lines: 40, Heartbeat: time.Now()},
 			}}, nil
 		},
 	})
+	deployed = fx.flow
 	tb := browsertest.New(t)
 	tb.Do(t, chromedp.Navigate(fx.url+"deployments.html"), browsertest.Visible("#pool"))
 	row := strings.Join(strings.Fields(tb.Text(t, "#deployments tbody tr:nth-child(1)")), " ")
@@ -147,5 +154,18 @@ func TestBrowserDeployments(t *testing.T) {
 	assert.Equal(t, "1 workers 3 queued 2 in flight 0 redelivered 0 dead letters", strings.Join(strings.Fields(tb.Text(t, "#pool")), " "))
 	assert.Contains(t, tb.Text(t, "main"), "box-1")
 	tb.Screenshot(t, "deployments")
+
+	// A version's flow, with no run of it in the record.
+	link := browsertest.Eval[string](t, tb, `document.querySelectorAll("#deployments tbody a")[1].getAttribute("href")`)
+	assert.Equal(t, "flow.html?flow=greet&version=green", link, "the version links to its flow")
+	tb.Do(t, chromedp.Navigate(fx.url+link), browsertest.Visible("#card-gate"), browsertest.Visible("#node-gate"))
+	assert.Equal(t, "Flow greet", tb.Text(t, "main h1"))
+	assert.True(t, strings.HasPrefix(tb.Text(t, "main p.meta"), "version green as deployed · "), tb.Text(t, "main p.meta"))
+	assert.Contains(t, tb.Text(t, "#card-gate"), "Waits for the test when hold is set.")
+	tb.Screenshot(t, "deployed-flow")
 	tb.NoErrors(t)
+
+	code, _, body := get(t, "GET", fx.url+"api/deployments/greet/red/flow")
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Equal(t, `{"error":"not deployed: flow \"greet\" has no version \"red\" deployed"}`+"\n", body)
 }

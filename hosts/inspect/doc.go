@@ -17,14 +17,16 @@
 //	run.html?run=ID                a batch: progress, latency, nodes, lines
 //	line.html?run=ID&line=N        one line: DAG, timeline, each node's data
 //	flow.html?run=ID               the flow a run ran, as it was snapshotted
+//	flow.html?flow=F&version=V     a version weir serve has deployed
 //	deployments.html               deployments and the pool (weir serve)
 //	api/runs[?status=S&flow=F]     the runs as JSON
 //	api/runs/ID                    a run, its metrics, lines and latencies
 //	api/runs/ID/events             its progress as server-sent events
-//	api/runs/ID/lines/N            one line: inputs, outputs, nodes
+//	api/runs/ID/lines/N            one line: inputs, outputs, nodes, logs
 //	api/runs/ID/flow               the run's flow: inputs, nodes, contracts
 //	api/runs/ID/graph.svg          the run's flow laid out by Graphviz
 //	api/deployments, api/pool      what weir serve passes in, when it does
+//	api/deployments/F/V/flow       a deployed version's flow, and graph.svg
 //
 // # Security
 //

@@ -116,12 +116,38 @@ func (h *Handler) serveGraph(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(l.svg)
 }
 
-// flowOf returns the flow of the request's run, or answers why there is
-// none and returns false: 404 when the handler loads no flows or the run
-// is unknown, 422 when the flow does not load (its plugins moved, a file
-// is gone), 500 otherwise.
+// deployedFlow returns the flow of a version weir serve has deployed, with
+// its graph laid out.
+func (h *Handler) deployedFlow(ctx context.Context, name, version string) (*loaded, error) {
+	if h.opts.DeployedFlow == nil {
+		return nil, errNoDeployments
+	}
+	f, ok := h.opts.DeployedFlow(name, version)
+	if !ok {
+		return nil, fmt.Errorf("%w: flow %q has no version %q deployed", errNotDeployed, name, version)
+	}
+	l := &loaded{flow: f}
+	l.svg, l.err = layout(ctx, f)
+	return l, nil
+}
+
+var (
+	errNoDeployments = errors.New("no deployments here: the inspector shows them inside weir serve")
+	errNotDeployed   = errors.New("not deployed")
+)
+
+// flowOf returns the flow of the request's run, or of the deployed version
+// it names, or answers why there is none and returns false: 404 when the
+// handler loads no flows or the run or version is unknown, 422 when the
+// flow does not load (its plugins moved, a file is gone), 500 otherwise.
 func (h *Handler) flowOf(w http.ResponseWriter, r *http.Request) (*loaded, bool) {
-	l, err := h.runFlow(r.Context(), r.PathValue("id"))
+	var l *loaded
+	var err error
+	if name := r.PathValue("flow"); name != "" {
+		l, err = h.deployedFlow(r.Context(), name, r.PathValue("version"))
+	} else {
+		l, err = h.runFlow(r.Context(), r.PathValue("id"))
+	}
 	if err == nil {
 		err = l.err
 	}
@@ -130,7 +156,7 @@ func (h *Handler) flowOf(w http.ResponseWriter, r *http.Request) (*loaded, bool)
 	}
 	var fe engine.FlowErrors
 	switch {
-	case errors.Is(err, errNoLoader):
+	case errors.Is(err, errNoLoader), errors.Is(err, errNoDeployments), errors.Is(err, errNotDeployed):
 		writeError(w, http.StatusNotFound, err.Error())
 	case errors.As(err, &fe):
 		writeError(w, http.StatusUnprocessableEntity, "load the flow: "+err.Error())

@@ -60,6 +60,9 @@ type Options struct {
 	// Deployments, when set, lists the deployments of the server the
 	// inspector is part of (weir serve), for the deployments page.
 	Deployments func() []endpoint.Deployment
+	// DeployedFlow, when set, returns the flow of a deployed version, for
+	// its page: endpoint.Server.Flow is one.
+	DeployedFlow func(flow, version string) (*engine.Flow, bool)
 	// Pool, when set, reports the work pool the server sends its runs to.
 	Pool func(ctx context.Context) (*pool.Status, error)
 	// Token, when set, is required of every request: as Authorization:
@@ -128,6 +131,8 @@ func New(opts Options) (*Handler, error) {
 	mux.HandleFunc("GET /api/runs/{id}/flow", h.serveFlow)
 	mux.HandleFunc("GET /api/runs/{id}/graph.svg", h.serveGraph)
 	mux.HandleFunc("GET /api/deployments", h.serveDeployments)
+	mux.HandleFunc("GET /api/deployments/{flow}/{version}/flow", h.serveFlow)
+	mux.HandleFunc("GET /api/deployments/{flow}/{version}/graph.svg", h.serveGraph)
 	mux.HandleFunc("GET /api/pool", h.servePool)
 	mux.HandleFunc("GET /api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no route "+r.URL.Path)

@@ -101,11 +101,13 @@ weir.fail = function (err) {
   weir.page(weir.el("p", { class: "error", id: "page-error" }, String(err.message || err)));
 };
 
-// graph fetches the Graphviz drawing of a run's flow into container, and
-// returns its svg element, whose node boxes have the ids node-NAME; or
-// null, with the reason shown, when the flow cannot be drawn.
-weir.graph = async function (runID, container) {
-  const res = await fetch("api/runs/" + encodeURIComponent(runID) + "/graph.svg");
+// graph fetches the Graphviz drawing of a flow into container (base is
+// the API path of a run, runs/ID, or of a deployed version,
+// deployments/FLOW/VERSION), and returns its svg element, whose node boxes
+// have the ids node-NAME; or null, with the reason shown, when the flow
+// cannot be drawn.
+weir.graph = async function (base, container) {
+  const res = await fetch("api/" + base + "/graph.svg");
   if (!res.ok) {
     const body = await res.json().catch(() => ({}));
     container.replaceChildren(weir.el("p", { class: "muted" }, "No graph: " + (body.error || res.statusText)));

@@ -5,7 +5,7 @@
 (function () {
   const { el } = weir;
 
-  function deployments(ds) {
+  function deployments(ds, c) {
     if (!ds.length) {
       return el("p", { class: "muted" }, "No flow is deployed.");
     }
@@ -13,7 +13,9 @@
       ["flow", "version", "traffic", "default", "bundle", "deployed"],
       ds.map((d) => [
         d.flow,
-        d.version,
+        c.deployed_flows
+          ? el("a", { href: `flow.html?flow=${encodeURIComponent(d.flow)}&version=${encodeURIComponent(d.version)}` }, d.version)
+          : d.version,
         el("span", { class: "split" }, el("span", { class: "split-bar", "data-weight": d.weight }), d.weight + "%"),
         d.default ? "yes" : "",
         d.digest ? el("code", {}, d.digest.slice(0, 19)) : "from a file",
@@ -51,7 +53,7 @@
     const c = await weir.config;
     const parts = [el("h1", {}, "Deployments")];
     if (c.deployments) {
-      parts.push(deployments((await weir.api("deployments")).deployments));
+      parts.push(deployments((await weir.api("deployments")).deployments, c));
     }
     if (c.pool) {
       const p = await weir.api("pool");

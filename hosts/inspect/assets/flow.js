@@ -1,16 +1,22 @@
-// The page of a flow (flow.html?run=ID): the flow a run ran, from its
-// snapshot: its graph, inputs, outputs, sub-flows, conditions, and each
-// node's tool with its contract.
+// The page of a flow: the flow a run ran, from its snapshot
+// (flow.html?run=ID), or a version weir serve has deployed
+// (flow.html?flow=NAME&version=V): its graph, inputs, outputs, sub-flows,
+// conditions, and each node's tool with its contract.
 "use strict";
 
 (function () {
   const { el } = weir;
   const id = weir.param("run");
+  const deployed = weir.param("flow");
+  const version = weir.param("version");
+  const base = deployed
+    ? `deployments/${encodeURIComponent(deployed)}/${encodeURIComponent(version)}`
+    : `runs/${encodeURIComponent(id)}`;
 
   const types = (t) => (t && t.length ? t.join(" | ") : "any");
 
   async function load() {
-    const f = await weir.api(`runs/${encodeURIComponent(id)}/flow`);
+    const f = await weir.api(base + "/flow");
     const graph = el("div", { class: "graph", id: "graph" });
     const nodes = f.nodes.map((n) =>
       el(
@@ -33,7 +39,9 @@
     );
     weir.page(
       el("h1", {}, "Flow ", el("code", {}, f.name)),
-      el("p", { class: "meta" }, "as run by ", weir.runLink(id), " · ", el("code", {}, f.file)),
+      el("p", { class: "meta" },
+        deployed ? ["version ", el("code", {}, version), " as ", el("a", { href: "deployments.html" }, "deployed")] : ["as run by ", weir.runLink(id)],
+        " · ", el("code", {}, f.file)),
       f.description ? el("p", {}, f.description) : null,
       graph,
       el("div", { class: "columns" },
@@ -45,7 +53,7 @@
       el("h2", {}, "Nodes and their tools' contracts"),
       nodes,
     );
-    const svg = await weir.graph(id, graph);
+    const svg = await weir.graph(base, graph);
     for (const n of f.nodes) {
       const box = svg && svg.getElementById("node-" + n.name);
       if (box) {

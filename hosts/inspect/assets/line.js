@@ -137,7 +137,7 @@
       nodes.length ? list : el("p", { class: "muted" }, "The record kept no node of this line."),
       el("div", { id: "node-detail", class: "detail" }, el("p", { class: "muted" }, "Click a node to see its inputs, outputs, logs and error.")),
     );
-    const svg = config.flows ? await weir.graph(id, graph) : null;
+    const svg = config.flows ? await weir.graph("runs/" + encodeURIComponent(id), graph) : null;
     if (!config.flows) {
       graph.replaceChildren(el("p", { class: "muted" }, "No graph: this inspector does not load flows."));
     }

@@ -27,6 +27,7 @@ type LogLine struct {
 const (
 	maxNodeLogLines = 100
 	maxLogMessage   = 4 << 10
+	maxLogAttrs     = 16 // of a line from elsewhere (a pool's worker)
 )
 
 // nodeLog gathers the lines of one node's calls.

@@ -165,8 +165,35 @@ func (b *Batch) take(line int, lr *LineResult) error {
 			return fmt.Errorf("the worker's result has values of node %q that are not JSON objects", nr.Node)
 		}
 		nr.Inputs, nr.Outputs = red.Bytes(nr.Inputs), red.Bytes(nr.Outputs)
+		nr.Logs = remoteLogs(nr.Logs, red)
 	}
 	return nil
+}
+
+// remoteLogs bounds the log lines of a node a result from elsewhere
+// brings, as this engine bounds its own, and makes their texts inert and
+// redacted.
+func remoteLogs(logs []LogLine, red *Redactor) []LogLine {
+	if len(logs) > maxNodeLogLines+1 { // the last one counts those left out
+		logs = logs[:maxNodeLogLines+1]
+	}
+	for i := range logs {
+		l := &logs[i]
+		l.Level = inert.Text(l.Level, 16)
+		l.Message = red.String(inert.Text(l.Message, maxLogMessage))
+		attrs := l.Attrs
+		l.Attrs = nil
+		if len(attrs) > maxLogAttrs {
+			continue
+		}
+		for k, v := range attrs {
+			if l.Attrs == nil {
+				l.Attrs = make(map[string]string, len(attrs))
+			}
+			l.Attrs[inert.Text(k, maxLogMessage)] = red.String(inert.Text(v, maxLogMessage))
+		}
+	}
+	return logs
 }
 
 // maxRemoteText bounds the error texts of a result from elsewhere. It is

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -584,4 +585,42 @@ func FuzzBatchRemote(f *testing.F) {
 		_, err = json.Marshal(lr)
 		require.NoError(t, err, "the result encodes")
 	})
+}
+
+// TestBatchRemoteLogs takes the log lines of a result from elsewhere as
+// this engine keeps its own: at most 101 a node, each message cut and made
+// inert, secrets redacted, a line of too many attributes without them.
+func TestBatchRemoteLogs(t *testing.T) {
+	red := engine.NewRedactor()
+	red.Add("s3cret")
+	e, _ := newEngine(t, engine.Options{Redactor: red})
+	f := load(t, e, `name: "one"
+inputs: word: string
+nodes: a: {tool: "t.echo", inputs: value: "${inputs.word}"}
+outputs: w: "${a.output.value}"
+`)
+	many := map[string]string{}
+	for i := range 17 {
+		many[strconv.Itoa(i)] = "v"
+	}
+	logs := []engine.LogLine{
+		{Level: "INFO", Message: "the s3cret is \x1b[31mred", Attrs: map[string]string{"stream\n": "s3cret"}},
+		{Level: "WARN", Message: strings.Repeat("x", 5000), Attrs: many},
+	}
+	for range 150 {
+		logs = append(logs, engine.LogLine{Level: "INFO", Message: "more"})
+	}
+	remote := func(_ context.Context, line int, _ json.RawMessage) (engine.LineResult, error) {
+		return engine.LineResult{Line: line, Status: engine.Succeeded, Outputs: json.RawMessage(`{"w":"x"}`),
+			Nodes: []engine.NodeResult{{Node: "a", Status: engine.Succeeded, Attempts: 1, Logs: logs}}}, nil
+	}
+	b, err := f.Batch(context.Background(), jsonl(`{"word": "x"}`), engine.BatchOptions{Remote: remote})
+	require.NoError(t, err)
+	lines, _, err := collect(t, b)
+	require.NoError(t, err)
+	got := lines[1].Nodes[0].Logs
+	require.Len(t, got, 101)
+	assert.Equal(t, engine.LogLine{Level: "INFO", Message: `the *** is \x1b[31mred`, Attrs: map[string]string{`stream\n`: "***"}}, got[0])
+	assert.Equal(t, strings.Repeat("x", 4096)+"… (904 bytes more)", got[1].Message)
+	assert.Nil(t, got[1].Attrs, "too many attributes")
 }

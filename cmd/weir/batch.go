@@ -130,9 +130,6 @@ func (app *app) batch(cmd *cobra.Command, flowPath string, fl batchFlags) error 
 	if err := oneOf("--node-values", fl.nodeValues, "failed", "all"); err != nil {
 		return err
 	}
-	if fl.nodeValues == "all" && fl.pool != "" {
-		return usageError{errors.New("--node-values all does not work with --pool yet: the workers send no node values")}
-	}
 	if fl.pool != "" && !cmd.Flags().Changed("concurrency") {
 		fl.concurrency = poolWindow
 	}

@@ -183,4 +183,15 @@ func TestPoolBatchReadsAnEarlierRun(t *testing.T) {
 		assert.Contains(t, attached[line], `"message":"Hello, `+o.Message+`!"`, "line %d", line)
 		assert.Equal(t, attached[line], detached[line], "line %d", line)
 	}
+
+	// The workers send back every line's node values when asked.
+	r = weir(append(mapped, "--node-values", "all", "--detach")...)
+	require.Equal(t, 0, r.code, r.stderr)
+	run = strings.TrimSpace(r.stdout)
+	r = weir("runs", "wait", run)
+	require.Equal(t, 0, r.code, r.stderr)
+	nodes, err := os.ReadFile(filepath.Join(home, "runs", run, "nodes.jsonl"))
+	require.NoError(t, err)
+	assert.Equal(t, len(want), strings.Count(string(nodes), `{"node":"greet","tool":"text.greet","status":"succeeded","attempts":1,`), string(nodes))
+	assert.Equal(t, len(want), strings.Count(string(nodes), `"outputs":{"message":"Hello, Hello, `), "each line's greet kept its outputs")
 }

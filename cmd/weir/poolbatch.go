@@ -49,7 +49,11 @@ type poolJob struct {
 	LineTimeout time.Duration     `json:"line_timeout,omitempty"`
 	MaxFailures int               `json:"max_failures,omitempty"`
 	NoCache     bool              `json:"no_cache,omitempty"`
-	Lines       int               `json:"lines"`
+	// NodeValues says which lines' workers send back their nodes'
+	// values; a job of an older weir has none, which keeps the failed
+	// lines', as it did.
+	NodeValues engine.NodeValues `json:"node_values,omitempty"`
+	Lines      int               `json:"lines"`
 }
 
 func (a *app) jobPath(run string) (string, error) {
@@ -158,7 +162,7 @@ func (app *app) poolBatch(cmd *cobra.Command, flowPath string, fl batchFlags, sp
 		Job: spec.meta.ID, Pool: p.Name(), NATS: conn.URL(), Bundle: digest,
 		Flow: flowAbs, Data: dataAbs, DataSHA256: spec.meta.DataSHA256, Format: spec.format, Map: spec.mapping,
 		BaseRun: spec.meta.BaseRun, Name: fl.name, Concurrency: fl.concurrency, LineTimeout: fl.lineTimeout, MaxFailures: fl.maxFailures,
-		NoCache: app.noCache, Lines: spec.lines,
+		NoCache: app.noCache, Lines: spec.lines, NodeValues: nodeValues[fl.nodeValues],
 	}
 	if old != nil {
 		if old.Bundle != digest {
@@ -205,7 +209,8 @@ func warnNoWorkers(ctx context.Context, w io.Writer, p *pool.Pool) {
 // start starts collecting the job's results from p (resumed when some may
 // be there already) and opens its dataset; done undoes both.
 func (j poolJob) start(ctx context.Context, p *pool.Pool, resumed bool) (pb *pool.Batch, src engine.Source, done func(), err error) {
-	pb, err = p.NewBatch(ctx, pool.BatchOptions{Job: j.Job, Bundle: j.Bundle, LineTimeout: j.LineTimeout, NoCache: j.NoCache, Resumed: resumed})
+	pb, err = p.NewBatch(ctx, pool.BatchOptions{Job: j.Job, Bundle: j.Bundle, LineTimeout: j.LineTimeout, NoCache: j.NoCache, Resumed: resumed,
+		NodeValues: cmp.Or(j.NodeValues, engine.FailedNodeValues)})
 	if err != nil {
 		return nil, nil, nil, err
 	}

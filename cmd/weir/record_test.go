@@ -63,12 +63,6 @@ func TestBatchNodeValues(t *testing.T) {
 			code:   2,
 			stderr: "weir: --node-values must be failed or all, not \"some\"\n" + usage("batch"),
 		},
-		{
-			name:   "all on a pool",
-			args:   []string{"batch", "--home", home, scores, "--data", scoresJSONL, "--node-values", "all", "--pool", "p"},
-			code:   2,
-			stderr: "weir: --node-values all does not work with --pool yet: the workers send no node values\n" + usage("batch"),
-		},
 	})
 }
 

@@ -30,6 +30,9 @@ type BatchOptions struct {
 	LineTimeout time.Duration
 	// NoCache makes the workers neither read nor write their node cache.
 	NoCache bool
+	// NodeValues says which lines' workers send back their nodes' inputs,
+	// outputs and logs, for the run record: as engine.BatchOptions's.
+	NodeValues engine.NodeValues
 	// Resumed says lines may have results already: the batch is collected
 	// again after its submitter stopped. Each line's result is then looked
 	// up before the line is published again.
@@ -198,7 +201,7 @@ func (b *Batch) lookup(ctx context.Context, line int) (outcome, bool, error) {
 // within its duplicate window. While the server is away it tries again
 // until ctx ends. weir batch --detach publishes its lines with it alone.
 func (b *Batch) Publish(ctx context.Context, line int, inputs json.RawMessage) error {
-	data, err := json.Marshal(work{Job: b.opts.Job, Line: line, Bundle: b.opts.Bundle, Inputs: inputs, Timeout: b.opts.LineTimeout, NoCache: b.opts.NoCache})
+	data, err := json.Marshal(work{Job: b.opts.Job, Line: line, Bundle: b.opts.Bundle, Inputs: inputs, Timeout: b.opts.LineTimeout, NoCache: b.opts.NoCache, NodeValues: b.opts.NodeValues})
 	if err != nil {
 		return err
 	}

@@ -273,6 +273,47 @@ func TestBatchOnWorkersIsTheLocalBatch(t *testing.T) {
 	assert.Zero(t, st.InFlight)
 }
 
+// TestNodeValuesCrossThePool: the workers send back the nodes' values of
+// the lines the batch keeps them for, as a local batch keeps them.
+func TestNodeValuesCrossThePool(t *testing.T) {
+	_, p, f, digest := scoresPool(t, "values")
+	ctx := context.Background()
+	_, stop := startWorker(t, p, newEngine(t), 2)
+	defer stop()
+	values := func(lr engine.LineResult) []string {
+		var out []string
+		for _, n := range lr.Nodes {
+			out = append(out, n.Node+" "+string(n.Inputs)+" "+string(n.Outputs))
+		}
+		return out
+	}
+	for i, nv := range []engine.NodeValues{engine.FailedNodeValues, engine.AllNodeValues} {
+		pb, err := p.NewBatch(ctx, pool.BatchOptions{Job: fmt.Sprintf("values%d", i), Bundle: digest, NodeValues: nv})
+		require.NoError(t, err)
+		remote, err := f.Batch(ctx, lines(5), engine.BatchOptions{Remote: pb.Remote})
+		require.NoError(t, err)
+		got := map[int][]string{}
+		for lr := range remote.Lines() {
+			got[lr.Line] = values(lr)
+		}
+		_, err = remote.Wait()
+		require.NoError(t, err)
+		pb.Close()
+		assert.Equal(t, []string{
+			`nap {"duration":"soon","value":5} `,
+			`greet {"template":"Hello, {{.name}}!","name":"n5"} {"text":"Hello, n5!"}`,
+		}, got[5], "the line that failed")
+		if nv == engine.FailedNodeValues {
+			assert.Equal(t, []string{"nap  ", "greet  "}, got[1], "a line that succeeded")
+		} else {
+			assert.Equal(t, []string{
+				`nap {"duration":"1ms","value":1} {"value":1}`,
+				`greet {"template":"Hello, {{.name}}!","name":"n1"} {"text":"Hello, n1!"}`,
+			}, got[1])
+		}
+	}
+}
+
 func TestResumedBatchTakesTheResultsThere(t *testing.T) {
 	_, p, f, digest := scoresPool(t, "b")
 	ctx := context.Background()

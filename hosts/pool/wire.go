@@ -34,6 +34,16 @@ type work struct {
 	Inputs  json.RawMessage `json:"inputs"`
 	Timeout time.Duration   `json:"timeout,omitempty"`
 	NoCache bool            `json:"no_cache,omitempty"`
+	// NodeValues says which lines send back their nodes' values.
+	NodeValues engine.NodeValues `json:"node_values,omitempty"`
+}
+
+// nodeValues are what a node of a line got, returned and logged, when the
+// batch keeps them: engine.NodeResult leaves them out of its JSON.
+type nodeValues struct {
+	Inputs  json.RawMessage  `json:"inputs,omitempty"`
+	Outputs json.RawMessage  `json:"outputs,omitempty"`
+	Logs    []engine.LogLine `json:"logs,omitempty"`
 }
 
 // outcome is a line's result: the body of a message of the results
@@ -52,12 +62,24 @@ type outcome struct {
 	// Worker is the id of the worker that ran the line; empty for a line
 	// that no worker finished (a dead letter).
 	Worker string `json:"worker,omitempty"`
+	// Values are the nodes' values, in the order of Nodes, when the line
+	// kept them (work.NodeValues).
+	Values []nodeValues `json:"values,omitempty"`
 }
 
 func newOutcome(lr engine.LineResult, worker string) outcome {
 	o := outcome{
 		Line: lr.Line, Status: lr.Status, Inputs: lr.Inputs, Outputs: lr.Outputs, Nodes: lr.Nodes,
 		Start: lr.Start, Duration: lr.Duration, Aggregate: lr.Aggregate, Worker: worker,
+	}
+	for i, n := range lr.Nodes {
+		if n.Inputs == nil && n.Outputs == nil && n.Logs == nil {
+			continue
+		}
+		if o.Values == nil {
+			o.Values = make([]nodeValues, len(lr.Nodes))
+		}
+		o.Values[i] = nodeValues{n.Inputs, n.Outputs, n.Logs}
 	}
 	if lr.Err != nil {
 		o.Error, o.Kind = lr.Err.Error(), engine.ToolFailed
@@ -73,6 +95,13 @@ func (o outcome) lineResult() engine.LineResult {
 	lr := engine.LineResult{
 		Line: o.Line, Status: o.Status, Inputs: o.Inputs, Outputs: o.Outputs, Nodes: o.Nodes,
 		Start: o.Start, Duration: o.Duration, Aggregate: o.Aggregate,
+	}
+	// Values that do not match the nodes are left out; the engine checks
+	// what is kept (engine.Flow.Batch with a Remote).
+	if len(o.Values) == len(lr.Nodes) {
+		for i, v := range o.Values {
+			lr.Nodes[i].Inputs, lr.Nodes[i].Outputs, lr.Nodes[i].Logs = v.Inputs, v.Outputs, v.Logs
+		}
 	}
 	if o.Status != engine.Succeeded {
 		lr.Err = &engine.LineError{Line: o.Line, Kind: o.Kind, Err: errors.New(o.Error)}

@@ -240,7 +240,7 @@ func (w *Worker) line(msg jetstream.Msg) {
 		lr = engine.LineResult{Line: wk.Line, Status: engine.Failed, Start: time.Now(),
 			Err: &engine.LineError{Line: wk.Line, Kind: engine.ToolFailed, Err: err}}
 	} else {
-		lr, err = f.RunLine(ctx, wk.Line, wk.Inputs, engine.LineOptions{BatchID: wk.Job, Timeout: wk.Timeout, NoCache: wk.NoCache})
+		lr, err = f.RunLine(ctx, wk.Line, wk.Inputs, engine.LineOptions{BatchID: wk.Job, Timeout: wk.Timeout, NoCache: wk.NoCache, NodeValues: wk.NodeValues})
 		if err != nil {
 			_ = msg.Nak()
 			return
@@ -294,10 +294,22 @@ const publishTries = 120
 // publishResult publishes a line's outcome to its subject of the results
 // stream, with the line as message id: the first result of a line is
 // kept, others are dropped. It tries again while the server is away.
+// headroom is what a result's message may take beside its body: its
+// headers, under the server's max payload.
+const headroom = 1 << 10
+
 func (p *Pool) publishResult(job string, o outcome) error {
 	data, err := json.Marshal(o)
 	if err != nil {
 		return err
+	}
+	if o.Values != nil && int64(len(data)) > p.c.NATS().MaxPayload()-headroom {
+		// The nodes' values are for the record: the result goes without
+		// them rather than not at all.
+		o.Values = nil
+		if data, err = json.Marshal(o); err != nil {
+			return err
+		}
 	}
 	msg := nats.NewMsg(resultSubject(p.name, job, o.Line))
 	msg.Data = data

@@ -379,13 +379,10 @@ func TestHTTPContextDeadlineCoversTheBody(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	_, err := callCtx(t, ctx, tool, `{"url":"`+s.URL+`/stall-body"}`)
-	took := time.Since(start)
 	require.EqualError(t, err, `http: GET "`+s.URL+`/stall-body": context deadline exceeded`)
 	assert.Equal(t, plugins.Timeout, plugins.KindOf(err))
-	assert.GreaterOrEqual(t, took, 200*time.Millisecond)
-	assert.Less(t, took, 10*time.Second)
+	assert.ErrorIs(t, ctx.Err(), context.DeadlineExceeded, "the call ended at the deadline, not before it")
 }
 
 func TestOpenLimitsTimeout(t *testing.T) {

@@ -486,7 +486,7 @@ func (r *poolRunner) run(ctx context.Context, f *engine.Flow, inputs []byte, opt
 	if err != nil {
 		return nil, err
 	}
-	res, err := r.p.Run(ctx, digest, inputs, pool.RunOptions{RunID: opts.RunID, Timeout: opts.Timeout, NoCache: opts.NoCache || r.noCache})
+	res, err := r.p.Run(ctx, digest, inputs, pool.RunOptions{RunID: opts.RunID, Timeout: opts.Timeout, NoCache: opts.NoCache || r.noCache, NodeValues: opts.NodeValues})
 	if errors.Is(err, pool.ErrNoWorkers) {
 		return res, &endpoint.UnavailableError{Err: err}
 	}

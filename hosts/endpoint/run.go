@@ -304,7 +304,7 @@ func (s *Server) run(w *recorder, r *http.Request, rt *route, inputs []byte, m m
 }
 
 // runFlow runs f here, or through Options.Runner, which gets the run's
-// id, timeout and cache switch only: what opts asks to stream is sent from
+// id, timeout, cache switch and node values only: what opts asks to stream is sent from
 // the Result once the Runner returns, the nodes in the Result's order and
 // the streamed output as one chunk.
 func (s *Server) runFlow(ctx context.Context, f *engine.Flow, inputs []byte, opts engine.RunOptions) (res *engine.Result, err error) {
@@ -315,7 +315,7 @@ func (s *Server) runFlow(ctx context.Context, f *engine.Flow, inputs []byte, opt
 	if s.opts.Runner == nil {
 		return f.RunWith(ctx, inputs, opts)
 	}
-	res, err = s.opts.Runner(ctx, f, inputs, engine.RunOptions{RunID: opts.RunID, Timeout: opts.Timeout, NoCache: opts.NoCache})
+	res, err = s.opts.Runner(ctx, f, inputs, engine.RunOptions{RunID: opts.RunID, Timeout: opts.Timeout, NoCache: opts.NoCache, NodeValues: opts.NodeValues})
 	if res == nil {
 		// A Runner that failed before a run began, as a pool with no
 		// worker: the answer still names a run and its nodes.

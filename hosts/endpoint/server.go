@@ -32,10 +32,10 @@ type Options struct {
 	// same status codes (an *engine.InputError is a 400, an
 	// *engine.NodeError a 502, one wrapping engine.ErrRunTimeout, or the
 	// request's deadline, a 504), and an *UnavailableError is a 503. It
-	// gets opts with RunID, Timeout and NoCache only: a stream's node
-	// events are sent from the Result's nodes once the Runner returns,
-	// and a streamed output arrives as one chunk. It must be safe for
-	// concurrent use.
+	// gets opts with RunID, Timeout, NoCache and NodeValues only: a
+	// stream's node events are sent from the Result's nodes once the
+	// Runner returns, and a streamed output arrives as one chunk. It must
+	// be safe for concurrent use.
 	Runner func(ctx context.Context, f *engine.Flow, inputs []byte, opts engine.RunOptions) (*engine.Result, error)
 	// AdminToken turns the admin API on, behind Authorization: Bearer
 	// AdminToken.

@@ -34,6 +34,9 @@ type RunOptions struct {
 	Timeout time.Duration
 	// NoCache makes the run neither read nor write the worker's node cache.
 	NoCache bool
+	// NodeValues says whether the worker sends back the run's inputs and
+	// its nodes' values (engine.RunOptions.NodeValues), for a run record.
+	NodeValues engine.NodeValues
 }
 
 // Run runs the entry flow of the bundle of digest once on a worker of the
@@ -50,7 +53,7 @@ func (p *Pool) Run(ctx context.Context, digest string, inputs []byte, o RunOptio
 			o.Timeout = max(left, time.Millisecond)
 		}
 	}
-	data, err := json.Marshal(runRequest{Bundle: digest, Inputs: inputs, RunID: o.RunID, Timeout: o.Timeout, NoCache: o.NoCache})
+	data, err := json.Marshal(runRequest{Bundle: digest, Inputs: inputs, RunID: o.RunID, Timeout: o.Timeout, NoCache: o.NoCache, NodeValues: o.NodeValues})
 	if err != nil {
 		return nil, fmt.Errorf("run on pool %q: %w", p.name, err)
 	}
@@ -72,6 +75,7 @@ func (p *Pool) Run(ctx context.Context, digest string, inputs []byte, o RunOptio
 	if err := json.Unmarshal(resp.Data, &reply); err != nil {
 		return nil, fmt.Errorf("run on pool %q: the worker's answer does not read: %w", p.name, err)
 	}
+	reply.keepValues()
 	if reply.Error != nil {
 		return reply.Result, reply.Error.err()
 	}

@@ -361,6 +361,13 @@ func TestRunOnPool(t *testing.T) {
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"greeting": "Hello, Ada!", "score": 1}`, string(res.Outputs))
 	assert.Equal(t, "one", res.RunID)
+	assert.Nil(t, res.Inputs, "values only when asked")
+
+	res, err = p.Run(ctx, digest, []byte(`{"name": "Ada", "score": 1}`), pool.RunOptions{NodeValues: engine.AllNodeValues})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"name": "Ada", "score": 1, "wait": "0s"}`, string(res.Inputs), "the run's inputs, defaults applied")
+	assert.JSONEq(t, `{"duration": "0s", "value": 1}`, string(res.Nodes[0].Inputs))
+	assert.JSONEq(t, `{"text": "Hello, Ada!"}`, string(res.Nodes[1].Outputs))
 
 	_, err = p.Run(ctx, digest, []byte(`{"name": "Ada"}`), pool.RunOptions{})
 	var in *engine.InputError

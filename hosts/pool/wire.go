@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -117,6 +118,8 @@ type runRequest struct {
 	RunID   string          `json:"run_id,omitempty"`
 	Timeout time.Duration   `json:"timeout,omitempty"`
 	NoCache bool            `json:"no_cache,omitempty"`
+	// NodeValues says whether the reply carries the run's values.
+	NodeValues engine.NodeValues `json:"node_values,omitempty"`
 }
 
 // runReply is a worker's answer to a runRequest.
@@ -124,6 +127,49 @@ type runReply struct {
 	Result *engine.Result `json:"result,omitempty"`
 	Error  *runError      `json:"error,omitempty"`
 	Worker string         `json:"worker"`
+	// Inputs and Values are the run's inputs and its nodes' values, in
+	// the order of Result.Nodes, when the run kept them: engine.Result
+	// leaves them out of its JSON.
+	Inputs json.RawMessage `json:"inputs,omitempty"`
+	Values []nodeValues    `json:"values,omitempty"`
+}
+
+// newRunReply is the reply of a run that returned res and err.
+func newRunReply(res *engine.Result, err error, worker string) runReply {
+	r := runReply{Result: res, Error: newRunError(err), Worker: worker}
+	if res == nil || res.Inputs == nil {
+		return r
+	}
+	r.Inputs = res.Inputs
+	r.Values = make([]nodeValues, len(res.Nodes))
+	for i, n := range res.Nodes {
+		r.Values[i] = nodeValues{n.Inputs, n.Outputs, n.Logs}
+	}
+	return r
+}
+
+// keepValues puts the values a reply carries into its Result: those that
+// are JSON objects, for the values go to a run record as they are.
+func (r *runReply) keepValues() {
+	res := r.Result
+	if res == nil || r.Inputs == nil || !validObject(r.Inputs) || len(r.Values) != len(res.Nodes) {
+		return
+	}
+	for _, v := range r.Values {
+		if v.Inputs != nil && !validObject(v.Inputs) || v.Outputs != nil && !validObject(v.Outputs) {
+			return
+		}
+	}
+	res.Inputs = r.Inputs
+	for i, v := range r.Values {
+		res.Nodes[i].Inputs, res.Nodes[i].Outputs, res.Nodes[i].Logs = v.Inputs, v.Outputs, v.Logs
+	}
+}
+
+// validObject reports whether b is a well-formed JSON object.
+func validObject(b []byte) bool {
+	b = bytes.TrimSpace(b)
+	return len(b) > 0 && b[0] == '{' && json.Valid(b)
 }
 
 // runError carries a run's error across, so that the caller gets back the

@@ -372,6 +372,12 @@ func (w *Worker) answer(msg *nats.Msg) {
 		defer w.running.Add(-1)
 		reply := w.run(msg)
 		data, err := json.Marshal(reply)
+		if err == nil && reply.Values != nil && int64(len(data)) > w.p.c.NATS().MaxPayload() {
+			// The values are for a run record: the answer goes without
+			// them rather than not at all.
+			reply.Inputs, reply.Values = nil, nil
+			data, err = json.Marshal(reply)
+		}
 		if err == nil && len(data) > int(w.p.c.NATS().MaxPayload()) {
 			err = fmt.Errorf("the result is %d bytes, more than the NATS server's max payload (%d)", len(data), w.p.c.NATS().MaxPayload())
 		}
@@ -399,9 +405,9 @@ func (w *Worker) run(msg *nats.Msg) runReply {
 		ctx, cancel = context.WithTimeoutCause(ctx, req.Timeout, fmt.Errorf("%w after %s", engine.ErrRunTimeout, req.Timeout))
 		defer cancel()
 	}
-	res, err := f.RunWith(ctx, req.Inputs, engine.RunOptions{RunID: req.RunID, NoCache: req.NoCache})
+	res, err := f.RunWith(ctx, req.Inputs, engine.RunOptions{RunID: req.RunID, NoCache: req.NoCache, NodeValues: req.NodeValues})
 	w.done.Add(1)
-	return runReply{Result: res, Error: newRunError(err), Worker: w.opts.ID}
+	return newRunReply(res, err, w.opts.ID)
 }
 
 // heartbeats writes the worker's WorkerInfo every heartbeatEvery.

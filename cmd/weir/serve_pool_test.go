@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -101,6 +102,17 @@ func TestServePool(t *testing.T) {
 		require.True(t, time.Now().Before(deadline), "the workers' heartbeats count %v runs, not %d", byLabel, runs+1)
 		time.Sleep(200 * time.Millisecond)
 	}
+
+	// The inspector shows the live pool and its workers.
+	code, body := fetch(t, s.url+"/ui/api/pool")
+	require.Equal(t, http.StatusOK, code, body)
+	var st struct {
+		Name    string            `json:"name"`
+		Workers []json.RawMessage `json:"workers"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &st))
+	assert.Equal(t, "web", st.Name)
+	assert.Len(t, st.Workers, 2)
 
 	code, rest := s.stop(t, syscall.SIGTERM)
 	assert.Equal(t, 0, code, "%q", rest)

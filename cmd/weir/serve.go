@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 
 	"github.com/weirflow/weir/engine"
 	"github.com/weirflow/weir/hosts/bundle"
@@ -47,6 +49,9 @@ type serveFlags struct {
 	recordLines    int
 	nats           *natsFlags
 	traceURL       string
+	tlsCert        string
+	tlsKey         string
+	tlsCA          string
 }
 
 func newServe(app *app) *cobra.Command {
@@ -85,6 +90,12 @@ itself:
 content-type application/grpc over HTTP/2 without TLS (h2c, as gRPC
 clients send them) go to gRPC, the rest to HTTP. A port of its own is
 faster; one port is simpler behind a proxy.
+
+--tls-cert and --tls-key serve every listener over TLS: HTTPS on --addr
+(HTTP/2 included, and gRPC beside it with --grpc), gRPC over TLS on
+--grpc-addr and APP_PORT. --tls-ca asks each client for a certificate
+signed by that CA (mutual TLS). Without them serve speaks plain HTTP and
+gRPC, for a proxy in front or a loopback address.
 
 --admin turns on the admin API under /v1/admin: upload bundles, list
 deployments, split traffic between versions, delete. It needs a bearer token
@@ -153,6 +164,9 @@ exits 0, or 1 if some had to be cut off. A second signal stops at once.`,
 	f.BoolVar(&fl.record, "record", false, "keep the runs served in the run record (see weir runs)")
 	f.IntVar(&fl.recordLines, "record-lines", 10000, "with --record, the lines of a record run before the next one starts")
 	f.StringVar(&fl.traceURL, "trace-url", "", "the inspector at /ui/ links trace ids to `URL`, in which {trace_id} is replaced")
+	f.StringVar(&fl.tlsCert, "tls-cert", "", "serve HTTPS and gRPC over TLS with the certificate in `FILE`")
+	f.StringVar(&fl.tlsKey, "tls-key", "", "the key `FILE` of --tls-cert")
+	f.StringVar(&fl.tlsCA, "tls-ca", "", "with --tls-cert: clients must show a certificate signed by the CA in `FILE`")
 	fl.nats = addNATSFlags(cmd)
 	noCacheFlag(cmd, app)
 	return cmd
@@ -174,6 +188,10 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		return usageError{fmt.Errorf("--max-concurrent must be at least 1, got %d", fl.maxConcurrent)}
 	case fl.grace < 0:
 		return usageError{fmt.Errorf("--grace must not be negative, got %s", fl.grace)}
+	}
+	tlsCfg, err := serveTLS(fl.tlsCert, fl.tlsKey, fl.tlsCA)
+	if err != nil {
+		return err
 	}
 	var trust *bundle.Trust
 	if len(fl.trust) > 0 {
@@ -276,23 +294,35 @@ func (app *app) serve(ctx context.Context, stderr io.Writer, paths []string, fl 
 		ui.opts.Pool = runner.p.Status
 	}
 	defer ui.close()
-	printServing(stderr, "http://"+displayAddr(ln.Addr().(*net.TCPAddr)), flows, fl)
+	scheme, grpcTLS := "http://", ""
+	if tlsCfg != nil {
+		scheme, grpcTLS = "https://", ", over TLS"
+	}
+	printServing(stderr, scheme+displayAddr(ln.Addr().(*net.TCPAddr)), flows, fl)
 	var gs *grpc.Server
 	if len(grpcLns) > 0 || fl.grpcSame {
-		gs = s.NewGRPCServer()
+		var opts []grpc.ServerOption
+		if tlsCfg != nil {
+			opts = append(opts, grpc.Creds(credentials.NewTLS(tlsCfg)))
+		}
+		gs = s.NewGRPCServer(opts...)
 	}
 	if fl.grpcSame {
-		fmt.Fprintf(stderr, "gRPC at %s too, beside HTTP (h2c)\n", displayAddr(ln.Addr().(*net.TCPAddr)))
+		beside := "HTTP (h2c)"
+		if tlsCfg != nil {
+			beside = "HTTPS (HTTP/2 over TLS)"
+		}
+		fmt.Fprintf(stderr, "gRPC at %s too, beside %s\n", displayAddr(ln.Addr().(*net.TCPAddr)), beside)
 	}
 	if fl.grpcAddr != "" {
-		fmt.Fprintf(stderr, "gRPC at %s (weir.flow.v1.Flows, inference.GRPCInferenceService, %s, health, reflection)\n",
-			displayAddr(grpcLns[0].Addr().(*net.TCPAddr)), hydropb.PredictionService_ServiceDesc.ServiceName)
+		fmt.Fprintf(stderr, "gRPC at %s (weir.flow.v1.Flows, inference.GRPCInferenceService, %s, health, reflection)%s\n",
+			displayAddr(grpcLns[0].Addr().(*net.TCPAddr)), hydropb.PredictionService_ServiceDesc.ServiceName, grpcTLS)
 	}
 	if hydroLn != nil {
 		fmt.Fprintf(stderr, "serving the default flow to Hydrosphere clients at %s (APP_PORT): gRPC %s/Predict, and the rest of the gRPC API\n",
 			displayAddr(hydroLn.Addr().(*net.TCPAddr)), hydropb.PredictionService_ServiceDesc.ServiceName)
 	}
-	return serveUntil(ctx, stderr, ln, s, ui.handler(s.Handler()), gs, grpcLns, fl.grpcSame, fl.grace)
+	return serveUntil(ctx, stderr, ln, tlsCfg, s, ui.handler(s.Handler()), gs, grpcLns, fl.grpcSame, fl.grace)
 }
 
 // listen listens on addr, the value of flag.
@@ -338,20 +368,28 @@ func printServing(stderr io.Writer, base string, flows []string, fl serveFlags) 
 // as gs on each of grpcLns when gs is not nil, and on ln too when
 // grpcOnHTTP, until ctx ends, then drains: new requests are refused, and
 // those in flight have grace to finish before they are cut off.
-func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, s *endpoint.Server, h http.Handler, gs *grpc.Server, grpcLns []net.Listener, grpcOnHTTP bool, grace time.Duration) error {
+func serveUntil(ctx context.Context, stderr io.Writer, ln net.Listener, tlsCfg *tls.Config, s *endpoint.Server, h http.Handler, gs *grpc.Server, grpcLns []net.Listener, grpcOnHTTP bool, grace time.Duration) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
+		TLSConfig:         tlsCfg,
 	}
 	if grpcOnHTTP {
 		hs.Handler = grpcOrHTTP(gs, hs.Handler)
 		hs.Protocols = new(http.Protocols)
 		hs.Protocols.SetHTTP1(true)
-		hs.Protocols.SetUnencryptedHTTP2(true)
+		hs.Protocols.SetHTTP2(true)
+		hs.Protocols.SetUnencryptedHTTP2(tlsCfg == nil)
 	}
 	served := make(chan error, 1+len(grpcLns))
-	go func() { served <- hs.Serve(ln) }()
+	go func() {
+		if tlsCfg != nil {
+			served <- hs.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		served <- hs.Serve(ln)
+	}()
 	grpcStopped := make(chan struct{})
 	if gs != nil {
 		for _, l := range grpcLns {

@@ -92,6 +92,24 @@ func TestServeUsage(t *testing.T) {
 			code:   1,
 			stderr: "weir: read bundle: open nowhere.weir: no such file or directory\n",
 		},
+		{
+			name:   "a certificate without its key",
+			args:   []string{"serve", "--tls-cert", "server.pem", hello},
+			code:   2,
+			stderr: "weir: --tls-cert and --tls-key go together\n" + usage("serve"),
+		},
+		{
+			name:   "a client CA without a certificate",
+			args:   []string{"serve", "--tls-ca", "ca.pem", hello},
+			code:   2,
+			stderr: "weir: --tls-ca needs --tls-cert and --tls-key\n" + usage("serve"),
+		},
+		{
+			name:   "a certificate that is not there",
+			args:   []string{"serve", "--tls-cert", "nowhere.pem", "--tls-key", "nowhere-key.pem", hello},
+			code:   1,
+			stderr: "weir: --tls-cert nowhere.pem and --tls-key nowhere-key.pem: open nowhere.pem: no such file or directory\n",
+		},
 	}
 	if os.Getenv("WEIR_ADMIN_TOKEN") == "" {
 		tests = append(tests, struct {

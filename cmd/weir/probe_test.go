@@ -58,13 +58,13 @@ func TestProbeBadURL(t *testing.T) {
 			name:   "unknown scheme",
 			args:   []string{"probe", "ftp://127.0.0.1:21"},
 			code:   2,
-			stderr: "weir: probe: URL \"ftp://127.0.0.1:21\": use http://HOST:PORT, https://HOST:PORT or grpc://HOST:PORT\n" + usage("probe"),
+			stderr: "weir: probe: URL \"ftp://127.0.0.1:21\": use http://HOST:PORT, https://HOST:PORT, grpc://HOST:PORT or grpcs://HOST:PORT\n" + usage("probe"),
 		},
 		{
 			name:   "no scheme",
 			args:   []string{"probe", "localhost:9090"},
 			code:   2,
-			stderr: "weir: probe: URL \"localhost:9090\": use http://HOST:PORT, https://HOST:PORT or grpc://HOST:PORT\n" + usage("probe"),
+			stderr: "weir: probe: URL \"localhost:9090\": use http://HOST:PORT, https://HOST:PORT, grpc://HOST:PORT or grpcs://HOST:PORT\n" + usage("probe"),
 		},
 		{
 			name:   "gRPC without a port",
@@ -89,6 +89,18 @@ func TestProbeBadURL(t *testing.T) {
 			args:   []string{"probe", "--service", "weir.flow.v1.Flows", "http://127.0.0.1:8080"},
 			code:   2,
 			stderr: "weir: probe: --service goes with a grpc:// URL; over HTTP, --path says what to ask\n" + usage("probe"),
+		},
+		{
+			name:   "a CA without TLS",
+			args:   []string{"probe", "--cacert", "ca.pem", "grpc://127.0.0.1:9090"},
+			code:   2,
+			stderr: "weir: probe: --cacert goes with an https:// or grpcs:// URL, not grpc://\n" + usage("probe"),
+		},
+		{
+			name:   "a CA that is not there",
+			args:   []string{"probe", "--cacert", "nowhere.pem", "https://127.0.0.1:8443"},
+			code:   1,
+			stderr: "weir: probe: --cacert: open nowhere.pem: no such file or directory\n",
 		},
 	})
 }

@@ -85,6 +85,15 @@ func TestServeTLS(t *testing.T) {
 	out, code = grpcCall("-plaintext", grpcAddr, "list")
 	assert.NotEqual(t, 0, code, "plaintext gRPC to the TLS port: %s", out)
 
+	// weir probe, as a health check would ask it.
+	bin, _ := weirBinary(t)
+	probe := func(args ...string) result { return runBinary(t, bin, root, append([]string{"probe"}, args...)...) }
+	assert.Equal(t, result{0, s.url + "/readyz: 200 OK\n", ""}, probe("--cacert", ca.File, s.url))
+	assert.Equal(t, result{0, "grpcs://" + grpcAddr + ": SERVING\n", ""}, probe("--cacert", ca.File, "grpcs://"+grpcAddr))
+	got := probe(s.url)
+	assert.Equal(t, 1, got.code)
+	assert.Contains(t, got.stderr, "certificate signed by unknown authority", "without the CA")
+
 	// Mutual TLS: the client shows a certificate of the CA, or gets no answer.
 	mutual := startListening(t, root, nil, 1, httpsAt, "serve", "--addr", "127.0.0.1:0",
 		"--tls-cert", cert, "--tls-key", key, "--tls-ca", ca.File, "examples/hello/flow.cue")

@@ -127,6 +127,10 @@ func (h *Handler) deployedFlow(ctx context.Context, name, version string) (*load
 		return nil, fmt.Errorf("%w: flow %q has no version %q deployed", errNotDeployed, name, version)
 	}
 	l := &loaded{flow: f}
+	// One layout at a time, as runFlow's: go-graphviz keeps state of its
+	// own that two at once race on.
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	l.svg, l.err = layout(ctx, f)
 	return l, nil
 }

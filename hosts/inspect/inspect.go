@@ -88,7 +88,8 @@ type Handler struct {
 	log    *slog.Logger
 
 	// flows caches the flows the pages loaded, by the path and digest of
-	// their snapshot: many runs share one flow.
+	// their snapshot: many runs share one flow. mu guards it, and lets
+	// one Graphviz layout run at a time.
 	mu    sync.Mutex
 	flows map[flowKey]*loaded
 }

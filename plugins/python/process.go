@@ -156,7 +156,11 @@ func (pl *Plugin) startProcess(ctx context.Context, interpreter string, deadline
 // closes done, when not nil, at its end.
 func (pl *Plugin) copyLines(r *os.File, t *procgroup.Tail, done chan struct{}) {
 	defer pl.wg.Done()
+	// To its end, or to the deadline reap sets once the process exited:
+	// closing r sooner would lose what the process wrote last, a crash's
+	// report on stderr.
 	_, _ = io.Copy(t, r)
+	_ = r.Close()
 	if done != nil {
 		close(done)
 	}
@@ -173,6 +177,7 @@ func (pl *Plugin) reap(pr *process, out, errs *os.File) {
 	pr.exitErr = pr.cmd.Wait()
 	pr.grp.Reaped()
 	_ = pr.resp.SetReadDeadline(aLongTimeAgo)
+	// copyLines reads what is left in stdout and stderr, then closes them.
 	_ = out.SetReadDeadline(time.Now().Add(pipeGrace))
 	_ = errs.SetReadDeadline(time.Now().Add(pipeGrace))
 	close(pr.exited)
@@ -181,8 +186,6 @@ func (pl *Plugin) reap(pr *process, out, errs *os.File) {
 	// then, and closing them earlier could let a call read a closed file.
 	pr.req.Close()
 	pr.resp.Close()
-	_ = out.Close()
-	_ = errs.Close()
 }
 
 // kill stops the process and its group.

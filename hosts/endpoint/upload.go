@@ -59,7 +59,7 @@ func (s *Server) loadBundle(ctx context.Context, b *bundle.Bundle, m bundle.Mani
 	f, err := s.opts.Engine.Load(ctx, filepath.Join(dir, filepath.FromSlash(m.Entry)))
 	if err != nil {
 		s.release(m.Digest, dir)
-		if errors.Is(context.Cause(ctx), errShuttingDown) {
+		if errors.Is(context.Cause(ctx), errShuttingDown) || s.closed.Load() {
 			return d, false, errShuttingDown
 		}
 		// Paths inside the bundle, not the server's folders.
@@ -106,6 +106,9 @@ func (s *Server) extract(b *bundle.Bundle, digest string) (string, error) {
 	}
 	if err := extractInto(b, work, dir); err != nil {
 		s.release(digest, dir)
+		if s.closed.Load() {
+			return "", errShuttingDown // Close removed the work folder under it
+		}
 		return "", err
 	}
 	return dir, nil

@@ -1,7 +1,6 @@
 package pool
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/weirflow/weir/engine"
+	"github.com/weirflow/weir/internal/jsonscan"
 	"github.com/weirflow/weir/plugins"
 )
 
@@ -73,15 +73,7 @@ func newOutcome(lr engine.LineResult, worker string) outcome {
 		Line: lr.Line, Status: lr.Status, Inputs: lr.Inputs, Outputs: lr.Outputs, Nodes: lr.Nodes,
 		Start: lr.Start, Duration: lr.Duration, Aggregate: lr.Aggregate, Worker: worker,
 	}
-	for i, n := range lr.Nodes {
-		if n.Inputs == nil && n.Outputs == nil && n.Logs == nil {
-			continue
-		}
-		if o.Values == nil {
-			o.Values = make([]nodeValues, len(lr.Nodes))
-		}
-		o.Values[i] = nodeValues{n.Inputs, n.Outputs, n.Logs}
-	}
+	o.Values = valuesOf(lr.Nodes)
 	if lr.Err != nil {
 		o.Error, o.Kind = lr.Err.Error(), engine.ToolFailed
 		var le *engine.LineError
@@ -97,13 +89,8 @@ func (o outcome) lineResult() engine.LineResult {
 		Line: o.Line, Status: o.Status, Inputs: o.Inputs, Outputs: o.Outputs, Nodes: o.Nodes,
 		Start: o.Start, Duration: o.Duration, Aggregate: o.Aggregate,
 	}
-	// Values that do not match the nodes are left out; the engine checks
-	// what is kept (engine.Flow.Batch with a Remote).
-	if len(o.Values) == len(lr.Nodes) {
-		for i, v := range o.Values {
-			lr.Nodes[i].Inputs, lr.Nodes[i].Outputs, lr.Nodes[i].Logs = v.Inputs, v.Outputs, v.Logs
-		}
-	}
+	// The engine checks what is kept (engine.Flow.Batch with a Remote).
+	setValues(lr.Nodes, o.Values)
 	if o.Status != engine.Succeeded {
 		lr.Err = &engine.LineError{Line: o.Line, Kind: o.Kind, Err: errors.New(o.Error)}
 	}
@@ -137,13 +124,8 @@ type runReply struct {
 // newRunReply is the reply of a run that returned res and err.
 func newRunReply(res *engine.Result, err error, worker string) runReply {
 	r := runReply{Result: res, Error: newRunError(err), Worker: worker}
-	if res == nil || res.Inputs == nil {
-		return r
-	}
-	r.Inputs = res.Inputs
-	r.Values = make([]nodeValues, len(res.Nodes))
-	for i, n := range res.Nodes {
-		r.Values[i] = nodeValues{n.Inputs, n.Outputs, n.Logs}
+	if res != nil && res.Inputs != nil {
+		r.Inputs, r.Values = res.Inputs, valuesOf(res.Nodes)
 	}
 	return r
 }
@@ -152,7 +134,7 @@ func newRunReply(res *engine.Result, err error, worker string) runReply {
 // are JSON objects, for the values go to a run record as they are.
 func (r *runReply) keepValues() {
 	res := r.Result
-	if res == nil || r.Inputs == nil || !validObject(r.Inputs) || len(r.Values) != len(res.Nodes) {
+	if res == nil || !validObject(r.Inputs) || r.Values != nil && len(r.Values) != len(res.Nodes) {
 		return
 	}
 	for _, v := range r.Values {
@@ -161,15 +143,39 @@ func (r *runReply) keepValues() {
 		}
 	}
 	res.Inputs = r.Inputs
-	for i, v := range r.Values {
-		res.Nodes[i].Inputs, res.Nodes[i].Outputs, res.Nodes[i].Logs = v.Inputs, v.Outputs, v.Logs
+	setValues(res.Nodes, r.Values)
+}
+
+// valuesOf returns the values nodes kept, in their order, or nil when
+// none kept any.
+func valuesOf(nodes []engine.NodeResult) []nodeValues {
+	var out []nodeValues
+	for i, n := range nodes {
+		if n.Inputs == nil && n.Outputs == nil && n.Logs == nil {
+			continue
+		}
+		if out == nil {
+			out = make([]nodeValues, len(nodes))
+		}
+		out[i] = nodeValues{n.Inputs, n.Outputs, n.Logs}
+	}
+	return out
+}
+
+// setValues puts values, as valuesOf made them, back into nodes; values
+// that do not match the nodes are left out.
+func setValues(nodes []engine.NodeResult, values []nodeValues) {
+	if len(values) != len(nodes) {
+		return
+	}
+	for i, v := range values {
+		nodes[i].Inputs, nodes[i].Outputs, nodes[i].Logs = v.Inputs, v.Outputs, v.Logs
 	}
 }
 
 // validObject reports whether b is a well-formed JSON object.
 func validObject(b []byte) bool {
-	b = bytes.TrimSpace(b)
-	return len(b) > 0 && b[0] == '{' && json.Valid(b)
+	return jsonscan.Type(b) == "object" && json.Valid(b)
 }
 
 // runError carries a run's error across, so that the caller gets back the

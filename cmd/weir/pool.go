@@ -99,10 +99,9 @@ func poolServe(ctx context.Context, stderr io.Writer, o pool.ServerOptions, verb
 		return usageError{errors.New("--password needs --user")}
 	case o.Token != "" && o.User != "":
 		return usageError{errors.New("give --user and --password, or --token, not both")}
-	case (o.TLSCert == "") != (o.TLSKey == ""):
-		return usageError{errors.New("--tls-cert and --tls-key go together")}
-	case o.TLSCA != "" && o.TLSCert == "":
-		return usageError{errors.New("--tls-ca needs --tls-cert and --tls-key")}
+	}
+	if err := checkTLSFlags(o.TLSCert, o.TLSKey, o.TLSCA); err != nil {
+		return err
 	}
 	level := slog.LevelWarn
 	if verbose {

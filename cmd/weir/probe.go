@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -92,12 +91,8 @@ func probeTLS(cacert string) (*tls.Config, error) {
 		roots = x509.NewCertPool()
 	}
 	if cacert != "" {
-		pem, err := os.ReadFile(cacert)
-		if err != nil {
+		if err := addCAs(roots, cacert); err != nil {
 			return nil, fmt.Errorf("probe: --cacert: %w", err)
-		}
-		if !roots.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("probe: --cacert %s: no PEM certificate in it", cacert)
 		}
 	}
 	return &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}, nil

@@ -107,7 +107,7 @@ func layout(ctx context.Context, f *engine.Flow) ([]byte, error) {
 
 // serveGraph answers the SVG of a run's flow.
 func (h *Handler) serveGraph(w http.ResponseWriter, r *http.Request) {
-	l, ok := h.flowOf(w, r)
+	l, ok := h.flowOf(w, r, true)
 	if !ok {
 		return
 	}
@@ -117,8 +117,8 @@ func (h *Handler) serveGraph(w http.ResponseWriter, r *http.Request) {
 }
 
 // deployedFlow returns the flow of a version weir serve has deployed, with
-// its graph laid out.
-func (h *Handler) deployedFlow(ctx context.Context, name, version string) (*loaded, error) {
+// its graph laid out when graph is set.
+func (h *Handler) deployedFlow(ctx context.Context, name, version string, graph bool) (*loaded, error) {
 	if h.opts.DeployedFlow == nil {
 		return nil, errNoDeployments
 	}
@@ -127,6 +127,9 @@ func (h *Handler) deployedFlow(ctx context.Context, name, version string) (*load
 		return nil, fmt.Errorf("%w: flow %q has no version %q deployed", errNotDeployed, name, version)
 	}
 	l := &loaded{flow: f}
+	if !graph {
+		return l, nil
+	}
 	// One layout at a time, as runFlow's: go-graphviz keeps state of its
 	// own that two at once race on.
 	h.mu.Lock()
@@ -141,14 +144,15 @@ var (
 )
 
 // flowOf returns the flow of the request's run, or of the deployed version
-// it names, or answers why there is none and returns false: 404 when the
-// handler loads no flows or the run or version is unknown, 422 when the
-// flow does not load (its plugins moved, a file is gone), 500 otherwise.
-func (h *Handler) flowOf(w http.ResponseWriter, r *http.Request) (*loaded, bool) {
+// it names (its graph laid out when graph is set: a run's always is, once),
+// or answers why there is none and returns false: 404 when the handler
+// loads no flows or the run or version is unknown, 422 when the flow does
+// not load (its plugins moved, a file is gone), 500 otherwise.
+func (h *Handler) flowOf(w http.ResponseWriter, r *http.Request, graph bool) (*loaded, bool) {
 	var l *loaded
 	var err error
 	if name := r.PathValue("flow"); name != "" {
-		l, err = h.deployedFlow(r.Context(), name, r.PathValue("version"))
+		l, err = h.deployedFlow(r.Context(), name, r.PathValue("version"), graph)
 	} else {
 		l, err = h.runFlow(r.Context(), r.PathValue("id"))
 	}
@@ -214,7 +218,7 @@ type subflowJSON struct {
 // serveFlow answers the flow a run ran: its inputs, outputs, nodes with
 // their tools' contracts, and sub-flows.
 func (h *Handler) serveFlow(w http.ResponseWriter, r *http.Request) {
-	l, ok := h.flowOf(w, r)
+	l, ok := h.flowOf(w, r, false)
 	if !ok {
 		return
 	}

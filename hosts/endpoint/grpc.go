@@ -30,6 +30,12 @@ import (
 	"github.com/weirflow/weir/internal/flowpb"
 )
 
+// grpcHandshakeTimeout bounds how long a new connection may take to
+// finish its TLS handshake and send HTTP/2's preface, as weir serve's
+// HTTP header timeout bounds a request's: gRPC's own default holds a
+// silent connection for two minutes.
+const grpcHandshakeTimeout = 10 * time.Second
+
 // NewGRPCServer returns a grpc.Server that serves weir's gRPC API
 // (weir.flow.v1.Flows), gRPC health checking (grpc.health.v1.Health:
 // SERVING while Ready, for the whole server and for each service by its
@@ -46,6 +52,7 @@ import (
 // once; each server shares the Server's routing table and limits.
 func (s *Server) NewGRPCServer(opts ...grpc.ServerOption) *grpc.Server {
 	gs := grpc.NewServer(append([]grpc.ServerOption{
+		grpc.ConnectionTimeout(grpcHandshakeTimeout),
 		grpc.MaxRecvMsgSize(int(s.opts.MaxBodyBytes)),
 		grpc.ChainUnaryInterceptor(s.interceptUnary),
 		grpc.ChainStreamInterceptor(s.interceptStream),

@@ -348,3 +348,21 @@ func TestGRPCMetrics(t *testing.T) {
 	assert.Contains(t, metrics, `weir_grpc_request_duration_seconds_count{code="OK",method="/weir.flow.v1.Flows/Run"} 1`+"\n")
 	assert.Contains(t, metrics, `weir_grpc_request_duration_seconds_count{code="NotFound",method="/weir.flow.v1.Flows/Run"} 1`+"\n")
 }
+
+// TestGRPCSilentConnection: a connection that never starts its HTTP/2
+// preface is closed by the server, well before gRPC's own two minutes.
+func TestGRPCSilentConnection(t *testing.T) {
+	t.Parallel()
+	fx := newFixture(t, endpoint.Options{}, engine.Options{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	gs := fx.s.NewGRPCServer()
+	go func() { _ = gs.Serve(ln) }()
+	t.Cleanup(gs.Stop)
+	c, err := net.Dial("tcp", ln.Addr().String())
+	require.NoError(t, err)
+	defer c.Close()
+	require.NoError(t, c.SetReadDeadline(time.Now().Add(time.Minute)))
+	_, err = io.ReadAll(c)
+	require.NoError(t, err, "the server closes the connection (EOF), rather than the read's deadline of a minute passing")
+}
